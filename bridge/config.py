@@ -1,0 +1,263 @@
+"""The one TOML config file, validated against typed models.
+
+Every problem is reported as one line naming the file, the key path and what is
+allowed, so an operator can fix a bad file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bridge import paths
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DeviceConfig",
+    "JobConfig",
+    "LocalConfig",
+    "StoreConfig",
+    "Threshold",
+    "load_config",
+]
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Model):
+    """Two levels with hysteresis: raise at a level, clear only `hysteresis` below it."""
+
+    warning: float = Field(ge=0)
+    critical: float = Field(ge=0)
+    hysteresis: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if self.critical < self.warning:
+            raise ValueError(f"critical ({self.critical}) must be >= warning ({self.warning})")
+        return self
+
+
+# Thresholds are data: metric name -> levels. Load is per core, the rest percent.
+DEFAULT_THRESHOLDS: dict[str, Threshold] = {
+    "cpu": Threshold(warning=85, critical=95, hysteresis=5),
+    "memory": Threshold(warning=85, critical=95, hysteresis=3),
+    "swap": Threshold(warning=50, critical=80, hysteresis=5),
+    "disk": Threshold(warning=85, critical=95, hysteresis=2),
+    "load": Threshold(warning=1.5, critical=3.0, hysteresis=0.25),
+}
+
+
+class Thresholds(_Model):
+    cpu: Threshold = DEFAULT_THRESHOLDS["cpu"]
+    memory: Threshold = DEFAULT_THRESHOLDS["memory"]
+    swap: Threshold = DEFAULT_THRESHOLDS["swap"]
+    disk: Threshold = DEFAULT_THRESHOLDS["disk"]
+    load: Threshold = DEFAULT_THRESHOLDS["load"]
+
+    def as_table(self) -> dict[str, Threshold]:
+        return {name: getattr(self, name) for name in DEFAULT_THRESHOLDS}
+
+
+class StoreConfig(_Model):
+    path: Path | None = None
+    sample_retention_hours: float = Field(default=24, gt=0, le=24 * 365)
+    history_days: float = Field(default=90, gt=0)
+
+    def resolved_path(self) -> Path:
+        return (self.path or paths.default_store_path()).expanduser()
+
+
+class LocalConfig(_Model):
+    enabled: bool = True
+    interval: PositiveSeconds = 2.0
+    # process_iter is ~95 % of a sample's cost, so the process table refreshes less often.
+    process_interval: PositiveSeconds = 10.0
+    top_processes: int = Field(default=8, ge=0, le=100)
+    thresholds: Thresholds = Thresholds()
+
+
+class DeviceConfig(_Model):
+    name: str = Field(min_length=1, max_length=64)
+    address: str = Field(min_length=1)
+    port: int = Field(default=161, ge=1, le=65535)
+    version: Literal["1", "2c", "3"] = "2c"
+    community: SecretStr = SecretStr("public")
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretStr | None = None
+    interval: PositiveSeconds = 30.0
+    timeout: PositiveSeconds = 2.0
+    retries: int = Field(default=1, ge=0, le=10)
+    tags: list[str] = []
+
+    @model_validator(mode="after")
+    def _v3_needs_user(self) -> DeviceConfig:
+        if self.version == "3" and not self.user:
+            raise ValueError("SNMPv3 needs 'user'")
+        return self
+
+
+class JobConfig(_Model):
+    name: str = Field(min_length=1, max_length=64)
+    schedule: str = Field(min_length=1, description="cron expression")
+    timezone: str = "UTC"
+    duration: PositiveSeconds | None = None
+    grace: float = Field(default=300, ge=0)
+    max_runtime: PositiveSeconds | None = None
+    depends_on: list[str] = []
+    hosts: list[str] = []
+    owner: str | None = None
+    runbook: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class OperatorConfig(_Model):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class UiConfig(_Model):
+    theme: str = "bridge-dark"
+    stale_after_intervals: float = Field(default=3, gt=0)
+
+
+def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:
+    seen: dict[str, int] = {}
+    dups = []
+    for i, name in enumerate(names):
+        if name in seen:
+            dups.append((name, seen[name], i))
+        else:
+            seen[name] = i
+    return dups
+
+
+class Config(_Model):
+    store: StoreConfig = StoreConfig()
+    local: LocalConfig = LocalConfig()
+    devices: list[DeviceConfig] = []
+    jobs: list[JobConfig] = []
+    operator: OperatorConfig = OperatorConfig()
+    ui: UiConfig = UiConfig()
+
+    @field_validator("devices")
+    @classmethod
+    def _unique_devices(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
+        for name, first, again in _duplicates([d.name for d in devices]):
+            raise ValueError(f"duplicate device name {name!r} (devices[{first}] and [{again}])")
+        return devices
+
+    @field_validator("jobs")
+    @classmethod
+    def _unique_jobs(cls, jobs: list[JobConfig]) -> list[JobConfig]:
+        for name, first, again in _duplicates([j.name for j in jobs]):
+            raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
+        return jobs
+
+
+class ConfigError(Exception):
+    """A config problem; `lines` holds one human-readable line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    msg = str(error.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ")
+    if (
+        kind not in ("missing", "value_error")
+        and "input" in error
+        and not isinstance(error["input"], dict | list)
+    ):
+        value = error["input"]
+        # Never echo secrets back, even when they are the wrong type.
+        loc = error.get("loc", ())
+        if not any(str(p).endswith(("community", "_key")) for p in loc):
+            msg += f" (got {value!r})"
+    return msg
+
+
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def parse_config(text: str, source: str) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        pos = _TOML_POS.search(message)
+        if pos:
+            where = f"{source}:{pos.group(1)}:{pos.group(2)}"
+        else:  # tomllib says "at end of document" instead of a position
+            lines = text.splitlines() or [""]
+            where = f"{source}:{len(lines)}:{len(lines[-1]) + 1}"
+        reason = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)", "", message)
+        raise ConfigError([f"{where}: invalid TOML: {reason}"]) from None
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {_key_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+        raise ConfigError(lines) from None
+
+
+def load_config(explicit: str | None = None) -> tuple[Config, Path | None]:
+    """Load the config; return it and the file it came from (None: built-in defaults)."""
+    path, named = paths.config_path(explicit)
+    if not named and not path.exists():
+        return Config(), None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: config file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: config path is a directory, not a file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{path}: config file is not readable (permission denied)"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: config file is not UTF-8 text ({exc.reason})"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror}"]) from None
+    return parse_config(text, str(path)), path

@@ -1,0 +1,58 @@
+"""The change feed: how a process learns of any process's commits without re-reading tables."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bridge.models import Change
+from bridge.store.base import Store
+
+__all__ = ["ChangeFeed"]
+
+log = logging.getLogger(__name__)
+
+
+class ChangeFeed:
+    """Polls `PRAGMA data_version` (one cheap statement) and, only when it moved,
+    fetches the change rows after the last sequence number it saw."""
+
+    def __init__(
+        self, store: Store, on_changes: Callable[[list[Change]], None], interval: float = 0.25
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.seq = 0
+        self._on_changes = on_changes
+        self._version: int | None = None
+
+    async def start(self) -> None:
+        self.seq = await self.store.last_seq()
+        self._version = await self.store.data_version()
+
+    async def poll(self) -> list[Change]:
+        """Check once; deliver and return whatever changed since the last check."""
+        version = await self.store.data_version()
+        if version == self._version:
+            return []
+        self._version = version
+        delivered: list[Change] = []
+        while True:
+            batch = await self.store.changes_since(self.seq)
+            if not batch:
+                break
+            self.seq = batch[-1].seq
+            delivered.extend(batch)
+        if delivered:
+            self._on_changes(delivered)
+        return delivered
+
+    async def run(self) -> None:
+        await self.start()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.poll()
+            except Exception as exc:
+                log.warning("change feed poll failed: %s", exc)

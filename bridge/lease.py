@@ -1,0 +1,80 @@
+"""The collector lease: exactly one process per host polls; the rest read."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from bridge.clock import Clock
+from bridge.store.base import Store
+
+__all__ = ["LEASE_NAME", "LeaseKeeper"]
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "collector"
+DEFAULT_TTL = 6.0  # a killed holder's lease lapses after this; others retry every ttl/3
+
+
+class LeaseKeeper:
+    """Takes the lease when it is free and keeps it by heartbeat.
+
+    If renewals fail for a whole TTL the keeper gives the lease up itself, since
+    by then another process may rightly have taken it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        on_acquire: Callable[[], Awaitable[None]],
+        on_lose: Callable[[], Awaitable[None]],
+        ttl: float = DEFAULT_TTL,
+        name: str = LEASE_NAME,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ttl = ttl
+        self.name = name
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.held = False
+        self._on_acquire = on_acquire
+        self._on_lose = on_lose
+        self._last_ok = 0.0
+
+    async def tick(self) -> None:
+        try:
+            ok = await self.store.try_lease(self.name, self.holder, self.ttl, self.clock.now())
+        except Exception as exc:  # the store busy or gone for a moment
+            log.warning("lease renewal failed: %s", exc)
+            ok = self.held and time.monotonic() - self._last_ok < self.ttl
+        else:
+            if ok:
+                self._last_ok = time.monotonic()
+        if ok and not self.held:
+            self.held = True
+            log.info("took the collector lease as %s", self.holder)
+            await self._on_acquire()
+        elif not ok and self.held:
+            self.held = False
+            log.warning("lost the collector lease")
+            await self._on_lose()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self.tick()
+                await asyncio.sleep(self.ttl / 3)
+        finally:
+            if self.held:
+                self.held = False
+                await self._on_lose()
+                try:
+                    await asyncio.shield(self.store.release_lease(self.name, self.holder))
+                except Exception as exc:
+                    log.warning("could not release the lease: %s", exc)

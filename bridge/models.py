@@ -1,0 +1,137 @@
+"""Core value types shared by the store, the rules and the UI."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Change",
+    "CollectorHealth",
+    "Event",
+    "EventInput",
+    "EventState",
+    "LeaseInfo",
+    "Severity",
+    "Snapshot",
+]
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that a larger value is worse; OK clears."""
+
+    OK = 0
+    INFO = 1
+    WARNING = 2
+    MINOR = 3
+    MAJOR = 4
+    CRITICAL = 5
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            allowed = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (allowed: {allowed})") from None
+
+
+class EventState(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SHELVED = "shelved"
+    SUPPRESSED = "suppressed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """What a rule or a script asks the store to raise (or clear, with OK)."""
+
+    source: str
+    resource: str
+    check: str
+    severity: Severity
+    summary: str
+    at: float
+    detail: str = ""
+    value: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}|{self.resource}|{self.check}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    key: str
+    source: str
+    resource: str
+    check: str
+    severity: Severity
+    state: EventState
+    summary: str
+    detail: str
+    count: int
+    first_seen: float
+    last_seen: float
+    value: float | None
+    owner: str | None
+    acked_by: str | None
+    acked_at: float | None
+    resolved_at: float | None
+    shelved_until: float | None
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change feed: what kind of thing changed, and which."""
+
+    seq: int
+    at: float
+    kind: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    name: str
+    holder: str
+    host: str
+    pid: int
+    acquired_at: float
+    heartbeat_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorHealth:
+    """A collector's own health, so a dead source is visible rather than silent."""
+
+    name: str
+    interval: float
+    last_run: float | None = None
+    last_success: float | None = None
+    latency_ms: float | None = None
+    runs: int = 0
+    errors: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The latest full reading of one source/resource, as the collector produced it."""
+
+    source: str
+    resource: str
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,93 @@
+"""The lease holder's duties: poll collectors and keep the store trim.
+
+Shared by `bridge collect` (headless, for a service manager) and a lone console,
+which takes the lease itself so the single-user case needs nothing set up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from bridge.clock import Clock
+from bridge.config import Config
+from bridge.lease import DEFAULT_TTL, LeaseKeeper
+from bridge.runner import CollectorRunner
+from bridge.store.base import Store
+from bridge.thresholds import LevelTracker
+from collectors.base import Collector
+from collectors.local import LocalCollector
+
+__all__ = ["Poller", "build_collectors"]
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 300.0
+
+
+def build_collectors(config: Config) -> list[Collector]:
+    collectors: list[Collector] = []
+    if config.local.enabled:
+        collectors.append(
+            LocalCollector(
+                interval=config.local.interval,
+                process_interval=config.local.process_interval,
+                top=config.local.top_processes,
+            )
+        )
+    return collectors
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        collectors: Sequence[Collector] | None = None,
+        lease_ttl: float = DEFAULT_TTL,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self._collectors = collectors
+        self._work: asyncio.Task[None] | None = None
+        self.lease = LeaseKeeper(store, clock, self._start, self._stop, ttl=lease_ttl)
+
+    @property
+    def holds_lease(self) -> bool:
+        return self.lease.held
+
+    async def run(self) -> None:
+        await self.lease.run()
+
+    async def _start(self) -> None:
+        collectors = (
+            list(self._collectors) if self._collectors is not None else build_collectors(self.config)
+        )
+        levels = LevelTracker(self.config.local.thresholds.as_table())
+        runner = CollectorRunner(self.store, collectors, self.clock, levels)
+        self._work = asyncio.create_task(self._duties(runner), name="poller")
+
+    async def _duties(self, runner: CollectorRunner) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(runner.run())
+            group.create_task(self._prune_loop())
+
+    async def _prune_loop(self) -> None:
+        retention = self.config.store.sample_retention_hours * 3600
+        while True:
+            try:
+                await self.store.prune(self.clock.now(), retention)
+            except Exception as exc:
+                log.warning("pruning the store failed: %s", exc)
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    async def _stop(self) -> None:
+        if self._work is not None:
+            self._work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._work
+            self._work = None

@@ -1,0 +1,86 @@
+"""Runs collectors on their own schedules and writes what they read to the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bridge.clock import Clock
+from bridge.models import CollectorHealth
+from bridge.store.base import Store
+from bridge.thresholds import LevelTracker
+from collectors.base import Collector
+
+__all__ = ["CollectorRunner"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 8  # a failing collector waits at most this many intervals between tries
+
+
+class CollectorRunner:
+    """One task per collector, each rescheduling only after its previous run ends.
+
+    So refreshes never overlap, and one slow or failing collector never delays another.
+    """
+
+    def __init__(
+        self, store: Store, collectors: Sequence[Collector], clock: Clock, levels: LevelTracker
+    ) -> None:
+        self.store = store
+        self.collectors = list(collectors)
+        self.clock = clock
+        self.levels = levels
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for collector in self.collectors:
+                group.create_task(self._loop(collector), name=f"collector:{collector.name}")
+
+    async def run_once(self, collector: Collector, health: CollectorHealth) -> CollectorHealth:
+        at = self.clock.now()
+        started = time.perf_counter()
+        try:
+            # A hung source must not hang its loop forever.
+            readings = await asyncio.wait_for(collector.collect(), max(10.0, collector.interval * 3))
+            for reading in readings:
+                levels = self.levels.evaluate(reading.resource, reading.metrics)
+                await self.store.write_reading(
+                    reading, {metric: level.label for metric, level in levels.items()}
+                )
+        except Exception as exc:  # any failure of a source is data, not a crash
+            log.warning("collector %s failed: %s", collector.name, exc)
+            health = replace(
+                health,
+                last_run=at,
+                runs=health.runs + 1,
+                errors=health.errors + 1,
+                consecutive_failures=health.consecutive_failures + 1,
+                last_error=f"{type(exc).__name__}: {exc}"[:300],
+            )
+        else:
+            health = replace(
+                health,
+                last_run=at,
+                last_success=at,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                runs=health.runs + 1,
+                consecutive_failures=0,
+            )
+        await self.store.record_health(health)
+        return health
+
+    async def _loop(self, collector: Collector) -> None:
+        health = CollectorHealth(name=collector.name, interval=collector.interval)
+        try:
+            while True:
+                started = time.monotonic()
+                health = await self.run_once(collector, health)
+                backoff = min(2 ** max(0, health.consecutive_failures - 1), MAX_BACKOFF)
+                delay = collector.interval * backoff - (time.monotonic() - started)
+                await asyncio.sleep(max(0.0, delay))
+        finally:
+            await collector.close()

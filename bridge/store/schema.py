@@ -1,0 +1,126 @@
+"""Schema migrations, applied forward in order at open. Never edit a released step: add one."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE changes (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        at    REAL NOT NULL,
+        kind  TEXT NOT NULL,
+        ref   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE events (
+        id            INTEGER PRIMARY KEY,
+        dedup_key     TEXT NOT NULL UNIQUE,
+        source        TEXT NOT NULL,
+        resource      TEXT NOT NULL,
+        check_name    TEXT NOT NULL,
+        severity      INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        summary       TEXT NOT NULL,
+        detail        TEXT NOT NULL DEFAULT '',
+        count         INTEGER NOT NULL DEFAULT 1,
+        first_seen    REAL NOT NULL,
+        last_seen     REAL NOT NULL,
+        value         REAL,
+        owner         TEXT,
+        acked_by      TEXT,
+        acked_at      REAL,
+        resolved_at   REAL,
+        shelved_until REAL,
+        evidence      TEXT,
+        seq           INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX events_state ON events(state, severity DESC, last_seen DESC);
+    CREATE INDEX events_seq ON events(seq);
+    CREATE TABLE journal (
+        id        INTEGER PRIMARY KEY,
+        event_id  INTEGER REFERENCES events(id),
+        at        REAL NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        note      TEXT NOT NULL DEFAULT '',
+        data      TEXT
+    );
+    CREATE INDEX journal_event ON journal(event_id, at);
+    CREATE TABLE samples (
+        source    TEXT NOT NULL,
+        resource  TEXT NOT NULL,
+        metric    TEXT NOT NULL,
+        at        REAL NOT NULL,
+        value     REAL NOT NULL
+    );
+    CREATE INDEX samples_series ON samples(source, resource, metric, at);
+    CREATE INDEX samples_at ON samples(at);
+    CREATE TABLE snapshots (
+        source    TEXT NOT NULL,
+        resource  TEXT NOT NULL,
+        at        REAL NOT NULL,
+        data      TEXT NOT NULL,
+        levels    TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (source, resource)
+    );
+    CREATE TABLE collector_health (
+        name                 TEXT PRIMARY KEY,
+        interval             REAL NOT NULL,
+        last_run             REAL,
+        last_success         REAL,
+        latency_ms           REAL,
+        runs                 INTEGER NOT NULL DEFAULT 0,
+        errors               INTEGER NOT NULL DEFAULT 0,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error           TEXT
+    );
+    CREATE TABLE job_runs (
+        id          INTEGER PRIMARY KEY,
+        job         TEXT NOT NULL,
+        run_id      TEXT NOT NULL UNIQUE,
+        started_at  REAL,
+        ended_at    REAL,
+        exit_code   INTEGER,
+        status      TEXT NOT NULL,
+        output_tail TEXT,
+        actor       TEXT
+    );
+    CREATE INDEX job_runs_job ON job_runs(job, started_at);
+    CREATE TABLE schedule_changes (
+        id          INTEGER PRIMARY KEY,
+        job         TEXT NOT NULL,
+        occurrence  REAL NOT NULL,
+        action      TEXT NOT NULL,
+        new_time    REAL,
+        actor       TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        at          REAL NOT NULL
+    );
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        target          TEXT NOT NULL,
+        rule            TEXT NOT NULL,
+        event_id        INTEGER NOT NULL,
+        payload         TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        created_at      REAL NOT NULL,
+        delivered_at    REAL,
+        last_error      TEXT,
+        UNIQUE (target, rule, event_id)
+    );
+    CREATE TABLE leases (
+        name         TEXT PRIMARY KEY,
+        holder       TEXT NOT NULL,
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        acquired_at  REAL NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        expires_at   REAL NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

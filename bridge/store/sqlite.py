@@ -1,0 +1,418 @@
+"""The SQLite backend: one file, WAL, shared by every bridge process on a host."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bridge.models import (
+    Change,
+    CollectorHealth,
+    Event,
+    EventInput,
+    EventState,
+    LeaseInfo,
+    Severity,
+    Snapshot,
+)
+from bridge.store.base import StoreError
+from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION
+from collectors.base import Reading
+
+__all__ = ["SqliteStore", "open_sqlite_store"]
+
+BUSY_TIMEOUT_MS = 5000
+CHANGE_RETENTION_S = 3600.0
+_STATE_RANK = "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 \
+WHEN 'suppressed' THEN 3 ELSE 4 END"
+_EVENT_COLUMNS = (
+    "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
+    "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq"
+)
+
+
+def _event(row: sqlite3.Row | tuple[Any, ...]) -> Event:
+    return Event(
+        id=row[0],
+        key=row[1],
+        source=row[2],
+        resource=row[3],
+        check=row[4],
+        severity=Severity(row[5]),
+        state=EventState(row[6]),
+        summary=row[7],
+        detail=row[8],
+        count=row[9],
+        first_seen=row[10],
+        last_seen=row[11],
+        value=row[12],
+        owner=row[13],
+        acked_by=row[14],
+        acked_at=row[15],
+        resolved_at=row[16],
+        shelved_until=row[17],
+        seq=row[18],
+    )
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes
+    # the write lock up front instead of failing to upgrade a read transaction.
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class SqliteStore:
+    """Implements `bridge.store.base.Store`.
+
+    Two connections: `_db` for reads and writes, `_watch` only for the change
+    feed, because `PRAGMA data_version` moves only for commits made by *other*
+    connections — including this process's own writer.
+    """
+
+    def __init__(self, path: Path, db: aiosqlite.Connection, watch: aiosqlite.Connection) -> None:
+        self.path = path
+        self._db = db
+        self._watch = watch
+        self._write_lock = asyncio.Lock()
+        self._host = socket.gethostname()
+
+    # -- plumbing --------------------------------------------------------------
+    @asynccontextmanager
+    async def _tx(self, at: float, kind: str, ref: str = "") -> AsyncIterator[int]:
+        """A write transaction that records one change; yields its change seq."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await self._db.execute(
+                    "INSERT INTO changes(at, kind, ref) VALUES (?, ?, ?)", (at, kind, ref)
+                )
+                seq = cur.lastrowid
+                assert seq is not None
+                yield seq
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            else:
+                await self._db.execute("COMMIT")
+
+    async def close(self) -> None:
+        await self._watch.close()
+        await self._db.close()
+
+    # -- change feed -------------------------------------------------------------
+    async def data_version(self) -> int:
+        async with self._watch.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def last_seq(self) -> int:
+        async with self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
+        async with self._watch.execute(
+            "SELECT seq, at, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        ) as cur:
+            return [Change(*row) for row in await cur.fetchall()]
+
+    # -- readings ----------------------------------------------------------------
+    async def write_reading(self, reading: Reading, levels: dict[str, str]) -> None:
+        async with self._tx(reading.at, "reading", f"{reading.source}|{reading.resource}"):
+            await self._db.execute(
+                "INSERT INTO snapshots(source, resource, at, data, levels) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(source, resource) DO UPDATE SET at=excluded.at, data=excluded.data, "
+                "levels=excluded.levels",
+                (
+                    reading.source,
+                    reading.resource,
+                    reading.at,
+                    json.dumps(reading.detail, separators=(",", ":")),
+                    json.dumps(levels),
+                ),
+            )
+            await self._db.executemany(
+                "INSERT INTO samples(source, resource, metric, at, value) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (reading.source, reading.resource, name, reading.at, value)
+                    for name, value in reading.metrics.items()
+                ],
+            )
+
+    async def snapshots(self, source: str | None = None) -> list[Snapshot]:
+        sql = "SELECT source, resource, at, data, levels FROM snapshots"
+        args: tuple[Any, ...] = ()
+        if source is not None:
+            sql += " WHERE source = ?"
+            args = (source,)
+        async with self._db.execute(sql + " ORDER BY source, resource", args) as cur:
+            rows = await cur.fetchall()
+        return [
+            Snapshot(
+                source=r[0], resource=r[1], at=r[2], data=json.loads(r[3]), levels=json.loads(r[4])
+            )
+            for r in rows
+        ]
+
+    async def series(
+        self, source: str, resource: str, metric: str, since: float
+    ) -> list[tuple[float, float]]:
+        async with self._db.execute(
+            "SELECT at, value FROM samples WHERE source=? AND resource=? AND metric=? AND at>=? "
+            "ORDER BY at",
+            (source, resource, metric, since),
+        ) as cur:
+            return [(r[0], r[1]) for r in await cur.fetchall()]
+
+    async def prune(self, now: float, sample_retention_s: float = 86400.0) -> int:
+        async with self._tx(now, "prune") as seq:
+            cur = await self._db.execute(
+                "DELETE FROM samples WHERE at < ?", (now - sample_retention_s,)
+            )
+            removed = cur.rowcount
+            await self._db.execute(
+                "DELETE FROM changes WHERE at < ? AND seq < ?", (now - CHANGE_RETENTION_S, seq)
+            )
+        return removed
+
+    # -- collector self-health ---------------------------------------------------
+    async def record_health(self, health: CollectorHealth) -> None:
+        async with self._tx(health.last_run or 0.0, "health", health.name):
+            await self._db.execute(
+                "INSERT OR REPLACE INTO collector_health(name, interval, last_run, last_success, "
+                "latency_ms, runs, errors, consecutive_failures, last_error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    health.name,
+                    health.interval,
+                    health.last_run,
+                    health.last_success,
+                    health.latency_ms,
+                    health.runs,
+                    health.errors,
+                    health.consecutive_failures,
+                    health.last_error,
+                ),
+            )
+
+    async def collector_health(self) -> list[CollectorHealth]:
+        async with self._db.execute(
+            "SELECT name, interval, last_run, last_success, latency_ms, runs, errors, "
+            "consecutive_failures, last_error FROM collector_health ORDER BY name"
+        ) as cur:
+            return [CollectorHealth(*row) for row in await cur.fetchall()]
+
+    # -- events --------------------------------------------------------------------
+    async def upsert_events(self, events: Sequence[EventInput], actor: str) -> None:
+        """Apply raises and clears in one transaction, deduplicated on source+resource+check."""
+        if not events:
+            return
+        async with self._tx(events[-1].at, "events") as seq:
+            await self._apply_events(events, actor, seq)
+
+    async def _existing(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT dedup_key, state, severity, count FROM events WHERE dedup_key IN ({marks})",
+                chunk,
+            ) as cur:
+                for key, state, severity, count in await cur.fetchall():
+                    found[key] = {"state": state, "severity": severity, "count": count}
+        return found
+
+    async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
+        existing = await self._existing(e.key for e in events)
+        # Rows are folded in memory first, so a burst that repeats one key becomes
+        # one write with the right count rather than thousands of updates.
+        rows: dict[str, dict[str, Any]] = {}
+        created: set[str] = set()
+        journal: list[tuple[str, float, str, str, str]] = []
+        for e in events:
+            row = rows.get(e.key)
+            if row is None and e.key in existing:
+                row = rows[e.key] = existing[e.key]
+            if row is None:
+                if e.severity is Severity.OK:
+                    continue  # a clear for something never raised
+                rows[e.key] = {
+                    "dedup_key": e.key, "source": e.source, "resource": e.resource,
+                    "check_name": e.check, "severity": int(e.severity),
+                    "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
+                    "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
+                }  # fmt: skip
+                created.add(e.key)
+                journal.append((e.key, e.at, actor, "raise", e.summary))
+                continue
+            action = _transition(row, e)
+            if action is not None:
+                journal.append((e.key, e.at, actor, *action))
+        for key, row in rows.items():
+            row["seq"] = seq
+            cols = list(row)
+            if key in created:
+                await self._db.execute(
+                    f"INSERT INTO events({', '.join(cols)}) "
+                    f"VALUES ({', '.join(':' + c for c in cols)})",
+                    row,
+                )
+            else:
+                await self._db.execute(
+                    f"UPDATE events SET {', '.join(f'{c} = :{c}' for c in cols)} "
+                    "WHERE dedup_key = :key",
+                    {**row, "key": key},
+                )
+        if journal:
+            await self._db.executemany(
+                "INSERT INTO journal(event_id, at, actor, action, note) "
+                "VALUES ((SELECT id FROM events WHERE dedup_key = ?), ?, ?, ?, ?)",
+                journal,
+            )
+
+    async def list_events(self, *, include_resolved: bool = False, limit: int = 500) -> list[Event]:
+        where = "" if include_resolved else "WHERE state != 'resolved'"
+        async with self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events {where} "
+            f"ORDER BY {_STATE_RANK}, severity DESC, last_seen DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [_event(row) for row in await cur.fetchall()]
+
+    async def count_events(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM events") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # -- the collector lease -------------------------------------------------------
+    async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                async with self._db.execute(
+                    "SELECT holder, acquired_at, expires_at FROM leases WHERE name = ?", (name,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and row[0] != holder and row[2] > now:
+                    await self._db.execute("COMMIT")
+                    return False
+                taken = row is None or row[0] != holder
+                acquired = now if taken or row is None else row[1]
+                await self._db.execute(
+                    "INSERT OR REPLACE INTO leases(name, holder, host, pid, acquired_at, "
+                    "heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, holder, self._host, os.getpid(), acquired, now, now + ttl),
+                )
+                if taken:
+                    await self._db.execute(
+                        "INSERT INTO changes(at, kind, ref) VALUES (?, 'lease', ?)", (now, name)
+                    )
+                await self._db.execute("COMMIT")
+                return True
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self._tx(0.0, "lease", name):
+            await self._db.execute(
+                "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)
+            )
+
+    async def lease(self, name: str) -> LeaseInfo | None:
+        async with self._db.execute(
+            "SELECT name, holder, host, pid, acquired_at, heartbeat_at, expires_at "
+            "FROM leases WHERE name = ?",
+            (name,),
+        ) as cur:
+            row = await cur.fetchone()
+        return LeaseInfo(*row) if row else None
+
+
+def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
+    """Apply one raise or clear to a known event row; return the journal action, if any."""
+    state = row["state"]
+    if e.severity is Severity.OK:
+        if state == EventState.RESOLVED.value:
+            return None
+        row.update(state=EventState.RESOLVED.value, resolved_at=e.at, last_seen=e.at)
+        return ("resolve", e.summary)
+    action: tuple[str, str] | None = None
+    rose_after_ack = state == EventState.ACKNOWLEDGED.value and int(e.severity) > row["severity"]
+    if state == EventState.RESOLVED.value or rose_after_ack:
+        row.update(state=EventState.OPEN.value, resolved_at=None)
+        action = ("reopen", e.summary)
+    elif int(e.severity) != row["severity"]:
+        action = ("severity", f"{Severity(row['severity']).label} -> {e.severity.label}")
+    row.update(
+        severity=int(e.severity),
+        summary=e.summary,
+        count=row["count"] + 1,
+        last_seen=e.at,
+        value=e.value,
+    )
+    return action
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL)"
+    )
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: store schema version {current} is newer than this bridge "
+                f"understands ({SCHEMA_VERSION}); upgrade bridge"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1].split(";"):
+                if statement.strip():
+                    await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version(version, applied_at) VALUES (?, unixepoch('subsec'))",
+                (version,),
+            )
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+
+
+async def open_sqlite_store(path: Path) -> SqliteStore:
+    """Open (creating and migrating as needed) the store at `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the store's folder: {exc.strerror}") from None
+    db: aiosqlite.Connection | None = None
+    try:
+        db = await _connect(path)
+        await _migrate(db, path)
+        watch = await _connect(path)
+    except sqlite3.DatabaseError as exc:
+        if db is not None:
+            await db.close()
+        raise StoreError(f"{path}: cannot open the store: {exc}") from None
+    return SqliteStore(path, db, watch)

@@ -1,0 +1,49 @@
+"""Untrusted text (device strings, job output, event summaries) made safe to show.
+
+Control characters are never passed to a terminal: escape sequences could move
+the cursor, retitle the window or worse. They are shown as visible escapes.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["human_bytes", "human_duration", "human_rate", "safe_text"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_text(text: str, *, single_line: bool = True, limit: int | None = None) -> str:
+    if single_line:
+        text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + "…"
+    return text
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 1024 or unit == "T":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}P"  # pragma: no cover - the loop returns at T
+
+
+def human_rate(bits_per_s: float) -> str:
+    for unit in ("b", "K", "M", "G"):
+        if abs(bits_per_s) < 1000 or unit == "G":
+            return f"{bits_per_s:.0f}{unit}" if unit == "b" else f"{bits_per_s:.1f}{unit}"
+        bits_per_s /= 1000
+    return f"{bits_per_s:.1f}T"  # pragma: no cover
+
+
+def human_duration(seconds: float) -> str:
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"

@@ -1,0 +1,34 @@
+"""The contract between a collector and whoever runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["Collector", "Reading"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One poll of one resource.
+
+    `metrics` are the numbers kept as time series (sparklines, reports);
+    `detail` is the full JSON-able picture shown in the health pane.
+    """
+
+    source: str
+    resource: str
+    at: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Collector(Protocol):
+    name: str
+    interval: float
+
+    async def collect(self) -> list[Reading]:
+        """Poll once. Raise on failure: the runner records it and tries again later."""
+        ...
+
+    async def close(self) -> None: ...

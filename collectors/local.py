@@ -1,0 +1,214 @@
+"""The local host, through psutil.
+
+psutil calls block, so a sample runs in a worker thread. The process table is
+~95 % of a sample's cost, so it is refreshed on its own, slower interval and the
+last table is reused in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from collectors.base import Reading
+
+__all__ = ["LocalCollector"]
+
+# File systems that are not storage an operator would watch fill up.
+_PSEUDO_FS = frozenset(
+    {"squashfs", "tmpfs", "devtmpfs", "overlay", "proc", "sysfs", "cgroup", "cgroup2", "nsfs"}
+)
+_SKIP_DISK_PREFIXES = ("loop", "ram", "zram", "sr")
+
+
+@dataclass
+class _Counters:
+    at: float
+    values: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _rates(prev: _Counters | None, now: _Counters) -> dict[str, tuple[float, float]]:
+    """Per-device (a, b) rates from two counter readings.
+
+    A counter that went backwards (device reset, hot-plug) gives no rate this
+    round rather than a huge false spike.
+    """
+    if prev is None or now.at <= prev.at:
+        return {}
+    dt = now.at - prev.at
+    out: dict[str, tuple[float, float]] = {}
+    for name, (a, b) in now.values.items():
+        old = prev.values.get(name)
+        if old is None or a < old[0] or b < old[1]:
+            continue
+        out[name] = ((a - old[0]) / dt, (b - old[1]) / dt)
+    return out
+
+
+class LocalCollector:
+    name = "local"
+
+    def __init__(
+        self,
+        interval: float = 2.0,
+        process_interval: float = 10.0,
+        top: int = 8,
+        hostname: str | None = None,
+    ) -> None:
+        self.interval = interval
+        self.process_interval = process_interval
+        self.top = top
+        self.hostname = hostname or socket.gethostname()
+        self._disk: _Counters | None = None
+        self._net: _Counters | None = None
+        self._procs: dict[str, Any] = {}
+        self._procs_at = 0.0
+        # cpu_percent(interval=None) measures since the previous call: prime it so
+        # the first reading is real rather than 0.
+        psutil.cpu_percent(interval=None)
+        psutil.cpu_percent(interval=None, percpu=True)
+
+    async def collect(self) -> list[Reading]:
+        return [await asyncio.to_thread(self._sample)]
+
+    async def close(self) -> None:
+        return None
+
+    def _sample(self) -> Reading:
+        at = time.time()
+        mono = time.monotonic()
+        cpu_total = psutil.cpu_percent(interval=None)
+        per_core = psutil.cpu_percent(interval=None, percpu=True)
+        cores = psutil.cpu_count() or max(1, len(per_core))
+        load = psutil.getloadavg()
+        vm = psutil.virtual_memory()
+        sw = psutil.swap_memory()
+        disks = self._disks()
+        disk_io = self._disk_io(mono)
+        net_io = self._net_io(mono)
+        if self.top and mono - self._procs_at >= self.process_interval:
+            self._procs = self._processes(at)
+            self._procs_at = mono
+        metrics: dict[str, float] = {
+            "cpu": cpu_total,
+            "memory": vm.percent,
+            "swap": sw.percent,
+            "load": load[0] / cores,
+            "net_rx": sum(n["rx_bps"] for n in net_io),
+            "net_tx": sum(n["tx_bps"] for n in net_io),
+            "disk_read": sum(d["read_Bps"] for d in disk_io),
+            "disk_write": sum(d["write_Bps"] for d in disk_io),
+        }
+        for d in disks:
+            metrics[f"disk:{d['mount']}"] = d["percent"]
+        detail: dict[str, Any] = {
+            "hostname": self.hostname,
+            "cpu": {"total": cpu_total, "per_core": per_core, "cores": cores},
+            "load": list(load),
+            "memory": {"total": vm.total, "used": vm.total - vm.available, "percent": vm.percent},
+            "swap": {"total": sw.total, "used": sw.used, "percent": sw.percent},
+            "disks": disks,
+            "disk_io": disk_io,
+            "net_io": net_io,
+            "uptime": max(0.0, at - psutil.boot_time()),
+            "processes": self._procs,
+            "temperatures": self._temperatures(),
+        }
+        return Reading(source="local", resource=self.hostname, at=at, metrics=metrics, detail=detail)
+
+    @staticmethod
+    def _disks() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for part in psutil.disk_partitions(all=False):
+            if part.fstype in _PSEUDO_FS or part.device in seen:
+                continue
+            try:
+                usage = psutil.disk_usage(part.mountpoint)
+            except OSError:  # unmounted meanwhile, or no permission
+                continue
+            if usage.total == 0:
+                continue
+            seen.add(part.device)
+            out.append(
+                {
+                    "mount": part.mountpoint,
+                    "device": part.device,
+                    "fstype": part.fstype,
+                    "total": usage.total,
+                    "used": usage.used,
+                    "percent": usage.percent,
+                }
+            )
+        return out
+
+    def _disk_io(self, mono: float) -> list[dict[str, Any]]:
+        counters = psutil.disk_io_counters(perdisk=True) or {}
+        now = _Counters(
+            mono,
+            {
+                name: (c.read_bytes, c.write_bytes)
+                for name, c in counters.items()
+                if not name.startswith(_SKIP_DISK_PREFIXES)
+            },
+        )
+        rates = _rates(self._disk, now)
+        self._disk = now
+        return [{"name": n, "read_Bps": r, "write_Bps": w} for n, (r, w) in sorted(rates.items())]
+
+    def _net_io(self, mono: float) -> list[dict[str, Any]]:
+        counters = psutil.net_io_counters(pernic=True)
+        now = _Counters(
+            mono,
+            {n: (c.bytes_recv, c.bytes_sent) for n, c in counters.items() if n != "lo"},
+        )
+        rates = _rates(self._net, now)
+        self._net = now
+        return [
+            {"name": n, "rx_bps": rx * 8, "tx_bps": tx * 8} for n, (rx, tx) in sorted(rates.items())
+        ]
+
+    def _processes(self, at: float) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = []
+        for proc in psutil.process_iter(["pid", "name", "username", "cpu_percent", "memory_info"]):
+            info = proc.info
+            mem = info.get("memory_info")
+            rows.append(
+                {
+                    "pid": info["pid"],
+                    "name": info.get("name") or "?",
+                    "user": info.get("username") or "?",
+                    "cpu": info.get("cpu_percent") or 0.0,
+                    "rss": mem.rss if mem else 0,
+                }
+            )
+        by_cpu = sorted(rows, key=lambda r: r["cpu"], reverse=True)[: self.top]
+        by_mem = sorted(rows, key=lambda r: r["rss"], reverse=True)[: self.top]
+        return {"at": at, "count": len(rows), "by_cpu": by_cpu, "by_mem": by_mem}
+
+    @staticmethod
+    def _temperatures() -> list[dict[str, Any]]:
+        read = getattr(psutil, "sensors_temperatures", None)
+        if read is None:
+            return []
+        try:
+            sensors = read()
+        except (OSError, RuntimeError):
+            return []
+        out = []
+        for chip, entries in sensors.items():
+            for t in entries:
+                out.append(
+                    {
+                        "label": f"{chip} {t.label}".strip(),
+                        "current": t.current,
+                        "high": t.high,
+                        "critical": t.critical,
+                    }
+                )
+        return out
