@@ -51,7 +51,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     )
     if local.enabled:
         limits = ", ".join(
-            f"{name} {t.warning:g}/{t.critical:g}" for name, t in local.thresholds.as_table().items()
+            f"{name} {t.warning:g}/{t.critical:g}"
+            for name, t in local.thresholds.as_table().items()
         )
         print(
             f"local:    every {local.interval:g} s, processes every {local.process_interval:g} s;"
@@ -106,7 +107,9 @@ def cmd_events(args: argparse.Namespace) -> int:
         print("no events" if args.all else "no open events")
         return EXIT_OK
     now = SystemClock().now()
-    print(f"{'ID':>6}  {'SEVERITY':<8}  {'STATE':<12}  {'AGE':>6}  {'COUNT':>5}  RESOURCE / CHECK: SUMMARY")
+    print(
+        f"{'ID':>6}  {'SEVERITY':<8}  {'STATE':<12}  {'AGE':>6}  {'COUNT':>5}  RESOURCE / CHECK: SUMMARY"
+    )
     for e in events:
         print(
             f"{e.id:>6}  {e.severity.label:<8}  {e.state.value:<12}  "
@@ -144,7 +147,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    config, path = _load(args)
+    config, _ = _load(args)
     from bridge.ui.app import run_console
 
     return run_console(
@@ -170,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_console, no_collect=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         return p

@@ -65,7 +65,9 @@ class Poller:
 
     async def _start(self) -> None:
         collectors = (
-            list(self._collectors) if self._collectors is not None else build_collectors(self.config)
+            list(self._collectors)
+            if self._collectors is not None
+            else build_collectors(self.config)
         )
         levels = LevelTracker(self.config.local.thresholds.as_table())
         runner = CollectorRunner(self.store, collectors, self.clock, levels)

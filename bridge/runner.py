@@ -45,7 +45,9 @@ class CollectorRunner:
         started = time.perf_counter()
         try:
             # A hung source must not hang its loop forever.
-            readings = await asyncio.wait_for(collector.collect(), max(10.0, collector.interval * 3))
+            readings = await asyncio.wait_for(
+                collector.collect(), max(10.0, collector.interval * 3)
+            )
             for reading in readings:
                 levels = self.levels.evaluate(reading.resource, reading.metrics)
                 await self.store.write_reading(

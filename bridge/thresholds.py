@@ -16,7 +16,10 @@ def level_for(threshold: Threshold, value: float, previous: Severity) -> Severit
     A level already held is kept until the value falls `hysteresis` below its line,
     so the raise line and the clear line differ.
     """
-    for level, line in ((Severity.CRITICAL, threshold.critical), (Severity.WARNING, threshold.warning)):
+    for level, line in (
+        (Severity.CRITICAL, threshold.critical),
+        (Severity.WARNING, threshold.warning),
+    ):
         margin = threshold.hysteresis if previous >= level else 0.0
         if value >= line - margin:
             return level

@@ -72,6 +72,9 @@ class LocalCollector:
         # the first reading is real rather than 0.
         psutil.cpu_percent(interval=None)
         psutil.cpu_percent(interval=None, percpu=True)
+        if top:  # likewise each process's cpu_percent; psutil caches the Process objects
+            for _ in psutil.process_iter(["cpu_percent"]):
+                pass
 
     async def collect(self) -> list[Reading]:
         return [await asyncio.to_thread(self._sample)]
@@ -119,7 +122,9 @@ class LocalCollector:
             "processes": self._procs,
             "temperatures": self._temperatures(),
         }
-        return Reading(source="local", resource=self.hostname, at=at, metrics=metrics, detail=detail)
+        return Reading(
+            source="local", resource=self.hostname, at=at, metrics=metrics, detail=detail
+        )
 
     @staticmethod
     def _disks() -> list[dict[str, Any]]:

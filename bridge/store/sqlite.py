@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -34,6 +35,8 @@ BUSY_TIMEOUT_MS = 5000
 CHANGE_RETENTION_S = 3600.0
 _STATE_RANK = "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 \
 WHEN 'suppressed' THEN 3 ELSE 4 END"
+# What a raise or clear may change on an existing event.
+_MUTABLE = ("state", "severity", "summary", "count", "last_seen", "value", "resolved_at")
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
     "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq"
@@ -68,10 +71,16 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes
     # the write lock up front instead of failing to upgrade a read transaction.
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        # aiosqlite's worker thread is not a daemon: an unclosed connection
+        # keeps the process from exiting.
+        await conn.close()
+        raise
     return conn
 
 
@@ -95,19 +104,18 @@ class SqliteStore:
     async def _tx(self, at: float, kind: str, ref: str = "") -> AsyncIterator[int]:
         """A write transaction that records one change; yields its change seq."""
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 cur = await self._db.execute(
                     "INSERT INTO changes(at, kind, ref) VALUES (?, ?, ?)", (at, kind, ref)
                 )
                 seq = cur.lastrowid
                 assert seq is not None
                 yield seq
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
                 await self._db.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._db)
+                raise
 
     async def close(self) -> None:
         await self._watch.close()
@@ -233,11 +241,11 @@ class SqliteStore:
             chunk = unique[i : i + 500]
             marks = ",".join("?" * len(chunk))
             async with self._db.execute(
-                f"SELECT dedup_key, state, severity, count FROM events WHERE dedup_key IN ({marks})",
+                f"SELECT dedup_key, {', '.join(_MUTABLE)} FROM events WHERE dedup_key IN ({marks})",
                 chunk,
             ) as cur:
-                for key, state, severity, count in await cur.fetchall():
-                    found[key] = {"state": state, "severity": severity, "count": count}
+                for key, *values in await cur.fetchall():
+                    found[key] = dict(zip(_MUTABLE, values, strict=True))
         return found
 
     async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
@@ -259,6 +267,7 @@ class SqliteStore:
                     "check_name": e.check, "severity": int(e.severity),
                     "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
+                    "resolved_at": None,
                 }  # fmt: skip
                 created.add(e.key)
                 journal.append((e.key, e.at, actor, "raise", e.summary))
@@ -266,21 +275,21 @@ class SqliteStore:
             action = _transition(row, e)
             if action is not None:
                 journal.append((e.key, e.at, actor, *action))
-        for key, row in rows.items():
-            row["seq"] = seq
-            cols = list(row)
-            if key in created:
-                await self._db.execute(
-                    f"INSERT INTO events({', '.join(cols)}) "
-                    f"VALUES ({', '.join(':' + c for c in cols)})",
-                    row,
-                )
-            else:
-                await self._db.execute(
-                    f"UPDATE events SET {', '.join(f'{c} = :{c}' for c in cols)} "
-                    "WHERE dedup_key = :key",
-                    {**row, "key": key},
-                )
+        inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
+        updates = [
+            {**row, "seq": seq, "key": key} for key, row in rows.items() if key not in created
+        ]
+        if inserts:
+            cols = list(inserts[0])
+            await self._db.executemany(
+                f"INSERT INTO events({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})",
+                inserts,
+            )
+        if updates:
+            sets = ", ".join(f"{c} = :{c}" for c in _MUTABLE)
+            await self._db.executemany(
+                f"UPDATE events SET {sets}, seq = :seq WHERE dedup_key = :key", updates
+            )
         if journal:
             await self._db.executemany(
                 "INSERT INTO journal(event_id, at, actor, action, note) "
@@ -305,8 +314,8 @@ class SqliteStore:
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 async with self._db.execute(
                     "SELECT holder, acquired_at, expires_at FROM leases WHERE name = ?", (name,)
                 ) as cur:
@@ -328,7 +337,7 @@ class SqliteStore:
                 await self._db.execute("COMMIT")
                 return True
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await _rollback(self._db)
                 raise
 
     async def release_lease(self, name: str, holder: str) -> None:
@@ -345,6 +354,20 @@ class SqliteStore:
         ) as cur:
             row = await cur.fetchone()
         return LeaseInfo(*row) if row else None
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """Undo the open transaction, if any.
+
+    aiosqlite runs statements in order on one thread and a cancelled await does not
+    stop its statement, so this ROLLBACK also undoes a BEGIN whose await was
+    cancelled (SIGTERM, a lost lease). Without it the connection would stay inside
+    a transaction holding SQLite's write lock. "No transaction is active" (the
+    BEGIN failed, or a cancelled COMMIT went through) is fine, and must not mask
+    the original exception.
+    """
+    with contextlib.suppress(sqlite3.OperationalError):
+        await conn.execute("ROLLBACK")
 
 
 def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
@@ -376,8 +399,8 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL)"
     )
-    await conn.execute("BEGIN IMMEDIATE")
     try:
+        await conn.execute("BEGIN IMMEDIATE")
         async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
             row = await cur.fetchone()
         current = int(row[0]) if row else 0
@@ -396,7 +419,7 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             )
         await conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        await _rollback(conn)
         raise
 
 
@@ -415,4 +438,8 @@ async def open_sqlite_store(path: Path) -> SqliteStore:
         if db is not None:
             await db.close()
         raise StoreError(f"{path}: cannot open the store: {exc}") from None
+    except BaseException:  # e.g. StoreError from _migrate: never leave a worker thread behind
+        if db is not None:
+            await db.close()
+        raise
     return SqliteStore(path, db, watch)

@@ -1,0 +1,1 @@
+"""The Textual console. Only this package (and `themes`) may import Textual or Rich."""

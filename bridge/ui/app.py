@@ -1,0 +1,321 @@
+"""The console app. A factory shared by the CLI and the tests builds it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Footer, Input
+
+from bridge.clock import Clock, SystemClock
+from bridge.config import Config
+from bridge.feed import ChangeFeed
+from bridge.lease import LEASE_NAME
+from bridge.models import Change
+from bridge.poller import Poller
+from bridge.store import Store, open_store
+from bridge.ui.header import BridgeHeader
+from bridge.ui.panes import EventsPane, HealthPane, Pane, SchedulePane
+from bridge.ui.rowtable import RowTable
+from bridge.ui.screens import ConfirmScreen, DetailsScreen, HelpScreen
+from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
+
+__all__ = ["BridgeApp", "create_app", "run_console"]
+
+
+class BridgeApp(App[int]):
+    CSS_PATH = "bridge.tcss"
+    TITLE = "bridge"
+    ENABLE_COMMAND_PALETTE = True
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [  # type: ignore[misc]
+        (0, "-narrow"),
+        (110, "-wide"),
+    ]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "focus_pane('events-pane')", "Events", show=False),
+        Binding("2", "focus_pane('schedule-pane')", "Schedule", show=False),
+        Binding("3", "focus_pane('health-pane')", "Health", show=False),
+        Binding("z", "zoom", "Zoom"),
+        Binding("slash", "filter", "Filter"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "request_quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store_path: Path,
+        operator: str,
+        clock: Clock | None = None,
+        collect: bool = True,
+        hostname: str | None = None,
+        feed_interval: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.store_path = store_path
+        self.operator = operator
+        self.clock: Clock = clock or SystemClock()
+        self.collect = collect
+        self.hostname = hostname or socket.gethostname()
+        self.feed_interval = feed_interval
+        self.stale_after = config.ui.stale_after_intervals * config.local.interval
+        self.in_flight = 0  # operator actions not yet committed to the store
+        self.store_changed: Signal[list[Change]] = Signal(self, "store-changed")
+        self._store: Store | None = None
+        self._poller: Poller | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lease_text = "read-only"
+        self._polling = False
+        self._stale = False
+        self._filter_target: Pane | None = None
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
+
+    # -- set-up ------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "the store opens on mount"
+        return self._store
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def compose(self) -> ComposeResult:
+        yield BridgeHeader(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield EventsPane()
+                yield SchedulePane()
+            yield HealthPane()
+        yield Input(
+            placeholder="filter: words that must all appear; Enter keeps, Esc clears", id="filter"
+        )
+        yield Footer()
+
+    @property
+    def panes(self) -> list[Pane]:
+        return list(self.query(Pane))
+
+    async def on_mount(self) -> None:
+        self._store = await open_store(self.store_path)
+        feed = ChangeFeed(self.store, self.store_changed.publish, interval=self.feed_interval)
+        await feed.start()
+        self.store_changed.subscribe(self, self._on_store_changed)
+        self._tasks.append(asyncio.create_task(feed.run(), name="change-feed"))
+        if self.collect:
+            self._poller = Poller(self.store, self.config, self.clock)
+            self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
+        for pane in self.panes:
+            await pane.load(None)
+        await self._refresh_lease()
+        self.query_one(EventsPane).body.focus()
+        self._tick()
+        self.set_interval(1.0, self._tick)
+
+    async def _on_store_changed(self, changes: list[Change]) -> None:
+        for pane in self.panes:
+            await pane.load(changes)
+        if any(c.kind == "lease" for c in changes):
+            await self._refresh_lease()
+
+    async def _refresh_lease(self) -> None:
+        self._polling = bool(self._poller and self._poller.holds_lease)
+        if self._polling:
+            self._lease_text = "● polling"
+        else:
+            lease = await self.store.lease(LEASE_NAME)
+            alive = lease is not None and lease.expires_at > self.clock.now()
+            self._lease_text = (
+                f"○ reading (poller pid {lease.pid})" if lease and alive else "○ reading; no poller"
+            )
+        self._tick()
+
+    def data_age(self) -> float | None:
+        snap = self.query_one(HealthPane).snapshot
+        return None if snap is None else self.clock.now() - snap.at
+
+    def _tick(self) -> None:
+        polling = bool(self._poller and self._poller.holds_lease)
+        if polling != self._polling:
+            self.run_worker(self._refresh_lease(), group="lease")
+        age = self.data_age()
+        stale = age if age is not None and age > self.stale_after else None
+        if (stale is not None) != self._stale:
+            self._stale = stale is not None
+            self.query_one(HealthPane).redraw()
+        self.query_one(BridgeHeader).show(
+            host=self.hostname,
+            operator=self.operator,
+            lease=self._lease_text,
+            polling=self._polling,
+            stale_for=stale,
+            now=self.clock.now(),
+        )
+
+    async def on_unmount(self) -> None:
+        # However the app ends (q, Ctrl+Q, a crash), give up the lease and close the
+        # store: aiosqlite's threads would otherwise keep the process alive.
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Stop polling (releasing the lease) and close the store."""
+        for task in reversed(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    # -- actions -------------------------------------------------------------------
+    def focused_pane(self) -> Pane | None:
+        node = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent  # type: ignore[assignment]
+        return node
+
+    def action_focus_pane(self, pane_id: str) -> None:
+        pane = self.query_one(f"#{pane_id}", Pane)
+        if self.screen.maximized is not None and self.screen.maximized is not pane:
+            self.screen.minimize()
+        pane.body.focus()
+
+    def action_zoom(self) -> None:
+        pane = self.focused_pane()
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            for p in self.panes:
+                p.remove_class("-zoomed")
+        elif pane is not None:
+            pane.add_class("-zoomed")
+            self.screen.maximize(pane, container=False)
+        for p in self.panes:
+            p.redraw()
+
+    def action_filter(self) -> None:
+        pane = self.focused_pane() or self.query_one(EventsPane)
+        self._filter_target = pane
+        box = self.query_one("#filter", Input)
+        box.value = pane.filter_text
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter" and self._filter_target is not None:
+            self._filter_target.set_filter(event.value.strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._close_filter()
+
+    def _close_filter(self, clear: bool = False) -> None:
+        box = self.query_one("#filter", Input)
+        target = self._filter_target
+        if clear and target is not None:
+            target.set_filter("")
+        box.display = False
+        if target is not None:
+            target.body.focus()
+
+    def on_key(self, event: object) -> None:
+        from textual.events import Key
+
+        if isinstance(event, Key) and event.key == "escape":
+            box = self.query_one("#filter", Input)
+            if box.display and box.has_focus:
+                self._close_filter(clear=True)
+                event.stop()
+
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        pane = self.focused_pane()
+        described = pane.describe(event.key) if pane is not None else None
+        if described is not None:
+            self.push_screen(DetailsScreen(*described))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_request_quit(self) -> None:
+        if self.in_flight:
+            self.push_screen(
+                ConfirmScreen(f"{self.in_flight} action(s) still being saved. Quit anyway?"),
+                self._quit_if,
+            )
+        else:
+            await self._quit()
+
+    async def _quit_if(self, confirmed: bool | None) -> None:
+        if confirmed:
+            await self._quit()
+
+    async def _quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for pane_id, label in (
+            ("events-pane", "Events"),
+            ("schedule-pane", "Schedule"),
+            ("health-pane", "Health"),
+        ):
+            yield SystemCommand(
+                f"Go to {label}",
+                f"Focus the {label} pane",
+                lambda p=pane_id: self.action_focus_pane(p),
+            )
+        yield SystemCommand(
+            "Zoom pane", "Show the focused pane full-screen, or restore", self.action_zoom
+        )
+        yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
+        yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand("Quit bridge", "Leave the console", self.action_request_quit)
+
+
+def create_app(
+    config: Config,
+    *,
+    operator: str,
+    store_path: Path | None = None,
+    clock: Clock | None = None,
+    collect: bool = True,
+    hostname: str | None = None,
+    feed_interval: float = 0.25,
+) -> BridgeApp:
+    return BridgeApp(
+        config,
+        store_path=store_path or config.store.resolved_path(),
+        operator=operator,
+        clock=clock,
+        collect=collect,
+        hostname=hostname,
+        feed_interval=feed_interval,
+    )
+
+
+async def _check_store(path: Path) -> None:
+    store = await open_store(path)
+    await store.close()
+
+
+def run_console(config: Config, *, operator: str, collect: bool = True) -> int:
+    # Open the store once before the screen starts, so a bad path is a one-line
+    # error on a normal terminal rather than a crash inside the full-screen app.
+    asyncio.run(_check_store(config.store.resolved_path()))
+    app = create_app(config, operator=operator, collect=collect)
+    result = app.run()
+    return int(result or 0)

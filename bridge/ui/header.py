@@ -1,0 +1,49 @@
+"""The header: where, when, who, whether this process polls, and whether data is stale.
+
+Split into small labels so the clock ticking rewrites only its own few cells.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+__all__ = ["BridgeHeader"]
+
+
+class BridgeHeader(Horizontal):
+    def compose(self) -> ComposeResult:
+        yield Static("bridge", id="hdr-title", markup=False)
+        yield Static("", id="hdr-host", markup=False)
+        yield Static("", id="hdr-operator", markup=False)
+        yield Static("", id="hdr-lease", markup=False)
+        yield Static("", id="hdr-stale", markup=False)
+        yield Static("", id="hdr-clock", markup=False)
+
+    def _set(self, id: str, text: str) -> None:
+        label = self.query_one(f"#{id}", Static)
+        if str(label.content) != text:
+            label.update(text)
+
+    def show(
+        self,
+        *,
+        host: str,
+        operator: str,
+        lease: str,
+        polling: bool,
+        stale_for: float | None,
+        now: float,
+    ) -> None:
+        self._set("hdr-host", host)
+        self._set("hdr-operator", f"operator {operator}")
+        self._set("hdr-lease", lease)
+        self.query_one("#hdr-lease").set_class(polling, "-polling")
+        stale = self.query_one("#hdr-stale", Static)
+        stale.display = stale_for is not None
+        if stale_for is not None:
+            self._set("hdr-stale", f" STALE {int(stale_for)}s ")
+        self._set("hdr-clock", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now)))

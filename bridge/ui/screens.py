@@ -1,0 +1,107 @@
+"""Modal screens: help, details, quit confirmation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from bridge.ui.lines import Line, LinesView
+
+__all__ = ["KEYS", "ConfirmScreen", "DetailsScreen", "HelpScreen"]
+
+# Every key the console answers to, grouped as the help screen shows them.
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Moving around",
+        [
+            ("1 2 3", "focus the Events, Schedule or Health pane"),
+            ("Tab / Shift+Tab", "next / previous pane"),
+            ("↑ ↓  j k", "move the cursor"),
+            ("PgUp PgDn", "a page up / down"),
+            ("Home End", "first / last row"),
+            ("z", "zoom the focused pane full-screen (again to restore)"),
+        ],
+    ),
+    (
+        "Looking closer",
+        [
+            ("Enter", "details of the row under the cursor"),
+            ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
+            ("Ctrl+P", "command palette: every action, and themes"),
+            ("?", "this help"),
+        ],
+    ),
+    (
+        "Leaving",
+        [("q", "quit (asks first if an action is still being saved)"), ("Esc", "close a dialog")],
+    ),
+]
+
+
+class _Dialog(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(False)", "Close"),
+        Binding("q", "dismiss(False)", "Close", show=False),
+    ]
+
+
+class HelpScreen(_Dialog):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "dismiss(False)", "Close", show=False)
+    ]
+
+    def compose(self) -> ComposeResult:
+        lines: list[Line] = []
+        for group, keys in KEYS:
+            lines.append(((group, "heading"),))
+            for key, what in keys:
+                lines.append(((f"  {key:<18}", "label"), (what, "")))
+            lines.append((("", ""),))
+        lines.append((("Esc, q or ? closes this help.", "muted"),))
+        view = LinesView(id="help-lines")
+        view.set_lines(lines)
+        with Vertical(classes="dialog", id="help-dialog") as box:
+            box.border_title = "Keys"
+            yield view
+
+
+class DetailsScreen(_Dialog):
+    def __init__(self, title: str, fields: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _ in self.fields), default=8) + 2
+        lines: list[Line] = []
+        for key, value in self.fields:
+            text_lines = value.splitlines() or [""]
+            lines.append(((f"{key:<{width}}", "label"), (text_lines[0], "")))
+            lines.extend(((" " * width, ""), (more, "")) for more in text_lines[1:])
+        view = LinesView(id="details-lines")
+        view.set_lines(lines)
+        with Vertical(classes="dialog", id="details-dialog") as box:
+            box.border_title = self.title_text
+            box.border_subtitle = "Esc closes"
+            yield view
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "dismiss(True)", "Yes"),
+        Binding("n,escape", "dismiss(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-dialog"):
+            yield Static(self.question, markup=False)
+            yield Static("y: yes    n / Esc: no", markup=False, classes="muted")

@@ -1,0 +1,109 @@
+"""The `bridge` command line, run for real in subprocesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Isolated, run_bridge
+
+from bridge import __version__
+from bridge.models import EventInput, Severity
+from bridge.store import open_store
+
+T0 = 1_700_000_000.0
+
+
+def test_version(isolated: Isolated) -> None:
+    result = run_bridge(isolated, "version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"bridge {__version__}"
+
+
+def test_help_lists_the_commands(isolated: Isolated) -> None:
+    result = run_bridge(isolated, "--help")
+    assert result.returncode == 0
+    for command in ("console", "collect", "check-config", "events", "version"):
+        assert command in result.stdout
+
+
+def test_unknown_command_is_a_usage_error(isolated: Isolated) -> None:
+    result = run_bridge(isolated, "frobnicate")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "invalid choice" in result.stderr
+
+
+async def seed(db: Path) -> None:
+    store = await open_store(db)
+    try:
+        await store.upsert_events(
+            [
+                EventInput("local", "web1", "cpu", Severity.CRITICAL, "cpu 99%", at=T0, value=99.0),
+                EventInput("snmp", "sw1", "if:3", Severity.WARNING, "link \x1b[31mflap\x07", at=T0),
+                EventInput("local", "web1", "disk:/", Severity.MAJOR, "disk full", at=T0),
+                EventInput("local", "web1", "disk:/", Severity.OK, "disk ok", at=T0 + 60),
+            ],
+            "tester",
+        )
+    finally:
+        await store.close()
+
+
+def events_config(isolated: Isolated) -> tuple[Path, Path]:
+    db = isolated.root / "events.db"
+    return isolated.write_config(f'[store]\npath = "{db}"\n'), db
+
+
+async def test_events_json(isolated: Isolated) -> None:
+    config, db = events_config(isolated)
+    await seed(db)
+    result = run_bridge(isolated, "--config", str(config), "events", "--json")
+    assert result.returncode == 0, result.stderr
+    events = json.loads(result.stdout)
+    assert [(e["resource"], e["check"], e["severity"]) for e in events] == [
+        ("web1", "cpu", "critical"),
+        ("sw1", "if:3", "warning"),
+    ]
+    assert events[0]["state"] == "open"
+    assert events[0]["count"] == 1
+    assert events[0]["first_seen"] == T0
+
+    everything = run_bridge(isolated, "--config", str(config), "events", "--all", "--json")
+    rows = json.loads(everything.stdout)
+    assert len(rows) == 3
+    assert {e["state"] for e in rows} == {"open", "resolved"}
+
+
+async def test_events_table_shows_untrusted_text_literally(isolated: Isolated) -> None:
+    config, db = events_config(isolated)
+    await seed(db)
+    result = run_bridge(isolated, "--config", str(config), "events")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ID", "SEVERITY", "STATE"]
+    assert len(lines) == 3
+    assert "critical" in lines[1]
+    assert "cpu 99%" in lines[1]
+    # Control characters from a device never reach the terminal raw.
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "\\x1b[31mflap\\x07" in result.stdout
+
+
+def test_events_on_an_empty_store(isolated: Isolated) -> None:
+    config, db = events_config(isolated)
+    result = run_bridge(isolated, "--config", str(config), "events")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no open events"
+    assert db.exists()  # created and migrated on first use
+    assert (
+        json.loads(run_bridge(isolated, "--config", str(config), "events", "--json").stdout) == []
+    )
+
+
+def test_events_without_config_uses_the_xdg_data_store(isolated: Isolated) -> None:
+    result = run_bridge(isolated, "events", "--all")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no events"
+    assert (isolated.data_home / "bridge" / "bridge.db").exists()

@@ -1,0 +1,102 @@
+"""The local-host collector, against the real machine (psutil), plus its rate maths."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from collectors.base import Collector
+from collectors.local import LocalCollector, _Counters, _rates
+
+
+@pytest.fixture
+def collector() -> LocalCollector:
+    return LocalCollector(interval=1.0, process_interval=60.0, top=5, hostname="testhost")
+
+
+def test_is_a_collector(collector: LocalCollector) -> None:
+    c: Collector = collector
+    assert c.name == "local"
+    assert c.interval == 1.0
+
+
+async def test_one_real_collect(collector: LocalCollector) -> None:
+    before = time.time()
+    readings = await collector.collect()
+    after = time.time()
+    (reading,) = readings
+    assert reading.source == "local"
+    assert reading.resource == "testhost"
+    assert before <= reading.at <= after
+
+    m = reading.metrics
+    assert 0.0 <= m["cpu"] <= 100.0
+    assert 0.0 < m["memory"] <= 100.0
+    assert 0.0 <= m["swap"] <= 100.0
+    assert m["load"] >= 0.0
+    disks = [k for k in m if k.startswith("disk:")]
+    assert disks, f"no disk metric in {sorted(m)}"
+    for key in disks:
+        assert 0.0 <= m[key] <= 100.0
+    for key in ("net_rx", "net_tx", "disk_read", "disk_write"):
+        assert m[key] >= 0.0
+    assert all(isinstance(v, float | int) for v in m.values())
+
+    d = reading.detail
+    for key in (
+        "hostname",
+        "cpu",
+        "load",
+        "memory",
+        "swap",
+        "disks",
+        "disk_io",
+        "net_io",
+        "uptime",
+        "processes",
+        "temperatures",
+    ):
+        assert key in d, key
+    assert d["hostname"] == "testhost"
+    assert d["cpu"]["cores"] >= 1
+    assert len(d["cpu"]["per_core"]) >= 1
+    assert d["memory"]["total"] > 0
+    assert len(d["disks"]) == len(disks)
+    assert {f"disk:{x['mount']}" for x in d["disks"]} == set(disks)
+    assert d["processes"]["count"] >= 1
+    assert len(d["processes"]["by_cpu"]) <= 5
+    assert d["uptime"] > 0
+    json.dumps(d)  # the detail is stored as JSON: it must serialise
+
+
+async def test_second_collect_has_rates_and_reuses_process_table(collector: LocalCollector) -> None:
+    first = (await collector.collect())[0]
+    second = (await collector.collect())[0]
+    # Within process_interval the process table is reused rather than re-read.
+    assert second.detail["processes"]["at"] == first.detail["processes"]["at"]
+    for nic in second.detail["net_io"]:
+        assert nic["rx_bps"] >= 0 and nic["tx_bps"] >= 0
+        assert nic["name"] != "lo"
+
+
+def test_rates_from_two_readings() -> None:
+    prev = _Counters(10.0, {"eth0": (1000, 500), "sda": (0, 0)})
+    now = _Counters(12.0, {"eth0": (3000, 900), "sda": (4096, 0), "new0": (5, 5)})
+    assert _rates(prev, now) == {"eth0": (1000.0, 200.0), "sda": (2048.0, 0.0)}
+
+
+def test_rates_never_negative_on_counter_reset() -> None:
+    prev = _Counters(10.0, {"eth0": (10_000, 10_000), "eth1": (100, 100)})
+    now = _Counters(11.0, {"eth0": (50, 20_000), "eth1": (200, 50)})  # each has one reset
+    rates = _rates(prev, now)
+    assert rates == {}
+    assert all(a >= 0 and b >= 0 for a, b in rates.values())
+
+
+def test_rates_need_a_previous_reading_and_time_moving_forward() -> None:
+    now = _Counters(10.0, {"eth0": (100, 100)})
+    assert _rates(None, now) == {}
+    assert _rates(_Counters(10.0, {"eth0": (0, 0)}), now) == {}  # dt == 0
+    assert _rates(_Counters(11.0, {"eth0": (0, 0)}), now) == {}  # clock went back

@@ -1,0 +1,35 @@
+"""Snapshot tests: the console on a seeded store at a fixed time, at the sizes users run.
+
+Update deliberately with `pytest --snapshot-update` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from seed import make_app, seed_store
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    asyncio.run(seed_store(path))
+    return path
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_console(snap_compare: SnapCompare, db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(db), terminal_size=size)
+
+
+def test_help_screen(snap_compare: SnapCompare, db: Path) -> None:
+    assert snap_compare(make_app(db), press=["question_mark"], terminal_size=(80, 24))
+
+
+def test_zoomed_health_80x24(snap_compare: SnapCompare, db: Path) -> None:
+    assert snap_compare(make_app(db), press=["3", "z"], terminal_size=(80, 24))

@@ -1,0 +1,268 @@
+"""The console driven by Textual's Pilot: every key in the help screen, on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+from seed import HOST, T0, make_app, seed_store
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from bridge.clock import FixedClock
+from bridge.models import EventInput, Severity
+from bridge.store import open_store
+from bridge.ui.app import BridgeApp
+from bridge.ui.header import BridgeHeader
+from bridge.ui.lines import LinesView
+from bridge.ui.panes import EventsPane, HealthPane, SchedulePane
+from bridge.ui.rowtable import RowTable
+from bridge.ui.screens import KEYS, ConfirmScreen, DetailsScreen, HelpScreen
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    await seed_store(path)
+    return path
+
+
+def table(app: BridgeApp, pane: type[EventsPane] | type[SchedulePane]) -> RowTable:
+    return app.query_one(pane).body
+
+
+def rendered(widget: RowTable | LinesView) -> str:
+    """The widget's visible lines as plain text, as the terminal would get them."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def all_lines(view: LinesView) -> str:
+    """Every line the view holds, scrolled into sight or not."""
+    return "\n".join("".join(text for text, _ in line) for line in view.lines)
+
+
+def focused_id(app: BridgeApp) -> str | None:
+    return app.focused.id if app.focused is not None else None
+
+
+def header_text(app: BridgeApp) -> str:
+    from textual.widgets import Static
+
+    return " ".join(str(s.content) for s in app.query_one(BridgeHeader).query(Static) if s.display)
+
+
+async def test_three_panes_and_header(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for pane in (EventsPane, SchedulePane, HealthPane):
+            region = app.query_one(pane).region
+            assert region.width > 20 and region.height > 5, pane
+        head = header_text(app)
+        assert HOST in head and "operator alice" in head
+        assert "2026-11-18" in head  # T0 in UTC
+        assert "reading" in head and "STALE" not in head
+        events = table(app, EventsPane)
+        assert [r.cells[0] for r in events.rows] == ["CRITICAL", "MAJOR", "WARNING", "INFO"]
+        health = rendered(app.query_one(HealthPane).body)
+        assert "42.5%" in health and "/var" in health and "postgres" in health
+        sched = rendered(table(app, SchedulePane))
+        assert "nightly-backup" in sched and "billing-batch" in sched
+
+
+async def test_untrusted_text_is_literal(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        screen = rendered(table(app, EventsPane))
+        assert "[bold red]pwned[/]" in screen
+        assert "\\x1b[2J" in screen and "\x1b" not in screen
+
+
+async def test_cursor_keys(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        events = table(app, EventsPane)
+        assert app.focused is events and events.cursor == 0
+        await pilot.press("j")
+        assert events.cursor == 1
+        await pilot.press("down", "down")
+        assert events.cursor == 3
+        await pilot.press("down")  # stops at the last row
+        assert events.cursor == 3
+        await pilot.press("k")
+        assert events.cursor == 2
+        await pilot.press("up")
+        assert events.cursor == 1
+        await pilot.press("home")
+        assert events.cursor == 0
+        await pilot.press("end")
+        assert events.cursor == 3
+        await pilot.press("pageup")
+        assert events.cursor == 0
+        await pilot.press("pagedown")
+        assert events.cursor == 3
+
+
+async def test_pane_focus_keys(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        assert app.focused is table(app, SchedulePane)
+        await pilot.press("3")
+        assert focused_id(app) == "health-view"
+        await pilot.press("1")
+        assert app.focused is table(app, EventsPane)
+        await pilot.press("tab")
+        assert app.focused is table(app, SchedulePane)
+        await pilot.press("tab")
+        assert focused_id(app) == "health-view"
+        await pilot.press("shift+tab")
+        assert app.focused is table(app, SchedulePane)
+
+
+async def test_zoom(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3", "z")
+        health = app.query_one(HealthPane)
+        assert app.screen.maximized is health
+        assert health.region.height >= 20
+        assert "TOP CPU" in all_lines(health.body)  # the full view, not the summary
+        await pilot.press("z")
+        assert app.screen.maximized is None
+        assert "TOP CPU" not in all_lines(health.body)
+
+
+async def test_filter(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        events = table(app, EventsPane)
+        await pilot.press("slash")
+        box = app.query_one("#filter", Input)
+        assert box.display and app.focused is box
+        await pilot.press(*"uplink")
+        assert [r.cells[2] for r in events.rows] == ["core-sw1"]
+        await pilot.press("enter")
+        assert not box.display and app.focused is events
+        assert len(events.rows) == 1  # Enter keeps the filter
+        await pilot.press("slash", "escape")
+        assert len(events.rows) == 4 and app.focused is events
+
+
+async def test_enter_opens_details(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("j", "enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert "core-sw1" in app.screen.title_text
+        assert ("summary", "uplink Gi0/1 down") in app.screen.fields
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailsScreen)
+        await pilot.press("2", "enter")
+        assert isinstance(app.screen, DetailsScreen)
+        assert app.screen.title_text == "Job nightly-backup"
+
+
+async def test_help_lists_every_key(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = rendered(app.screen.query_one(LinesView))
+        for _, keys in KEYS:
+            for key, what in keys:
+                assert key in text and what in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_quit(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_quit_asks_while_an_action_is_in_flight(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.in_flight = 1
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("q", "y")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_command_palette_runs_actions(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Go to Health")
+        await wait_until(_true_after(pilot), 2, what="palette search")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert focused_id(app) == "health-view"
+
+
+def _true_after(pilot: Pilot[int]) -> Callable[[], Awaitable[bool]]:
+    async def settled() -> bool:
+        await pilot.pause(0.05)
+        palette = pilot.app.screen
+        return isinstance(palette, CommandPalette) and palette._list_visible
+
+    return settled
+
+
+async def test_another_process_commit_shows_within_a_second(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        other = await open_store(db)
+        try:
+            await other.upsert_events(
+                [EventInput("script", "db1", "replication", Severity.CRITICAL, "lag 300 s", T0)],
+                actor="bob",
+            )
+        finally:
+            await other.close()
+        events = table(app, EventsPane)
+
+        async def shown() -> bool:
+            await pilot.pause()
+            return any(r.cells[2] == "db1" for r in events.rows)
+
+        took = await wait_until(shown, 1.0, what="the other process's event")
+        assert took < 1.0
+
+
+async def test_stale_marker(db: Path) -> None:
+    clock = FixedClock(T0)
+    app = make_app(db, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "STALE" not in header_text(app)
+        clock.advance(app.stale_after + 5)
+        app._tick()
+        await pilot.pause()
+        assert "STALE" in header_text(app)
+        assert "STALE" in rendered(app.query_one(HealthPane).body)
+
+
+async def test_narrow_terminal_shows_all_three(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for pane in (EventsPane, SchedulePane, HealthPane):
+            region = app.query_one(pane).region
+            assert region.width == 80 and region.height >= 4, pane
+        health = rendered(app.query_one(HealthPane).body)
+        assert "CPU" in health and "MEM" in health and "TOP CPU" not in health
