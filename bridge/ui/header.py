@@ -25,8 +25,11 @@ class BridgeHeader(Horizontal):
 
     def _set(self, id: str, text: str) -> None:
         label = self.query_one(f"#{id}", Static)
-        if str(label.content) != text:
-            label.update(text)
+        old = str(label.content)
+        if old != text:
+            # Re-layout only when the width changes: a layout pass repaints every
+            # pane's scrollbar, which for the ticking clock is most of the bytes sent.
+            label.update(text, layout=len(old) != len(text))
 
     def show(
         self,

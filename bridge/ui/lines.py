@@ -90,6 +90,7 @@ class LinesView(ScrollView, can_focus=True):
             segments = [
                 Segment(safe_text(text), base + self._style(cls)) for text, cls in self.lines[index]
             ]
-            strip = Strip(segments).crop_extend(0, width, base)
+            # Merging same-style runs sends one SGR sequence per run, not per part.
+            strip = Strip(segments).simplify().crop_extend(0, width, base)
             self._strips[index] = strip
         return strip

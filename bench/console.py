@@ -1,0 +1,501 @@
+"""The console in a terminal: first screen, CPU, memory and output, next to glances.
+
+    python bench/console.py [--seconds S] [--size COLSxROWS] [--only bridge] [--keep DIR]
+
+Each program runs alone, one after the other, in a detached tmux pane of the
+given size on a private tmux server (`tmux -L bench<pid>`, TERM=tmux-256color),
+with all pane output recorded by `pipe-pane`:
+
+- bridge: `<venv>/bin/bridge --config CFG`, with XDG_DATA_HOME/XDG_CONFIG_HOME in
+  a fresh temporary folder and CFG setting `[local] interval = 1`, so it takes
+  the collector lease and samples this host every second;
+- glances: `glances -t 1` from a throwaway venv (/tmp/bench-glances-venv, made
+  with pip on first use; never a dependency of this project).
+
+The pane's shell waits on a FIFO and then execs the program, so the clock
+starts at the exec. Figures:
+
+- first screen: seconds from the exec until `tmux capture-pane` (polled every
+  20 ms) shows the drawn console: bridge's Health pane with data ("load ") and
+  its footer; glances' CPU and MEM lines with figures;
+- CPU: user+system seconds of the process and its descendants (reaped children
+  included) over the steady window, the S seconds after the first screen, as
+  percent of one core;
+- peak RSS: the largest sum of RSS over the process tree, sampled every 100 ms
+  from the exec to the end;
+- output: bytes the program wrote to the terminal in the steady window, per
+  second.
+
+Exits 0 whether or not the targets are met (this is a report), non-zero if a
+program failed to start, draw or stay up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BRIDGE = Path(sys.executable).parent / "bridge"
+GLANCES_VENV = Path("/tmp/bench-glances-venv")
+GLANCES = GLANCES_VENV / "bin" / "glances"
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+TERM = "tmux-256color"
+
+POLL_SCREEN = 0.02  # capture-pane interval until the first screen
+POLL_RSS = 0.1  # RSS sampling interval
+FIRST_SCREEN_TIMEOUT = 60.0
+MB = 1024 * 1024
+
+_GLANCES_CPU = re.compile(r"\bCPU\b.*\d+(\.\d)?%")
+_GLANCES_MEM = re.compile(r"\bMEM\b.*\d+(\.\d)?%")
+
+
+class BenchError(RuntimeError):
+    """A program failed to start, draw or stay up."""
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    drawn: Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    first_screen: float  # seconds
+    startup_cpu: float  # CPU seconds from exec to first screen
+    cpu_percent: float  # of one core, over the steady window
+    peak_rss_mb: float
+    startup_bytes: int  # written before the first screen
+    bytes_per_second: float  # in the steady window
+    window: float  # seconds actually measured
+
+
+def bridge_drawn(screen: str) -> bool:
+    lines = screen.rstrip("\n").splitlines()
+    footer = lines[-1] if lines else ""
+    return "load " in screen and "Quit" in footer
+
+
+def glances_drawn(screen: str) -> bool:
+    return bool(_GLANCES_CPU.search(screen)) and bool(_GLANCES_MEM.search(screen))
+
+
+# -- tmux ------------------------------------------------------------------------
+
+
+class Tmux:
+    """A private tmux server on its own socket; nothing else is touched."""
+
+    def __init__(self, socket: str, env: dict[str, str]) -> None:
+        self.socket = socket
+        self.env = env
+        self.started = False
+
+    def __call__(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(
+            [TMUX, "-L", self.socket, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise BenchError(f"tmux {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def start(self, session: str, cols: int, rows: int, command: str, conf: Path) -> None:
+        # Options go in the config file: the pane gets TERM from default-terminal
+        # when it is created, so they must be set before new-session.
+        conf.write_text(
+            f"set -g default-terminal {TERM}\nset -g remain-on-exit on\nset -g status off\n"
+        )
+        self.started = True
+        size = ["-x", str(cols), "-y", str(rows)]
+        self("-f", str(conf), "new-session", "-d", "-s", session, *size, command)
+
+    def capture(self, target: str) -> str:
+        return self("capture-pane", "-p", "-t", target)
+
+    def pane(self, target: str, fmt: str) -> str:
+        return self("display-message", "-p", "-t", target, fmt).strip()
+
+    @property
+    def socket_path(self) -> Path:
+        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
+        return Path(tmpdir) / f"tmux-{os.getuid()}" / self.socket
+
+    def kill_server(self) -> None:
+        if self.started:
+            self("kill-server", check=False)
+            self.socket_path.unlink(missing_ok=True)  # tmux leaves it behind
+            self.started = False
+
+
+# -- process tree ------------------------------------------------------------------
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of the tree: every live process plus the children it has reaped."""
+    total = 0.0
+    for proc in tree(pid):
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def tree_rss(pid: int) -> int:
+    total = 0
+    for proc in tree(pid):
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
+
+
+def stop_tree(pid: int) -> None:
+    """Make sure the program and anything it started are gone (by pid, nothing else)."""
+    procs = tree(pid)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _gone, alive = psutil.wait_procs(procs, timeout=3)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def release(fifo: Path, check_alive: Callable[[], None], timeout: float = 10.0) -> None:
+    """Write to the FIFO the pane's shell waits on, so it execs the program."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: the shell is not reading yet
+            check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the pane never read {fifo}") from None
+            time.sleep(0.005)
+            continue
+        try:
+            os.write(fd, b"go\n")
+        finally:
+            os.close(fd)
+        return
+
+
+# -- one run -------------------------------------------------------------------------
+
+
+def run_program(
+    program: Program, *, seconds: float, cols: int, rows: int, work: Path, keep: Path | None
+) -> Result:
+    fifo = work / f"{program.name}.go"
+    log = work / f"{program.name}.out"
+    os.mkfifo(fifo)
+    log.touch()
+    env_args = [f"{k}={v}" for k, v in program.env.items()]
+    inner = shlex.join(["env", *env_args, *program.argv])
+    command = f"read _ < {shlex.quote(str(fifo))}; exec {inner}"
+    server_env = {
+        k: v for k, v in os.environ.items() if k not in {"TMUX", "TMUX_PANE", "COLORTERM"}
+    }
+    server_env["TERM"] = TERM
+    tmux = Tmux(f"bench{os.getpid()}{program.name}", server_env)
+    session = "bench"
+    target = f"{session}:0.0"
+    pid: int | None = None
+    try:
+        tmux.start(session, cols, rows, f"sh -c {shlex.quote(command)}", work / "tmux.conf")
+        tmux("pipe-pane", "-o", "-t", target, f"cat >> {shlex.quote(str(log))}")
+        size = tmux.pane(target, "#{pane_width}x#{pane_height}")
+        if size != f"{cols}x{rows}":
+            raise BenchError(f"{program.name}: pane is {size}, not {cols}x{rows}")
+        pid = int(tmux.pane(target, "#{pane_pid}"))
+        cpu_start = tree_cpu(pid)
+
+        def check_alive() -> None:
+            if tmux.pane(target, "#{pane_dead}") == "1":
+                status = tmux.pane(target, "#{pane_dead_status}")
+                raise BenchError(
+                    f"{program.name} exited (status {status or '?'}); last screen:\n"
+                    + tmux.capture(target).rstrip()
+                )
+
+        release(fifo, check_alive)
+        spawned = time.monotonic()
+
+        peak_rss = 0
+        last_rss = 0.0
+
+        def sample_rss(now: float) -> None:
+            nonlocal peak_rss, last_rss
+            if now - last_rss >= POLL_RSS:
+                peak_rss = max(peak_rss, tree_rss(pid))
+                last_rss = now
+
+        # Until the first full screen.
+        screen = ""
+        while True:
+            now = time.monotonic()
+            sample_rss(now)
+            screen = tmux.capture(target)
+            if program.drawn(screen):
+                break
+            check_alive()
+            if now - spawned > FIRST_SCREEN_TIMEOUT:
+                raise BenchError(
+                    f"{program.name}: no full screen after {FIRST_SCREEN_TIMEOUT:.0f} s; "
+                    f"last screen:\n{screen.rstrip()}"
+                )
+            time.sleep(POLL_SCREEN)
+        first = time.monotonic()
+        first_screen = first - spawned
+        cpu_first = tree_cpu(pid)
+        bytes_first = log.stat().st_size
+
+        # The steady window.
+        end = first + seconds
+        while (now := time.monotonic()) < end:
+            sample_rss(now)
+            time.sleep(min(POLL_RSS, max(0.0, end - now)))
+        cpu_end = tree_cpu(pid)
+        stopped = time.monotonic()
+        time.sleep(0.05)  # let pipe-pane's cat catch up
+        bytes_end = log.stat().st_size
+        check_alive()
+        final = tmux.capture(target)
+        window = stopped - first
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, keep / f"{program.name}.out")
+            (keep / f"{program.name}.first.txt").write_text(screen)
+            (keep / f"{program.name}.last.txt").write_text(final)
+        return Result(
+            name=program.name,
+            first_screen=first_screen,
+            startup_cpu=cpu_first - cpu_start,
+            cpu_percent=(cpu_end - cpu_first) / window * 100,
+            peak_rss_mb=peak_rss / MB,
+            startup_bytes=bytes_first,
+            bytes_per_second=(bytes_end - bytes_first) / window,
+            window=window,
+        )
+    finally:
+        tmux.kill_server()
+        if pid is not None:
+            stop_tree(pid)
+
+
+# -- programs ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def bridge_program(work: Path) -> Iterator[Program]:
+    home = work / "bridge-home"
+    config = home / "config" / "bridge" / "config.toml"
+    config.parent.mkdir(parents=True)
+    (home / "data").mkdir()
+    config.write_text("[local]\ninterval = 1\n")
+    if not BRIDGE.exists():
+        raise BenchError(f"{BRIDGE} not found: run this with the project's venv python")
+    yield Program(
+        name="bridge",
+        argv=[str(BRIDGE), "--config", str(config)],
+        env={
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+        },
+        drawn=bridge_drawn,
+    )
+
+
+def ensure_glances() -> None:
+    if GLANCES.exists():
+        return
+    print(f"installing glances into {GLANCES_VENV} (once) ...", file=sys.stderr, flush=True)
+    python = shutil.which("python3") or "python3"
+    for argv in (
+        [python, "-m", "venv", str(GLANCES_VENV)],
+        [str(GLANCES_VENV / "bin" / "pip"), "install", "--quiet", "glances"],
+    ):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BenchError(f"{shlex.join(argv)} failed:\n{proc.stderr.strip()}")
+    if not GLANCES.exists():
+        raise BenchError(f"{GLANCES} missing after pip install")
+
+
+def glances_program(work: Path) -> Program:
+    home = work / "glances-home"
+    (home / "config").mkdir(parents=True)
+    (home / "data").mkdir()
+    return Program(
+        name="glances",
+        argv=[str(GLANCES), "-t", "1"],
+        env={
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+        },
+        drawn=glances_drawn,
+    )
+
+
+# -- report -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    bridge: float
+    glances: float | None
+    fmt: str
+    target: str
+    passed: Callable[[float, float | None], bool | None]
+
+
+def rows(b: Result, g: Result | None) -> list[Row]:
+    def ratio_at_most(limit: float) -> Callable[[float, float | None], bool | None]:
+        return lambda x, y: None if y is None else (x <= y * limit)
+
+    def row(
+        metric: str,
+        field: str,
+        fmt: str,
+        target: str,
+        passed: Callable[[float, float | None], bool | None],
+    ) -> Row:
+        theirs = None if g is None else float(getattr(g, field))
+        return Row(metric, float(getattr(b, field)), theirs, fmt, target, passed)
+
+    return [
+        row("first screen (s)", "first_screen", "{:.2f}", "<= 1.2 x glances", ratio_at_most(1.2)),
+        row("CPU (% of one core)", "cpu_percent", "{:.1f}", "<= 0.5 x glances", ratio_at_most(0.5)),
+        row("peak RSS (MB)", "peak_rss_mb", "{:.1f}", "<= 80 MB", lambda x, _y: x <= 80.0),
+        row("output (bytes/s)", "bytes_per_second", "{:,.0f}", "<= glances", ratio_at_most(1.0)),
+    ]
+
+
+def report(b: Result, g: Result | None) -> None:
+    table = [("metric", "bridge", "glances", "ratio", "target", "result")]
+    for row in rows(b, g):
+        ratio = (
+            "-" if row.glances is None or row.glances == 0 else f"{row.bridge / row.glances:.2f}"
+        )
+        verdict = row.passed(row.bridge, row.glances)
+        table.append(
+            (
+                row.metric,
+                row.fmt.format(row.bridge),
+                "-" if row.glances is None else row.fmt.format(row.glances),
+                ratio,
+                row.target,
+                "n/a" if verdict is None else ("pass" if verdict else "FAIL"),
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for n, r in enumerate(table):
+        cells = [
+            r[0].ljust(widths[0]),
+            *(c.rjust(w) for c, w in zip(r[1:4], widths[1:4], strict=True)),
+        ]
+        cells += [r[4].ljust(widths[4]), r[5]]
+        print("  ".join(cells).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    for res in (b, g):
+        if res is not None:
+            print(
+                f"{res.name}: {res.startup_cpu:.2f} CPU s and {res.startup_bytes:,} bytes "
+                f"before the first screen; steady window {res.window:.1f} s"
+            )
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected COLSxROWS, got {text!r}")
+    cols, rows_ = int(match[1]), int(match[2])
+    if cols < 20 or rows_ < 10:
+        raise argparse.ArgumentTypeError("the terminal must be at least 20x10")
+    return cols, rows_
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="steady window after the first screen (20)"
+    )
+    parser.add_argument(
+        "--size", type=parse_size, default=(120, 40), help="terminal COLSxROWS (120x40)"
+    )
+    parser.add_argument(
+        "--only", choices=["bridge"], help="run only bridge, without the glances reference"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="copy each program's raw terminal output and first/last screens here",
+    )
+    args = parser.parse_args(argv)
+    if args.seconds <= 0:
+        parser.error("--seconds must be positive")
+    cols, rows_ = args.size
+
+    print(
+        f"{cols}x{rows_} tmux pane (TERM={TERM}, tmux {TMUX}), {args.seconds:g} s steady window, "
+        f"1 s refresh; {psutil.cpu_count()} cores; Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="bridge-bench-console-") as tmp:
+            work = Path(tmp)
+            with bridge_program(work) as program:
+                print(f"running bridge: {shlex.join(program.argv)}", flush=True)
+                b = run_program(
+                    program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
+                )
+            g: Result | None = None
+            if args.only is None:
+                ensure_glances()
+                program = glances_program(work)
+                print(f"running glances: {shlex.join(program.argv)}", flush=True)
+                g = run_program(
+                    program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
+                )
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    print()
+    report(b, g)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
