@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import sys
@@ -17,12 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge import __version__
+from bridge.cli_events import add_events_parser
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.identity import operator_name
-from bridge.models import Event
 from bridge.store import StoreError, open_store
-from bridge.text import human_duration, safe_text
 
 __all__ = ["main"]
 
@@ -68,55 +66,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  {j.name:<16} {j.schedule} ({j.timezone})")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
     print("config is valid")
-    return EXIT_OK
-
-
-def _event_json(e: Event) -> dict[str, object]:
-    return {
-        "id": e.id,
-        "source": e.source,
-        "resource": e.resource,
-        "check": e.check,
-        "severity": e.severity.label,
-        "state": e.state.value,
-        "summary": e.summary,
-        "count": e.count,
-        "first_seen": e.first_seen,
-        "last_seen": e.last_seen,
-        "owner": e.owner,
-        "acked_by": e.acked_by,
-    }
-
-
-def cmd_events(args: argparse.Namespace) -> int:
-    config, _ = _load(args)
-
-    async def fetch() -> list[Event]:
-        store = await open_store(config.store.resolved_path())
-        try:
-            return await store.list_events(include_resolved=args.all, limit=args.limit)
-        finally:
-            await store.close()
-
-    events = asyncio.run(fetch())
-    if args.json:
-        json.dump([_event_json(e) for e in events], sys.stdout, indent=2)
-        print()
-        return EXIT_OK
-    if not events:
-        print("no events" if args.all else "no open events")
-        return EXIT_OK
-    now = SystemClock().now()
-    print(
-        f"{'ID':>6}  {'SEVERITY':<8}  {'STATE':<12}  {'AGE':>6}  {'COUNT':>5}  RESOURCE / CHECK: SUMMARY"
-    )
-    for e in events:
-        print(
-            f"{e.id:>6}  {e.severity.label:<8}  {e.state.value:<12}  "
-            f"{human_duration(now - e.first_seen):>6}  {e.count:>5}  "
-            f"{safe_text(e.resource, limit=24)} / {safe_text(e.check, limit=24)}: "
-            f"{safe_text(e.summary, limit=120)}"
-        )
     return EXIT_OK
 
 
@@ -186,10 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
-    events = add("events", cmd_events, "list events, for scripts")
-    events.add_argument("--all", action="store_true", help="include resolved events")
-    events.add_argument("--json", action="store_true", help="print JSON")
-    events.add_argument("--limit", type=int, default=500, help="at most this many (default 500)")
+    add_events_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 

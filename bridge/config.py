@@ -6,6 +6,7 @@ allowed, so an operator can fix a bad file without reading a traceback.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 import zoneinfo
@@ -28,8 +29,10 @@ __all__ = [
     "Config",
     "ConfigError",
     "DeviceConfig",
+    "EventsConfig",
     "JobConfig",
     "LocalConfig",
+    "RuleConfig",
     "StoreConfig",
     "Threshold",
     "load_config",
@@ -140,6 +143,33 @@ class JobConfig(_Model):
         return value
 
 
+class EventsConfig(_Model):
+    # An event that resolved before anyone acknowledged it stays listed until acknowledged.
+    keep_unacknowledged_resolved: bool = True
+    fresh_seconds: float = Field(default=10, ge=0, le=3600)
+    list_limit: int = Field(default=1000, ge=10, le=100_000)
+
+
+class RuleConfig(_Model):
+    """How observations matching the globs become events."""
+
+    source: str = "*"
+    resource: str = "*"
+    check: str = "*"
+    for_: float = Field(default=0, ge=0, le=86400, alias="for")
+    flap_changes: int = Field(default=6, ge=2, le=1000)
+    flap_window: float = Field(default=600, gt=0, le=86400)
+    severity: Literal["critical", "major", "minor", "warning", "info"] | None = None
+    runbook: str | None = None
+
+    def matches(self, source: str, resource: str, check: str) -> bool:
+        return (
+            fnmatch.fnmatchcase(source, self.source)
+            and fnmatch.fnmatchcase(resource, self.resource)
+            and fnmatch.fnmatchcase(check, self.check)
+        )
+
+
 class OperatorConfig(_Model):
     name: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -167,6 +197,15 @@ class Config(_Model):
     jobs: list[JobConfig] = []
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
+    events: EventsConfig = EventsConfig()
+    rules: list[RuleConfig] = []
+
+    def rule_for(self, source: str, resource: str, check: str) -> RuleConfig:
+        """The first rule that matches, else the defaults."""
+        for rule in self.rules:
+            if rule.matches(source, resource, check):
+                return rule
+        return _DEFAULT_RULE
 
     @field_validator("devices")
     @classmethod
@@ -181,6 +220,9 @@ class Config(_Model):
         for name, first, again in _duplicates([j.name for j in jobs]):
             raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
         return jobs
+
+
+_DEFAULT_RULE = RuleConfig()
 
 
 class ConfigError(Exception):

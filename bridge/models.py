@@ -12,6 +12,7 @@ __all__ = [
     "Event",
     "EventInput",
     "EventState",
+    "JournalEntry",
     "LeaseInfo",
     "Severity",
     "Snapshot",
@@ -61,6 +62,8 @@ class EventInput:
     at: float
     detail: str = ""
     value: float | None = None
+    # Context frozen at the moment of raising (top processes, the values then).
+    evidence: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -88,6 +91,24 @@ class Event:
     resolved_at: float | None
     shelved_until: float | None
     seq: int
+    opened_at: float | None = None
+
+    @property
+    def needs_ack(self) -> bool:
+        """Open, or resolved before anyone acknowledged it."""
+        return self.state is EventState.OPEN or (
+            self.state is EventState.RESOLVED and self.acked_by is None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    event_id: int | None
+    at: float
+    actor: str
+    action: str
+    note: str
 
 
 @dataclass(frozen=True, slots=True)

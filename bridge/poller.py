@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
+from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
@@ -25,6 +26,7 @@ __all__ = ["Poller", "build_collectors"]
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 300.0
+UNSHELVE_EVERY_S = 5.0
 
 
 def build_collectors(config: Config) -> list[Collector]:
@@ -70,13 +72,16 @@ class Poller:
             else build_collectors(self.config)
         )
         levels = LevelTracker(self.config.local.thresholds.as_table())
-        runner = CollectorRunner(self.store, collectors, self.clock, levels)
+        runner = CollectorRunner(
+            self.store, collectors, self.clock, levels, RuleEngine(self.config)
+        )
         self._work = asyncio.create_task(self._duties(runner), name="poller")
 
     async def _duties(self, runner: CollectorRunner) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(runner.run())
             group.create_task(self._prune_loop())
+            group.create_task(self._unshelve_loop())
 
     async def _prune_loop(self) -> None:
         retention = self.config.store.sample_retention_hours * 3600
@@ -86,6 +91,14 @@ class Poller:
             except Exception as exc:
                 log.warning("pruning the store failed: %s", exc)
             await asyncio.sleep(PRUNE_EVERY_S)
+
+    async def _unshelve_loop(self) -> None:
+        while True:
+            try:
+                await self.store.unshelve_expired(self.clock.now())
+            except Exception as exc:
+                log.warning("unshelving events failed: %s", exc)
+            await asyncio.sleep(UNSHELVE_EVERY_S)
 
     async def _stop(self) -> None:
         if self._work is not None:

@@ -7,18 +7,31 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from bridge.clock import Clock
 from bridge.models import CollectorHealth
+from bridge.rules import RuleEngine, threshold_observations
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
-from collectors.base import Collector
+from collectors.base import Collector, Reading
 
 __all__ = ["CollectorRunner"]
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 8  # a failing collector waits at most this many intervals between tries
+
+
+def _evidence(reading: Reading) -> dict[str, Any]:
+    """What explains a host metric's event later: every value and the top processes now."""
+    procs = reading.detail.get("processes") or {}
+    return {
+        "at": reading.at,
+        "metrics": dict(reading.metrics),
+        "top_cpu": list(procs.get("by_cpu", []))[:5],
+        "top_memory": list(procs.get("by_mem", []))[:5],
+    }
 
 
 class CollectorRunner:
@@ -28,12 +41,18 @@ class CollectorRunner:
     """
 
     def __init__(
-        self, store: Store, collectors: Sequence[Collector], clock: Clock, levels: LevelTracker
+        self,
+        store: Store,
+        collectors: Sequence[Collector],
+        clock: Clock,
+        levels: LevelTracker,
+        rules: RuleEngine,
     ) -> None:
         self.store = store
         self.collectors = list(collectors)
         self.clock = clock
         self.levels = levels
+        self.rules = rules
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -49,10 +68,7 @@ class CollectorRunner:
                 collector.collect(), max(10.0, collector.interval * 3)
             )
             for reading in readings:
-                levels = self.levels.evaluate(reading.resource, reading.metrics)
-                await self.store.write_reading(
-                    reading, {metric: level.label for metric, level in levels.items()}
-                )
+                await self._record(reading)
         except Exception as exc:  # any failure of a source is data, not a crash
             log.warning("collector %s failed: %s", collector.name, exc)
             health = replace(
@@ -74,6 +90,24 @@ class CollectorRunner:
             )
         await self.store.record_health(health)
         return health
+
+    async def _record(self, reading: Reading) -> None:
+        levels = self.levels.evaluate(reading.resource, reading.metrics)
+        await self.store.write_reading(
+            reading, {metric: level.label for metric, level in levels.items()}
+        )
+        observations = threshold_observations(
+            reading.source,
+            reading.resource,
+            reading.at,
+            reading.metrics,
+            levels,
+            self.levels.thresholds,
+            evidence=_evidence(reading) if any(levels.values()) else None,
+        )
+        events = self.rules.process(observations)
+        if events:
+            await self.store.upsert_events(events, actor="bridge")
 
     async def _loop(self, collector: Collector) -> None:
         health = CollectorHealth(name=collector.name, interval=collector.interval)

@@ -34,11 +34,11 @@ class LevelTracker:
     """
 
     def __init__(self, thresholds: Mapping[str, Threshold]) -> None:
-        self._thresholds = dict(thresholds)
+        self.thresholds = dict(thresholds)
         self._levels: dict[tuple[str, str], Severity] = {}
 
     def threshold(self, metric: str) -> Threshold | None:
-        return self._thresholds.get(metric.split(":", 1)[0])
+        return self.thresholds.get(metric.split(":", 1)[0])
 
     def evaluate(self, resource: str, metrics: Mapping[str, float]) -> dict[str, Severity]:
         out: dict[str, Severity] = {}

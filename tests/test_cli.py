@@ -52,7 +52,9 @@ async def seed(db: Path) -> None:
 
 def events_config(isolated: Isolated) -> tuple[Path, Path]:
     db = isolated.root / "events.db"
-    return isolated.write_config(f'[store]\npath = "{db}"\n'), db
+    # Resolved-but-unacknowledged events are listed by default; these tests list only open ones.
+    text = f'[store]\npath = "{db}"\n[events]\nkeep_unacknowledged_resolved = false\n'
+    return isolated.write_config(text), db
 
 
 async def test_events_json(isolated: Isolated) -> None:

@@ -137,8 +137,10 @@ async def test_ok_resolves_and_raise_reopens(store: Store) -> None:
     path = store_path(store)
     await store.upsert_events([ev(Severity.MAJOR, T0)], "tester")
     await store.upsert_events([ev(Severity.OK, T0 + 10, summary="cpu normal")], "tester")
-    assert await store.list_events() == []  # resolved events are not "open"
-    (resolved,) = await store.list_events(include_resolved=True)
+    # Resolved before anyone acknowledged it: still listed, unless configured not to be.
+    assert await store.list_events(keep_unacked_resolved=False) == []
+    (resolved,) = await store.list_events()
+    assert resolved.needs_ack
     assert resolved.state is EventState.RESOLVED
     assert resolved.resolved_at == T0 + 10
     # A second clear changes nothing and journals nothing.

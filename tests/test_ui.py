@@ -16,9 +16,10 @@ from bridge.clock import FixedClock
 from bridge.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
+from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import LinesView
-from bridge.ui.panes import EventsPane, HealthPane, SchedulePane
+from bridge.ui.panes import HealthPane, SchedulePane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.screens import KEYS, ConfirmScreen, DetailsScreen, HelpScreen
 
@@ -44,6 +45,16 @@ def all_lines(view: LinesView) -> str:
     return "\n".join("".join(text for text, _ in line) for line in view.lines)
 
 
+def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A wait_until condition that lets the app process messages between checks."""
+
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check
+
+
 def focused_id(app: BridgeApp) -> str | None:
     return app.focused.id if app.focused is not None else None
 
@@ -66,7 +77,7 @@ async def test_three_panes_and_header(db: Path) -> None:
         assert "2026-11-18" in head  # T0 in UTC
         assert "reading" in head and "STALE" not in head
         events = table(app, EventsPane)
-        assert [r.cells[0] for r in events.rows] == ["CRITICAL", "MAJOR", "WARNING", "INFO"]
+        assert [r.cells[1] for r in events.rows] == ["CRITICAL", "MAJOR", "WARNING", "INFO"]
         health = rendered(app.query_one(HealthPane).body)
         assert "42.5%" in health and "/var" in health and "postgres" in health
         sched = rendered(table(app, SchedulePane))
@@ -145,23 +156,27 @@ async def test_filter(db: Path) -> None:
         box = app.query_one("#filter", Input)
         assert box.display and app.focused is box
         await pilot.press(*"uplink")
-        assert [r.cells[2] for r in events.rows] == ["core-sw1"]
+        await wait_until(settled(pilot, lambda: len(events.rows) == 1), 2, what="filtered rows")
+        assert [r.cells[3] for r in events.rows] == ["core-sw1"]
         await pilot.press("enter")
         assert not box.display and app.focused is events
         assert len(events.rows) == 1  # Enter keeps the filter
         await pilot.press("slash", "escape")
-        assert len(events.rows) == 4 and app.focused is events
+        await wait_until(settled(pilot, lambda: len(events.rows) == 4), 2, what="unfiltered rows")
+        assert app.focused is events
 
 
 async def test_enter_opens_details(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("j", "enter")
-        assert isinstance(app.screen, DetailsScreen)
-        assert "core-sw1" in app.screen.title_text
-        assert ("summary", "uplink Gi0/1 down") in app.screen.fields
+        screen = app.screen
+        assert isinstance(screen, EventDetailsScreen)
+        await wait_until(settled(pilot, lambda: screen.event is not None), 2, what="details")
+        text = all_lines(screen.query_one(LinesView))
+        assert "core-sw1" in text and "uplink Gi0/1 down" in text and "JOURNAL" in text
         await pilot.press("escape")
-        assert not isinstance(app.screen, DetailsScreen)
+        assert not isinstance(app.screen, EventDetailsScreen)
         await pilot.press("2", "enter")
         assert isinstance(app.screen, DetailsScreen)
         assert app.screen.title_text == "Job nightly-backup"
@@ -238,7 +253,7 @@ async def test_another_process_commit_shows_within_a_second(db: Path) -> None:
 
         async def shown() -> bool:
             await pilot.pause()
-            return any(r.cells[2] == "db1" for r in events.rows)
+            return any(r.cells[3] == "db1" for r in events.rows)
 
         took = await wait_until(shown, 1.0, what="the other process's event")
         assert took < 1.0

@@ -8,9 +8,19 @@ must be possible without touching the UI or the collectors, so nothing outside
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from bridge.models import Change, CollectorHealth, Event, EventInput, LeaseInfo, Snapshot
+from bridge.actions import Action, ActionResult
+from bridge.models import (
+    Change,
+    CollectorHealth,
+    Event,
+    EventInput,
+    JournalEntry,
+    LeaseInfo,
+    Snapshot,
+)
+from bridge.query import EventQuery
 from collectors.base import Reading
 
 __all__ = ["Store", "StoreError"]
@@ -52,10 +62,52 @@ class Store(Protocol):
     async def upsert_events(self, events: Sequence[EventInput], actor: str) -> None: ...
 
     async def list_events(
-        self, *, include_resolved: bool = False, limit: int = 500
-    ) -> list[Event]: ...
+        self,
+        *,
+        include_resolved: bool = False,
+        limit: int = 500,
+        query: EventQuery | None = None,
+        keep_unacked_resolved: bool = True,
+    ) -> list[Event]:
+        """Events in console order (state, severity, recency), at most `limit`."""
+        ...
 
-    async def count_events(self) -> int: ...
+    async def count_events(
+        self,
+        *,
+        include_resolved: bool = True,
+        query: EventQuery | None = None,
+        keep_unacked_resolved: bool = True,
+    ) -> int: ...
+
+    async def get_event(self, event_id: int) -> Event | None: ...
+
+    async def find_event(self, key: str) -> Event | None:
+        """By dedup key (source|resource|check)."""
+        ...
+
+    async def evidence(self, event_id: int) -> dict[str, Any] | None: ...
+
+    async def journal(
+        self, event_id: int | None = None, limit: int = 500
+    ) -> list[JournalEntry]: ...
+
+    async def act(
+        self,
+        event_ids: Sequence[int],
+        action: Action,
+        actor: str,
+        now: float,
+        *,
+        note: str = "",
+        until: float | None = None,
+    ) -> list[ActionResult]:
+        """An operator action, journalled; raises ActionError for a bad request."""
+        ...
+
+    async def record(self, actor: str, action: str, note: str, now: float) -> None: ...
+
+    async def unshelve_expired(self, now: float, actor: str = "bridge") -> int: ...
 
     # -- the collector lease ---------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

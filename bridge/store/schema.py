@@ -121,6 +121,12 @@ MIGRATIONS: list[str] = [
         expires_at   REAL NOT NULL
     );
     """,
+    # 2: when an event was last raised or re-opened, so consoles can highlight it.
+    """
+    ALTER TABLE events ADD COLUMN opened_at REAL;
+    UPDATE events SET opened_at = first_seen;
+    CREATE INDEX events_history ON events(last_seen DESC);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

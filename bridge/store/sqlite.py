@@ -10,21 +10,25 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bridge.actions import Action, ActionRefused, ActionResult, apply_action, check_note
 from bridge.models import (
     Change,
     CollectorHealth,
     Event,
     EventInput,
     EventState,
+    JournalEntry,
     LeaseInfo,
     Severity,
     Snapshot,
 )
+from bridge.query import EventQuery
 from bridge.store.base import StoreError
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION
 from collectors.base import Reading
@@ -36,10 +40,14 @@ CHANGE_RETENTION_S = 3600.0
 _STATE_RANK = "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 \
 WHEN 'suppressed' THEN 3 ELSE 4 END"
 # What a raise or clear may change on an existing event.
-_MUTABLE = ("state", "severity", "summary", "count", "last_seen", "value", "resolved_at")
+_MUTABLE = (
+    "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
+    "acked_by", "acked_at",
+)  # fmt: skip
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
-    "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq"
+    "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq, "
+    "opened_at"
 )
 
 
@@ -64,6 +72,7 @@ def _event(row: sqlite3.Row | tuple[Any, ...]) -> Event:
         resolved_at=row[16],
         shelved_until=row[17],
         seq=row[18],
+        opened_at=row[19],
     )
 
 
@@ -267,7 +276,8 @@ class SqliteStore:
                     "check_name": e.check, "severity": int(e.severity),
                     "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
-                    "resolved_at": None,
+                    "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None,
+                    "evidence": json.dumps(e.evidence) if e.evidence else None,
                 }  # fmt: skip
                 created.add(e.key)
                 journal.append((e.key, e.at, actor, "raise", e.summary))
@@ -297,19 +307,139 @@ class SqliteStore:
                 journal,
             )
 
-    async def list_events(self, *, include_resolved: bool = False, limit: int = 500) -> list[Event]:
-        where = "" if include_resolved else "WHERE state != 'resolved'"
+    async def list_events(
+        self,
+        *,
+        include_resolved: bool = False,
+        limit: int = 500,
+        query: EventQuery | None = None,
+        keep_unacked_resolved: bool = True,
+    ) -> list[Event]:
+        where, args = _where(query, include_resolved, keep_unacked_resolved)
         async with self._db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events {where} "
             f"ORDER BY {_STATE_RANK}, severity DESC, last_seen DESC LIMIT ?",
-            (limit,),
+            (*args, limit),
         ) as cur:
             return [_event(row) for row in await cur.fetchall()]
 
-    async def count_events(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM events") as cur:
+    async def count_events(
+        self,
+        *,
+        include_resolved: bool = True,
+        query: EventQuery | None = None,
+        keep_unacked_resolved: bool = True,
+    ) -> int:
+        where, args = _where(query, include_resolved, keep_unacked_resolved)
+        async with self._db.execute(f"SELECT COUNT(*) FROM events {where}", args) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def get_event(self, event_id: int) -> Event | None:
+        async with self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _event(row) if row else None
+
+    async def find_event(self, key: str) -> Event | None:
+        async with self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedup_key = ?", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _event(row) if row else None
+
+    async def evidence(self, event_id: int) -> dict[str, Any] | None:
+        async with self._db.execute("SELECT evidence FROM events WHERE id = ?", (event_id,)) as cur:
+            row = await cur.fetchone()
+        if not row or not row[0]:
+            return None
+        value = json.loads(row[0])
+        return value if isinstance(value, dict) else None
+
+    async def journal(self, event_id: int | None = None, limit: int = 500) -> list[JournalEntry]:
+        where, args = ("WHERE event_id = ?", (event_id,)) if event_id is not None else ("", ())
+        async with self._db.execute(
+            f"SELECT id, event_id, at, actor, action, note FROM journal {where} "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (*args, limit),
+        ) as cur:
+            return [JournalEntry(*row) for row in await cur.fetchall()]
+
+    async def act(
+        self,
+        event_ids: Sequence[int],
+        action: Action,
+        actor: str,
+        now: float,
+        *,
+        note: str = "",
+        until: float | None = None,
+    ) -> list[ActionResult]:
+        """Apply an operator action to each event in one transaction.
+
+        The state is read inside the write lock, so two operators acting at once
+        never lose an update: the second sees the first's change and is refused
+        with who did it.
+        """
+        note = check_note(note, required=action is Action.NOTE)
+        results: list[ActionResult] = []
+        async with self._tx(now, "events") as seq:
+            for event_id in dict.fromkeys(event_ids):
+                async with self._db.execute(
+                    "SELECT state, severity, acked_by, owner FROM events WHERE id = ?", (event_id,)
+                ) as cur:
+                    found = await cur.fetchone()
+                if found is None:
+                    results.append(
+                        ActionResult(event_id, False, f"no event {event_id}", unknown=True)
+                    )
+                    continue
+                row = dict(zip(("state", "severity", "acked_by", "owner"), found, strict=True))
+                try:
+                    updates = apply_action(event_id, row, action, actor, now, until=until)
+                except ActionRefused as exc:
+                    results.append(ActionResult(event_id, False, str(exc)))
+                    continue
+                sets = ", ".join(f"{c} = :{c}" for c in updates)
+                await self._db.execute(
+                    f"UPDATE events SET {sets + ', ' if sets else ''}seq = :seq WHERE id = :id",
+                    {**updates, "seq": seq, "id": event_id},
+                )
+                detail = note
+                if action is Action.SHELVE and until is not None:
+                    detail = f"until {_iso(until)}" + (f": {note}" if note else "")
+                elif action is Action.ESCALATE:
+                    detail = (
+                        f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}"
+                        + (f": {note}" if note else "")
+                    )
+                elif action is Action.OWN and row["owner"]:
+                    detail = f"from {row['owner']}" + (f": {note}" if note else "")
+                await self._db.execute(
+                    "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                    (event_id, now, actor, action.value, detail),
+                )
+                results.append(ActionResult(event_id, True, f"{action.value}: event {event_id}"))
+        return results
+
+    async def record(self, actor: str, action: str, note: str, now: float) -> None:
+        """A journal entry about the bridge itself (sign-on, handover), not one event."""
+        async with self._tx(now, "journal"):
+            await self._db.execute(
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
+                (now, actor, action, note),
+            )
+
+    async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:
+        async with self._db.execute(
+            "SELECT id FROM events WHERE state = 'shelved' AND shelved_until <= ?", (now,)
+        ) as cur:
+            due = [row[0] for row in await cur.fetchall()]
+        if not due:
+            return 0
+        results = await self.act(due, Action.UNSHELVE, actor, now, note="shelve time ended")
+        return sum(r.ok for r in results)
 
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
@@ -370,6 +500,51 @@ async def _rollback(conn: aiosqlite.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _where(
+    query: EventQuery | None, include_resolved: bool, keep_unacked_resolved: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL for a filter, so it reaches every event, not only the ones on screen."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if not include_resolved:
+        clauses.append(
+            "(state != 'resolved' OR acked_by IS NULL)"
+            if keep_unacked_resolved
+            else "state != 'resolved'"
+        )
+    if query is not None:
+        if query.severities:
+            clauses.append(f"severity IN ({','.join('?' * len(query.severities))})")
+            args.extend(int(s) for s in query.severities)
+        if query.states:
+            clauses.append(f"state IN ({','.join('?' * len(query.states))})")
+            args.extend(s.value for s in query.states)
+        for column, values in (
+            ("resource", query.resource),
+            ("check_name", query.check),
+            ("source", query.source),
+            ("owner", query.owner),
+        ):
+            for value in values:
+                clauses.append(f"{column} LIKE ? ESCAPE '\\'")
+                args.append(f"%{_like(value)}%")
+        for word in query.words:
+            clauses.append(
+                "(resource LIKE ? ESCAPE '\\' OR check_name LIKE ? ESCAPE '\\' "
+                "OR summary LIKE ? ESCAPE '\\')"
+            )
+            args.extend([f"%{_like(word)}%"] * 3)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
     """Apply one raise or clear to a known event row; return the journal action, if any."""
     state = row["state"]
@@ -381,7 +556,13 @@ def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
     action: tuple[str, str] | None = None
     rose_after_ack = state == EventState.ACKNOWLEDGED.value and int(e.severity) > row["severity"]
     if state == EventState.RESOLVED.value or rose_after_ack:
-        row.update(state=EventState.OPEN.value, resolved_at=None)
+        row.update(
+            state=EventState.OPEN.value,
+            resolved_at=None,
+            opened_at=e.at,
+            acked_by=None,
+            acked_at=None,
+        )
         action = ("reopen", e.summary)
     elif int(e.severity) != row["severity"]:
         action = ("severity", f"{Severity(row['severity']).label} -> {e.severity.label}")

@@ -23,10 +23,11 @@ from bridge.lease import LEASE_NAME
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, open_store
+from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
-from bridge.ui.panes import EventsPane, HealthPane, Pane, SchedulePane
+from bridge.ui.panes import HealthPane, Pane, SchedulePane
 from bridge.ui.rowtable import RowTable
-from bridge.ui.screens import ConfirmScreen, DetailsScreen, HelpScreen
+from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
@@ -49,6 +50,7 @@ class BridgeApp(App[int]):
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
+        Binding("T", "sign_on", "Take the bridge", show=False),
     ]
 
     def __init__(
@@ -151,6 +153,9 @@ class BridgeApp(App[int]):
         polling = bool(self._poller and self._poller.holds_lease)
         if polling != self._polling:
             self.run_worker(self._refresh_lease(), group="lease")
+        events = self.query_one(EventsPane)
+        if events.has_fresh():
+            events.redraw()
         age = self.data_age()
         stale = age if age is not None and age > self.stale_after else None
         if (stale is not None) != self._stale:
@@ -242,9 +247,32 @@ class BridgeApp(App[int]):
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         pane = self.focused_pane()
-        described = pane.describe(event.key) if pane is not None else None
-        if described is not None:
-            self.push_screen(DetailsScreen(*described))
+        if pane is not None:
+            pane.open_details(event.key)
+
+    def action_sign_on(self) -> None:
+        def check(text: str) -> str | None:
+            name = text.strip()
+            if not name:
+                return "a name, please"
+            if len(name) > 64 or not name.isprintable():
+                return "at most 64 printable characters"
+            return None
+
+        self.push_screen(
+            PromptScreen("Take the bridge: your name", value=self.operator, check=check),
+            self._signed_on,
+        )
+
+    async def _signed_on(self, name: str | None) -> None:
+        if name is None or name.strip() == self.operator:
+            return
+        previous, self.operator = self.operator, name.strip()
+        await self.store.record(
+            self.operator, "sign-on", f"took the bridge from {previous}", self.clock.now()
+        )
+        self._tick()
+        self.notify(f"{self.operator} has the bridge", timeout=3)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -283,6 +311,23 @@ class BridgeApp(App[int]):
         )
         yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
         yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand(
+            "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
+        )
+        events = self.query_one(EventsPane)
+        for name, what in (
+            ("ack", "Acknowledge"),
+            ("unack", "Unacknowledge"),
+            ("note", "Add a note to"),
+            ("shelve", "Shelve"),
+            ("escalate", "Escalate"),
+            ("own", "Take ownership of"),
+        ):
+            yield SystemCommand(f"{what} event", f"{what} the selected or marked events",
+                                lambda n=name: events.action_act(n))  # fmt: skip
+        yield SystemCommand(
+            "Toggle event history", "Show resolved events too", events.action_history
+        )
         yield SystemCommand("Quit bridge", "Leave the console", self.action_request_quit)
 
 

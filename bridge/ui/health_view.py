@@ -81,7 +81,8 @@ def health_lines(
     cores = cpu.get("cores", 1) or 1
     head: list[tuple[str, str]] = [
         (str(d.get("hostname", snap.resource)), "heading"),
-        (f"  up {human_duration(d.get('uptime', 0))}", ""),
+        # Minutes are enough for uptime, and a line that changes every second costs bytes.
+        (f"  up {human_duration(d.get('uptime', 0) // 60 * 60)}", ""),
         (f"  {cores} cores", "muted"),
         ("  load ", "label"),
         (" ".join(f"{x:.2f}" for x in load), _level_class(levels, "load")),

@@ -9,16 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from bridge.config import JobConfig
-from bridge.models import Change, Event, EventState, Snapshot
-from bridge.text import human_duration
+from bridge.models import Change, Snapshot
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import LinesView
 from bridge.ui.rowtable import Column, Row, RowTable
+from bridge.ui.screens import DetailsScreen
 
 if TYPE_CHECKING:
     from bridge.ui.app import BridgeApp
 
-__all__ = ["EventsPane", "HealthPane", "Pane", "SchedulePane", "matches"]
+__all__ = ["HealthPane", "Pane", "SchedulePane", "matches"]
 
 TREND_WINDOW_S = 300.0
 
@@ -64,86 +64,8 @@ class Pane(Vertical):
     async def load(self, changes: list[Change] | None = None) -> None:
         """Read from the store what `changes` concern (everything when None)."""
 
-    def describe(self, key: str) -> tuple[str, list[tuple[str, str]]] | None:
-        """Title and (field, value) pairs for the details screen."""
-        return None
-
-
-_SEV_CLASS = {"critical", "major", "minor", "warning", "info", "ok"}
-
-
-class EventsPane(Pane):
-    title = "Events"
-    number = 1
-
-    COLUMNS = (
-        Column("severity", "SEV", 8),
-        Column("age", "AGE", 6, "right"),
-        Column("resource", "RESOURCE", 14),
-        Column("check", "CHECK", 12, drop=1),
-        Column("summary", "SUMMARY"),
-        Column("count", "CNT", 4, "right", drop=2),
-        Column("state", "STATE", 5),
-        Column("owner", "OWNER", 8, drop=3),
-    )
-
-    def __init__(self) -> None:
-        super().__init__(id="events-pane")
-        self.events: list[Event] = []
-        self.include_resolved = False
-
-    def compose(self) -> ComposeResult:
-        yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
-
-    @property
-    def body(self) -> RowTable:
-        return self.query_one(RowTable)
-
-    async def load(self, changes: list[Change] | None = None) -> None:
-        if changes is not None and not any(c.kind == "events" for c in changes):
-            return
-        self.events = await self.bridge.store.list_events(include_resolved=self.include_resolved)
-        self.redraw()
-
-    def redraw(self) -> None:
-        now = self.bridge.clock.now()
-        rows = []
-        for e in self.events:
-            sev = e.severity.label
-            cells = (
-                sev.upper(),
-                human_duration(now - e.first_seen),
-                e.resource,
-                e.check,
-                e.summary,
-                str(e.count),
-                "ack" if e.state is EventState.ACKNOWLEDGED else e.state.value,
-                e.owner or "",
-            )
-            if self.filter_text and not matches(cells, self.filter_text):
-                continue
-            style = "muted" if e.state in (EventState.RESOLVED, EventState.SHELVED) else ""
-            rows.append(Row(str(e.id), cells, style, (f"sev-{sev}",)))
-        self.body.set_rows(rows)
-        self.border_title = f"{self.number} {self.title} ({len(self.events)})"
-
-    def describe(self, key: str) -> tuple[str, list[tuple[str, str]]] | None:
-        event = next((e for e in self.events if str(e.id) == key), None)
-        if event is None:
-            return None
-        return (
-            f"Event {event.id}: {event.resource} / {event.check}",
-            [
-                ("severity", event.severity.label),
-                ("state", event.state.value),
-                ("summary", event.summary),
-                ("detail", event.detail),
-                ("source", event.source),
-                ("count", str(event.count)),
-                ("owner", event.owner or "—"),
-                ("acknowledged by", event.acked_by or "—"),
-            ],
-        )
+    def open_details(self, key: str) -> None:
+        """Enter on a row: show what there is to know about it."""
 
 
 class SchedulePane(Pane):
@@ -189,19 +111,21 @@ class SchedulePane(Pane):
             rows.append(Row(job.name, cells))
         self.body.set_rows(rows)
 
-    def describe(self, key: str) -> tuple[str, list[tuple[str, str]]] | None:
+    def open_details(self, key: str) -> None:
         job = next((j for j in self.jobs if j.name == key), None)
         if job is None:
-            return None
-        return (
-            f"Job {job.name}",
-            [
-                ("schedule", f"{job.schedule} ({job.timezone})"),
-                ("owner", job.owner or "—"),
-                ("depends on", ", ".join(job.depends_on) or "—"),
-                ("hosts", ", ".join(job.hosts) or "—"),
-                ("runbook", job.runbook or "—"),
-            ],
+            return
+        self.app.push_screen(
+            DetailsScreen(
+                f"Job {job.name}",
+                [
+                    ("schedule", f"{job.schedule} ({job.timezone})"),
+                    ("owner", job.owner or "—"),
+                    ("depends on", ", ".join(job.depends_on) or "—"),
+                    ("hosts", ", ".join(job.hosts) or "—"),
+                    ("runbook", job.runbook or "—"),
+                ],
+            )
         )
 
 

@@ -227,7 +227,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def _line(self, parts: list[tuple[str, Style]], base: Style, width: int) -> Strip:
         segments = [Segment(text, base + style) for text, style in parts]
-        return Strip(segments).adjust_cell_length(width, base)
+        return Strip(segments).simplify().adjust_cell_length(width, base)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

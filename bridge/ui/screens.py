@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from bridge.ui.lines import Line, LinesView
 
-__all__ = ["KEYS", "ConfirmScreen", "DetailsScreen", "HelpScreen"]
+__all__ = ["KEYS", "ConfirmScreen", "DetailsScreen", "HelpScreen", "PromptScreen"]
 
 # Every key the console answers to, grouped as the help screen shows them.
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -105,3 +106,41 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog", id="confirm-dialog"):
             yield Static(self.question, markup=False)
             yield Static("y: yes    n / Esc: no", markup=False, classes="muted")
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Ask for one line of text; `check` returns an error to show, or None to accept."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        question: str,
+        *,
+        placeholder: str = "",
+        value: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.question = question
+        self.placeholder = placeholder
+        self.initial = value
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="prompt-dialog"):
+            yield Static(self.question, markup=False, id="prompt-question")
+            yield Input(value=self.initial, placeholder=self.placeholder, id="prompt-input")
+            yield Static("", markup=False, id="prompt-error")
+            yield Static("Enter: OK    Esc: cancel", markup=False, classes="muted")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.check(event.value) if self.check else None
+        if error:
+            self.query_one("#prompt-error", Static).update(error)
+            return
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
