@@ -26,6 +26,8 @@ class ChangeFeed:
         self.seq = 0
         self._on_changes = on_changes
         self._version: int | None = None
+        self._lock = asyncio.Lock()  # poll() may be poked while the loop is polling
+        self._pokes: set[asyncio.Task[list[Change]]] = set()
 
     async def start(self) -> None:
         self.seq = await self.store.last_seq()
@@ -33,6 +35,16 @@ class ChangeFeed:
 
     async def poll(self) -> list[Change]:
         """Check once; deliver and return whatever changed since the last check."""
+        async with self._lock:
+            return await self._poll()
+
+    def poke(self) -> None:
+        """Poll now rather than at the next interval: this process just wrote."""
+        task = asyncio.get_running_loop().create_task(self.poll())
+        self._pokes.add(task)
+        task.add_done_callback(self._pokes.discard)
+
+    async def _poll(self) -> list[Change]:
         version = await self.store.data_version()
         if version == self._version:
             return []

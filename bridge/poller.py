@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bridge.clock import Clock
 from bridge.config import Config
@@ -50,11 +50,13 @@ class Poller:
         clock: Clock,
         collectors: Sequence[Collector] | None = None,
         lease_ttl: float = DEFAULT_TTL,
+        on_write: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self._collectors = collectors
+        self._on_write = on_write
         self._work: asyncio.Task[None] | None = None
         self.lease = LeaseKeeper(store, clock, self._start, self._stop, ttl=lease_ttl)
 
@@ -73,7 +75,7 @@ class Poller:
         )
         levels = LevelTracker(self.config.local.thresholds.as_table())
         runner = CollectorRunner(
-            self.store, collectors, self.clock, levels, RuleEngine(self.config)
+            self.store, collectors, self.clock, levels, RuleEngine(self.config), self._on_write
         )
         self._work = asyncio.create_task(self._duties(runner), name="poller")
 

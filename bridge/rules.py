@@ -92,17 +92,20 @@ class RuleEngine:
                     obs.at,
                 )
             )
+        # Track how long the condition has held even while flapping, so `for` counts
+        # from its last return to a problem, not from before the flap.
+        if obs.severity is Severity.OK:
+            st.pending_since = None
+        elif st.pending_since is None:
+            st.pending_since = obs.at
         if st.flapping:
             return out  # the flapping event stands for the check until it settles
         if obs.severity is Severity.OK:
-            st.pending_since = None
             if st.raised is not Severity.OK:
                 st.raised = Severity.OK
                 out.append(self._event(obs, Severity.OK))
             return out
-        if st.pending_since is None:
-            st.pending_since = obs.at
-        if obs.at - st.pending_since >= rule.for_:
+        if st.pending_since is not None and obs.at - st.pending_since >= rule.for_:
             severity = Severity.parse(rule.severity) if rule.severity else obs.severity
             st.raised = severity
             out.append(self._event(obs, severity))

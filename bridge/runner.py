@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -47,12 +47,14 @@ class CollectorRunner:
         clock: Clock,
         levels: LevelTracker,
         rules: RuleEngine,
+        on_write: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.collectors = list(collectors)
         self.clock = clock
         self.levels = levels
         self.rules = rules
+        self.on_write = on_write
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -89,6 +91,8 @@ class CollectorRunner:
                 consecutive_failures=0,
             )
         await self.store.record_health(health)
+        if self.on_write is not None:
+            self.on_write()
         return health
 
     async def _record(self, reading: Reading) -> None:

@@ -74,8 +74,8 @@ async def test_three_panes_and_header(db: Path) -> None:
             assert region.width > 20 and region.height > 5, pane
         head = header_text(app)
         assert HOST in head and "operator alice" in head
-        assert "2026-11-18" in head  # T0 in UTC
-        assert "reading" in head and "STALE" not in head
+        assert "18 Nov 11:06:40 UTC" in head  # T0, in the pinned zone
+        assert "no poller" in head and "STALE" not in head  # collect=False, nobody polls
         events = table(app, EventsPane)
         assert [r.cells[1] for r in events.rows] == ["CRITICAL", "MAJOR", "WARNING", "INFO"]
         health = rendered(app.query_one(HealthPane).body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +32,9 @@ from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
+
+
+AGE_REDRAW_S = 5
 
 
 class BridgeApp(App[int]):
@@ -112,13 +116,20 @@ class BridgeApp(App[int]):
         return list(self.query(Pane))
 
     async def on_mount(self) -> None:
+        # A dropped SSH session (SIGHUP) or a service stop (SIGTERM) ends the app
+        # cleanly, so the lease is released at once instead of lapsing.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
         self._store = await open_store(self.store_path)
         feed = ChangeFeed(self.store, self.store_changed.publish, interval=self.feed_interval)
         await feed.start()
         self.store_changed.subscribe(self, self._on_store_changed)
         self._tasks.append(asyncio.create_task(feed.run(), name="change-feed"))
         if self.collect:
-            self._poller = Poller(self.store, self.config, self.clock)
+            # Our own poller's writes are delivered at once; others' within a feed interval.
+            self._poller = Poller(self.store, self.config, self.clock, on_write=feed.poke)
             self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
         for pane in self.panes:
             await pane.load(None)
@@ -140,9 +151,7 @@ class BridgeApp(App[int]):
         else:
             lease = await self.store.lease(LEASE_NAME)
             alive = lease is not None and lease.expires_at > self.clock.now()
-            self._lease_text = (
-                f"○ reading (poller pid {lease.pid})" if lease and alive else "○ reading; no poller"
-            )
+            self._lease_text = "○ reading" if lease and alive else "○ no poller"
         self._tick()
 
     def data_age(self) -> float | None:
@@ -154,7 +163,8 @@ class BridgeApp(App[int]):
         if polling != self._polling:
             self.run_worker(self._refresh_lease(), group="lease")
         events = self.query_one(EventsPane)
-        if events.has_fresh():
+        # Ages move on and highlights fade; only rows whose text changed are re-sent.
+        if events.has_fresh() or int(self.clock.now()) % AGE_REDRAW_S == 0:
             events.redraw()
         age = self.data_age()
         stale = age if age is not None and age > self.stale_after else None

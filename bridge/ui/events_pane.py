@@ -164,7 +164,9 @@ class EventsPane(Pane):
             else str(self.total)
         )
         mode = ", history" if self.include_resolved else ""
-        self.border_title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack)"
+        title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack)"
+        if title != self.border_title:  # setting it repaints the whole border
+            self.border_title = title
 
     def has_fresh(self) -> bool:
         now = self.bridge.clock.now()

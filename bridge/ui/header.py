@@ -49,4 +49,4 @@ class BridgeHeader(Horizontal):
         stale.display = stale_for is not None
         if stale_for is not None:
             self._set("hdr-stale", f" STALE {int(stale_for)}s ")
-        self._set("hdr-clock", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(now)))
+        self._set("hdr-clock", time.strftime("%a %d %b %H:%M:%S %Z", time.localtime(now)))

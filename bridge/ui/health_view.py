@@ -38,6 +38,21 @@ def sparkline(values: Sequence[float], width: int, top: float | None = None) -> 
     return out.rjust(width)
 
 
+def bucketed(points: Sequence[tuple[float, float]], bucket: float, now: float) -> list[float]:
+    """Averages per time bucket, complete buckets only.
+
+    The partial bucket is left out so a sparkline changes once per bucket, not at
+    every sample: a shifting line is rewritten in full, and that costs bytes.
+    """
+    current = int(now // bucket)
+    sums: dict[int, list[float]] = {}
+    for t, v in points:
+        index = int(t // bucket)
+        if index < current:
+            sums.setdefault(index, []).append(v)
+    return [sum(vs) / len(vs) for _, vs in sorted(sums.items())]
+
+
 def _level_class(levels: Mapping[str, str], metric: str) -> str:
     level = levels.get(metric, "ok")
     return f"sev-{level}" if level != "ok" else ""
@@ -60,13 +75,14 @@ def _meter(label: str, percent: float, extra: str, width: int, cls: str) -> Line
 
 def health_lines(
     snap: Snapshot | None,
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Sequence[tuple[float, float]]],
     width: int,
     *,
     compact: bool = False,
     now: float,
     stale_after: float,
     trend_window: float = 300.0,
+    interval: float = 2.0,
 ) -> list[Line]:
     if snap is None:
         return [(("waiting for the first local sample…", "muted"),)]
@@ -126,7 +142,7 @@ def health_lines(
         parts: list[tuple[str, str]] = []
         for i, pct in enumerate(per_core[start : start + per_line], start):
             parts.append((f"{i:>3} ", "muted"))
-            parts.append((f"{pct:5.1f}% ", ""))
+            parts.append((f"{pct:5.0f}% ", ""))
         lines.append(tuple(parts))
     lines.append(
         _meter("MEM", mem.get("percent", 0.0), mem_extra, width, _level_class(levels, "memory"))
@@ -175,18 +191,17 @@ def health_lines(
             cls = "sev-critical" if crit and t["current"] >= crit else ""
             lines.append(((f"  {t['label'][:20]:<20}", "muted"), (f" {t['current']:.0f}°C", cls)))
     if series:
+        spark_w = max(8, width - 10)
+        bucket = max(interval, trend_window / spark_w)
         lines.append((("", ""),))
         lines.append(
             (
-                (
-                    f"TREND, last {human_duration(trend_window)}",
-                    "heading",
-                ),
+                (f"TREND, last {human_duration(trend_window)}", "heading"),
+                (f"  one bar per {bucket:.0f} s", "muted"),
             )
         )
-        spark_w = max(8, width - 10)
         for metric, (label, top) in SPARK_METRICS.items():
-            values = series.get(metric, [])
+            values = bucketed(series.get(metric, []), bucket, now)
             lines.append(((f"{label:<8} ", "label"), (sparkline(values, spark_w, top), "spark")))
     procs = d.get("processes", {})
     for title, key in (("TOP CPU", "by_cpu"), ("TOP MEM", "by_mem")):

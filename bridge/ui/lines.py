@@ -57,8 +57,11 @@ class LinesView(ScrollView, can_focus=True):
     def set_lines(self, lines: Sequence[Line]) -> None:
         old = self.lines
         self.lines = list(lines)
-        width = max((sum(len(t) for t, _ in line) for line in self.lines), default=0)
-        self.virtual_size = Size(width, len(self.lines))
+        # Only the height is virtual (no sideways scrolling): a width that followed
+        # the longest line would change with the values and repaint everything.
+        size = Size(self.size.width, len(self.lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
         top = int(self.scroll_y)
         height = self.size.height
         for i in range(max(len(old), len(self.lines))):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["HealthPane", "Pane", "SchedulePane", "matches"]
 
 TREND_WINDOW_S = 300.0
+SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
 
 
 def matches(cells: tuple[str, ...], query: str) -> bool:
@@ -138,6 +139,7 @@ class HealthPane(Pane):
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
+        self._series_at = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
@@ -159,8 +161,9 @@ class HealthPane(Pane):
             snaps = await store.snapshots("local")
             mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
             self.snapshot = mine[0] if mine else None
-            if self.snapshot is not None:
-                now = self.bridge.clock.now()
+            now = self.bridge.clock.now()
+            if self.snapshot is not None and now - self._series_at >= SERIES_EVERY_S:
+                self._series_at = now
                 for metric, points in self.series.items():
                     since = points[-1][0] + 1e-6 if points else now - TREND_WINDOW_S
                     fresh = await store.series("local", self.snapshot.resource, metric, since)
@@ -179,11 +182,13 @@ class HealthPane(Pane):
         width = max(20, self.body.size.width or self.size.width - 2)
         lines = health_lines(
             self.snapshot,
-            {m: [v for _, v in pts] for m, pts in self.series.items()},
+            self.series,
             width,
             compact=self.compact,
             now=app.clock.now(),
             stale_after=app.stale_after,
+            trend_window=TREND_WINDOW_S,
+            interval=app.config.local.interval,
         )
         for name, h in self.collector_errors.items():
             lines.insert(
