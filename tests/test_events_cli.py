@@ -1,0 +1,277 @@
+"""`bridge events ...` as scripts use it: real subprocesses, an isolated XDG home, and
+exit codes 0 (done), 1 (refused by the event's state), 2 (bad input, nothing changed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from conftest import Isolated, run_bridge
+
+from bridge.actions import Action
+from bridge.models import Event, EventInput, EventState, JournalEntry, Severity
+from bridge.store import open_store
+
+T0 = time.time() - 60
+
+
+@pytest.fixture
+def cli(isolated: Isolated) -> Cli:
+    return Cli(isolated)
+
+
+class Cli:
+    """The CLI on one store; BRIDGE_OPERATOR is 'tester' (see conftest.isolated)."""
+
+    def __init__(self, isolated: Isolated) -> None:
+        self.isolated = isolated
+        self.db = isolated.root / "events.db"
+        self.config = isolated.write_config(f'[store]\npath = "{self.db}"\n')
+
+    def __call__(self, *args: str, operator: str | None = None) -> subprocess.CompletedProcess[str]:
+        head = ["--config", str(self.config)]
+        if operator is not None:
+            head += ["--operator", operator]
+        return run_bridge(self.isolated, *head, "events", *args)
+
+    def raise_(self, *extra: str, severity: str = "critical", check: str = "replication") -> int:
+        result = self(
+            "raise", "--severity", severity, "--resource", "db1", "--check", check,
+            "--summary", "lag 300 s", *extra,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        found = re.fullmatch(r"event (\d+) open \(\w+, count \d+\)\n", result.stdout)
+        assert found, result.stdout
+        return int(found.group(1))
+
+    def seed(self, *events: tuple[Severity, str], ack: dict[int, str] | None = None) -> list[int]:
+        """Raise (severity, check) events on db1 straight into the store; return their ids."""
+
+        async def write() -> list[int]:
+            store = await open_store(self.db)
+            try:
+                await store.upsert_events(
+                    [EventInput("script", "db1", c, sev, "lag 300 s", T0) for sev, c in events],
+                    "tester",
+                )
+                ids = []
+                for _, check in events:
+                    found = await store.find_event(f"script|db1|{check}")
+                    assert found is not None
+                    ids.append(found.id)
+                for index, actor in (ack or {}).items():
+                    await store.act([ids[index]], Action.ACK, actor, T0 + 1)
+                return ids
+            finally:
+                await store.close()
+
+        return asyncio.run(write())
+
+    def parallel(self, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        """Independent commands at once (each is a fresh process; they only read or fail)."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda argv: self(*argv), commands))
+
+    def state(self) -> tuple[list[Event], list[JournalEntry], int]:
+        """Everything a command could change, read straight from the store."""
+
+        async def read() -> tuple[list[Event], list[JournalEntry], int]:
+            store = await open_store(self.db)
+            try:
+                return (
+                    await store.list_events(include_resolved=True),
+                    await store.journal(),
+                    await store.last_seq(),
+                )
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
+    def show(self, event_id: int) -> dict[str, Any]:
+        result = self("show", str(event_id), "--json")
+        assert result.returncode == 0, result.stderr
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bridge: "), result.stderr
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
+# -- raise ---------------------------------------------------------------------------------------
+def test_raise_repeat_and_clear(cli: Cli) -> None:
+    first = cli.raise_("--detail", "primary db1, replica db2")
+    assert cli.raise_(severity="major") == first  # the same dedup key: the same event
+    repeat = cli(
+        "raise", "--severity", "major", "--resource", "db1", "--check", "replication",
+        "--summary", "lag 400 s",
+    )  # fmt: skip
+    assert repeat.stdout.strip() == f"event {first} open (major, count 3)"
+
+    cleared = cli(
+        "raise", "--severity", "ok", "--resource", "db1", "--check", "replication",
+        "--summary", "caught up",
+    )  # fmt: skip
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stdout.strip() == f"event {first} resolved"
+
+    shown = cli.show(first)
+    assert shown["state"] == "resolved" and shown["count"] == 3
+    assert shown["severity"] == "major" and shown["summary"] == "lag 400 s"
+    assert shown["source"] == "script" and shown["detail"] == "primary db1, replica db2"
+    assert [(j["action"], j["actor"]) for j in shown["journal"]] == [
+        ("resolve", "tester"),
+        ("severity", "tester"),
+        ("raise", "tester"),
+    ]
+
+    nothing = cli(
+        "raise", "--severity", "ok", "--resource", "nowhere", "--check", "x", "--summary", "fine"
+    )  # fmt: skip
+    assert nothing.returncode == 0
+    assert "nothing to clear" in nothing.stdout
+    events, _, _ = cli.state()
+    assert [e.id for e in events] == [first]
+
+
+RAISE_ERRORS = [
+    (["--severity", "fatal"], ["unknown severity 'fatal'", "critical"]),
+    (["--summary", "   "], ["--summary is empty"]),
+    (["--resource", "r" * 201], ["--resource", "at most 200"]),
+]
+
+
+def test_raise_bad_input(cli: Cli) -> None:
+    commands = []
+    for args, _ in RAISE_ERRORS:
+        base = {"--severity": "critical", "--resource": "db1", "--check": "c", "--summary": "s"}
+        base.update(zip(args[::2], args[1::2], strict=True))
+        commands.append(["raise", *(item for pair in base.items() for item in pair)])
+    for result, (_, parts) in zip(cli.parallel(*commands), RAISE_ERRORS, strict=True):
+        one_error_line(result, "events raise", *parts)
+    assert not cli.db.exists() or cli.state()[0] == []
+
+
+# -- act -----------------------------------------------------------------------------------------
+def test_ack_then_second_ack_is_refused(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
+    acked = cli("ack", str(event_id), "--note", "looking at it")
+    assert acked.returncode == 0, acked.stderr
+    assert acked.stdout.strip() == f"ack: event {event_id}"
+
+    again = cli("ack", str(event_id), "--note", "me too", operator="bob")
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert f"event {event_id} is already acknowledged by tester" in again.stderr
+
+    (event,), journal, _ = cli.state()
+    assert event.state is EventState.ACKNOWLEDGED and event.acked_by == "tester"
+    acks = [j for j in journal if j.action == "ack"]
+    assert [(j.actor, j.note) for j in acks] == [("tester", "looking at it")]
+
+
+def test_actor_is_operator_flag_then_env(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
+    assert cli("own", str(event_id), operator="bob").returncode == 0
+    env = {**cli.isolated.env, "BRIDGE_OPERATOR": "carol"}
+    noted = run_bridge(
+        cli.isolated, "--config", str(cli.config), "events", "note", str(event_id),
+        "--note", "paged the DBA", env=env,
+    )  # fmt: skip
+    assert noted.returncode == 0, noted.stderr
+    unshelved = cli("unshelve", str(event_id), operator="dave")
+    assert unshelved.returncode == 1
+    assert unshelved.stderr.strip() == f"bridge: event {event_id} is open, not shelved"
+
+    shown = cli.show(event_id)
+    assert shown["owner"] == "bob"
+    assert [(j["action"], j["actor"], j["note"]) for j in shown["journal"]] == [
+        ("note", "carol", "paged the DBA"),
+        ("own", "bob", ""),
+        ("raise", "tester", "lag 300 s"),
+    ]
+
+
+ACT_ERRORS = [
+    (["ack", "999"], ["no event 999", "nothing changed"]),
+    (["ack", "{id}", "999"], ["no event 999", "nothing changed"]),  # none of them done
+    (["note", "{id}"], ["events note", "the note is empty"]),
+    (["note", "{id}", "--note", "  "], ["the note is empty"]),
+    (["ack", "{id}", "--note", "x" * 2001], ["events ack", "2001 characters; at most 2000"]),
+    (["note", "{id}", "--note", "x" * 2001], ["at most 2000"]),
+]
+
+
+def test_bad_input_changes_nothing(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
+    before = cli.state()
+    commands = [[a.replace("{id}", str(event_id)) for a in args] for args, _ in ACT_ERRORS]
+    for result, (_, parts) in zip(cli.parallel(*commands), ACT_ERRORS, strict=True):
+        one_error_line(result, *parts)
+    assert cli.state() == before
+
+
+def test_show_unknown_and_bad_filter(cli: Cli) -> None:
+    cli.seed((Severity.CRITICAL, "replication"))
+    show, bad, worse = cli.parallel(
+        ["show", "999", "--json"], ["list", "--filter", "bogus:x"], ["--filter", "sev:fatal"]
+    )
+    one_error_line(show, "no event 999")
+    one_error_line(bad, "--filter", "bogus:x", "unknown field")
+    one_error_line(worse, "unknown severity 'fatal'")
+
+
+# -- list ----------------------------------------------------------------------------------------
+def test_list_json_with_filter(cli: Cli) -> None:
+    crit, _, _, acked = cli.seed(
+        (Severity.CRITICAL, "replication"),
+        (Severity.WARNING, "backup"),
+        (Severity.MAJOR, "vacuum"),
+        (Severity.CRITICAL, "disk"),
+        ack={3: "bob"},
+    )
+    result, major_up, everything, before = cli.parallel(
+        ["list", "--json", "--filter", "sev:critical"],
+        ["list", "--json", "--filter", "sev:major+ state:open"],
+        ["--json"],  # `events` alone lists
+        ["--filter", "sev:critical", "--json", "list"],  # options before `list` still count
+    )
+    assert json.loads(before.stdout) == json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    # Console order: open before acknowledged.
+    assert [(r["id"], r["state"]) for r in rows] == [(crit, "open"), (acked, "acknowledged")]
+    assert all(r["severity"] == "critical" for r in rows)
+    assert rows[1]["acked_by"] == "bob"
+    assert {r["check"] for r in json.loads(major_up.stdout)} == {"replication", "vacuum"}
+    every = json.loads(everything.stdout)
+    assert len(every) == 4
+    assert {r["state"] for r in every} == {EventState.OPEN.value, "acknowledged"}
+    assert Severity.parse(every[0]["severity"]) is Severity.CRITICAL
+
+
+def test_show_json_has_journal_with_actors(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
+    assert cli("ack", str(event_id), "--note", "mine", operator="bob").returncode == 0
+    shown = cli.show(event_id)
+    assert shown["id"] == event_id and shown["evidence"] is None
+    assert [(j["action"], j["actor"], j["note"]) for j in shown["journal"]] == [
+        ("ack", "bob", "mine"),
+        ("raise", "tester", "lag 300 s"),
+    ]
+    assert all(isinstance(j["at"], float) for j in shown["journal"])
+    text = cli("show", str(event_id))
+    assert text.returncode == 0
+    assert "journal:" in text.stdout and "bob" in text.stdout

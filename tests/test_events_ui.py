@@ -1,0 +1,435 @@
+"""Every key of the Events pane, driven by Pilot on a real, seeded SQLite store at a
+fixed time: what the operator presses is what the store (and its journal) records."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+from seed import HOST, T0, make_app, seed_store
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from bridge.actions import Action
+from bridge.models import Event, EventInput, EventState, Severity
+from bridge.store import open_store
+from bridge.ui.app import BridgeApp
+from bridge.ui.events_pane import EventDetailsScreen, EventsPane
+from bridge.ui.header import BridgeHeader
+from bridge.ui.lines import LinesView
+from bridge.ui.rowtable import RowTable
+from bridge.ui.screens import PromptScreen
+
+SIZE = (120, 40)
+WAIT = 3.0  # bound for the console to show what the store says
+STATE = 7  # column of the state cell in a row
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    await seed_store(path)
+    return path
+
+
+def pane(app: BridgeApp) -> EventsPane:
+    return app.query_one(EventsPane)
+
+
+def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check
+
+
+async def stored(
+    pilot: Pilot[int], event_id: int, condition: Callable[[Event], bool], what: str
+) -> Event:
+    """Wait until the app's store shows `condition` for the event; return the event."""
+    app = pilot.app
+    assert isinstance(app, BridgeApp)
+    found: list[Event] = []
+
+    async def check() -> bool:
+        await pilot.pause()
+        event = await app.store.get_event(event_id)
+        if event is not None and condition(event):
+            found.append(event)
+            return True
+        return False
+
+    await wait_until(check, WAIT, what=what)
+    return found[-1]
+
+
+def row_of(app: BridgeApp, event_id: int) -> tuple[str, ...] | None:
+    for row in pane(app).body.rows:
+        if row.key == str(event_id):
+            return row.cells
+    return None
+
+
+def rendered(widget: RowTable | LinesView) -> str:
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+async def prompt(pilot: Pilot[int], text: str | None = None) -> PromptScreen:
+    """The open prompt; with `text`, type it (replacing what was there) and press Enter."""
+    screen = pilot.app.screen
+    assert isinstance(screen, PromptScreen), screen
+    if text is not None:
+        box = screen.query_one("#prompt-input", Input)
+        box.value = ""
+        if text:
+            await pilot.press(*text)
+        await pilot.press("enter")
+    return screen
+
+
+async def current_id(pilot: Pilot[int]) -> int:
+    app = pilot.app
+    assert isinstance(app, BridgeApp)
+    await wait_until(settled(pilot, lambda: bool(pane(app).body.rows)), WAIT, what="rows")
+    key = pane(app).body.current_key
+    assert key is not None
+    return int(key)
+
+
+# -- a: acknowledge, u: unacknowledge ----------------------------------------------------------
+async def test_ack_with_note_then_unack(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await pilot.press("a")
+        await prompt(pilot, "on it")
+        acked = await stored(
+            pilot, event_id, lambda e: e.state is EventState.ACKNOWLEDGED, "the ack"
+        )
+        assert (acked.acked_by, acked.acked_at) == ("alice", T0)
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.action, entry.actor, entry.note) == ("ack", "alice", "on it")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "ack"),
+            WAIT,
+            what="the row showing ack",
+        )
+        # The cursor followed the event to its new place (acknowledged sorts after open).
+        assert pane(app).body.current_key == str(event_id)
+
+        await pilot.press("u")
+        opened = await stored(pilot, event_id, lambda e: e.state is EventState.OPEN, "the unack")
+        assert opened.acked_by is None
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.action, entry.actor) == ("unack", "alice")
+
+
+async def test_escape_cancels_the_prompt(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        before = await app.store.journal()
+        await pilot.press("a", *"never mind", "escape")
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.pause()
+        assert await app.store.journal() == before
+        event = await app.store.get_event(event_id)
+        assert event is not None and event.state is EventState.OPEN
+
+
+# -- n: note -------------------------------------------------------------------------------------
+async def test_note_empty_is_refused_in_the_prompt_then_added(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        before = await app.store.journal()
+        await pilot.press("n")
+        screen = await prompt(pilot, "")
+        error = screen.query_one("#prompt-error", Static)
+        assert "the note is empty" in str(error.content)
+        assert app.screen is screen  # still asking
+        assert await app.store.journal() == before
+
+        await pilot.press(*"cable replaced", "enter")
+        await wait_until(
+            settled(pilot, lambda: not isinstance(app.screen, PromptScreen)), WAIT, what="close"
+        )
+
+        async def noted() -> bool:
+            await pilot.pause()
+            entries = await app.store.journal(event_id)
+            return entries[0].action == "note"
+
+        await wait_until(noted, WAIT, what="the note")
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.actor, entry.note) == ("alice", "cable replaced")
+        event = await app.store.get_event(event_id)
+        assert event is not None and event.state is EventState.OPEN  # a note changes no state
+
+
+async def test_overlong_note_is_refused_in_the_prompt(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        before = await app.store.journal()
+        await pilot.press("a")
+        screen = await prompt(pilot)
+        box = screen.query_one("#prompt-input", Input)
+        box.value = "x" * 2001
+        await pilot.press("enter")
+        assert "at most 2000" in str(screen.query_one("#prompt-error", Static).content)
+        assert app.screen is screen
+        assert await app.store.journal() == before
+
+
+# -- s: shelve -----------------------------------------------------------------------------------
+async def test_shelve_for_a_duration(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await pilot.press("s")
+        screen = await prompt(pilot, "soon")
+        assert "not a duration" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "30m")
+        shelved = await stored(
+            pilot, event_id, lambda e: e.state is EventState.SHELVED, "the shelve"
+        )
+        assert shelved.shelved_until == T0 + 1800
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.action, entry.actor) == ("shelve", "alice")
+        assert entry.note.startswith("until ")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "shelvd"),
+            WAIT,
+            what="the row showing shelved",
+        )
+
+
+# -- e: escalate, o: own -------------------------------------------------------------------------
+async def test_escalate_and_own(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("j")  # the MAJOR uplink event
+        event_id = await current_id(pilot)
+        assert (row_of(app, event_id) or ())[1] == "MAJOR"
+        await pilot.press("e")
+        up = await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
+        assert up.state is EventState.OPEN
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.action, entry.actor, entry.note) == ("escalate", "alice", "major -> critical")
+
+        await pilot.press("o")
+        owned = await stored(pilot, event_id, lambda e: e.owner == "alice", "ownership")
+        assert owned.severity is Severity.CRITICAL
+        (entry, *_) = await app.store.journal(event_id)
+        assert (entry.action, entry.actor) == ("own", "alice")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[8] == "alice"),
+            WAIT,
+            what="the owner column",
+        )
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[1] == "CRITICAL"),
+            WAIT,
+            what="the severity column",
+        )
+
+
+# -- space: mark rows for a bulk action ----------------------------------------------------------
+async def test_mark_two_rows_and_ack_both(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        first, second, third = (int(r.key) for r in pane(app).body.rows[:3])
+        await pilot.press("space", "space")
+        assert pane(app).marked == {first, second}
+        assert [r.cells[0] for r in pane(app).body.rows[:3]] == ["*", "*", ""]
+        await pilot.press("a")
+        screen = await prompt(pilot)
+        assert "2 marked events" in screen.question
+        await prompt(pilot, "both")
+        for event_id in (first, second):
+            event = await stored(
+                pilot, event_id, lambda e: e.state is EventState.ACKNOWLEDGED, f"ack {event_id}"
+            )
+            assert event.acked_by == "alice"
+            (entry, *_) = await app.store.journal(event_id)
+            assert (entry.action, entry.note) == ("ack", "both")
+        untouched = await app.store.get_event(third)
+        assert untouched is not None and untouched.state is EventState.OPEN
+        await wait_until(settled(pilot, lambda: not pane(app).marked), WAIT, what="marks cleared")
+
+
+# -- h: history ----------------------------------------------------------------------------------
+async def test_history_shows_resolved_and_acknowledged(db: Path) -> None:
+    store = await open_store(db)
+    try:
+        await store.upsert_events(
+            [EventInput("http", "shop.example", "http", Severity.OK, "fast again", T0 - 60)], "seed"
+        )
+        done = await store.find_event("http|shop.example|http")
+        assert done is not None
+        await store.act([done.id], Action.ACK, "bob", T0 - 30)
+    finally:
+        await store.close()
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        events = pane(app)
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 3), WAIT, what="rows")
+        assert row_of(app, done.id) is None
+        await pilot.press("h")
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 4), WAIT, what="history")
+        assert (row_of(app, done.id) or ())[STATE] == "rslvd"
+        assert "history" in str(events.border_title)
+        await pilot.press("h")
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 3), WAIT, what="back")
+        assert row_of(app, done.id) is None
+
+
+# -- /: filter in the store ----------------------------------------------------------------------
+async def test_filter_by_field_reaches_the_store_and_reports_errors(db: Path) -> None:
+    store = await open_store(db)
+    try:  # more recent noise than list_limit, so edge-rt2 is outside the loaded window
+        await store.upsert_events(
+            [
+                EventInput("gen", f"noise{i:04d}", "ping", Severity.WARNING, "down", T0 - 5 + i)
+                for i in range(1100)
+            ],
+            "seed",
+        )
+    finally:
+        await store.close()
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        events = pane(app)
+        limit = app.config.events.list_limit
+        await wait_until(
+            settled(pilot, lambda: len(events.body.rows) == limit), WAIT, what="the window"
+        )
+        assert not any(r.cells[3] == "edge-rt2" for r in events.body.rows)
+        assert f"{limit} of 1104" in str(events.border_title)
+
+        await pilot.press("slash", *"sev:critical")
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 1), WAIT, what="sev")
+        assert events.body.rows[0].cells[1:4:2] == ("CRITICAL", HOST)
+        assert "filter: sev:critical" in str(events.border_subtitle)
+
+        box = app.query_one("#filter", Input)
+        box.value = "host:edge-rt2"
+        await wait_until(
+            settled(pilot, lambda: [r.cells[3] for r in events.body.rows] == ["edge-rt2"]),
+            WAIT,
+            what="an event beyond the window",
+        )
+
+        box.value = "bogus:x"
+        await wait_until(
+            settled(pilot, lambda: "filter error" in str(events.border_subtitle)),
+            WAIT,
+            what="the error",
+        )
+        assert "bogus" in str(events.border_subtitle)
+        await events._reload()  # even reloading keeps the last good filter's rows
+        await pilot.pause()
+        assert [r.cells[3] for r in events.body.rows] == ["edge-rt2"]
+
+        await pilot.press("escape")  # clears the filter
+        await wait_until(
+            settled(pilot, lambda: len(events.body.rows) == limit), WAIT, what="unfiltered"
+        )
+        assert not events.border_subtitle
+
+
+# -- Enter: details ------------------------------------------------------------------------------
+EVIDENCE = {
+    "at": T0 - 5,
+    "metrics": {"cpu": 99.0, "memory": 61.0},
+    "top_cpu": [{"pid": 4242, "name": "postgres", "cpu": 91.0, "rss": 900 * 2**20}],
+    "top_memory": [{"pid": 777, "name": "java", "cpu": 1.0, "rss": 2 * 2**30}],
+}
+
+
+CPU_EVENT = EventInput(
+    "local", HOST, "cpu", Severity.CRITICAL, "cpu 99.0%", T0 - 5, value=99.0, evidence=EVIDENCE
+)
+
+
+async def test_details_show_evidence_and_journal(db: Path) -> None:
+    store = await open_store(db)
+    try:
+        await store.upsert_events([CPU_EVENT], "bridge")
+        cpu = await store.find_event(f"local|{HOST}|cpu")
+        assert cpu is not None
+        await store.act([cpu.id], Action.NOTE, "bob", T0 - 2, note="postgres vacuum")
+    finally:
+        await store.close()
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await current_id(pilot) == cpu.id  # newest critical first
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, EventDetailsScreen)
+        view = screen.query_one("#event-lines", LinesView)
+        await wait_until(settled(pilot, lambda: bool(view.lines)), WAIT, what="details")
+        text = "\n".join("".join(t for t, _ in line) for line in view.lines)
+        assert "cpu 99.0%" in text and HOST in text
+        assert "EVIDENCE at raise" in text
+        assert "postgres" in text and "java" in text and "cpu 99.0" in text
+        assert "JOURNAL" in text
+        journal = text[text.index("JOURNAL") :]
+        assert "raise" in journal and "bridge" in journal
+        assert "bob" in journal and "postgres vacuum" in journal
+        assert journal.index("note") < journal.index("raise")  # newest first
+        await pilot.press("escape")
+        assert not isinstance(app.screen, EventDetailsScreen)
+
+
+async def test_untrusted_summary_is_literal_in_list_and_details(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await current_id(pilot)
+        shown = rendered(pane(app).body)
+        assert "[bold red]pwned[/] \\x1b[2J" in shown and "\x1b" not in shown
+        await pilot.press("end", "enter")
+        screen = app.screen
+        assert isinstance(screen, EventDetailsScreen)
+        await wait_until(settled(pilot, lambda: screen.event is not None), WAIT, what="details")
+        view = screen.query_one("#event-lines", LinesView)
+        await wait_until(
+            settled(pilot, lambda: "pwned" in rendered(view)), WAIT, what="details drawn"
+        )
+        text = rendered(view)
+        assert "[bold red]pwned[/] \\x1b[2J" in text and "\x1b" not in text
+
+
+# -- T: take the bridge ------------------------------------------------------------------------
+async def test_sign_on_as_a_new_operator(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+
+        def header() -> str:
+            return str(app.query_one("#hdr-operator", Static).content)
+
+        assert header() == "operator alice"
+        await pilot.press("T")
+        screen = await prompt(pilot)
+        assert screen.query_one("#prompt-input", Input).value == "alice"
+        await prompt(pilot, "   ")
+        assert "a name, please" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "carol")
+        await wait_until(
+            settled(pilot, lambda: header() == "operator carol"), WAIT, what="the header"
+        )
+        assert app.query_one(BridgeHeader).display
+        (entry, *_) = await app.store.journal()
+        assert (entry.action, entry.actor, entry.event_id) == ("sign-on", "carol", None)
+        assert entry.note == "took the bridge from alice"
+        # What carol does from now on is journalled as hers.
+        await pilot.press("o")
+        owned = await stored(pilot, event_id, lambda e: e.owner is not None, "ownership")
+        assert owned.owner == "carol"
