@@ -225,7 +225,8 @@ def add_events_parser(
         p.set_defaults(func=func)
         return p
 
-    _list_options(action("list", cmd_list, "list events (the default)"))
+    # SUPPRESS: `bridge events --filter X list` keeps the X given before `list`.
+    _list_options(action("list", cmd_list, "list events (the default)"), argparse.SUPPRESS)
     show = action("show", cmd_show, "one event with its evidence and journal")
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true", help="print JSON")
@@ -254,8 +255,11 @@ def add_events_parser(
     raise_.add_argument("--source", default="script", help="where it comes from (default: script)")
 
 
-def _list_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--all", action="store_true", help="include resolved events")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--filter", default="", help="e.g. 'sev:major+ host:sw1 disk'")
-    p.add_argument("--limit", type=int, default=500, help="at most this many (default 500)")
+def _list_options(p: argparse.ArgumentParser, default: Any = None) -> None:
+    def d(value: Any) -> Any:
+        return value if default is None else default
+
+    p.add_argument("--all", action="store_true", default=d(False), help="include resolved events")
+    p.add_argument("--json", action="store_true", default=d(False), help="print JSON")
+    p.add_argument("--filter", default=d(""), help="e.g. 'sev:major+ host:sw1 disk'")
+    p.add_argument("--limit", type=int, default=d(500), help="at most this many (default 500)")

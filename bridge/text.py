@@ -31,11 +31,12 @@ def human_bytes(n: float) -> str:
 
 
 def human_rate(bits_per_s: float) -> str:
-    for unit in ("b", "K", "M", "G"):
-        if abs(bits_per_s) < 1000 or unit == "G":
-            return f"{bits_per_s:.0f}{unit}" if unit == "b" else f"{bits_per_s:.1f}{unit}"
+    """A network rate in bits per second, with its unit: 0b/s, 12.5Kb/s, 1.2Gb/s."""
+    for unit in ("b", "Kb", "Mb", "Gb"):
+        if abs(bits_per_s) < 1000 or unit == "Gb":
+            return f"{bits_per_s:.0f}{unit}/s" if unit == "b" else f"{bits_per_s:.1f}{unit}/s"
         bits_per_s /= 1000
-    return f"{bits_per_s:.1f}T"  # pragma: no cover
+    return f"{bits_per_s:.1f}Tb/s"  # pragma: no cover
 
 
 def human_duration(seconds: float) -> str:

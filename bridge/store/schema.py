@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "STATE_RANK"]
+
+# The console's state order. Queries must spell it exactly so, or SQLite will not
+# use the index built on it.
+STATE_RANK = (
+    "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 "
+    "WHEN 'suppressed' THEN 3 ELSE 4 END"
+)
 
 MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -126,6 +133,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE events ADD COLUMN opened_at REAL;
     UPDATE events SET opened_at = first_seen;
     CREATE INDEX events_history ON events(last_seen DESC);
+    """,
+    # 3: the console's order as an index, so a window of a large history is read
+    # in index order and stops at LIMIT instead of sorting every event.
+    f"""
+    CREATE INDEX events_console_order ON events({STATE_RANK}, severity DESC, last_seen DESC);
     """,
 ]
 

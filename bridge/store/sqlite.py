@@ -30,19 +30,17 @@ from bridge.models import (
 )
 from bridge.query import EventQuery
 from bridge.store.base import StoreError
-from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
 
 BUSY_TIMEOUT_MS = 5000
 CHANGE_RETENTION_S = 3600.0
-_STATE_RANK = "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 \
-WHEN 'suppressed' THEN 3 ELSE 4 END"
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at",
+    "acked_by", "acked_at", "shelved_until",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
@@ -276,7 +274,7 @@ class SqliteStore:
                     "check_name": e.check, "severity": int(e.severity),
                     "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
-                    "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None,
+                    "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None, "shelved_until": None,
                     "evidence": json.dumps(e.evidence) if e.evidence else None,
                 }  # fmt: skip
                 created.add(e.key)
@@ -318,7 +316,7 @@ class SqliteStore:
         where, args = _where(query, include_resolved, keep_unacked_resolved)
         async with self._db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events {where} "
-            f"ORDER BY {_STATE_RANK}, severity DESC, last_seen DESC LIMIT ?",
+            f"ORDER BY {STATE_RANK}, severity DESC, last_seen DESC LIMIT ?",
             (*args, limit),
         ) as cur:
             return [_event(row) for row in await cur.fetchall()]
@@ -385,11 +383,19 @@ class SqliteStore:
         note = check_note(note, required=action is Action.NOTE)
         results: list[ActionResult] = []
         async with self._tx(now, "events") as seq:
-            for event_id in dict.fromkeys(event_ids):
+            ids = list(dict.fromkeys(event_ids))
+            current: dict[int, tuple[Any, ...]] = {}
+            for i in range(0, len(ids), 500):  # one read for many marked rows
+                chunk = ids[i : i + 500]
                 async with self._db.execute(
-                    "SELECT state, severity, acked_by, owner FROM events WHERE id = ?", (event_id,)
+                    "SELECT id, state, severity, acked_by, owner FROM events "
+                    f"WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
                 ) as cur:
-                    found = await cur.fetchone()
+                    for eid, *values in await cur.fetchall():
+                        current[eid] = tuple(values)
+            for event_id in ids:
+                found = current.get(event_id)
                 if found is None:
                     results.append(
                         ActionResult(event_id, False, f"no event {event_id}", unknown=True)
@@ -562,6 +568,7 @@ def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
             opened_at=e.at,
             acked_by=None,
             acked_at=None,
+            shelved_until=None,
         )
         action = ("reopen", e.summary)
     elif int(e.severity) != row["severity"]:

@@ -178,8 +178,8 @@ def health_lines(
         lines.append(
             (
                 (f"  {nic['name']:<10}", "muted"),
-                (f" rx {human_rate(nic['rx_bps'])}b/s", ""),
-                (f"  tx {human_rate(nic['tx_bps'])}b/s", ""),
+                (f" rx {human_rate(nic['rx_bps'])}", ""),
+                (f"  tx {human_rate(nic['tx_bps'])}", ""),
             )
         )
     temps = d.get("temperatures", [])
