@@ -64,6 +64,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         print(f"  {j.name:<16} {j.schedule} ({j.timezone})")
+    print(f"rules:    {len(config.rules)}")
+    for r in config.rules:
+        extra = " with runbook" if r.runbook else ""
+        print(f"  source={r.source} resource={r.resource} check={r.check} for {r.for_:g} s{extra}")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
     print("config is valid")
     return EXIT_OK

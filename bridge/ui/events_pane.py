@@ -8,13 +8,13 @@ reloads at most a few times a second however fast events arrive.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+import time
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
 
 from bridge.actions import Action, ActionError, check_note
 from bridge.durations import parse_duration
@@ -26,12 +26,10 @@ from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
 from bridge.ui.screens import PromptScreen
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["EventDetailsScreen", "EventsPane"]
 
 RELOAD_EVERY_S = 0.25
+COUNT_EVERY_S = 2.0
 _STATE_LABEL = {
     EventState.OPEN: "open",
     EventState.ACKNOWLEDGED: "ack",
@@ -77,6 +75,8 @@ class EventsPane(Pane):
         self.marked: set[int] = set()
         self._dirty = False
         self._loading = False
+        self._counted_at = float("-inf")
+        self._count_stale = False
 
     def compose(self) -> ComposeResult:
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
@@ -97,9 +97,29 @@ class EventsPane(Pane):
         await self._reload()
 
     async def _reload_if_dirty(self) -> None:
-        if self._dirty and not self._loading:
+        if self._loading:
+            return
+        if self._dirty:
             self._dirty = False
             await self._reload()
+        elif self._count_stale and await self._recount():
+            self.redraw()
+
+    async def _recount(self, force: bool = False) -> bool:
+        """Count the whole match, at most every COUNT_EVERY_S: it scans a large history,
+        so under a storm "of N" may lag by a second or two, but it always catches up."""
+        now = time.monotonic()  # a rate limit, not a displayed time: not the app clock
+        if not force and now - self._counted_at < COUNT_EVERY_S:
+            return False
+        app = self.bridge
+        self._counted_at = now
+        self._count_stale = False
+        self.total = await app.store.count_events(
+            include_resolved=self.include_resolved,
+            query=self.query_,
+            keep_unacked_resolved=app.config.events.keep_unacknowledged_resolved,
+        )
+        return True
 
     async def _reload(self) -> None:
         self._loading = True
@@ -112,14 +132,12 @@ class EventsPane(Pane):
                 query=self.query_,
                 keep_unacked_resolved=keep,
             )
-            if len(self.events) >= app.config.events.list_limit:
-                self.total = await app.store.count_events(
-                    include_resolved=self.include_resolved,
-                    query=self.query_,
-                    keep_unacked_resolved=keep,
-                )
-            else:
+            if len(self.events) < app.config.events.list_limit:
                 self.total = len(self.events)
+                self._count_stale = False
+            else:
+                self._count_stale = True
+                await self._recount(force=self.total < len(self.events))
         finally:
             self._loading = False
         self.redraw()
@@ -181,6 +199,7 @@ class EventsPane(Pane):
             self.border_subtitle = f"filter error: {exc}"
             return
         self.border_subtitle = f"filter: {text}" if text else ""
+        self._counted_at = float("-inf")  # a new query needs a new count
         self._dirty = True
 
     # -- actions ------------------------------------------------------------------------
@@ -201,6 +220,7 @@ class EventsPane(Pane):
 
     async def action_history(self) -> None:
         self.include_resolved = not self.include_resolved
+        self._counted_at = float("-inf")
         await self._reload()
 
     def action_act(self, name: str) -> None:
@@ -286,8 +306,6 @@ def _note_error(text: str, *, required: bool) -> str | None:
 
 
 def _iso(t: float | None) -> str:
-    import time
-
     return "—" if t is None else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t))
 
 
@@ -336,6 +354,9 @@ class EventDetailsScreen(ModalScreen[None]):
         self.event: Event | None = None
 
     def compose(self) -> ComposeResult:
+        # Imported here: markdown-it costs start-up time and only details need it.
+        from textual.widgets import Markdown
+
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
             box.border_title = f"Event {self.event_id}"
             box.border_subtitle = "Esc closes"
@@ -378,16 +399,8 @@ class EventDetailsScreen(ModalScreen[None]):
         if event.value is not None:
             fields.insert(7, ("value", f"{event.value:g}", ""))
         lines: list[Line] = [((f"{k:<14}", "label"), (v, cls)) for k, v, cls in fields]
-        for extra in event.detail.splitlines():
-            lines.append(
-                (
-                    (
-                        "detail".ljust(14) if extra is event.detail.splitlines()[0] else " " * 14,
-                        "label",
-                    ),
-                    (extra, ""),
-                )
-            )
+        for i, text in enumerate(event.detail.splitlines()):
+            lines.append((("detail".ljust(14) if i == 0 else " " * 14, "label"), (text, "")))
         if evidence:
             lines.append((("", ""),))
             lines.extend(_evidence_lines(evidence))
@@ -404,6 +417,8 @@ class EventDetailsScreen(ModalScreen[None]):
             )
         view.set_lines(lines)
         rule = app.config.rule_for(event.source, event.resource, event.check)
+        from textual.widgets import Markdown
+
         runbook = self.query_one("#runbook", Markdown)
         if rule.runbook:
             await runbook.update("## Runbook\n\n" + rule.runbook)

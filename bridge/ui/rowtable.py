@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bridge.text import safe_text
+from bridge.ui.lines import STYLE_CLASSES
 
 __all__ = ["Column", "Row", "RowTable"]
 
@@ -67,20 +68,11 @@ class RowTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Details"),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = STYLE_CLASSES | {
         "rowtable--header",
         "rowtable--cursor",
         "rowtable--cursor-blur",
         "rowtable--empty",
-        "sev-critical",
-        "sev-major",
-        "sev-minor",
-        "sev-warning",
-        "sev-info",
-        "sev-ok",
-        "muted",
-        "stale",
-        "fresh",
     }
 
     DEFAULT_CSS = """
