@@ -69,7 +69,7 @@ class EventsPane(Pane):
     def __init__(self) -> None:
         super().__init__(id="events-pane")
         self.events: list[Event] = []
-        self.total = 0
+        self.total: int | None = 0  # None: more than the window, not counted yet
         self.include_resolved = False
         self.query_: EventQuery = EventQuery()
         self.marked: set[int] = set()
@@ -136,8 +136,11 @@ class EventsPane(Pane):
                 self.total = len(self.events)
                 self._count_stale = False
             else:
+                # Counted by the timer, after this window is on screen: a keypress
+                # (history, filter) must not wait for a scan of all history.
                 self._count_stale = True
-                await self._recount(force=self.total < len(self.events))
+                if self.total is not None and self.total < len(self.events):
+                    self.total = None
         finally:
             self._loading = False
         self.redraw()
@@ -177,7 +180,9 @@ class EventsPane(Pane):
             else ("no events" if self.include_resolved else "no open events")
         )
         shown = (
-            f"{len(self.events)} of {self.total}"
+            f"{len(self.events)}+"
+            if self.total is None
+            else f"{len(self.events)} of {self.total}"
             if self.total > len(self.events)
             else str(self.total)
         )
@@ -200,6 +205,7 @@ class EventsPane(Pane):
             return
         self.border_subtitle = f"filter: {text}" if text else ""
         self._counted_at = float("-inf")  # a new query needs a new count
+        self.total = None
         self._dirty = True
 
     # -- actions ------------------------------------------------------------------------
@@ -221,6 +227,7 @@ class EventsPane(Pane):
     async def action_history(self) -> None:
         self.include_resolved = not self.include_resolved
         self._counted_at = float("-inf")
+        self.total = None
         await self._reload()
 
     def action_act(self, name: str) -> None:
