@@ -66,7 +66,7 @@ class BridgeApp(App[int]):
         clock: Clock | None = None,
         collect: bool = True,
         hostname: str | None = None,
-        feed_interval: float = 0.25,
+        feed_interval: float = 0.5,
     ) -> None:
         super().__init__()
         self.config = config
@@ -349,7 +349,7 @@ def create_app(
     clock: Clock | None = None,
     collect: bool = True,
     hostname: str | None = None,
-    feed_interval: float = 0.25,
+    feed_interval: float = 0.5,
 ) -> BridgeApp:
     return BridgeApp(
         config,

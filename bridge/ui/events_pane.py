@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 
 from bridge.actions import Action, ActionError, check_note
 from bridge.durations import parse_duration
@@ -77,12 +78,21 @@ class EventsPane(Pane):
         self._loading = False
         self._counted_at = float("-inf")
         self._count_stale = False
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
 
-    def on_mount(self) -> None:
-        self.set_interval(RELOAD_EVERY_S, self._reload_if_dirty)
+    def _schedule(self) -> None:
+        """Reload soon, once, however many changes arrive meanwhile (no idle timer)."""
+        if self._timer is None:
+            self._timer = self.set_timer(RELOAD_EVERY_S, self._on_timer)
+
+    async def _on_timer(self) -> None:
+        self._timer = None
+        await self._reload_if_dirty()
+        if self._dirty or self._count_stale:
+            self._schedule()
 
     @property
     def body(self) -> RowTable:
@@ -92,7 +102,8 @@ class EventsPane(Pane):
     async def load(self, changes: list[Change] | None = None) -> None:
         if changes is not None:
             if any(c.kind == "events" for c in changes):
-                self._dirty = True  # coalesced: see _reload_if_dirty
+                self._dirty = True  # coalesced: see _schedule
+                self._schedule()
             return
         await self._reload()
 
@@ -139,6 +150,7 @@ class EventsPane(Pane):
                 # Counted by the timer, after this window is on screen: a keypress
                 # (history, filter) must not wait for a scan of all history.
                 self._count_stale = True
+                self._schedule()
                 if self.total is not None and self.total < len(self.events):
                     self.total = None
         finally:
@@ -207,6 +219,7 @@ class EventsPane(Pane):
         self._counted_at = float("-inf")  # a new query needs a new count
         self.total = None
         self._dirty = True
+        self._schedule()
 
     # -- actions ------------------------------------------------------------------------
     def targets(self) -> list[int]:
