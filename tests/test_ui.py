@@ -281,3 +281,16 @@ async def test_narrow_terminal_shows_all_three(db: Path) -> None:
             assert region.width == 80 and region.height >= 4, pane
         health = rendered(app.query_one(HealthPane).body)
         assert "CPU" in health and "MEM" in health and "TOP CPU" not in health
+
+
+async def test_stale_when_no_sample_ever_arrives(tmp_path: Path) -> None:
+    """A console whose poller never delivers must say so, not show an empty calm screen."""
+    clock = FixedClock(T0)
+    app = make_app(tmp_path / "empty.db", clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "STALE" not in header_text(app)
+        clock.advance(app.stale_after + 1)
+        app._tick()  # the 1 s timer, without waiting a second
+        await pilot.pause()
+        assert "STALE" in header_text(app)

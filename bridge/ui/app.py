@@ -35,6 +35,7 @@ __all__ = ["BridgeApp", "create_app", "run_console"]
 
 
 AGE_REDRAW_S = 5
+LEASE_CHECK_S = 5
 
 
 class BridgeApp(App[int]):
@@ -85,6 +86,7 @@ class BridgeApp(App[int]):
         self._lease_text = "read-only"
         self._polling = False
         self._stale = False
+        self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
         for theme in THEMES:
             self.register_theme(theme)
@@ -152,25 +154,31 @@ class BridgeApp(App[int]):
             lease = await self.store.lease(LEASE_NAME)
             alive = lease is not None and lease.expires_at > self.clock.now()
             self._lease_text = "○ reading" if lease and alive else "○ no poller"
-        self._tick()
+        self._show_header()
 
-    def data_age(self) -> float | None:
+    def data_age(self) -> float:
+        """Seconds since the newest local sample, or since start-up if none came yet."""
         snap = self.query_one(HealthPane).snapshot
-        return None if snap is None else self.clock.now() - snap.at
+        return self.clock.now() - (self._started_at if snap is None else snap.at)
 
     def _tick(self) -> None:
         polling = bool(self._poller and self._poller.holds_lease)
-        if polling != self._polling:
-            self.run_worker(self._refresh_lease(), group="lease")
+        # Heartbeats are not in the change feed, so a lapsed poller is looked for here.
+        if polling != self._polling or int(self.clock.now()) % LEASE_CHECK_S == 0:
+            self.run_worker(self._refresh_lease(), group="lease", exclusive=True)
         events = self.query_one(EventsPane)
         # Ages move on and highlights fade; only rows whose text changed are re-sent.
         if events.has_fresh() or int(self.clock.now()) % AGE_REDRAW_S == 0:
             events.redraw()
-        age = self.data_age()
-        stale = age if age is not None and age > self.stale_after else None
-        if (stale is not None) != self._stale:
-            self._stale = stale is not None
+        stale = self._show_header()
+        if stale != self._stale:
+            self._stale = stale
             self.query_one(HealthPane).redraw()
+
+    def _show_header(self) -> bool:
+        """Draw the header; return whether the data is stale."""
+        age = self.data_age()
+        stale = age if age > self.stale_after else None
         self.query_one(BridgeHeader).show(
             host=self.hostname,
             operator=self.operator,
@@ -179,6 +187,7 @@ class BridgeApp(App[int]):
             stale_for=stale,
             now=self.clock.now(),
         )
+        return stale is not None
 
     async def on_unmount(self) -> None:
         # However the app ends (q, Ctrl+Q, a crash), give up the lease and close the
