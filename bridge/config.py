@@ -147,7 +147,7 @@ class EventsConfig(_Model):
     # An event that resolved before anyone acknowledged it stays listed until acknowledged.
     keep_unacknowledged_resolved: bool = True
     fresh_seconds: float = Field(default=10, ge=0, le=3600)
-    list_limit: int = Field(default=1000, ge=10, le=100_000)
+    list_limit: int = Field(default=500, ge=10, le=100_000)
 
 
 class RuleConfig(_Model):

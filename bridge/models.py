@@ -12,8 +12,13 @@ __all__ = [
     "Event",
     "EventInput",
     "EventState",
+    "JobRun",
+    "JobRunStatus",
+    "JobSignalError",
     "JournalEntry",
     "LeaseInfo",
+    "ScheduleAction",
+    "ScheduleChange",
     "Severity",
     "Snapshot",
 ]
@@ -156,3 +161,64 @@ class Snapshot:
     at: float
     data: dict[str, Any] = field(default_factory=dict)
     levels: dict[str, str] = field(default_factory=dict)
+
+
+# -- the operations schedule ---------------------------------------------------
+
+
+class JobSignalError(ValueError):
+    """A job signal or schedule change the store refuses; one line for the user."""
+
+
+class JobRunStatus(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One run of a job, as its signals reported it (`run_id` pairs start with end)."""
+
+    id: int
+    job: str
+    run_id: str
+    started_at: float | None
+    ended_at: float | None
+    status: JobRunStatus
+    exit_code: int | None = None
+    message: str = ""
+    output_tail: str = ""
+    actor: str | None = None
+    duration: float | None = None
+
+    @property
+    def at(self) -> float:
+        """When it happened: its start, or for a bare end signal, its end."""
+        t = self.started_at if self.started_at is not None else self.ended_at
+        return 0.0 if t is None else t
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not JobRunStatus.RUNNING
+
+
+class ScheduleAction(enum.StrEnum):
+    RESCHEDULE = "reschedule"
+    HOLD = "hold"
+    RELEASE = "release"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleChange:
+    """An operator's change to one occurrence (its scheduled time), with who and why."""
+
+    id: int
+    job: str
+    occurrence: float
+    action: ScheduleAction
+    new_time: float | None
+    actor: str
+    reason: str
+    at: float

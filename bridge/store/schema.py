@@ -139,6 +139,18 @@ MIGRATIONS: list[str] = [
     f"""
     CREATE INDEX events_console_order ON events({STATE_RANK}, severity DESC, last_seen DESC);
     """,
+    # 4: job signals carry a message and a measured duration; schedule changes are
+    # read per job and occurrence; the latest run per job is read by index.
+    """
+    ALTER TABLE job_runs ADD COLUMN message TEXT NOT NULL DEFAULT '';
+    ALTER TABLE job_runs ADD COLUMN duration REAL;
+    ALTER TABLE job_runs ADD COLUMN at REAL;
+    UPDATE job_runs SET at = COALESCE(started_at, ended_at, 0);
+    CREATE INDEX job_runs_at ON job_runs(job, at);
+    CREATE INDEX job_runs_running ON job_runs(job, status);
+    CREATE INDEX schedule_changes_job ON schedule_changes(job, occurrence);
+    CREATE INDEX schedule_changes_at ON schedule_changes(at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
