@@ -13,6 +13,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -133,6 +134,26 @@ class JobConfig(_Model):
     owner: str | None = None
     runbook: str | None = None
 
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            valid = croniter.is_valid(value)
+        except Exception:  # croniter raises odd types for odd input
+            valid = False
+        if not valid:
+            raise ValueError(f"invalid cron expression {value!r}")
+        return value
+
+    @field_validator("depends_on")
+    @classmethod
+    def _dependency_names(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not name.strip():
+                raise ValueError(f"depends_on[{i}] is empty")
+        return list(dict.fromkeys(value))
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -221,6 +242,61 @@ class Config(_Model):
             raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
         return jobs
 
+    @model_validator(mode="after")
+    def _job_graph(self) -> Config:
+        problems = job_graph_problems(self.jobs)
+        if problems:
+            raise ConfigError(problems)  # not a ValueError: pydantic lets it through
+        return self
+
+
+def job_graph_problems(jobs: list[JobConfig]) -> list[str]:
+    """One line per unknown dependency, self-dependency and dependency cycle."""
+    index = {job.name: i for i, job in enumerate(jobs)}
+    problems: list[str] = []
+    edges: dict[str, list[str]] = {}
+    for i, job in enumerate(jobs):
+        edges[job.name] = []
+        for k, dep in enumerate(job.depends_on):
+            where = f"jobs[{i}].depends_on[{k}]"
+            if dep == job.name:
+                problems.append(f"{where}: job {job.name!r} depends on itself")
+            elif dep not in index:
+                problems.append(f"{where}: unknown job {dep!r}")
+            else:
+                edges[job.name].append(dep)
+    # Iterative depth-first search; each cycle is named once, from its first job in the file.
+    done: set[str] = set()
+    seen_cycles: set[frozenset[str]] = set()
+    for root in edges:
+        if root in done:
+            continue
+        path: list[str] = [root]
+        on_path = {root: 0}
+        stack = [iter(edges[root])]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                finished = path.pop()
+                done.add(finished)
+                del on_path[finished]
+                continue
+            if nxt in on_path:
+                cycle = path[on_path[nxt] :]
+                key = frozenset(cycle)
+                if key not in seen_cycles:
+                    seen_cycles.add(key)
+                    start = min(cycle, key=index.__getitem__)
+                    at = cycle.index(start)
+                    ordered = [*cycle[at:], *cycle[:at], start]
+                    problems.append(f"jobs: dependency cycle {' -> '.join(ordered)}")
+            elif nxt not in done:
+                on_path[nxt] = len(path)
+                path.append(nxt)
+                stack.append(iter(edges[nxt]))
+    return problems
+
 
 _DEFAULT_RULE = RuleConfig()
 
@@ -280,6 +356,8 @@ def parse_config(text: str, source: str) -> Config:
         raise ConfigError([f"{where}: invalid TOML: {reason}"]) from None
     try:
         return Config.model_validate(raw)
+    except ConfigError as exc:
+        raise ConfigError([f"{source}: {line}" for line in exc.lines]) from None
     except ValidationError as exc:
         lines = [f"{source}: {_key_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         raise ConfigError(lines) from None

@@ -16,8 +16,11 @@ from bridge.models import (
     CollectorHealth,
     Event,
     EventInput,
+    JobRun,
     JournalEntry,
     LeaseInfo,
+    ScheduleAction,
+    ScheduleChange,
     Snapshot,
 )
 from bridge.query import EventQuery
@@ -108,6 +111,65 @@ class Store(Protocol):
     async def record(self, actor: str, action: str, note: str, now: float) -> None: ...
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int: ...
+
+    # -- job signals and the schedule ---------------------------------------------
+    async def job_start(self, job: str, actor: str, now: float) -> JobRun:
+        """Record a start; the returned run's `run_id` pairs it with its end."""
+        ...
+
+    async def job_finish(
+        self,
+        job: str,
+        actor: str,
+        now: float,
+        *,
+        ok: bool,
+        run_id: str | None = None,
+        exit_code: int | None = None,
+        message: str = "",
+        output_tail: str = "",
+        duration: float | None = None,
+    ) -> JobRun:
+        """End `run_id`, else the job's latest running run, else record an end alone.
+
+        Raises JobSignalError for an unknown run, another job's run or one already ended.
+        """
+        ...
+
+    async def job_runs(
+        self, job: str | None = None, *, since: float | None = None, limit: int = 100
+    ) -> list[JobRun]:
+        """Runs, newest first."""
+        ...
+
+    async def get_job_run(self, run_id: str) -> JobRun | None: ...
+
+    async def latest_job_runs(self) -> dict[str, JobRun]:
+        """The newest run of each job that has one."""
+        ...
+
+    async def change_schedule(
+        self,
+        job: str,
+        action: ScheduleAction,
+        occurrence: float,
+        actor: str,
+        reason: str,
+        now: float,
+        *,
+        new_time: float | None = None,
+    ) -> ScheduleChange:
+        """Reschedule, hold, release or mark done one occurrence; journalled.
+
+        Raises JobSignalError (nothing changed) for an empty reason or a new time in the past.
+        """
+        ...
+
+    async def schedule_changes(
+        self, job: str | None = None, *, since: float | None = None, limit: int = 1000
+    ) -> list[ScheduleChange]:
+        """Oldest first, so applying them in order leaves the latest in force."""
+        ...
 
     # -- the collector lease ---------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

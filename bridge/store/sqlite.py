@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -23,8 +24,13 @@ from bridge.models import (
     Event,
     EventInput,
     EventState,
+    JobRun,
+    JobRunStatus,
+    JobSignalError,
     JournalEntry,
     LeaseInfo,
+    ScheduleAction,
+    ScheduleChange,
     Severity,
     Snapshot,
 )
@@ -47,6 +53,41 @@ _EVENT_COLUMNS = (
     "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq, "
     "opened_at"
 )
+
+
+_RUN_COLUMNS = "id, job, run_id, started_at, ended_at, status, exit_code, message, output_tail, actor, duration"
+_CHANGE_COLUMNS = "id, job, occurrence, action, new_time, actor, reason, at"
+MAX_OUTPUT_TAIL = 64 * 1024
+MAX_MESSAGE = 2000
+
+
+def _run(row: sqlite3.Row | tuple[Any, ...]) -> JobRun:
+    return JobRun(
+        id=row[0],
+        job=row[1],
+        run_id=row[2],
+        started_at=row[3],
+        ended_at=row[4],
+        status=JobRunStatus(row[5]),
+        exit_code=row[6],
+        message=row[7] or "",
+        output_tail=row[8] or "",
+        actor=row[9],
+        duration=row[10],
+    )
+
+
+def _schedule_change(row: sqlite3.Row | tuple[Any, ...]) -> ScheduleChange:
+    return ScheduleChange(
+        id=row[0],
+        job=row[1],
+        occurrence=row[2],
+        action=ScheduleAction(row[3]),
+        new_time=row[4],
+        actor=row[5],
+        reason=row[6],
+        at=row[7],
+    )
 
 
 def _event(row: sqlite3.Row | tuple[Any, ...]) -> Event:
@@ -446,6 +487,173 @@ class SqliteStore:
             return 0
         results = await self.act(due, Action.UNSHELVE, actor, now, note="shelve time ended")
         return sum(r.ok for r in results)
+
+    # -- job signals and the schedule ----------------------------------------------
+    async def job_start(self, job: str, actor: str, now: float) -> JobRun:
+        run_id = secrets.token_hex(6)
+        async with self._tx(now, "jobs", job):
+            cur = await self._db.execute(
+                "INSERT INTO job_runs(job, run_id, started_at, status, actor, at) "
+                "VALUES (?, ?, ?, 'running', ?, ?)",
+                (job, run_id, now, actor, now),
+            )
+            row_id = cur.lastrowid
+        assert row_id is not None
+        return JobRun(row_id, job, run_id, now, None, JobRunStatus.RUNNING, actor=actor)
+
+    async def job_finish(
+        self,
+        job: str,
+        actor: str,
+        now: float,
+        *,
+        ok: bool,
+        run_id: str | None = None,
+        exit_code: int | None = None,
+        message: str = "",
+        output_tail: str = "",
+        duration: float | None = None,
+    ) -> JobRun:
+        """End a run: `run_id`'s, else the job's latest running one, else a run of its own."""
+        status = JobRunStatus.OK if ok else JobRunStatus.FAILED
+        message = message.strip()[:MAX_MESSAGE]
+        output_tail = output_tail[-MAX_OUTPUT_TAIL:]
+        async with self._tx(now, "jobs", job):
+            if run_id is not None:
+                sql = f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE run_id = ?"
+                args: tuple[Any, ...] = (run_id,)
+            else:
+                sql = (
+                    f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE job = ? AND status = 'running' "
+                    "ORDER BY at DESC, id DESC LIMIT 1"
+                )
+                args = (job,)
+            async with self._db.execute(sql, args) as cur:
+                row = await cur.fetchone()
+            if row is None and run_id is not None:
+                raise JobSignalError(f"no run {run_id!r} of job {job!r}")
+            if row is None:
+                new_id = secrets.token_hex(6)
+                cur = await self._db.execute(
+                    "INSERT INTO job_runs(job, run_id, ended_at, status, exit_code, message, "
+                    "output_tail, actor, duration, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job, new_id, now, status.value, exit_code, message,
+                     output_tail, actor, duration, now),
+                )  # fmt: skip
+                assert cur.lastrowid is not None
+                return JobRun(
+                    cur.lastrowid, job, new_id, None, now, status, exit_code, message, output_tail,
+                    actor, duration,
+                )  # fmt: skip
+            found = _run(row)
+            if found.job != job:
+                raise JobSignalError(f"run {run_id!r} belongs to job {found.job!r}, not {job!r}")
+            if found.finished:
+                raise JobSignalError(
+                    f"run {found.run_id!r} of job {job!r} already ended ({found.status.value})"
+                )
+            if duration is None and found.started_at is not None:
+                duration = max(0.0, now - found.started_at)
+            await self._db.execute(
+                "UPDATE job_runs SET ended_at = ?, status = ?, exit_code = ?, message = ?, "
+                "output_tail = ?, duration = ? WHERE id = ?",
+                (now, status.value, exit_code, message, output_tail, duration, found.id),
+            )
+        return JobRun(
+            found.id, job, found.run_id, found.started_at, now, status, exit_code, message,
+            output_tail, found.actor, duration,
+        )  # fmt: skip
+
+    async def job_runs(
+        self, job: str | None = None, *, since: float | None = None, limit: int = 100
+    ) -> list[JobRun]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if job is not None:
+            clauses.append("job = ?")
+            args.append(job)
+        if since is not None:
+            clauses.append("at >= ?")
+            args.append(since)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        async with self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM job_runs {where} ORDER BY at DESC, id DESC LIMIT ?",
+            (*args, limit),
+        ) as cur:
+            return [_run(row) for row in await cur.fetchall()]
+
+    async def get_job_run(self, run_id: str) -> JobRun | None:
+        async with self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE run_id = ?", (run_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _run(row) if row else None
+
+    async def latest_job_runs(self) -> dict[str, JobRun]:
+        async with self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM job_runs AS r WHERE id = (SELECT id FROM job_runs "
+            "WHERE job = r.job ORDER BY at DESC, id DESC LIMIT 1)"
+        ) as cur:
+            return {run.job: run for run in map(_run, await cur.fetchall())}
+
+    async def change_schedule(
+        self,
+        job: str,
+        action: ScheduleAction,
+        occurrence: float,
+        actor: str,
+        reason: str,
+        now: float,
+        *,
+        new_time: float | None = None,
+    ) -> ScheduleChange:
+        """An operator's change to one occurrence, journalled with actor and reason."""
+        reason = reason.strip()
+        if not reason:
+            raise JobSignalError("a reason is required")
+        if len(reason) > MAX_MESSAGE:
+            raise JobSignalError(f"the reason is {len(reason)} characters; at most {MAX_MESSAGE}")
+        if action is ScheduleAction.RESCHEDULE:
+            if new_time is None:
+                raise JobSignalError("reschedule needs a new time")
+            if new_time <= now:
+                raise JobSignalError(f"the new time {_iso(new_time)} is in the past")
+        elif new_time is not None:
+            raise JobSignalError(f"{action.value} takes no new time")
+        note = f"job {job} occurrence {_iso(occurrence)}"
+        if new_time is not None:
+            note += f" -> {_iso(new_time)}"
+        async with self._tx(now, "jobs", job):
+            cur = await self._db.execute(
+                "INSERT INTO schedule_changes(job, occurrence, action, new_time, actor, reason, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job, occurrence, action.value, new_time, actor, reason, now),
+            )
+            change_id = cur.lastrowid
+            await self._db.execute(
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
+                (now, actor, f"job {action.value}", f"{note}: {reason}"),
+            )
+        assert change_id is not None
+        return ScheduleChange(change_id, job, occurrence, action, new_time, actor, reason, now)
+
+    async def schedule_changes(
+        self, job: str | None = None, *, since: float | None = None, limit: int = 1000
+    ) -> list[ScheduleChange]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if job is not None:
+            clauses.append("job = ?")
+            args.append(job)
+        if since is not None:
+            clauses.append("at >= ?")
+            args.append(since)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        async with self._db.execute(
+            f"SELECT {_CHANGE_COLUMNS} FROM schedule_changes {where} ORDER BY at, id LIMIT ?",
+            (*args, limit),
+        ) as cur:
+            return [_schedule_change(row) for row in await cur.fetchall()]
 
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

@@ -1,0 +1,557 @@
+"""The schedule engine: what each job's current occurrence is, and what state it is in.
+
+Pure: it reads nothing and writes nothing. It is given the jobs (config), their
+runs and the operators' schedule changes (from the store), and a time `now`
+(epoch seconds); it returns typed statuses. Cron is evaluated in each job's own
+time zone by croniter, so daylight-saving changes follow the zone.
+
+Occurrences
+    A job's *scheduled* times come from its cron expression; an operator may
+    reschedule one occurrence to a new *due* time (the key stays the scheduled
+    time). The *current* occurrence is the latest one whose due time has come
+    (or, while a reschedule is pending, the one waiting for its new time); the
+    *previous* occurrence is the one before it. A run belongs to the occurrence
+    whose due time is the latest at or before its start (up to `EARLY_START`
+    seconds early).
+
+States of an occurrence, first match wins
+    succeeded    marked done by an operator, or its run ended ok
+    running      its run started and has not ended
+    overrunning  ... for longer than `max_runtime`, else twice the expected
+                 duration (`duration` from config, else the learned median)
+    failed       its run ended failed
+    held         an operator holds it (until released)
+    rescheduled  an operator moved it to a time still to come
+    upcoming     its due time is before the engine's horizon (`since`): not judged
+    missed       the next occurrence came and this one never started
+    blocked      not started, and a dependency's current occurrence has not
+                 succeeded (a dependency with no occurrence yet does not block)
+    late         not started by due + grace
+    due          not started, within grace
+
+A job's state is its current occurrence's, except: a run still open from the
+previous occurrence shows (running/overrunning) until it ends; and a missed
+previous occurrence shows while the current one is only due or upcoming.
+
+Learned runtime envelope (the rule)
+    From the job's last `ENVELOPE_SAMPLES` successful runs with a duration: once
+    there are at least `ENVELOPE_MIN` of them, with m their median, a run is
+    *too short* if it ended in less than m/3, *too long* if it ran (or is
+    running) longer than m*3. A job ran *too often* when more than one run
+    started within one occurrence's window (due time to the next due time):
+    the schedule allows one run per occurrence.
+
+Speed
+    Cron is parsed once per distinct (expression, zone) and its occurrence times
+    are cached; each job's status is recomputed only when its data changed, a
+    dependency's status changed, or time passed its next boundary (due, due +
+    grace, the next occurrence, an overrun limit). A tick with nothing to do is
+    one comparison per job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from bridge.config import JobConfig
+from bridge.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
+
+__all__ = [
+    "EARLY_START",
+    "ENVELOPE_MIN",
+    "ENVELOPE_SAMPLES",
+    "EXCEPTIONS",
+    "Envelope",
+    "JobStatus",
+    "Occurrence",
+    "OccurrenceState",
+    "ScheduleEngine",
+    "evaluate",
+]
+
+EARLY_START = 60.0
+ENVELOPE_SAMPLES = 20
+ENVELOPE_MIN = 5
+MAX_RUNS = 64  # runs kept per job: enough for the envelope and the last two occurrences
+_INF = math.inf
+
+
+class OccurrenceState(enum.StrEnum):
+    UPCOMING = "upcoming"
+    DUE = "due"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    LATE = "late"
+    OVERRUNNING = "overrunning"
+    MISSED = "missed"
+    BLOCKED = "blocked"
+    HELD = "held"
+    RESCHEDULED = "rescheduled"
+
+
+# States an operator should look at first.
+EXCEPTIONS = frozenset(
+    {
+        OccurrenceState.FAILED,
+        OccurrenceState.LATE,
+        OccurrenceState.OVERRUNNING,
+        OccurrenceState.MISSED,
+        OccurrenceState.BLOCKED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the job's own history says a run should look like (see the module doc)."""
+
+    samples: int
+    median: float | None = None
+    low: float | None = None
+    high: float | None = None
+    flags: tuple[str, ...] = ()  # "too-short", "too-long", "too-often"
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    job: str
+    scheduled: float  # the cron time: schedule changes refer to it
+    due: float  # the scheduled time, or the operator's new time
+    state: OccurrenceState
+    run: JobRun | None = None
+    runs: int = 0  # how many runs started in its window
+    change: ScheduleChange | None = None  # the operator change in force, if any
+    blocked_by: tuple[str, ...] = ()
+
+    @property
+    def rescheduled(self) -> bool:
+        return self.due != self.scheduled
+
+
+@dataclass(frozen=True, slots=True)
+class JobStatus:
+    name: str
+    state: OccurrenceState
+    current: Occurrence | None
+    previous: Occurrence | None
+    next_due: float | None  # the next scheduled time after now (None: never again)
+    last_run: JobRun | None
+    envelope: Envelope
+    expected: float | None  # expected duration: config, else the learned median
+    valid_until: float = field(default=_INF, compare=False)  # recompute at or after this
+
+    @property
+    def exception(self) -> bool:
+        return self.state in EXCEPTIONS
+
+
+class _Calendar:
+    """Occurrence times of one (cron expression, zone), cached around `now`."""
+
+    __slots__ = ("_fwd", "expr", "times", "tz")
+
+    def __init__(self, expr: str, tz: ZoneInfo) -> None:
+        self.expr = expr
+        self.tz = tz
+        self.times: list[float] = []  # consecutive occurrences, ascending
+        self._fwd: croniter | None = None  # positioned at times[-1]
+
+    def _rebuild(self, now: float) -> None:
+        start = datetime.fromtimestamp(now, self.tz)
+        try:
+            it = croniter(self.expr, start)
+            first = it.get_prev(float)
+            self.times = [it.get_prev(float), first]
+            it.get_next(float)  # croniter's cursor is stateful: back at `first`
+        except Exception:  # no earlier occurrence (croniter gives up): go forward only
+            self.times = []
+            it = croniter(self.expr, start)
+        self._fwd = it
+        self._extend(now)
+
+    def _extend(self, now: float) -> None:
+        assert self._fwd is not None
+        try:
+            t = self._fwd.get_next(float)
+            while t <= now:
+                self.times.append(t)
+                t = self._fwd.get_next(float)
+            self.times.append(t)
+            self.times.append(self._fwd.get_next(float))
+        except Exception:  # an expression with no further occurrence (30 February)
+            self.times.append(_INF)
+        if len(self.times) > 4096:
+            keep = bisect.bisect_right(self.times, now) - 3
+            if keep > 0:
+                del self.times[:keep]
+
+    def window(self, now: float) -> tuple[float | None, float | None, float]:
+        """(the one before prev, prev, next): prev <= now < next; None where there is none."""
+        times = self.times
+        if not times or now < times[0]:
+            self._rebuild(now)
+            times = self.times
+        elif now >= times[-1]:
+            if times[-1] == _INF:
+                pass
+            elif self._fwd is None or now - times[-1] > 7 * 86400:
+                self._rebuild(now)
+            else:
+                self._extend(now)
+            times = self.times
+        i = bisect.bisect_right(times, now)  # times[i-1] <= now < times[i]
+        nxt = times[i] if i < len(times) else _INF
+        prev = times[i - 1] if i >= 1 else None
+        prev2 = times[i - 2] if i >= 2 else None
+        return prev2, prev, nxt
+
+
+@dataclass(slots=True)
+class _Override:
+    """The operator changes in force for one occurrence."""
+
+    new_time: float | None = None
+    held: bool = False
+    done: bool = False
+    last: ScheduleChange | None = None
+
+
+class _Job:
+    __slots__ = (
+        "calendar",
+        "changed_tick",
+        "changes",
+        "config",
+        "deps",
+        "dirty",
+        "envelope_base",
+        "overrides",
+        "run_at",
+        "runs",
+        "runs_by_id",
+        "status",
+    )
+
+    def __init__(self, config: JobConfig, calendar: _Calendar) -> None:
+        self.config = config
+        self.calendar = calendar
+        self.deps: list[_Job] = []
+        self.runs_by_id: dict[int, JobRun] = {}
+        self.runs: list[JobRun] = []
+        self.run_at: list[float] = []
+        self.changes: dict[int, ScheduleChange] = {}
+        self.overrides: dict[float, _Override] = {}
+        self.envelope_base: tuple[int, float | None] = (0, None)
+        self.dirty = True
+        self.status: JobStatus | None = None
+        self.changed_tick = -1
+
+    def refresh_history(self) -> None:
+        runs = sorted(self.runs_by_id.values(), key=lambda r: (r.at, r.id))[-MAX_RUNS:]
+        if len(runs) < len(self.runs_by_id):
+            self.runs_by_id = {r.id: r for r in runs}
+        self.runs = runs
+        self.run_at = [r.at for r in runs]
+        durations = [
+            r.duration
+            for r in runs
+            if r.status is JobRunStatus.OK and r.duration is not None and r.started_at is not None
+        ][-ENVELOPE_SAMPLES:]
+        median = statistics.median(durations) if len(durations) >= ENVELOPE_MIN else None
+        self.envelope_base = (len(durations), median)
+        overrides: dict[float, _Override] = {}
+        for change in sorted(self.changes.values(), key=lambda c: (c.at, c.id)):
+            o = overrides.setdefault(change.occurrence, _Override())
+            o.last = change
+            if change.action is ScheduleAction.RESCHEDULE:
+                o.new_time = change.new_time
+            elif change.action is ScheduleAction.HOLD:
+                o.held = True
+            elif change.action is ScheduleAction.RELEASE:
+                o.held = False
+            elif change.action is ScheduleAction.DONE:
+                o.done = True
+        self.overrides = overrides
+
+
+class ScheduleEngine:
+    """Keeps jobs, runs and schedule changes in memory; `evaluate(now)` each tick.
+
+    `since`: occurrences due before it are not judged (they show as upcoming, never
+    late or missed) — the horizon of what the engine knows; default: the first
+    `now` evaluated.
+    """
+
+    def __init__(self, jobs: Sequence[JobConfig], *, since: float | None = None) -> None:
+        self.since = since
+        self._tick = 0
+        self.changed: list[str] = []  # names whose status changed in the last evaluate
+        calendars: dict[tuple[str, str], _Calendar] = {}
+        self._jobs: dict[str, _Job] = {}
+        for config in jobs:
+            key = (config.schedule, config.timezone)
+            calendar = calendars.get(key)
+            if calendar is None:
+                calendar = calendars[key] = _Calendar(config.schedule, ZoneInfo(config.timezone))
+            self._jobs[config.name] = _Job(config, calendar)
+        for job in self._jobs.values():
+            job.deps = [self._jobs[d] for d in job.config.depends_on if d in self._jobs]
+        self._order = self._topological()
+        self.statuses: dict[str, JobStatus] = {}
+
+    def _topological(self) -> list[_Job]:
+        order: list[_Job] = []
+        state: dict[str, int] = {}  # 1: on the path, 2: placed
+        for root in self._jobs.values():
+            if root.config.name in state:
+                continue
+            stack = [(root, iter(root.deps))]
+            state[root.config.name] = 1
+            while stack:
+                job, deps = stack[-1]
+                dep = next(deps, None)
+                if dep is None:
+                    stack.pop()
+                    state[job.config.name] = 2
+                    order.append(job)
+                elif dep.config.name not in state:  # a cycle (invalid config) is cut here
+                    state[dep.config.name] = 1
+                    stack.append((dep, iter(dep.deps)))
+        return order
+
+    # -- input ------------------------------------------------------------------
+    def add_runs(self, runs: Iterable[JobRun]) -> None:
+        """New or updated runs (matched by their id); runs of unknown jobs are ignored."""
+        for run in runs:
+            job = self._jobs.get(run.job)
+            if job is not None:
+                job.runs_by_id[run.id] = run
+                job.dirty = True
+
+    def add_changes(self, changes: Iterable[ScheduleChange]) -> None:
+        for change in changes:
+            job = self._jobs.get(change.job)
+            if job is not None:
+                job.changes[change.id] = change
+                job.dirty = True
+
+    # -- evaluation -------------------------------------------------------------
+    def evaluate(self, now: float) -> dict[str, JobStatus]:
+        """Every job's status at `now`; `self.changed` names the ones that changed."""
+        if self.since is None:
+            self.since = now
+        self._tick += 1
+        tick = self._tick
+        changed: list[str] = []
+        statuses = self.statuses
+        for job in self._order:
+            status = job.status
+            if not (
+                job.dirty
+                or status is None
+                or now >= status.valid_until
+                or any(d.changed_tick == tick for d in job.deps)
+            ):
+                continue
+            if job.dirty:
+                job.refresh_history()
+                job.dirty = False
+            new = self._evaluate_job(job, now)
+            if new != status:
+                job.changed_tick = tick
+                changed.append(job.config.name)
+            job.status = new
+            statuses[job.config.name] = new
+        self.changed = changed
+        return statuses
+
+    def _runs_between(self, job: _Job, start: float, end: float) -> tuple[JobRun | None, int]:
+        """The latest run starting in [start - EARLY_START, end - EARLY_START), and how many."""
+        lo = bisect.bisect_left(job.run_at, start - EARLY_START)
+        hi = bisect.bisect_left(job.run_at, end - EARLY_START) if end != _INF else len(job.runs)
+        return (job.runs[hi - 1] if hi > lo else None), hi - lo
+
+    def _evaluate_job(self, job: _Job, now: float) -> JobStatus:
+        cfg = job.config
+        since = self.since if self.since is not None else now
+        prev2, prev, nxt = job.calendar.window(now)
+        overrides = job.overrides
+
+        def due_of(t: float | None) -> float | None:
+            if t is None:
+                return None
+            o = overrides.get(t)
+            return o.new_time if o is not None and o.new_time is not None else t
+
+        nxt_due = due_of(nxt) if nxt != _INF else None
+        boundaries: list[float] = [nxt]
+        current: float | None
+        previous: float | None
+        if nxt_due is not None and nxt_due <= now:  # the next one was moved earlier
+            current, previous = nxt, prev
+            next_due: float | None = None
+        else:
+            current, previous = prev, prev2
+            next_due = nxt if nxt != _INF else None
+            if nxt_due is not None:
+                boundaries.append(nxt_due)
+        count, median = job.envelope_base
+        expected = cfg.duration if cfg.duration is not None else median
+        limit = cfg.max_runtime if cfg.max_runtime is not None else (
+            expected * 2 if expected is not None else None
+        )  # fmt: skip
+        high = median * 3 if median is not None else None
+        low = median / 3 if median is not None else None
+
+        blocked_by: tuple[str, ...] | None = None
+
+        def blockers() -> tuple[str, ...]:
+            nonlocal blocked_by
+            if blocked_by is None:
+                blocked_by = tuple(
+                    d.config.name
+                    for d in job.deps
+                    if d.status is not None
+                    and d.status.current is not None
+                    and d.status.current.state is not OccurrenceState.UPCOMING
+                    and d.status.state is not OccurrenceState.SUCCEEDED
+                )
+            return blocked_by
+
+        def occurrence(
+            scheduled: float, due: float, end: float, is_current: bool
+        ) -> Occurrence | None:
+            o = overrides.get(scheduled)
+            run, runs = self._runs_between(job, due, end)
+            change = o.last if o is not None else None
+            if due > now:
+                boundaries.append(due)
+            state: OccurrenceState
+            if o is not None and o.done:
+                state = OccurrenceState.SUCCEEDED
+            elif run is not None and run.status is JobRunStatus.RUNNING:
+                state = OccurrenceState.RUNNING
+                started = run.at
+                if limit is not None:
+                    if now >= started + limit:
+                        state = OccurrenceState.OVERRUNNING
+                    else:
+                        boundaries.append(started + limit)
+                if high is not None:
+                    boundaries.append(started + high)
+            elif run is not None:
+                ok = run.status is JobRunStatus.OK
+                state = OccurrenceState.SUCCEEDED if ok else OccurrenceState.FAILED
+            elif o is not None and o.held:
+                state = OccurrenceState.HELD
+            elif due > now:
+                state = OccurrenceState.RESCHEDULED
+            elif due < since:
+                if not is_current:
+                    return None
+                state = OccurrenceState.UPCOMING
+            elif not is_current:
+                state = OccurrenceState.MISSED
+            elif blockers():
+                state = OccurrenceState.BLOCKED
+            elif now >= due + cfg.grace:
+                state = OccurrenceState.LATE
+            else:
+                state = OccurrenceState.DUE
+                boundaries.append(due + cfg.grace)
+            return Occurrence(
+                job=cfg.name,
+                scheduled=scheduled,
+                due=due,
+                state=state,
+                run=run,
+                runs=runs,
+                change=change,
+                blocked_by=blockers() if state is OccurrenceState.BLOCKED else (),
+            )
+
+        cur_occ: Occurrence | None = None
+        prev_occ: Occurrence | None = None
+        if current is not None:
+            cur_due = due_of(current)
+            assert cur_due is not None
+            cur_occ = occurrence(current, cur_due, _INF, True)
+            if previous is not None:
+                prev_due = due_of(previous)
+                assert prev_due is not None
+                prev_occ = occurrence(previous, prev_due, min(cur_due, current), False)
+
+        if cur_occ is None:
+            state = OccurrenceState.UPCOMING
+        else:
+            state = cur_occ.state
+            quiet = (
+                OccurrenceState.DUE,
+                OccurrenceState.UPCOMING,
+                OccurrenceState.LATE,
+                OccurrenceState.BLOCKED,
+                OccurrenceState.RESCHEDULED,
+            )
+            if prev_occ is not None and prev_occ.state in (
+                OccurrenceState.RUNNING,
+                OccurrenceState.OVERRUNNING,
+            ):
+                if state in quiet:
+                    state = prev_occ.state
+            elif (
+                prev_occ is not None
+                and prev_occ.state is OccurrenceState.MISSED
+                and state in (OccurrenceState.DUE, OccurrenceState.UPCOMING)
+            ):
+                state = OccurrenceState.MISSED
+
+        last_run = job.runs[-1] if job.runs else None
+        flags: list[str] = []
+        if last_run is not None and low is not None and high is not None:
+            if last_run.status is JobRunStatus.RUNNING:
+                if now - last_run.at > high:
+                    flags.append("too-long")
+            elif last_run.duration is not None and last_run.started_at is not None:
+                if last_run.duration < low:
+                    flags.append("too-short")
+                elif last_run.duration > high:
+                    flags.append("too-long")
+        if any(o is not None and o.runs > 1 for o in (cur_occ, prev_occ)):
+            flags.append("too-often")
+        envelope = Envelope(count, median, low, high, tuple(flags))
+        return JobStatus(
+            name=cfg.name,
+            state=state,
+            current=cur_occ,
+            previous=prev_occ,
+            next_due=next_due,
+            last_run=last_run,
+            envelope=envelope,
+            expected=expected,
+            valid_until=min((b for b in boundaries if b > now), default=_INF),
+        )
+
+
+def evaluate(
+    jobs: Sequence[JobConfig],
+    runs: Iterable[JobRun],
+    changes: Iterable[ScheduleChange],
+    now: float,
+    *,
+    since: float | None = None,
+) -> dict[str, JobStatus]:
+    """One-shot evaluation (a report, a test); a long-lived caller keeps a ScheduleEngine."""
+    engine = ScheduleEngine(jobs, since=since)
+    engine.add_runs(runs)
+    engine.add_changes(changes)
+    return engine.evaluate(now)
