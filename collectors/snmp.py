@@ -1,0 +1,718 @@
+"""SNMP devices, through pysnmp 7 (asyncio, numeric OIDs, no MIB lookups).
+
+One `SnmpCollector` polls one device. All collectors on an event loop share one
+`SnmpEngine` (building one costs most of a second) and one semaphore that bounds
+how many device polls are in flight at once (an unbounded burst of requests
+loses most of them to timeouts).
+
+A standard poll is a GET of the system group, then one GETBULK walk of the
+IF-MIB ifTable/ifXTable columns and the HOST-RESOURCES processor and storage
+columns together. Each column stops as soon as the agent answers with an OID
+outside it (or one that does not increase), and the whole walk stops after a
+fixed number of requests, so a broken or endless agent cannot hold a poll.
+Objects the agent does not have are simply absent.
+
+Interface rates come from the counter deltas between two polls: 64-bit HC
+counters when the agent has them, else the 32-bit ones with wrap handling. No
+rate is given on the first poll, after an agent restart (sysUpTime went back) or
+after a counter discontinuity, so none of those shows as a false traffic spike.
+
+Device-provided strings are returned as plain `str`, undecoded bytes replaced,
+never interpreted here; the screen must show them literally. Communities and
+v3 keys are never part of a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pysnmp.error import PySnmpError  # type: ignore[import-untyped]
+from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]
+    USM_AUTH_HMAC96_MD5,
+    USM_AUTH_HMAC96_SHA,
+    USM_AUTH_HMAC128_SHA224,
+    USM_AUTH_HMAC192_SHA256,
+    USM_AUTH_HMAC256_SHA384,
+    USM_AUTH_HMAC384_SHA512,
+    USM_AUTH_NONE,
+    USM_PRIV_CBC56_DES,
+    USM_PRIV_CBC168_3DES,
+    USM_PRIV_CFB128_AES,
+    USM_PRIV_CFB192_AES,
+    USM_PRIV_CFB256_AES,
+    USM_PRIV_NONE,
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
+
+from collectors.base import Reading
+from collectors.snmp_oids import (
+    HR_PROCESSOR,
+    HR_STORAGE,
+    IF_TABLE,
+    IF_X_TABLE,
+    OPER_STATUS,
+    SYSTEM,
+    Oid,
+    Table,
+    oid_str,
+)
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "CounterSample",
+    "IfCounters",
+    "SnmpCollector",
+    "SnmpError",
+    "SnmpTarget",
+    "SnmpTimeout",
+    "close_shared_engine",
+    "compute_rates",
+    "counter_delta",
+    "shared_engine",
+    "shared_limit",
+]
+
+log = logging.getLogger(__name__)
+
+Version = Literal["1", "2c", "3"]
+
+DEFAULT_CONCURRENCY = 64  # device polls in flight at once, per event loop
+MAX_WALK_REQUESTS = 256  # per walk; a 48-port switch needs about 6
+VARBINDS_PER_RESPONSE = 200  # GETBULK max-repetitions x columns, before agent truncation
+
+_AUTH_PROTOCOLS: dict[str, Any] = {
+    "none": USM_AUTH_NONE,
+    "md5": USM_AUTH_HMAC96_MD5,
+    "sha": USM_AUTH_HMAC96_SHA,
+    "sha224": USM_AUTH_HMAC128_SHA224,
+    "sha256": USM_AUTH_HMAC192_SHA256,
+    "sha384": USM_AUTH_HMAC256_SHA384,
+    "sha512": USM_AUTH_HMAC384_SHA512,
+}
+_PRIV_PROTOCOLS: dict[str, Any] = {
+    "none": USM_PRIV_NONE,
+    "des": USM_PRIV_CBC56_DES,
+    "3des": USM_PRIV_CBC168_3DES,
+    "aes": USM_PRIV_CFB128_AES,
+    "aes128": USM_PRIV_CFB128_AES,
+    "aes192": USM_PRIV_CFB192_AES,
+    "aes256": USM_PRIV_CFB256_AES,
+}
+
+
+class SnmpError(Exception):
+    """A poll failed. The message names the device, never its credentials."""
+
+
+class SnmpTimeout(SnmpError):
+    """The device did not answer within timeout x (retries + 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpTarget:
+    """One device to poll. Secrets are left out of repr so they never reach a log."""
+
+    name: str
+    address: str
+    port: int = 161
+    version: Version = "2c"
+    community: str = field(default="public", repr=False)
+    user: str = ""
+    auth_protocol: str = "none"  # none, md5, sha, sha224, sha256, sha384, sha512
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: str = "none"  # none, des, 3des, aes (=aes128), aes192, aes256
+    priv_key: str = field(default="", repr=False)
+    context: str = ""
+    timeout: float = 2.0  # seconds per try
+    retries: int = 1
+    interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.version not in ("1", "2c", "3"):
+            raise ValueError(f"device {self.name}: SNMP version must be 1, 2c or 3")
+        if self.auth_protocol.lower() not in _AUTH_PROTOCOLS:
+            raise ValueError(f"device {self.name}: unknown auth protocol {self.auth_protocol!r}")
+        if self.priv_protocol.lower() not in _PRIV_PROTOCOLS:
+            raise ValueError(f"device {self.name}: unknown privacy protocol {self.priv_protocol!r}")
+        if self.version == "3" and not self.user:
+            raise ValueError(f"device {self.name}: SNMPv3 needs a user")
+        if self.timeout <= 0 or self.retries < 0:
+            raise ValueError(f"device {self.name}: timeout must be > 0 and retries >= 0")
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.address}:{self.port}"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.community, self.auth_key, self.priv_key) if s)
+
+    @property
+    def deadline(self) -> float:
+        """The longest one request can take before pysnmp gives up on it."""
+        return self.timeout * (self.retries + 1)
+
+
+# --- one engine and one limit per event loop ---------------------------------
+
+_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_engine(group: str = "") -> Any:
+    """The running loop's SnmpEngine for `group`, created on first use.
+
+    Every v1/v2c device shares the default group. pysnmp keeps one USM entry per
+    v3 user name in an engine, so devices with the same v3 user but different
+    keys would overwrite each other's keys in flight: each distinct v3
+    credential set gets an engine of its own (an estate has only a few).
+    """
+    loop = asyncio.get_running_loop()
+    engines = _engines.setdefault(loop, {})
+    engine = engines.get(group)
+    if engine is None:
+        engine = engines[group] = SnmpEngine()
+    return engine
+
+
+def shared_limit(concurrency: int = DEFAULT_CONCURRENCY) -> asyncio.Semaphore:
+    """The running loop's semaphore bounding concurrent device polls (size fixed at creation)."""
+    loop = asyncio.get_running_loop()
+    limit = _limits.get(loop)
+    if limit is None:
+        limit = _limits[loop] = asyncio.Semaphore(concurrency)
+    return limit
+
+
+def close_shared_engine() -> None:
+    """Close the running loop's engines (their sockets); the next poll makes new ones."""
+    loop = asyncio.get_running_loop()
+    for engine in _engines.pop(loop, {}).values():
+        engine.close_dispatcher()
+
+
+# --- values --------------------------------------------------------------------
+
+_ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
+
+Value = int | str
+
+
+def _plain(value: Any) -> Value | None:
+    """A pysnmp value as a plain int or str; None for 'not there'."""
+    if isinstance(value, _ABSENT) or value is None:
+        return None
+    if isinstance(value, rfc1902.IpAddress):
+        return ".".join(str(b) for b in bytes(value))
+    if isinstance(value, rfc1902.OctetString):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, rfc1902.ObjectIdentifier):
+        return oid_str(tuple(value))
+    if isinstance(value, rfc1902.Null):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _int(value: Value | None) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _str(value: Value | None) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# --- rates -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSample:
+    value: int
+    bits: Literal[32, 64]
+
+
+@dataclass(frozen=True, slots=True)
+class IfCounters:
+    """One interface's counters at one poll."""
+
+    name: str
+    speed: int  # bit/s; 0 when unknown
+    counters: Mapping[str, CounterSample]  # in_octets, out_octets, in_errors, ...
+    discontinuity: int | None = None  # ifCounterDiscontinuityTime
+
+
+# Per-counter: (rate name, multiplier to the rate unit, bytes per unit for the plausibility bound)
+_RATE_OF: dict[str, tuple[str, int, int]] = {
+    "in_octets": ("in_bps", 8, 1),
+    "out_octets": ("out_bps", 8, 1),
+    "in_errors": ("in_errors", 1, 64),  # a frame is at least 64 bytes
+    "out_errors": ("out_errors", 1, 64),
+    "in_discards": ("in_discards", 1, 64),
+    "out_discards": ("out_discards", 1, 64),
+}
+_WRAP_HEADROOM = 1.1
+
+
+def counter_delta(prev: int, now: int, bits: int, limit: float | None) -> int | None:
+    """How far a counter moved, or None when that cannot be known.
+
+    A 32-bit counter that went backwards wrapped once if the implied delta is
+    plausible (at most `limit`, from the interface speed); otherwise, or with
+    no known limit, it was reset and the delta is unknown. A 64-bit counter
+    never wraps in practice, so going backwards always means a reset.
+    """
+    if now >= prev:
+        return now - prev
+    if bits != 32 or limit is None:
+        return None
+    delta = now + 2**32 - prev
+    return delta if delta <= limit else None
+
+
+def compute_rates(
+    prev: Mapping[int, IfCounters] | None,
+    now: Mapping[int, IfCounters],
+    dt: float,
+    prev_uptime: int | None,
+    uptime: int | None,
+) -> dict[int, dict[str, float]]:
+    """Per-interface rates (in_bps, out_bps, errors/s, discards/s) between two polls.
+
+    Nothing on the first poll, for a non-positive interval, or when sysUpTime
+    went backwards (the agent restarted: its counters restarted too). An
+    interface whose index now names a different interface, or whose counters
+    had a discontinuity, gets nothing this round; a counter that switched
+    between 32 and 64 bits is skipped.
+    """
+    if prev is None or dt <= 0:
+        return {}
+    if prev_uptime is not None and uptime is not None and uptime < prev_uptime:
+        return {}
+    out: dict[int, dict[str, float]] = {}
+    for index, cur in now.items():
+        old = prev.get(index)
+        if old is None or old.name != cur.name or old.discontinuity != cur.discontinuity:
+            continue
+        rates: dict[str, float] = {}
+        for key, sample in cur.counters.items():
+            before = old.counters.get(key)
+            spec = _RATE_OF.get(key)
+            if before is None or spec is None or before.bits != sample.bits:
+                continue
+            rate_name, scale, unit_bytes = spec
+            limit = cur.speed / 8 / unit_bytes * dt * _WRAP_HEADROOM if cur.speed > 0 else None
+            delta = counter_delta(before.value, sample.value, sample.bits, limit)
+            if delta is not None:
+                rates[rate_name] = delta * scale / dt
+        if rates:
+            out[index] = rates
+    return out
+
+
+# --- the collector -----------------------------------------------------------------
+
+_WALK_TABLES: tuple[Table, ...] = (IF_TABLE, IF_X_TABLE, HR_PROCESSOR, HR_STORAGE)
+_WALK_COLUMNS: tuple[tuple[str, Oid], ...] = tuple(
+    (name, table.column_oid(name)) for table in _WALK_TABLES for name in table.columns
+)
+_NO_SUCH_NAME = 2  # SNMPv1 error-status at the end of the MIB / for a missing object
+_TOO_BIG = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    columns: dict[Oid, dict[Oid, Value]]
+    requests: int
+    truncated: bool
+
+
+@dataclass(slots=True)
+class _Previous:
+    mono: float
+    uptime: int | None
+    interfaces: dict[int, IfCounters]
+
+
+class SnmpCollector:
+    """Polls one device; `collect()` returns one Reading or raises SnmpError."""
+
+    def __init__(
+        self,
+        target: SnmpTarget,
+        *,
+        limit: asyncio.Semaphore | None = None,
+        max_walk_requests: int = MAX_WALK_REQUESTS,
+        varbinds_per_response: int = VARBINDS_PER_RESPONSE,
+    ) -> None:
+        self.target = target
+        self.name = f"snmp:{target.name}"
+        self.interval = target.interval
+        self.max_walk_requests = max_walk_requests
+        self.varbinds_per_response = max(1, varbinds_per_response)
+        self._limit = limit
+        self._transport: Any = None
+        self._auth = _auth_data(target)
+        self._engine_group = _engine_group(target)
+        self._context = ContextData(contextName=target.context) if target.context else ContextData()
+        self._previous: _Previous | None = None
+
+    def __repr__(self) -> str:
+        return f"SnmpCollector({self.target!r})"
+
+    async def close(self) -> None:
+        self._transport = None
+
+    async def collect(self) -> list[Reading]:
+        limit = self._limit if self._limit is not None else shared_limit()
+        async with limit:
+            started = time.monotonic()
+            try:
+                system = await self._get_system()
+                walk_started = time.monotonic()
+                walk = await self._walk([oid for _, oid in _WALK_COLUMNS])
+                walk_ended = time.monotonic()
+            except SnmpError:
+                self._transport = None  # re-resolve the address next time
+                raise
+            except PySnmpError as exc:
+                self._transport = None
+                raise SnmpError(self._describe(f"{type(exc).__name__}: {exc}")) from None
+        named = {name: walk.columns[col] for name, col in _WALK_COLUMNS}
+        return [
+            self._reading(
+                system, named, (walk_started + walk_ended) / 2, walk, time.monotonic() - started
+            )
+        ]
+
+    # --- requests ----------------------------------------------------------------
+
+    def _describe(self, what: str) -> str:
+        text = f"SNMP device {self.target.name} ({self.target.endpoint}): {what}"
+        for secret in self.target.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _target(self) -> Any:
+        if self._transport is None:
+            self._transport = await UdpTransportTarget.create(
+                (self.target.address, self.target.port),
+                timeout=self.target.timeout,
+                retries=self.target.retries,
+            )
+        return self._transport
+
+    def _check(self, error_indication: Any) -> None:
+        if not error_indication:
+            return
+        name = type(error_indication).__name__
+        if name == "RequestTimedOut":
+            raise SnmpTimeout(
+                self._describe(
+                    f"no response within {self.target.timeout:g} s x "
+                    f"{self.target.retries + 1} tries"
+                )
+            )
+        raise SnmpError(self._describe(str(error_indication)))
+
+    async def _request(self, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> Any:
+        engine = shared_engine(self._engine_group)
+        transport = await self._target()
+        varbinds = [ObjectType(ObjectIdentity(o)) for o in oids]
+        if kind == "get":
+            result = await get_cmd(
+                engine, self._auth, transport, self._context, *varbinds, lookupMib=False
+            )
+        elif kind == "next":
+            result = await next_cmd(
+                engine, self._auth, transport, self._context, *varbinds, lookupMib=False
+            )
+        else:
+            result = await bulk_cmd(
+                engine,
+                self._auth,
+                transport,
+                self._context,
+                0,
+                repetitions,
+                *varbinds,
+                lookupMib=False,
+            )
+        error_indication, error_status, error_index, response = result
+        self._check(error_indication)
+        return int(error_status), int(error_index), response
+
+    async def _get_system(self) -> dict[str, Value]:
+        names = list(SYSTEM)
+        oids = [SYSTEM[n] for n in names]
+        for _ in range(len(oids) + 1):
+            status, index, response = await self._request("get", oids)
+            if status == _NO_SUCH_NAME and 0 < index <= len(oids):
+                # SNMPv1 fails the whole GET for one missing object: drop it and ask again.
+                del names[index - 1], oids[index - 1]
+                if not oids:
+                    break
+                continue
+            if status:
+                raise SnmpError(self._describe(f"agent error-status {status} on GET"))
+            out: dict[str, Value] = {}
+            for name, (_, value) in zip(names, response, strict=False):
+                plain = _plain(value)
+                if plain is not None:
+                    out[name] = plain
+            return out
+        return {}
+
+    async def _walk(self, columns: Sequence[Oid]) -> _Walk:
+        """Walk several table columns at once; each stops when it leaves its subtree."""
+        found: dict[Oid, dict[Oid, Value]] = {c: {} for c in columns}
+        cursor: dict[Oid, Oid] = {c: c for c in columns}
+        active = list(columns)
+        budget = self.varbinds_per_response
+        requests = 0
+        while active:
+            if requests >= self.max_walk_requests:
+                log.warning(
+                    "%s: walk stopped after %d requests", self._describe("truncated"), requests
+                )
+                return _Walk(found, requests, truncated=True)
+            requests += 1
+            asked = [cursor[c] for c in active]
+            if self.target.version == "1":
+                status, index, response = await self._request("next", asked)
+            else:
+                reps = max(1, budget // len(active))
+                status, index, response = await self._request("bulk", asked, reps)
+            if status == _TOO_BIG and budget > len(active):
+                budget = max(len(active), budget // 2)
+                continue
+            if status == _NO_SUCH_NAME and 0 < index <= len(active):
+                del active[index - 1]  # SNMPv1 end of MIB for that column
+                continue
+            if status:
+                raise SnmpError(self._describe(f"agent error-status {status} on walk"))
+            done: set[Oid] = set()
+            progressed: set[Oid] = set()
+            width = len(active)
+            for i, (name, value) in enumerate(response):
+                column = active[i % width]
+                if column in done:
+                    continue
+                current = tuple(name)
+                if (
+                    isinstance(value, rfc1905.EndOfMibView)
+                    or current[: len(column)] != column
+                    or current <= cursor[column]
+                ):
+                    done.add(column)
+                    continue
+                cursor[column] = current
+                progressed.add(column)
+                plain = _plain(value)
+                if plain is not None:
+                    found[column][current[len(column) :]] = plain
+            if not progressed:  # nothing moved: the walk is over (or the agent is stuck)
+                break
+            # A column the agent gave nothing for (a truncated response) is asked again.
+            active = [c for c in active if c not in done]
+        return _Walk(found, requests, truncated=False)
+
+    # --- the reading -----------------------------------------------------------
+
+    def _reading(
+        self,
+        system: dict[str, Value],
+        cols: dict[str, dict[Oid, Value]],
+        mono: float,
+        walk: _Walk,
+        latency: float,
+    ) -> Reading:
+        at = time.time()
+        uptime = _int(system.get("sysUpTime"))
+        indexes = sorted(
+            {idx[0] for idx in cols["ifDescr"] if len(idx) == 1}
+            | {idx[0] for idx in cols["ifOperStatus"] if len(idx) == 1}
+            | {idx[0] for idx in cols["ifName"] if len(idx) == 1}
+        )
+
+        def col(name: str, index: int) -> Value | None:
+            return cols[name].get((index,))
+
+        counters: dict[int, IfCounters] = {}
+        rows: list[dict[str, Any]] = []
+        for index in indexes:
+            high = _int(col("ifHighSpeed", index)) or 0
+            speed = high * 1_000_000 if high > 0 else (_int(col("ifSpeed", index)) or 0)
+            samples: dict[str, CounterSample] = {}
+            hc = False
+            for key, hc_name, lc_name in (
+                ("in_octets", "ifHCInOctets", "ifInOctets"),
+                ("out_octets", "ifHCOutOctets", "ifOutOctets"),
+            ):
+                value = _int(col(hc_name, index))
+                if value is not None:
+                    samples[key] = CounterSample(value, 64)
+                    hc = True
+                elif (value := _int(col(lc_name, index))) is not None:
+                    samples[key] = CounterSample(value, 32)
+            for key, name in (
+                ("in_errors", "ifInErrors"),
+                ("out_errors", "ifOutErrors"),
+                ("in_discards", "ifInDiscards"),
+                ("out_discards", "ifOutDiscards"),
+            ):
+                if (value := _int(col(name, index))) is not None:
+                    samples[key] = CounterSample(value, 32)
+            name = _str(col("ifName", index)) or _str(col("ifDescr", index)) or str(index)
+            counters[index] = IfCounters(
+                name, speed, samples, _int(col("ifCounterDiscontinuityTime", index))
+            )
+            oper = _int(col("ifOperStatus", index))
+            admin = _int(col("ifAdminStatus", index))
+            rows.append(
+                {
+                    "index": index,
+                    "name": name,
+                    "descr": _str(col("ifDescr", index)),
+                    "alias": _str(col("ifAlias", index)),
+                    "type": _int(col("ifType", index)),
+                    "oper": OPER_STATUS.get(oper, str(oper)) if oper is not None else None,
+                    "admin": OPER_STATUS.get(admin, str(admin)) if admin is not None else None,
+                    "speed": speed,
+                    "hc": hc,
+                }
+            )
+
+        prev = self._previous
+        restarted = (
+            prev is not None
+            and prev.uptime is not None
+            and uptime is not None
+            and uptime < prev.uptime
+        )
+        rates = compute_rates(
+            prev.interfaces if prev else None,
+            counters,
+            mono - prev.mono if prev else 0.0,
+            prev.uptime if prev else None,
+            uptime,
+        )
+        self._previous = _Previous(mono, uptime, counters)
+
+        for row in rows:
+            row.update(
+                dict.fromkeys(
+                    ("in_bps", "out_bps", "in_errors", "out_errors", "in_discards", "out_discards")
+                )
+            )
+            row.update(rates.get(row["index"], {}))
+
+        up = sum(1 for r in rows if r["oper"] == "up")
+        down = sum(1 for r in rows if r["admin"] == "up" and r["oper"] != "up")
+        metrics: dict[str, float] = {"if_up": up, "if_down": down}
+        if rates:
+            for key in ("in_bps", "out_bps"):
+                metrics[key] = sum(r.get(key, 0.0) for r in rates.values())
+            metrics["errors"] = sum(
+                r.get("in_errors", 0.0) + r.get("out_errors", 0.0) for r in rates.values()
+            )
+
+        loads = [
+            v for idx, v in sorted(cols["hrProcessorLoad"].items()) if isinstance(v, int) and idx
+        ]
+        cpu: dict[str, Any] | None = None
+        if loads:
+            cpu = {"load": sum(loads) / len(loads), "per_cpu": loads}
+            metrics["cpu"] = cpu["load"]
+
+        storage = _storage(cols)
+        if uptime is not None:
+            metrics["uptime"] = uptime / 100
+
+        detail: dict[str, Any] = {
+            "address": self.target.endpoint,
+            "version": self.target.version,
+            "sysName": _str(system.get("sysName")),
+            "sysDescr": _str(system.get("sysDescr")),
+            "sysObjectID": _str(system.get("sysObjectID")),
+            "sysContact": _str(system.get("sysContact")),
+            "sysLocation": _str(system.get("sysLocation")),
+            "sysUpTime": uptime / 100 if uptime is not None else None,
+            "restarted": restarted,
+            "interfaces": rows,
+            "storage": storage,
+            "poll_ms": latency * 1000,
+            "requests": walk.requests + 1,
+            "truncated": walk.truncated,
+        }
+        if cpu is not None:
+            detail["cpu"] = cpu
+        return Reading(
+            source="snmp", resource=self.target.name, at=at, metrics=metrics, detail=detail
+        )
+
+
+def _storage(cols: Mapping[str, Mapping[Oid, Value]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for idx in sorted(cols["hrStorageSize"]):
+        unit = _int(cols["hrStorageAllocationUnits"].get(idx)) or 0
+        size = _int(cols["hrStorageSize"].get(idx)) or 0
+        used = _int(cols["hrStorageUsed"].get(idx))
+        if unit <= 0 or size <= 0 or used is None:
+            continue
+        out.append(
+            {
+                "index": ".".join(map(str, idx)),
+                "descr": _str(cols["hrStorageDescr"].get(idx)),
+                "type": _str(cols["hrStorageType"].get(idx)),
+                "size": size * unit,
+                "used": used * unit,
+                "percent": 100.0 * used / size,
+            }
+        )
+    return out
+
+
+def _engine_group(target: SnmpTarget) -> str:
+    """Which shared engine a target uses: see `shared_engine`. A digest, never the keys."""
+    if target.version != "3":
+        return ""
+    parts = (target.user, target.auth_protocol, target.auth_key, target.priv_protocol)
+    material = "\0".join((*parts, target.priv_key))
+    return "v3:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def _auth_data(target: SnmpTarget) -> Any:
+    if target.version in ("1", "2c"):
+        return CommunityData(target.community, mpModel=0 if target.version == "1" else 1)
+    auth = _AUTH_PROTOCOLS[target.auth_protocol.lower()]
+    priv = _PRIV_PROTOCOLS[target.priv_protocol.lower()]
+    return UsmUserData(
+        target.user,
+        authKey=target.auth_key or None,
+        privKey=target.priv_key or None,
+        authProtocol=auth,
+        privProtocol=priv,
+    )
