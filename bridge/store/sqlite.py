@@ -567,15 +567,7 @@ class SqliteStore:
     async def job_runs(
         self, job: str | None = None, *, since: float | None = None, limit: int = 100
     ) -> list[JobRun]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if job is not None:
-            clauses.append("job = ?")
-            args.append(job)
-        if since is not None:
-            clauses.append("at >= ?")
-            args.append(since)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _job_where(job, since)
         async with self._db.execute(
             f"SELECT {_RUN_COLUMNS} FROM job_runs {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*args, limit),
@@ -640,15 +632,7 @@ class SqliteStore:
     async def schedule_changes(
         self, job: str | None = None, *, since: float | None = None, limit: int = 1000
     ) -> list[ScheduleChange]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if job is not None:
-            clauses.append("job = ?")
-            args.append(job)
-        if since is not None:
-            clauses.append("at >= ?")
-            args.append(since)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = _job_where(job, since)
         async with self._db.execute(
             f"SELECT {_CHANGE_COLUMNS} FROM schedule_changes {where} ORDER BY at, id LIMIT ?",
             (*args, limit),
@@ -757,6 +741,19 @@ def _where(
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _job_where(job: str | None, since: float | None) -> tuple[str, tuple[Any, ...]]:
+    """The filter shared by job runs and schedule changes: one job, from a time."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if job is not None:
+        clauses.append("job = ?")
+        args.append(job)
+    if since is not None:
+        clauses.append("at >= ?")
+        args.append(since)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(args)
 
 
 def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
