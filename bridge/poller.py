@@ -11,8 +11,10 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
+from pydantic import SecretStr
+
 from bridge.clock import Clock
-from bridge.config import Config
+from bridge.config import Config, DeviceConfig
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
@@ -20,6 +22,7 @@ from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector
 from collectors.local import LocalCollector
+from collectors.snmp import SnmpCollector, SnmpTarget
 
 __all__ = ["Poller", "build_collectors"]
 
@@ -29,8 +32,34 @@ PRUNE_EVERY_S = 300.0
 UNSHELVE_EVERY_S = 5.0
 
 
+def snmp_target(device: DeviceConfig) -> SnmpTarget:
+    """The collector's view of a configured device (secrets unwrapped only here)."""
+
+    def secret(value: SecretStr | None) -> str:
+        return value.get_secret_value() if value is not None else ""
+
+    return SnmpTarget(
+        name=device.name,
+        address=device.address,
+        port=device.port,
+        version=device.version,
+        community=secret(device.community),
+        user=device.user or "",
+        auth_protocol=(device.auth_protocol or "none").lower(),
+        auth_key=secret(device.auth_key),
+        priv_protocol=(device.priv_protocol or "none").lower(),
+        priv_key=secret(device.priv_key),
+        timeout=device.timeout,
+        retries=device.retries,
+        interval=device.interval,
+    )
+
+
 def build_collectors(config: Config) -> list[Collector]:
     collectors: list[Collector] = []
+    # One collector per device: each polls on its own schedule, so a dead or slow
+    # device never delays another; they share one engine and a concurrency limit.
+    collectors.extend(SnmpCollector(snmp_target(d)) for d in config.devices)
     if config.local.enabled:
         collectors.append(
             LocalCollector(

@@ -10,8 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.clock import Clock
-from bridge.models import CollectorHealth
-from bridge.rules import RuleEngine, threshold_observations
+from bridge.models import CollectorHealth, Severity
+from bridge.rules import Observation, RuleEngine, threshold_observations
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector, Reading
@@ -73,6 +73,7 @@ class CollectorRunner:
                 await self._record(reading)
         except Exception as exc:  # any failure of a source is data, not a crash
             log.warning("collector %s failed: %s", collector.name, exc)
+            await self._reachable(collector, at, False, f"{type(exc).__name__}: {exc}")
             health = replace(
                 health,
                 last_run=at,
@@ -82,6 +83,7 @@ class CollectorRunner:
                 last_error=f"{type(exc).__name__}: {exc}"[:300],
             )
         else:
+            await self._reachable(collector, at, True, "")
             health = replace(
                 health,
                 last_run=at,
@@ -94,6 +96,26 @@ class CollectorRunner:
         if self.on_write is not None:
             self.on_write()
         return health
+
+    async def _reachable(self, collector: Collector, at: float, ok: bool, why: str) -> None:
+        """Unreachable / reachable again, as a state-change observation through the rules."""
+        if collector.reachability is None:
+            return
+        source, resource = collector.reachability
+        observation = Observation(
+            source,
+            resource,
+            "reachability",
+            Severity.OK if ok else Severity.MAJOR,
+            f"{resource} answers again" if ok else f"{resource} unreachable: {why}"[:300],
+            at,
+        )
+        events = self.rules.process([observation])
+        if events:
+            try:
+                await self.store.upsert_events(events, actor="bridge")
+            except Exception as exc:
+                log.warning("recording reachability of %s failed: %s", resource, exc)
 
     async def _record(self, reading: Reading) -> None:
         levels = self.levels.evaluate(reading.resource, reading.metrics)

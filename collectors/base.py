@@ -26,6 +26,10 @@ class Reading:
 class Collector(Protocol):
     name: str
     interval: float
+    # The (source, resource) whose reachability this collector's success or
+    # failure tells, e.g. ("snmp", "core-sw1"); None where failure is not about
+    # a remote thing being down (the local host).
+    reachability: tuple[str, str] | None
 
     async def collect(self) -> list[Reading]:
         """Poll once. Raise on failure: the runner records it and tries again later."""

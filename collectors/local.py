@@ -52,6 +52,7 @@ def _rates(prev: _Counters | None, now: _Counters) -> dict[str, tuple[float, flo
 
 class LocalCollector:
     name = "local"
+    reachability: tuple[str, str] | None = None
 
     def __init__(
         self,

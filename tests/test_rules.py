@@ -228,6 +228,7 @@ class FakeCollector:
 
     name = "fake"
     interval = 1.0
+    reachability: tuple[str, str] | None = None
 
     def __init__(self, clock: FixedClock, cpus: list[float]) -> None:
         self.clock = clock

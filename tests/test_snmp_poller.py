@@ -1,0 +1,84 @@
+"""Configured devices polled by the lease holder's runner into a real store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from snmp_agent import (
+    SnmpAgent,
+    free_udp_port,
+    snmp_agent_fixture,  # noqa: F401  (registers the session fixture `snmp_agent`)
+)
+
+from bridge.clock import SystemClock
+from bridge.config import Config
+from bridge.models import CollectorHealth, EventState, Severity
+from bridge.poller import build_collectors, snmp_target
+from bridge.rules import RuleEngine
+from bridge.runner import CollectorRunner
+from bridge.store import open_store
+from bridge.thresholds import LevelTracker
+from collectors.snmp import close_shared_engine
+
+
+def _config(agent: SnmpAgent, dead_port: int) -> Config:
+    return Config.model_validate(
+        {
+            "local": {"enabled": False},
+            "devices": [
+                {"name": "switch48", "address": agent.host, "port": agent.port,
+                 "community": "switch48", "timeout": 1.0, "retries": 0},
+                {"name": "dead", "address": "127.0.0.1", "port": dead_port,
+                 "community": "s3cret-community", "timeout": 0.3, "retries": 0},
+            ],
+        }
+    )  # fmt: skip
+
+
+def test_device_config_becomes_a_target_with_its_secrets() -> None:
+    config = Config.model_validate(
+        {
+            "devices": [
+                {"name": "r1", "address": "127.0.0.1", "version": "3", "user": "ops",
+                 "auth_protocol": "SHA256", "auth_key": "authkey123",
+                 "priv_protocol": "AES", "priv_key": "privkey123"},
+            ]
+        }
+    )  # fmt: skip
+    target = snmp_target(config.devices[0])
+    assert (target.auth_protocol, target.priv_protocol) == ("sha256", "aes")
+    assert target.auth_key == "authkey123"
+    assert "authkey123" not in repr(target) and "privkey123" not in repr(target)
+
+
+async def test_devices_are_polled_and_a_dead_one_raises_an_event(
+    snmp_agent: SnmpAgent, tmp_path: Path
+) -> None:
+    config = _config(snmp_agent, free_udp_port())
+    collectors = build_collectors(config)
+    assert [c.name for c in collectors] == ["snmp:switch48", "snmp:dead"]
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        runner = CollectorRunner(
+            store, collectors, SystemClock(), LevelTracker({}), RuleEngine(config)
+        )
+        started = time.monotonic()
+        for collector in collectors:
+            await runner.run_once(collector, CollectorHealth(collector.name, collector.interval))
+        assert time.monotonic() - started < 10  # the dead device is bounded by its timeout
+
+        (snap,) = await store.snapshots("snmp")
+        assert snap.resource == "switch48"
+        assert len(snap.data["interfaces"]) == 48
+        dead = await store.find_event("snmp|dead|reachability")
+        assert dead is not None and dead.severity is Severity.MAJOR
+        assert dead.state is EventState.OPEN and "unreachable" in dead.summary
+        assert "s3cret-community" not in dead.summary
+        assert await store.find_event("snmp|switch48|reachability") is None
+        health = {h.name: h for h in await store.collector_health()}
+        assert health["snmp:dead"].consecutive_failures == 1
+        assert health["snmp:switch48"].last_success is not None
+    finally:
+        await store.close()
+        close_shared_engine()
