@@ -29,6 +29,7 @@ __all__ = ["Poller", "build_collectors"]
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 300.0
+RESTORE_LIMIT = 100_000  # open events read back into the rules when the lease is taken
 UNSHELVE_EVERY_S = 5.0
 
 
@@ -103,9 +104,14 @@ class Poller:
             else build_collectors(self.config)
         )
         levels = LevelTracker(self.config.local.thresholds.as_table())
-        runner = CollectorRunner(
-            self.store, collectors, self.clock, levels, RuleEngine(self.config), self._on_write
-        )
+        rules = RuleEngine(self.config)
+        try:
+            rules.restore(
+                await self.store.list_events(limit=RESTORE_LIMIT, keep_unacked_resolved=False)
+            )
+        except Exception as exc:  # a fresh start is worse, but better than none
+            log.warning("could not restore rule state from open events: %s", exc)
+        runner = CollectorRunner(self.store, collectors, self.clock, levels, rules, self._on_write)
         self._work = asyncio.create_task(self._duties(runner), name="poller")
 
     async def _duties(self, runner: CollectorRunner) -> None:

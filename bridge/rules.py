@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Config, RuleConfig, Threshold
-from bridge.models import EventInput, Severity
+from bridge.models import Event, EventInput, EventState, Severity
 
-__all__ = ["Observation", "RuleEngine", "threshold_observations"]
+__all__ = ["FLAPPING", "Observation", "RuleEngine", "threshold_observations"]
+
+FLAPPING = ":flapping"  # the suffix of the one event that stands for a flapping check
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,23 @@ class RuleEngine:
         self.config = config
         self._states: dict[tuple[str, str, str], _State] = {}
 
+    def restore(self, events: Iterable[Event]) -> None:
+        """Take up where the previous lease holder stopped.
+
+        Rule state lives in memory; without this, an event raised before a poller
+        restart would never resolve on recovery, and a flapping event never clear.
+        """
+        for e in events:
+            if e.state is EventState.RESOLVED:
+                continue
+            if e.check.endswith(FLAPPING):
+                base = (e.source, e.resource, e.check.removesuffix(FLAPPING))
+                self._states.setdefault(base, _State()).flapping = True
+                continue
+            st = self._states.setdefault((e.source, e.resource, e.check), _State())
+            st.raised = st.level = e.severity
+            st.pending_since = e.first_seen
+
     def _rule(self, obs: Observation) -> RuleConfig:
         return self.config.rule_for(obs.source, obs.resource, obs.check)
 
@@ -69,7 +88,7 @@ class RuleEngine:
             st.changes.append(obs.at)
         while st.changes and st.changes[0] < obs.at - rule.flap_window:
             st.changes.popleft()
-        flap_check = f"{obs.check}:flapping"
+        flap_check = obs.check + FLAPPING
         if not st.flapping and len(st.changes) >= rule.flap_changes:
             st.flapping = True
             out.append(

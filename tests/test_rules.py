@@ -293,3 +293,29 @@ async def test_runner_raises_then_resolves_with_evidence(store: Store) -> None:
     assert [j.action for j in await store.journal(event.id)] == ["resolve", "raise"]
     assert health.runs == 2
     assert (await store.collector_health())[0].runs == 2
+
+
+async def test_a_new_poller_resolves_and_unflaps_what_the_last_one_raised(store: Store) -> None:
+    """Rule state is in memory; a new lease holder reads it back from the open events."""
+    before = RuleEngine(config())
+    raised = feed(before, (0, Severity.MAJOR))
+    flapping = [
+        e
+        for at in range(8)
+        for e in before.process(
+            [obs(Severity.WARNING if at % 2 else Severity.OK, T0 + at, check="disk:/")]
+        )
+    ]
+    assert any(e.check == "disk:/:flapping" for e in flapping)
+    await store.upsert_events([*raised, *flapping], "bridge")
+
+    after = RuleEngine(config())  # the poller restarted: nothing in memory
+    after.restore(await store.list_events(keep_unacked_resolved=False))
+    out = after.process([obs(Severity.OK, T0 + 100), obs(Severity.OK, T0 + 100, check="disk:/")])
+    assert ("cpu", Severity.OK) in [(e.check, e.severity) for e in out]
+    assert ("disk:/:flapping", Severity.OK) in [(e.check, e.severity) for e in out]
+    await store.upsert_events(out, "bridge")
+    cpu = await store.find_event("local|web1|cpu")
+    assert cpu is not None and cpu.state is EventState.RESOLVED
+    # Without the restore, the recovery would have been silent.
+    assert RuleEngine(config()).process([obs(Severity.OK, T0 + 100)]) == []
