@@ -8,20 +8,20 @@ severity), in which case nothing was changed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from bridge.actions import MAX_NOTE, Action, ActionError
+from bridge.cli_support import fail, with_store
 from bridge.clock import SystemClock
-from bridge.config import Config, load_config
+from bridge.config import load_config
 from bridge.identity import operator_name
 from bridge.models import Event, EventInput, Severity
 from bridge.query import QueryError, parse_query
-from bridge.store import Store, open_store
+from bridge.store import Store
 from bridge.text import human_duration, safe_text
 
 __all__ = ["add_events_parser"]
@@ -30,22 +30,9 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 MAX_FIELD = 200
 MAX_SUMMARY = 500
 
-T = TypeVar("T")
-
 
 class InputError(Exception):
     """A mistake in what the user asked; one line, exit 2."""
-
-
-def _with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = await open_store(config.store.resolved_path())
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def event_json(e: Event) -> dict[str, Any]:
@@ -74,18 +61,13 @@ def _iso(t: float | None) -> str:
     return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _fail(message: str) -> int:
-    print(f"bridge: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     config, _ = load_config(args.config)
     try:
         query = parse_query(args.filter or "")
     except QueryError as exc:
-        return _fail(f"--filter: {exc}")
-    events = _with_store(
+        return fail(f"--filter: {exc}")
+    events = with_store(
         config,
         lambda s: s.list_events(
             include_resolved=args.all,
@@ -125,9 +107,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             await store.journal(args.id),
         )
 
-    event, evidence, journal = _with_store(config, work)
+    event, evidence, journal = with_store(config, work)
     if event is None:
-        return _fail(f"no event {args.id}")
+        return fail(f"no event {args.id}")
     if args.json:
         out = event_json(event)
         out["evidence"] = evidence
@@ -164,9 +146,9 @@ def cmd_act(args: argparse.Namespace) -> int:
         return EXIT_OK if all(r.ok for r in results) else EXIT_REFUSED
 
     try:
-        return _with_store(config, work)
+        return with_store(config, work)
     except (InputError, ActionError) as exc:
-        return _fail(f"events {action.value}: {exc}")
+        return fail(f"events {action.value}: {exc}")
 
 
 def _bounded(name: str, value: str, limit: int) -> str:
@@ -193,13 +175,13 @@ def cmd_raise(args: argparse.Namespace) -> int:
             detail=(args.detail or "")[: MAX_NOTE * 4],
         )
     except (ValueError, InputError) as exc:
-        return _fail(f"events raise: {exc}")
+        return fail(f"events raise: {exc}")
 
     async def work(store: Store) -> Event | None:
         await store.upsert_events([event], actor)
         return await store.find_event(event.key)
 
-    stored = _with_store(config, work)
+    stored = with_store(config, work)
     if stored is None:
         print("nothing to clear: no such event was raised")
     elif severity is Severity.OK:

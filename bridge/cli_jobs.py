@@ -21,14 +21,15 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import BinaryIO, TypeVar
+from collections.abc import Callable
+from typing import BinaryIO
 
+from bridge.cli_support import fail, with_store
 from bridge.clock import SystemClock
 from bridge.config import Config, load_config
 from bridge.identity import operator_name
 from bridge.models import EventInput, JobRun, JobSignalError, Severity
-from bridge.store import Store, open_store
+from bridge.store import Store
 from bridge.text import human_duration, safe_text
 
 __all__ = ["TAIL_LINES", "OutputTail", "add_jobs_parser"]
@@ -37,24 +38,6 @@ EXIT_OK, EXIT_USAGE, EXIT_NOT_STARTED = 0, 2, 127
 TAIL_LINES = 50
 MAX_LINE = 1000  # characters kept of one output line (a line may never end)
 MAX_MESSAGE = 2000
-
-T = TypeVar("T")
-
-
-def _with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = await open_store(config.store.resolved_path())
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"bridge: {message}", file=sys.stderr)
-    return status
 
 
 def _known(args: argparse.Namespace, signal_name: str) -> tuple[Config, str, int | None]:
@@ -75,15 +58,15 @@ def _known(args: argparse.Namespace, signal_name: str) -> tuple[Config, str, int
         at=SystemClock().now(),
         detail=f"config: {where}",
     )
-    _with_store(config, lambda store: store.upsert_events([event], actor))
-    return config, actor, _fail(f"job {signal_name}: unknown job {shown!r} (not in {where})")
+    with_store(config, lambda store: store.upsert_events([event], actor))
+    return config, actor, fail(f"job {signal_name}: unknown job {shown!r} (not in {where})")
 
 
 def cmd_start(args: argparse.Namespace) -> int:
     config, actor, refused = _known(args, "start")
     if refused is not None:
         return refused
-    run = _with_store(config, lambda s: s.job_start(args.name, actor, SystemClock().now()))
+    run = with_store(config, lambda s: s.job_start(args.name, actor, SystemClock().now()))
     print(run.run_id)
     return EXIT_OK
 
@@ -104,7 +87,7 @@ def cmd_end(args: argparse.Namespace) -> int:
         return refused
     message = (args.message or "").strip()
     if len(message) > MAX_MESSAGE:
-        return _fail(f"job {args.signal}: --message is {len(message)} characters; at most 2000")
+        return fail(f"job {args.signal}: --message is {len(message)} characters; at most 2000")
     exit_code = None if ok else args.exit_code
 
     async def work(store: Store) -> JobRun:
@@ -119,9 +102,9 @@ def cmd_end(args: argparse.Namespace) -> int:
         )
 
     try:
-        run = _with_store(config, work)
+        run = with_store(config, work)
     except JobSignalError as exc:
-        return _fail(f"job {args.signal}: {exc}; nothing recorded")
+        return fail(f"job {args.signal}: {exc}; nothing recorded")
     print(_describe(run))
     return EXIT_OK
 
@@ -179,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        return _fail("job run: no command given (bridge job run NAME -- COMMAND ARGS...)")
+        return fail("job run: no command given (bridge job run NAME -- COMMAND ARGS...)")
     config, actor, refused = _known(args, "run")
     if refused is not None:
         return refused
@@ -205,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 message=f"cannot start {command[0]!r}: {reason}",
                 duration=time.monotonic() - began,
             )
-            return _fail(
+            return fail(
                 f"job run: cannot start {safe_text(command[0], limit=120)!r}: {reason}",
                 EXIT_NOT_STARTED,
             )
@@ -249,7 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return status
 
     sys.stdout.flush()
-    return _with_store(config, work)
+    return with_store(config, work)
 
 
 def add_jobs_parser(

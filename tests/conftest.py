@@ -81,6 +81,16 @@ def run_bridge(
     )
 
 
+def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> None:
+    """A user's mistake: exit 2 and exactly one 'bridge: ...' line naming `parts`."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bridge: "), result.stderr
+    for part in parts:
+        assert part in lines[0], lines[0]
+
+
 class Processes:
     """Starts subprocesses and guarantees each is dead after the test."""
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import Isolated, run_bridge
+from conftest import Isolated, one_error_line, run_bridge
 
 from bridge.actions import Action
 from bridge.models import Event, EventInput, EventState, JournalEntry, Severity
@@ -99,15 +99,6 @@ class Cli:
         assert result.returncode == 0, result.stderr
         out: dict[str, Any] = json.loads(result.stdout)
         return out
-
-
-def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bridge: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 # -- raise ---------------------------------------------------------------------------------------

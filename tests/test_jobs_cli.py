@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, run_bridge
+from conftest import Isolated, one_error_line, run_bridge
 
 from bridge.cli_jobs import OutputTail
 from bridge.models import Event, JobRun, JobRunStatus, JobSignalError, ScheduleAction
@@ -52,15 +52,6 @@ class Cli:
 @pytest.fixture
 def cli(isolated: Isolated) -> Cli:
     return Cli(isolated)
-
-
-def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bridge: "), result.stderr
-    for part in parts:
-        assert part in lines[0], lines[0]
 
 
 def test_start_then_ok_pairs_by_run_id(cli: Cli) -> None:
