@@ -42,7 +42,7 @@ format: $(TEST_STAMP)
 	$(BIN)/ruff format .
 
 bench: $(TEST_STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

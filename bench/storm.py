@@ -39,7 +39,6 @@ import json
 import os
 import random
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from _terminal import TERM, BenchError, Tmux, stop_tree, tree_rss
 
 from bridge.actions import Action
 from bridge.models import EventInput, Severity
@@ -57,8 +57,6 @@ from bridge.query import EventQuery
 from bridge.store import open_store
 
 BRIDGE = Path(sys.executable).parent / "bridge"
-TMUX = shutil.which("tmux") or "/usr/bin/tmux"
-TERM = "tmux-256color"
 COLS, ROWS = 120, 40
 STORM_SOURCE = "storm"
 SEED_SOURCE = "seed"
@@ -76,10 +74,6 @@ MB = 1024 * 1024
 TARGET_P95_MS = 150.0
 TARGET_FIRST_S = 2.0
 TARGET_RSS_MB = 80.0
-
-
-class BenchError(RuntimeError):
-    """The console failed to start, draw or stay up, or the inserter failed."""
 
 
 # -- the inserter process ------------------------------------------------------------
@@ -203,83 +197,14 @@ async def storm_totals(path: Path) -> tuple[int, int]:
 # -- tmux and the console ----------------------------------------------------------------
 
 
-class Tmux:
-    """A private tmux server on its own socket; nothing else is touched."""
-
-    def __init__(self, socket: str, env: dict[str, str]) -> None:
-        self.socket = socket
-        self.env = env
-        self.started = False
-
-    def __call__(self, *args: str, check: bool = True) -> str:
-        proc = subprocess.run(
-            [TMUX, "-L", self.socket, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise BenchError(f"tmux {' '.join(args)}: {proc.stderr.strip()}")
-        return proc.stdout
-
-    def start(self, session: str, command: str, conf: Path) -> None:
-        conf.write_text(
-            f"set -g default-terminal {TERM}\nset -g remain-on-exit on\nset -g status off\n"
-        )
-        self.started = True
-        size = ["-x", str(COLS), "-y", str(ROWS)]
-        self("-f", str(conf), "new-session", "-d", "-s", session, *size, command)
-
-    def capture(self, target: str) -> str:
-        return self("capture-pane", "-p", "-t", target)
-
-    def pane(self, target: str, fmt: str) -> str:
-        return self("display-message", "-p", "-t", target, fmt).strip()
-
-    @property
-    def socket_path(self) -> Path:
-        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
-        return Path(tmpdir) / f"tmux-{os.getuid()}" / self.socket
-
-    def kill_server(self) -> None:
-        if self.started:
-            self("kill-server", check=False)
-            self.socket_path.unlink(missing_ok=True)
-            self.started = False
-
-
-def tree_rss(pid: int) -> int:
-    total = 0
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
-
-
-def stop_process(proc: psutil.Process | subprocess.Popen[str]) -> None:
-    with contextlib.suppress(psutil.Error, ProcessLookupError):
+def stop_process(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
         proc.terminate()
     try:
         proc.wait(3)
-    except (psutil.TimeoutExpired, subprocess.TimeoutExpired):
-        with contextlib.suppress(psutil.Error, ProcessLookupError):
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             proc.kill()
-
-
-def stop_tree(pid: int) -> None:
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return
-    for proc in procs:
-        stop_process(proc)
 
 
 class RssSampler(threading.Thread):
@@ -441,7 +366,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     sampler: RssSampler | None = None
     try:
         print(f"console: {shlex.join(argv)}", flush=True)
-        tmux.start("storm", f"sh -c {shlex.quote(command)}", work / "tmux.conf")
+        tmux.start("storm", COLS, ROWS, f"sh -c {shlex.quote(command)}", work / "tmux.conf")
         size = tmux.pane(target, "#{pane_width}x#{pane_height}")
         if size != f"{COLS}x{ROWS}":
             raise BenchError(f"pane is {size}, not {COLS}x{ROWS}")
