@@ -82,3 +82,19 @@ async def test_devices_are_polled_and_a_dead_one_raises_an_event(
     finally:
         await store.close()
         close_shared_engine()
+
+
+def test_a_host_without_devices_never_loads_pysnmp() -> None:
+    """pysnmp costs start-up time and memory; a console with no devices must not pay it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bridge.ui.app; from bridge.poller import build_collectors;"
+        " from bridge.config import Config; build_collectors(Config());"
+        " print('pysnmp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
