@@ -222,19 +222,15 @@ async def test_command_palette_runs_actions(db: Path) -> None:
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Go to Health")
-        await wait_until(_true_after(pilot), 2, what="palette search")
+        palette = app.screen
+        await wait_until(
+            settled(pilot, lambda: isinstance(palette, CommandPalette) and palette._list_visible),
+            2,
+            what="palette search",
+        )
         await pilot.press("enter")
         await pilot.pause()
         assert focused_id(app) == "health-view"
-
-
-def _true_after(pilot: Pilot[int]) -> Callable[[], Awaitable[bool]]:
-    async def settled() -> bool:
-        await pilot.pause(0.05)
-        palette = pilot.app.screen
-        return isinstance(palette, CommandPalette) and palette._list_visible
-
-    return settled
 
 
 async def test_another_process_commit_shows_within_a_second(db: Path) -> None:
