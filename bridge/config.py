@@ -6,6 +6,7 @@ allowed, so an operator can fix a bad file without reading a traceback.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import re
 import tomllib
@@ -25,8 +26,10 @@ from pydantic import (
 )
 
 from bridge import paths
+from bridge.hours import ALWAYS, DAY_NAMES, OperationalHours, parse_hhmm
 
 __all__ = [
+    "CalendarConfig",
     "Config",
     "ConfigError",
     "DeviceConfig",
@@ -40,6 +43,14 @@ __all__ = [
 ]
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
+
+
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
 
 class _Model(BaseModel):
@@ -157,11 +168,52 @@ class JobConfig(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return _known_zone(value)
+
+
+class CalendarConfig(_Model):
+    """Operational hours: `[calendars.business]` with days, start, end, timezone."""
+
+    timezone: str = "UTC"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
+    start: str = "00:00"
+    end: str = "24:00"
+    holidays: list[datetime.date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalendarConfig:
+        if parse_hhmm(self.end) <= parse_hhmm(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if not self.days:
+            raise ValueError("days is empty: the calendar would never be open")
+        return self
+
+    def hours(self, name: str) -> OperationalHours:
+        return OperationalHours(
+            tz=zoneinfo.ZoneInfo(self.timezone),
+            days=frozenset(DAY_NAMES.index(d) for d in self.days),
+            start=parse_hhmm(self.start),
+            end=parse_hhmm(self.end),
+            holidays=frozenset(self.holidays),
+            name=name,
+        )
 
 
 class EventsConfig(_Model):
@@ -220,6 +272,13 @@ class Config(_Model):
     ui: UiConfig = UiConfig()
     events: EventsConfig = EventsConfig()
     rules: list[RuleConfig] = []
+    calendars: dict[str, CalendarConfig] = {}
+
+    def hours(self, name: str | None) -> OperationalHours:
+        """The named calendar's hours; None means always open."""
+        if name is None:
+            return ALWAYS
+        return self.calendars[name].hours(name)
 
     def rule_for(self, source: str, resource: str, check: str) -> RuleConfig:
         """The first rule that matches, else the defaults."""
