@@ -17,7 +17,6 @@ from bridge.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import LinesView
 from bridge.ui.panes import HealthPane, SchedulePane
 from bridge.ui.rowtable import RowTable
@@ -60,9 +59,8 @@ def focused_id(app: BridgeApp) -> str | None:
 
 
 def header_text(app: BridgeApp) -> str:
-    from textual.widgets import Static
-
-    return " ".join(str(s.content) for s in app.query_one(BridgeHeader).query(Static) if s.display)
+    """The header as drawn: the top line of the screen."""
+    return app.screen._compositor.render_strips()[0].text
 
 
 async def test_three_panes_and_header(db: Path) -> None:

@@ -29,6 +29,7 @@ from bridge.ui.header import BridgeHeader
 from bridge.ui.panes import HealthPane, Pane, SchedulePane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
+from bridge.ui.terminal_output import install as install_terminal_output
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
@@ -70,6 +71,7 @@ class BridgeApp(App[int]):
         feed_interval: float = 0.5,
     ) -> None:
         super().__init__()
+        install_terminal_output()
         self.config = config
         self.store_path = store_path
         self.operator = operator

@@ -11,7 +11,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from bridge.ui.lines import LinesView
+
 __all__ = ["BridgeHeader"]
+
+
+class _Clock(LinesView, can_focus=False):
+    """A line view, so each tick re-sends only the digits that changed (a label
+    re-sends itself whole: a third of the console's idle output)."""
 
 
 class BridgeHeader(Horizontal):
@@ -21,7 +28,7 @@ class BridgeHeader(Horizontal):
         yield Static("", id="hdr-operator", markup=False)
         yield Static("", id="hdr-lease", markup=False)
         yield Static("", id="hdr-stale", markup=False)
-        yield Static("", id="hdr-clock", markup=False)
+        yield _Clock(id="hdr-clock")
 
     def _set(self, id: str, text: str) -> None:
         label = self.query_one(f"#{id}", Static)
@@ -49,4 +56,5 @@ class BridgeHeader(Horizontal):
         stale.display = stale_for is not None
         if stale_for is not None:
             self._set("hdr-stale", f" STALE {int(stale_for)}s ")
-        self._set("hdr-clock", time.strftime("%a %d %b %H:%M:%S %Z", time.localtime(now)))
+        clock = time.strftime("%a %d %b %H:%M:%S %Z", time.localtime(now))
+        self.query_one(_Clock).set_lines([((clock, ""),)])

@@ -11,13 +11,13 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bridge.text import safe_text
 
-__all__ = ["STYLE_CLASSES", "Line", "LinesView"]
+__all__ = ["STYLE_CLASSES", "Line", "LinesView", "changed_span"]
 
 Line = tuple[tuple[str, str], ...]
 
@@ -40,11 +40,42 @@ STYLE_CLASSES: set[str] = {
 }
 
 
+def _cells(strip: Strip) -> list[tuple[str, Style | None]] | None:
+    cells = [(char, seg.style) for seg in strip for char in seg.text]
+    # A double-width character breaks the one-character-one-cell mapping: the
+    # caller then redraws the whole line.
+    return cells if len(cells) == strip.cell_length else None
+
+
+def changed_span(before: Strip | None, after: Strip) -> tuple[int, int]:
+    """The cells [start, end) that differ, so a value that ticks re-sends its digits
+    and not the whole line: Textual sends a refreshed region as it is, unchanged
+    cells and style codes included, which made the health pane cost 2 KB/s."""
+    new = _cells(after)
+    old = _cells(before) if before is not None else None
+    if old is None or new is None or len(old) != len(new):
+        return 0, after.cell_length
+    start = 0
+    while start < len(new) and old[start] == new[start]:
+        start += 1
+    end = len(new)
+    while end > start and old[end - 1] == new[end - 1]:
+        end -= 1
+    return start, end
+
+
+def refresh_span(view: ScrollView, line: int, span: tuple[int, int]) -> None:
+    """Refresh part of virtual line `line` (the scroll offset is applied here)."""
+    start, end = span
+    if end > start:
+        view.refresh(Region(start, line - int(view.scroll_y), end - start, 1))
+
+
 class LinesView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = STYLE_CLASSES
 
     DEFAULT_CSS = """
-    LinesView { height: 1fr; }
+    LinesView { height: 1fr; overflow-x: hidden; }
     """
 
     def __init__(
@@ -68,9 +99,12 @@ class LinesView(ScrollView, can_focus=True):
             before = old[i] if i < len(old) else None
             after = self.lines[i] if i < len(self.lines) else None
             if before != after:
-                self._strips.pop(i, None)
+                previous = self._strips.pop(i, None)
                 if top <= i < top + height:
-                    self.refresh_lines(i - top)
+                    if after is None:
+                        self.refresh_lines(i)
+                    else:
+                        refresh_span(self, i, changed_span(previous, self._strip(i)))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -84,16 +118,19 @@ class LinesView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
+        if index >= len(self.lines):
+            return Strip.blank(self.size.width, self.rich_style)
+        return self._strip(index)
+
+    def _strip(self, index: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if index >= len(self.lines):
-            return Strip.blank(width, base)
         strip = self._strips.get(index)
         if strip is None:
             segments = [
                 Segment(safe_text(text), base + self._style(cls)) for text, cls in self.lines[index]
             ]
             # Merging same-style runs sends one SGR sequence per run, not per part.
-            strip = Strip(segments).simplify().crop_extend(0, width, base)
+            strip = Strip(segments).crop_extend(0, width, base).simplify()
             self._strips[index] = strip
         return strip

@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bridge.text import safe_text
-from bridge.ui.lines import STYLE_CLASSES
+from bridge.ui.lines import STYLE_CLASSES, changed_span, refresh_span
 
 __all__ = ["Column", "Row", "RowTable"]
 
@@ -76,10 +76,11 @@ class RowTable(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    RowTable { height: 1fr; }
+    RowTable { height: 1fr; overflow-x: hidden; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    # The watcher redraws just the rows involved, so the reactive must not repaint all.
+    cursor: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
     class Selected(Message):
         """Enter on a row."""
@@ -115,31 +116,51 @@ class RowTable(ScrollView, can_focus=True):
             return self.rows[self.cursor].key
         return None
 
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        if text != getattr(self, "_empty_text", None):
+            self._empty_text = text
+            if not self.rows:
+                self.refresh()
+
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Replace the rows; redraw only lines that changed; keep the cursor on its row."""
         old = self.rows
         key = self.current_key
         self.rows = list(rows)
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        cursor = self.cursor
         if key is not None:
             for i, row in enumerate(self.rows):
                 if row.key == key:
-                    self.cursor = i
+                    cursor = i
                     break
             else:
-                self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
-        elif self.cursor >= len(self.rows):
-            self.cursor = max(0, len(self.rows) - 1)
-        if len(old) != len(self.rows) or not old:
+                cursor = min(cursor, max(0, len(self.rows) - 1))
+        elif cursor >= len(self.rows):
+            cursor = max(0, len(self.rows) - 1)
+        if len(old) != len(self.rows):
             self._strips.clear()
+            self.cursor = cursor
             self.refresh()
             return
+        if cursor != self.cursor:
+            # Assigned only on a change: the reactive always updates, and its
+            # watcher redraws, which an idle redraw must not trigger.
+            self.cursor = cursor
         top = int(self.scroll_y)
+        width = self.size.width
         for i, (before, after) in enumerate(zip(old, self.rows, strict=True)):
             if before != after:
+                previous = self._strips.get((i, width, i == self.cursor))
                 self._strips = {k: v for k, v in self._strips.items() if k[0] != i}
-                if top <= i < top + self.size.height:
-                    self.refresh_lines(i - top + 1)
+                if top <= i < top + self.size.height - 1:
+                    # Row i is virtual line i + 1, under the header.
+                    refresh_span(self, i + 1, changed_span(previous, self._row_strip(i, width)))
 
     # -- actions ---------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
@@ -161,10 +182,17 @@ class RowTable(ScrollView, can_focus=True):
     def watch_cursor(self, old: int, new: int) -> None:
         self._strips = {k: v for k, v in self._strips.items() if k[0] not in (old, new)}
         # Row i is drawn on line i + 1, under the header.
+        top = int(self.scroll_y)
         self.scroll_to_region(
             Region(0, new + 1, 1, 1), animate=False, spacing=None, force=True, immediate=True
         )
-        self.refresh()
+        if int(self.scroll_y) != top or old == new:
+            self.refresh()
+            return
+        # Only the two rows whose highlight moved are re-sent to the terminal.
+        for row in (old, new):
+            if top <= row < top + self.size.height - 1:
+                self.refresh_lines(row + 1)
 
     async def _on_click(self, event: events.Click) -> None:
         index = event.y + int(self.scroll_y) - 1
@@ -244,11 +272,16 @@ class RowTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
+        return self._row_strip(index, width)
+
+    def _row_strip(self, index: int, width: int) -> Strip:
         on_cursor = index == self.cursor
         cache_key = (index, width, on_cursor)
         cached = self._strips.get(cache_key)
         if cached is not None:
             return cached
+        base = self.rich_style
+        widths = self._widths(width)
         row = self.rows[index]
         row_style = base + self._style(row.style)
         if on_cursor:
