@@ -13,6 +13,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Input
@@ -179,16 +180,19 @@ class BridgeApp(App[int]):
 
     def _show_header(self) -> bool:
         """Draw the header; return whether the data is stale."""
-        age = self.data_age()
-        stale = age if age > self.stale_after else None
-        self.query_one(BridgeHeader).show(
-            host=self.hostname,
-            operator=self.operator,
-            lease=self._lease_text,
-            polling=self._polling,
-            stale_for=stale,
-            now=self.clock.now(),
-        )
+        try:
+            age = self.data_age()
+            stale = age if age > self.stale_after else None
+            self.query_one(BridgeHeader).show(
+                host=self.hostname,
+                operator=self.operator,
+                lease=self._lease_text,
+                polling=self._polling,
+                stale_for=stale,
+                now=self.clock.now(),
+            )
+        except NoMatches:  # a lease check finishing while the screen is torn down
+            return False
         return stale is not None
 
     async def on_unmount(self) -> None:
@@ -198,6 +202,9 @@ class BridgeApp(App[int]):
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
+        # Workers reading the store (a lease check) must not outlive it.
+        for worker in list(self.workers):
+            worker.cancel()
         for task in reversed(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

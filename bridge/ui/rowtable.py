@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bridge.text import safe_text
-from bridge.ui.lines import STYLE_CLASSES, changed_span, refresh_span
+from bridge.ui.lines import STYLE_CLASSES, StyleCache, changed_span, refresh_span
 
 __all__ = ["Column", "Row", "RowTable"]
 
@@ -108,6 +108,7 @@ class RowTable(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.empty_text = empty_text
         self._strips: dict[tuple[int, int, bool], Strip] = {}
+        self._style = StyleCache(self)
 
     # -- data ------------------------------------------------------------------
     @property
@@ -207,15 +208,18 @@ class RowTable(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self._strips.clear()
+        self._style.clear()
         self.refresh()
 
     def on_blur(self) -> None:
         self._strips.clear()
+        self._style.clear()
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._style.clear()
 
     # -- rendering ---------------------------------------------------------------
     MIN_FLEX = 16  # a flexible column (the summary) keeps at least this much
@@ -240,18 +244,13 @@ class RowTable(ScrollView, can_focus=True):
             widths[last] += room - share * len(flexible)
         return widths
 
-    def _style(self, name: str) -> Style:
-        if not name:
-            return Style.null()
-        return self.get_component_rich_style(name, partial=True)
-
     def _line(self, parts: list[tuple[str, Style]], base: Style, width: int) -> Strip:
         segments = [Segment(text, base + style) for text, style in parts]
         return Strip(segments).simplify().adjust_cell_length(width, base)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._style.base
         widths = self._widths(width)
         if y == 0:
             header = self._style("rowtable--header")
@@ -280,7 +279,7 @@ class RowTable(ScrollView, can_focus=True):
         cached = self._strips.get(cache_key)
         if cached is not None:
             return cached
-        base = self.rich_style
+        base = self._style.base
         widths = self._widths(width)
         row = self.rows[index]
         row_style = base + self._style(row.style)
