@@ -55,7 +55,7 @@ import bisect
 import enum
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from bridge.config import JobConfig
+from bridge.hours import OperationalHours
 from bridge.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
 EARLY_START = 60.0
 ENVELOPE_SAMPLES = 20
 ENVELOPE_MIN = 5
+MAX_SKIP = 20_000  # cron times looked at for the next one inside operational hours
 MAX_RUNS = 64  # runs kept per job: enough for the envelope and the last two occurrences
 _INF = math.inf
 
@@ -156,38 +158,59 @@ class JobStatus:
 
 
 class _Calendar:
-    """Occurrence times of one (cron expression, zone), cached around `now`."""
+    """Occurrence times of one (cron expression, zone, operational hours), cached around `now`.
 
-    __slots__ = ("_fwd", "expr", "times", "tz")
+    With operational hours, times outside them are dropped: they are not expected,
+    so never due, late or missed.
+    """
 
-    def __init__(self, expr: str, tz: ZoneInfo) -> None:
+    __slots__ = ("_fwd", "expr", "hours", "times", "tz")
+
+    def __init__(self, expr: str, tz: ZoneInfo, hours: OperationalHours | None = None) -> None:
         self.expr = expr
         self.tz = tz
+        self.hours = hours
         self.times: list[float] = []  # consecutive occurrences, ascending
         self._fwd: croniter | None = None  # positioned at times[-1]
 
+    def _wanted(self, t: float) -> bool:
+        return self.hours is None or self.hours.contains(t)
+
     def _rebuild(self, now: float) -> None:
         start = datetime.fromtimestamp(now, self.tz)
+        back: list[float] = []
         try:
             it = croniter(self.expr, start)
-            first = it.get_prev(float)
-            self.times = [it.get_prev(float), first]
-            it.get_next(float)  # croniter's cursor is stateful: back at `first`
-        except Exception:  # no earlier occurrence (croniter gives up): go forward only
-            self.times = []
-            it = croniter(self.expr, start)
-        self._fwd = it
+            for _ in range(MAX_SKIP):
+                t = it.get_prev(float)
+                if self._wanted(t):
+                    back.append(t)
+                    if len(back) == 2:
+                        break
+        except Exception:  # no earlier occurrence (croniter gives up): go forward from here
+            pass
+        self.times = back[::-1]
+        origin = datetime.fromtimestamp(back[0] if back else now - 1, self.tz)
+        self._fwd = croniter(self.expr, origin)
         self._extend(now)
 
-    def _extend(self, now: float) -> None:
+    def _next(self) -> float:
         assert self._fwd is not None
+        for _ in range(MAX_SKIP):
+            t = float(self._fwd.get_next(float))
+            if self._wanted(t):
+                return t
+        return _INF
+
+    def _extend(self, now: float) -> None:
         try:
-            t = self._fwd.get_next(float)
+            t = self._next()
             while t <= now:
                 self.times.append(t)
-                t = self._fwd.get_next(float)
+                t = self._next()
             self.times.append(t)
-            self.times.append(self._fwd.get_next(float))
+            if t != _INF:
+                self.times.append(self._next())
         except Exception:  # an expression with no further occurrence (30 February)
             self.times.append(_INF)
         if len(self.times) > 4096:
@@ -239,6 +262,7 @@ class _Job:
         "run_at",
         "runs",
         "runs_by_id",
+        "since",
         "status",
     )
 
@@ -255,6 +279,7 @@ class _Job:
         self.dirty = True
         self.status: JobStatus | None = None
         self.changed_tick = -1
+        self.since: float | None = None
 
     def refresh_history(self) -> None:
         runs = sorted(self.runs_by_id.values(), key=lambda r: (r.at, r.id))[-MAX_RUNS:]
@@ -292,17 +317,26 @@ class ScheduleEngine:
     `now` evaluated.
     """
 
-    def __init__(self, jobs: Sequence[JobConfig], *, since: float | None = None) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[JobConfig],
+        *,
+        since: float | None = None,
+        hours: Mapping[str, OperationalHours] | None = None,
+    ) -> None:
         self.since = since
         self._tick = 0
         self.changed: list[str] = []  # names whose status changed in the last evaluate
-        calendars: dict[tuple[str, str], _Calendar] = {}
+        calendars: dict[tuple[str, str, str | None], _Calendar] = {}
         self._jobs: dict[str, _Job] = {}
         for config in jobs:
-            key = (config.schedule, config.timezone)
+            key = (config.schedule, config.timezone, config.calendar)
             calendar = calendars.get(key)
             if calendar is None:
-                calendar = calendars[key] = _Calendar(config.schedule, ZoneInfo(config.timezone))
+                within = (hours or {}).get(config.calendar) if config.calendar else None
+                calendar = calendars[key] = _Calendar(
+                    config.schedule, ZoneInfo(config.timezone), within
+                )
             self._jobs[config.name] = _Job(config, calendar)
         for job in self._jobs.values():
             job.deps = [self._jobs[d] for d in job.config.depends_on if d in self._jobs]
@@ -328,6 +362,18 @@ class ScheduleEngine:
                     state[dep.config.name] = 1
                     stack.append((dep, iter(dep.deps)))
         return order
+
+    def set_since(self, since: Mapping[str, float]) -> None:
+        """Per-job horizons (when the engine first judged each job), over the shared `since`."""
+        for name, t in since.items():
+            job = self._jobs.get(name)
+            if job is not None:
+                job.since = t
+                job.dirty = True
+
+    @property
+    def jobs(self) -> dict[str, JobConfig]:
+        return {name: job.config for name, job in self._jobs.items()}
 
     # -- input ------------------------------------------------------------------
     def add_runs(self, runs: Iterable[JobRun]) -> None:
@@ -383,7 +429,9 @@ class ScheduleEngine:
 
     def _evaluate_job(self, job: _Job, now: float) -> JobStatus:
         cfg = job.config
-        since = self.since if self.since is not None else now
+        since = job.since if job.since is not None else self.since
+        if since is None:
+            since = now
         prev2, prev, nxt = job.calendar.window(now)
         overrides = job.overrides
 
