@@ -113,7 +113,7 @@ EXCEPTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class Envelope:
     """What the job's own history says a run should look like (see the module doc)."""
 
@@ -124,7 +124,7 @@ class Envelope:
     flags: tuple[str, ...] = ()  # "too-short", "too-long", "too-often"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class Occurrence:
     job: str
     scheduled: float  # the cron time: schedule changes refer to it
@@ -140,7 +140,7 @@ class Occurrence:
         return self.due != self.scheduled
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class JobStatus:
     name: str
     state: OccurrenceState
@@ -257,6 +257,7 @@ class _Job:
         "config",
         "deps",
         "dirty",
+        "envelope",
         "envelope_base",
         "overrides",
         "run_at",
@@ -276,6 +277,7 @@ class _Job:
         self.changes: dict[int, ScheduleChange] = {}
         self.overrides: dict[float, _Override] = {}
         self.envelope_base: tuple[int, float | None] = (0, None)
+        self.envelope: Envelope | None = None  # the last one, reused while unchanged
         self.dirty = True
         self.status: JobStatus | None = None
         self.changed_tick = -1
@@ -409,10 +411,11 @@ class ScheduleEngine:
                 or any(d.changed_tick == tick for d in job.deps)
             ):
                 continue
-            if job.dirty:
+            fresh = job.dirty
+            if fresh:
                 job.refresh_history()
                 job.dirty = False
-            new = self._evaluate_job(job, now)
+            new = self._evaluate_job(job, now, fresh)
             if new != status:
                 job.changed_tick = tick
                 changed.append(job.config.name)
@@ -423,11 +426,83 @@ class ScheduleEngine:
 
     def _runs_between(self, job: _Job, start: float, end: float) -> tuple[JobRun | None, int]:
         """The latest run starting in [start - EARLY_START, end - EARLY_START), and how many."""
-        lo = bisect.bisect_left(job.run_at, start - EARLY_START)
-        hi = bisect.bisect_left(job.run_at, end - EARLY_START) if end != _INF else len(job.runs)
+        run_at = job.run_at
+        if not run_at:
+            return None, 0
+        lo = bisect.bisect_left(run_at, start - EARLY_START)
+        hi = bisect.bisect_left(run_at, end - EARLY_START) if end != _INF else len(run_at)
         return (job.runs[hi - 1] if hi > lo else None), hi - lo
 
-    def _evaluate_job(self, job: _Job, now: float) -> JobStatus:
+    @staticmethod
+    def _blockers(job: _Job) -> tuple[str, ...]:
+        return tuple(
+            d.config.name
+            for d in job.deps
+            if d.status is not None
+            and d.status.current is not None
+            and d.status.current.state is not OccurrenceState.UPCOMING
+            and d.status.state is not OccurrenceState.SUCCEEDED
+        )
+
+    def _occurrence(
+        self,
+        job: _Job,
+        scheduled: float,
+        due: float,
+        end: float,
+        is_current: bool,
+        now: float,
+        since: float,
+        limit: float | None,
+        high: float | None,
+    ) -> tuple[Occurrence | None, float]:
+        """One occurrence's state, and the next time (after now) at which it may change."""
+        o = job.overrides.get(scheduled) if job.overrides else None
+        run, runs = self._runs_between(job, due, end)
+        change = o.last if o is not None else None
+        until = due if due > now else _INF
+        blocked_by: tuple[str, ...] = ()
+        state: OccurrenceState
+        if o is not None and o.done:
+            state = OccurrenceState.SUCCEEDED
+        elif run is not None and run.status is JobRunStatus.RUNNING:
+            state = OccurrenceState.RUNNING
+            started = run.at
+            if limit is not None:
+                if now >= started + limit:
+                    state = OccurrenceState.OVERRUNNING
+                elif started + limit < until:
+                    until = started + limit
+            if high is not None and now < started + high < until:
+                until = started + high
+        elif run is not None:
+            ok = run.status is JobRunStatus.OK
+            state = OccurrenceState.SUCCEEDED if ok else OccurrenceState.FAILED
+        elif o is not None and o.held:
+            state = OccurrenceState.HELD
+        elif due > now:
+            state = OccurrenceState.RESCHEDULED
+        elif due < since:
+            if not is_current:
+                return None, until
+            state = OccurrenceState.UPCOMING
+        elif not is_current:
+            state = OccurrenceState.MISSED
+        else:
+            blocked_by = self._blockers(job) if job.deps else ()
+            if blocked_by:
+                state = OccurrenceState.BLOCKED
+            elif now >= due + job.config.grace:
+                state = OccurrenceState.LATE
+            else:
+                state = OccurrenceState.DUE
+                if due + job.config.grace < until:
+                    until = due + job.config.grace
+        return Occurrence(
+            job.config.name, scheduled, due, state, run, runs, change, blocked_by
+        ), until
+
+    def _evaluate_job(self, job: _Job, now: float, fresh: bool = True) -> JobStatus:
         cfg = job.config
         since = job.since if job.since is not None else self.since
         if since is None:
@@ -435,14 +510,12 @@ class ScheduleEngine:
         prev2, prev, nxt = job.calendar.window(now)
         overrides = job.overrides
 
-        def due_of(t: float | None) -> float | None:
-            if t is None:
-                return None
-            o = overrides.get(t)
+        def due_of(t: float) -> float:
+            o = overrides.get(t) if overrides else None
             return o.new_time if o is not None and o.new_time is not None else t
 
         nxt_due = due_of(nxt) if nxt != _INF else None
-        boundaries: list[float] = [nxt]
+        until = nxt
         current: float | None
         previous: float | None
         if nxt_due is not None and nxt_due <= now:  # the next one was moved earlier
@@ -451,8 +524,8 @@ class ScheduleEngine:
         else:
             current, previous = prev, prev2
             next_due = nxt if nxt != _INF else None
-            if nxt_due is not None:
-                boundaries.append(nxt_due)
+            if nxt_due is not None and now < nxt_due < until:
+                until = nxt_due
         count, median = job.envelope_base
         expected = cfg.duration if cfg.duration is not None else median
         limit = cfg.max_runtime if cfg.max_runtime is not None else (
@@ -461,105 +534,43 @@ class ScheduleEngine:
         high = median * 3 if median is not None else None
         low = median / 3 if median is not None else None
 
-        blocked_by: tuple[str, ...] | None = None
-
-        def blockers() -> tuple[str, ...]:
-            nonlocal blocked_by
-            if blocked_by is None:
-                blocked_by = tuple(
-                    d.config.name
-                    for d in job.deps
-                    if d.status is not None
-                    and d.status.current is not None
-                    and d.status.current.state is not OccurrenceState.UPCOMING
-                    and d.status.state is not OccurrenceState.SUCCEEDED
-                )
-            return blocked_by
-
-        def occurrence(
-            scheduled: float, due: float, end: float, is_current: bool
-        ) -> Occurrence | None:
-            o = overrides.get(scheduled)
-            run, runs = self._runs_between(job, due, end)
-            change = o.last if o is not None else None
-            if due > now:
-                boundaries.append(due)
-            state: OccurrenceState
-            if o is not None and o.done:
-                state = OccurrenceState.SUCCEEDED
-            elif run is not None and run.status is JobRunStatus.RUNNING:
-                state = OccurrenceState.RUNNING
-                started = run.at
-                if limit is not None:
-                    if now >= started + limit:
-                        state = OccurrenceState.OVERRUNNING
-                    else:
-                        boundaries.append(started + limit)
-                if high is not None:
-                    boundaries.append(started + high)
-            elif run is not None:
-                ok = run.status is JobRunStatus.OK
-                state = OccurrenceState.SUCCEEDED if ok else OccurrenceState.FAILED
-            elif o is not None and o.held:
-                state = OccurrenceState.HELD
-            elif due > now:
-                state = OccurrenceState.RESCHEDULED
-            elif due < since:
-                if not is_current:
-                    return None
-                state = OccurrenceState.UPCOMING
-            elif not is_current:
-                state = OccurrenceState.MISSED
-            elif blockers():
-                state = OccurrenceState.BLOCKED
-            elif now >= due + cfg.grace:
-                state = OccurrenceState.LATE
-            else:
-                state = OccurrenceState.DUE
-                boundaries.append(due + cfg.grace)
-            return Occurrence(
-                job=cfg.name,
-                scheduled=scheduled,
-                due=due,
-                state=state,
-                run=run,
-                runs=runs,
-                change=change,
-                blocked_by=blockers() if state is OccurrenceState.BLOCKED else (),
-            )
-
         cur_occ: Occurrence | None = None
         prev_occ: Occurrence | None = None
         if current is not None:
             cur_due = due_of(current)
-            assert cur_due is not None
-            cur_occ = occurrence(current, cur_due, _INF, True)
-            if previous is not None:
-                prev_due = due_of(previous)
-                assert prev_due is not None
-                prev_occ = occurrence(previous, prev_due, min(cur_due, current), False)
+            cur_occ, u = self._occurrence(
+                job, current, cur_due, _INF, True, now, since, limit, high
+            )
+            until = min(until, u)
+            old = job.status
+            if (  # the previous occurrence settled and no new data: it stays as it was
+                not fresh
+                and previous is not None
+                and old is not None
+                and old.previous is not None
+                and old.previous.scheduled == previous
+                and old.previous.state in _SETTLED
+                and not job.deps
+            ):
+                prev_occ = old.previous
+            elif previous is not None:
+                prev_occ, u = self._occurrence(
+                    job, previous, due_of(previous), min(cur_due, current), False, now, since,
+                    limit, high,
+                )  # fmt: skip
+                until = min(until, u)
 
         if cur_occ is None:
             state = OccurrenceState.UPCOMING
         else:
             state = cur_occ.state
-            quiet = (
-                OccurrenceState.DUE,
-                OccurrenceState.UPCOMING,
-                OccurrenceState.LATE,
-                OccurrenceState.BLOCKED,
-                OccurrenceState.RESCHEDULED,
-            )
-            if prev_occ is not None and prev_occ.state in (
-                OccurrenceState.RUNNING,
-                OccurrenceState.OVERRUNNING,
-            ):
-                if state in quiet:
+            if prev_occ is not None and prev_occ.state in _RUNNING:
+                if state in _QUIET:
                     state = prev_occ.state
             elif (
                 prev_occ is not None
                 and prev_occ.state is OccurrenceState.MISSED
-                and state in (OccurrenceState.DUE, OccurrenceState.UPCOMING)
+                and state in _MISSED_SHOWS
             ):
                 state = OccurrenceState.MISSED
 
@@ -574,20 +585,38 @@ class ScheduleEngine:
                     flags.append("too-short")
                 elif last_run.duration > high:
                     flags.append("too-long")
-        if any(o is not None and o.runs > 1 for o in (cur_occ, prev_occ)):
+        if (cur_occ is not None and cur_occ.runs > 1) or (
+            prev_occ is not None and prev_occ.runs > 1
+        ):
             flags.append("too-often")
-        envelope = Envelope(count, median, low, high, tuple(flags))
+        envelope = job.envelope
+        flagged = tuple(flags)
+        if (
+            envelope is None
+            or envelope.flags != flagged
+            or envelope.samples != count
+            or envelope.median != median
+        ):
+            envelope = job.envelope = Envelope(count, median, low, high, flagged)
         return JobStatus(
-            name=cfg.name,
-            state=state,
-            current=cur_occ,
-            previous=prev_occ,
-            next_due=next_due,
-            last_run=last_run,
-            envelope=envelope,
-            expected=expected,
-            valid_until=min((b for b in boundaries if b > now), default=_INF),
+            cfg.name, state, cur_occ, prev_occ, next_due, last_run, envelope, expected, until
         )
+
+
+_RUNNING = (OccurrenceState.RUNNING, OccurrenceState.OVERRUNNING)
+_QUIET = (
+    OccurrenceState.DUE,
+    OccurrenceState.UPCOMING,
+    OccurrenceState.LATE,
+    OccurrenceState.BLOCKED,
+    OccurrenceState.RESCHEDULED,
+)
+# States that change only with new data (runs, operator changes), never with time alone.
+_SETTLED = frozenset(
+    {OccurrenceState.SUCCEEDED, OccurrenceState.FAILED, OccurrenceState.MISSED,
+     OccurrenceState.HELD}
+)  # fmt: skip
+_MISSED_SHOWS = (OccurrenceState.DUE, OccurrenceState.UPCOMING)
 
 
 def evaluate(
