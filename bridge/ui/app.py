@@ -26,8 +26,9 @@ from bridge.poller import Poller
 from bridge.store import Store, open_store
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
-from bridge.ui.panes import HealthPane, Pane, SchedulePane
+from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
+from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
