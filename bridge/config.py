@@ -209,16 +209,19 @@ class MaintenanceConfig(_Model):
     def _one_kind(self) -> MaintenanceConfig:
         cron = self.schedule is not None or self.duration is not None
         fixed = self.start is not None or self.end is not None
+        problem = None
         if cron and fixed:
-            raise ValueError("give either schedule + duration or start + end, not both")
-        if cron and (self.schedule is None or self.duration is None):
-            raise ValueError("a recurring window needs both schedule and duration (seconds)")
-        if fixed and (self.start is None or self.end is None):
-            raise ValueError("a fixed window needs both start and end")
-        if not cron and not fixed:
-            raise ValueError("give either schedule + duration or start + end")
-        if fixed and self.fixed_span()[1] <= self.fixed_span()[0]:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+            problem = "give either schedule + duration or start + end, not both"
+        elif cron and (self.schedule is None or self.duration is None):
+            problem = "a recurring window needs both schedule and duration (seconds)"
+        elif fixed and (self.start is None or self.end is None):
+            problem = "a fixed window needs both start and end"
+        elif not cron and not fixed:
+            problem = "give either schedule + duration or start + end"
+        elif fixed and self.fixed_span()[1] <= self.fixed_span()[0]:
+            problem = f"end ({self.end}) must be after start ({self.start})"
+        if problem:
+            raise ValueError(f"window {self.name!r}: {problem}")
         return self
 
     def fixed_span(self) -> tuple[float, float]:
