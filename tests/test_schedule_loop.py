@@ -6,14 +6,17 @@ and resolved through the rules engine.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+from conftest import Isolated, Processes, run_bridge, wait_until
 
 from bridge.clock import FixedClock
 from bridge.config import Config
 from bridge.models import EventState, ScheduleAction, Severity
 from bridge.rules import RuleEngine
 from bridge.schedule_loop import ScheduleLoop
-from bridge.store import Store
+from bridge.store import Store, open_store
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
 H, M = 3600.0, 60.0
@@ -165,3 +168,45 @@ async def test_a_new_lease_holder_keeps_the_horizon(store: Store) -> None:
     states = {r.job: r.state for r in await store.job_statuses()}
     assert states["missed"] == "missed"
     assert await w.event("missed", "missed") == (Severity.MAJOR, EventState.OPEN)
+
+
+async def test_bridge_collect_runs_the_schedule(isolated: Isolated, processes: Processes) -> None:
+    """The real headless poller: job signals from another process become stored states
+    and a failed run an event, within a few seconds. A yearly job: no occurrence comes
+    due during the test, so the run stays the current occurrence's whatever the minute."""
+    db = isolated.root / "sched.db"
+    config = isolated.write_config(
+        f'[store]\npath = "{db}"\n\n[local]\nenabled = false\n\n'
+        '[[jobs]]\nname = "sync"\nschedule = "0 0 1 1 *"\n',
+        name="sched.toml",
+    )
+    log = isolated.root / "collect.log"
+    proc = processes.bridge(isolated, "--config", str(config), "collect", log=log)
+    store = await open_store(db)
+    try:
+
+        def state_is(*wanted: str) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                assert proc.poll() is None, log.read_text(errors="replace")
+                records = {r.job: r.state for r in await store.job_statuses()}
+                return records.get("sync") in wanted
+
+            return check
+
+        await wait_until(state_is("upcoming"), 20.0, what="the first status")
+        started = run_bridge(isolated, "--config", str(config), "job", "start", "sync")
+        assert started.returncode == 0, started.stderr
+        await wait_until(state_is("running"), 10.0, what="running")
+        failed = run_bridge(
+            isolated, "--config", str(config), "job", "fail", "sync", "--exit-code", "4"
+        )
+        assert failed.returncode == 0, failed.stderr
+        await wait_until(state_is("failed"), 10.0, what="failed")
+
+        async def raised() -> bool:
+            event = await store.find_event("schedule|sync|failed")
+            return event is not None and event.state is EventState.OPEN
+
+        await wait_until(raised, 10.0, what="the failed event")
+    finally:
+        await store.close()
