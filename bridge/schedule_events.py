@@ -20,7 +20,7 @@ from bridge.schedule import JobStatus
 from bridge.schedule import OccurrenceState as S
 from bridge.text import human_duration
 
-__all__ = ["CHECKS", "ENVELOPE", "SEVERITY", "SOURCE", "job_observations"]
+__all__ = ["CHECKS", "ENVELOPE", "SEVERITY", "SOURCE", "job_observations", "report_key"]
 
 SOURCE = "schedule"
 ENVELOPE = "envelope"
@@ -116,6 +116,12 @@ def _envelope_summary(name: str, status: JobStatus) -> str:
     return f"{name} outside its runtime envelope ({', '.join(env.flags)}): " + (
         f"{'; '.join(parts)}; {median}{bounds}"
     )
+
+
+def report_key(status: JobStatus) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """What `job_observations` would say, in short: when it is unchanged (upcoming ->
+    due), the rules would do nothing with the observations, so they need not be made."""
+    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags
 
 
 def job_observations(job: JobConfig, status: JobStatus, at: float) -> list[Observation]:

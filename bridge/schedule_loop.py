@@ -24,7 +24,7 @@ from bridge.maintenance import config_windows, job_windows
 from bridge.models import Change, JobStatusRecord, MaintenanceWindow
 from bridge.rules import RuleEngine
 from bridge.schedule import MAX_RUNS, JobStatus, Occurrence, ScheduleEngine
-from bridge.schedule_events import job_observations
+from bridge.schedule_events import job_observations, report_key
 from bridge.store.base import Store
 
 __all__ = ["HISTORY_S", "ScheduleLoop", "status_record"]
@@ -112,6 +112,7 @@ class ScheduleLoop:
         )
         self._jobs = {j.name: j for j in config.jobs}
         self._first_at: dict[str, float] = {}
+        self._reported: dict[str, object] = {}  # per job: report_key of its last observations
         self._touched: set[str] = set()
         self._reload_all = False
         self._feed = ChangeFeed(store, self._on_changes)
@@ -170,8 +171,12 @@ class ScheduleLoop:
             observations = []
             for name in changed:
                 first = self._first_at.setdefault(name, now)
-                records.append(status_record(statuses[name], now, first))
-                observations.extend(job_observations(self._jobs[name], statuses[name], now))
+                status = statuses[name]
+                records.append(status_record(status, now, first))
+                key = report_key(status)
+                if self._reported.get(name) != key:  # always on the first: rules may hold old state
+                    self._reported[name] = key
+                    observations.extend(job_observations(self._jobs[name], status, now))
             await self.store.write_job_statuses(records, now)
             events = self.rules.process(observations)
             if events:

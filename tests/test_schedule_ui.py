@@ -112,6 +112,9 @@ async def on_job(pilot: Pilot[int], name: str) -> None:
 
 
 async def answer(pilot: Pilot[int], text: str) -> PromptScreen:
+    await wait_until(
+        settled(pilot, lambda: isinstance(pilot.app.screen, PromptScreen)), WAIT, what="a prompt"
+    )
     screen = pilot.app.screen
     assert isinstance(screen, PromptScreen), screen
     screen.query_one("#prompt-input", Input).value = text
@@ -218,6 +221,9 @@ async def test_hold_release_and_mark_done(db: Path) -> None:
             settled(pilot, lambda: pane(app).records["etl"].state == "held"), WAIT, what="held"
         )
         await pilot.press("H")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, PromptScreen)), WAIT, what="a prompt"
+        )
         assert "Release etl" in str(app.screen.query_one("#prompt-question", Static).content)
         await answer(pilot, "fixed")
         await wait_until(await count(2), WAIT, what="release saved")

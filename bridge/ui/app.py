@@ -13,6 +13,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Input
@@ -155,7 +156,9 @@ class BridgeApp(App[int]):
             lease = await self.store.lease(LEASE_NAME)
             alive = lease is not None and lease.expires_at > self.clock.now()
             self._lease_text = "○ reading" if lease and alive else "○ no poller"
-        self._show_header()
+        # A worker may finish while the app closes, after the header's parts are gone.
+        with contextlib.suppress(NoMatches):
+            self._show_header()
 
     def data_age(self) -> float:
         """Seconds since the newest local sample, or since start-up if none came yet."""
