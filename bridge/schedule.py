@@ -408,7 +408,7 @@ class ScheduleEngine:
                 job.dirty
                 or status is None
                 or now >= status.valid_until
-                or any(d.changed_tick == tick for d in job.deps)
+                or (job.deps and any(d.changed_tick == tick for d in job.deps))
             ):
                 continue
             fresh = job.dirty
@@ -440,8 +440,8 @@ class ScheduleEngine:
             for d in job.deps
             if d.status is not None
             and d.status.current is not None
-            and d.status.current.state is not OccurrenceState.UPCOMING
-            and d.status.state is not OccurrenceState.SUCCEEDED
+            and d.status.current.state is not _UPCOMING
+            and d.status.state is not _SUCCEEDED
         )
 
     def _occurrence(
@@ -464,38 +464,38 @@ class ScheduleEngine:
         blocked_by: tuple[str, ...] = ()
         state: OccurrenceState
         if o is not None and o.done:
-            state = OccurrenceState.SUCCEEDED
-        elif run is not None and run.status is JobRunStatus.RUNNING:
-            state = OccurrenceState.RUNNING
+            state = _SUCCEEDED
+        elif run is not None and run.status is _RUN_RUNNING:
+            state = _RUNNING
             started = run.at
             if limit is not None:
                 if now >= started + limit:
-                    state = OccurrenceState.OVERRUNNING
+                    state = _OVERRUNNING
                 elif started + limit < until:
                     until = started + limit
             if high is not None and now < started + high < until:
                 until = started + high
         elif run is not None:
-            ok = run.status is JobRunStatus.OK
-            state = OccurrenceState.SUCCEEDED if ok else OccurrenceState.FAILED
+            ok = run.status is _RUN_OK
+            state = _SUCCEEDED if ok else _FAILED
         elif o is not None and o.held:
-            state = OccurrenceState.HELD
+            state = _HELD
         elif due > now:
-            state = OccurrenceState.RESCHEDULED
+            state = _RESCHEDULED
         elif due < since:
             if not is_current:
                 return None, until
-            state = OccurrenceState.UPCOMING
+            state = _UPCOMING
         elif not is_current:
-            state = OccurrenceState.MISSED
+            state = _MISSED
         else:
             blocked_by = self._blockers(job) if job.deps else ()
             if blocked_by:
-                state = OccurrenceState.BLOCKED
+                state = _BLOCKED
             elif now >= due + job.config.grace:
-                state = OccurrenceState.LATE
+                state = _LATE
             else:
-                state = OccurrenceState.DUE
+                state = _DUE
                 if due + job.config.grace < until:
                     until = due + job.config.grace
         return Occurrence(
@@ -561,23 +561,19 @@ class ScheduleEngine:
                 until = min(until, u)
 
         if cur_occ is None:
-            state = OccurrenceState.UPCOMING
+            state = _UPCOMING
         else:
             state = cur_occ.state
-            if prev_occ is not None and prev_occ.state in _RUNNING:
+            if prev_occ is not None and prev_occ.state in _RUNNING_STATES:
                 if state in _QUIET:
                     state = prev_occ.state
-            elif (
-                prev_occ is not None
-                and prev_occ.state is OccurrenceState.MISSED
-                and state in _MISSED_SHOWS
-            ):
-                state = OccurrenceState.MISSED
+            elif prev_occ is not None and prev_occ.state is _MISSED and state in _MISSED_SHOWS:
+                state = _MISSED
 
         last_run = job.runs[-1] if job.runs else None
         flags: list[str] = []
         if last_run is not None and low is not None and high is not None:
-            if last_run.status is JobRunStatus.RUNNING:
+            if last_run.status is _RUN_RUNNING:
                 if now - last_run.at > high:
                     flags.append("too-long")
             elif last_run.duration is not None and last_run.started_at is not None:
@@ -603,7 +599,21 @@ class ScheduleEngine:
         )
 
 
-_RUNNING = (OccurrenceState.RUNNING, OccurrenceState.OVERRUNNING)
+# Hot-path aliases: an enum member lookup costs ~0.12 us, a module global ~0.03 us.
+_BLOCKED = OccurrenceState.BLOCKED
+_DUE = OccurrenceState.DUE
+_FAILED = OccurrenceState.FAILED
+_HELD = OccurrenceState.HELD
+_LATE = OccurrenceState.LATE
+_MISSED = OccurrenceState.MISSED
+_OVERRUNNING = OccurrenceState.OVERRUNNING
+_RESCHEDULED = OccurrenceState.RESCHEDULED
+_RUNNING = OccurrenceState.RUNNING
+_SUCCEEDED = OccurrenceState.SUCCEEDED
+_UPCOMING = OccurrenceState.UPCOMING
+_RUN_RUNNING = JobRunStatus.RUNNING
+_RUN_OK = JobRunStatus.OK
+_RUNNING_STATES = (OccurrenceState.RUNNING, OccurrenceState.OVERRUNNING)
 _QUIET = (
     OccurrenceState.DUE,
     OccurrenceState.UPCOMING,
