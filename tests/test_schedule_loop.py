@@ -210,3 +210,31 @@ async def test_bridge_collect_runs_the_schedule(isolated: Isolated, processes: P
         await wait_until(raised, 10.0, what="the failed event")
     finally:
         await store.close()
+
+
+async def test_a_run_outside_its_envelope_is_a_minor_event(store: Store) -> None:
+    config = Config.model_validate({"jobs": [{"name": "etl", "schedule": "0 * * * *"}]})
+    clock = FixedClock(at(-0.5))
+    loop = ScheduleLoop(store, config, clock, RuleEngine(config))
+    await loop.tick()
+    for h in range(6):  # six hourly runs of ten minutes: the median is 10 min
+        run = await store.job_start("etl", "cron", at(h))
+        await store.job_finish("etl", "cron", at(h) + 10 * M, ok=True, run_id=run.run_id)
+        clock.set(at(h) + 11 * M)
+        await loop.tick()
+    assert await store.find_event("schedule|etl|envelope") is None
+    run = await store.job_start("etl", "cron", at(6))
+    await store.job_finish("etl", "cron", at(6) + M, ok=True, run_id=run.run_id)
+    clock.set(at(6) + 2 * M)
+    await loop.tick()
+    event = await store.find_event("schedule|etl|envelope")
+    assert event is not None and (event.severity, event.state) == (Severity.MINOR, EventState.OPEN)
+    assert "too-short" in event.summary and "median 10m00s" in event.summary
+    record = {r.job: r for r in await store.job_statuses()}["etl"]
+    assert record.data["envelope"]["flags"] == ["too-short"]
+    run = await store.job_start("etl", "cron", at(7))
+    await store.job_finish("etl", "cron", at(7) + 9 * M, ok=True, run_id=run.run_id)
+    clock.set(at(7) + 10 * M)
+    await loop.tick()
+    event = await store.find_event("schedule|etl|envelope")
+    assert event is not None and event.state is EventState.RESOLVED
