@@ -276,3 +276,13 @@ async def test_events_in_a_maintenance_window_are_muted_and_not_counted(db: Path
         assert rows["rt1"].cells[7] == "open"
         # backup late (minor) + etl blocked (warning) + rt1; sw1 is not an alert
         assert "3 to ack" in str(events.border_title)
+
+
+async def test_short_pane_keeps_one_timeline_line_and_names_open_maintenance(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane(app).body
+        await wait_until(settled(pilot, lambda: bool(table.rows)), WAIT, what="rows")
+        lines = pane(app).timeline.lines
+        assert len(lines) == 1 and "▼" in "".join(t for t, _ in lines[0])
+        assert "maint open: net-work" in str(pane(app).border_title)

@@ -185,13 +185,17 @@ class SchedulePane(Pane):
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
         self.body.set_rows([r for _, r in rows])
+        self._draw_timeline()
+
+    def _show_title(self, *, maint_open: bool) -> None:
+        """Exceptions in the title; in a short pane, open maintenance too (no room for its line)."""
         troubled = sum(1 for r in self.records.values() if r.exception)
-        title = f"{self.number} {self.title}" + (
-            f" ({troubled} need attention)" if troubled else ""
-        )
+        notes = [f"{troubled} need attention"] if troubled else []
+        if maint_open:
+            notes.append(f"maint open: {', '.join(w.name for w in self.windows)}")
+        title = f"{self.number} {self.title}" + (f" ({'; '.join(notes)})" if notes else "")
         if title != self.border_title:
             self.border_title = title
-        self._draw_timeline()
 
     def _draw_timeline(self) -> None:
         app = self.bridge
@@ -213,14 +217,16 @@ class SchedulePane(Pane):
                 occurrences.extend((t, False) for t in times)
         scale, marks, now_col = timeline_strip(occurrences, now, start, end, width)
         lines: list[Line] = []
-        if self.size.height >= 9:
+        roomy = self.size.height >= 9
+        if roomy:
             lines.append(((scale, "muted"),))
             lines.append(_marks_line(marks))
         else:  # one line: the now-marker goes on the marks themselves
             lines.append(_marks_line(marks[:now_col] + "▼" + marks[now_col + 1 :]))
         maint = self._maintenance_line(now)
-        if maint is not None:
+        if maint is not None and roomy:
             lines.append(maint)
+        self._show_title(maint_open=bool(self.windows) and not roomy)
         view = self.timeline
         if view.styles.height is None or view.styles.height.value != len(lines):
             view.styles.height = len(lines)
@@ -352,9 +358,11 @@ class SchedulePane(Pane):
             if rule in app.config.rules
             else "the defaults (no [[rules]] entry matches)"
         )
+        if rule.runbook and not job.runbook:
+            fields.append(("rule runbook", rule.runbook))
         if rule.severity:
             used += f"; severity {rule.severity}"
-        fields.append(("rule", f"{used}; checks: {', '.join((*CHECK_OF.values(), ENVELOPE))}"))
+        fields.append(("rule", f"{used}\nchecks: {', '.join((*CHECK_OF.values(), ENVELOPE))}"))
         app.push_screen(DetailsScreen(f"Job {job.name}", fields))
 
 
@@ -414,7 +422,7 @@ def job_details(
     fields.append(
         (
             "timing",
-            f"grace {grace}, max runtime {limit}, expected "
+            f"grace {grace}, max runtime {limit}\nexpected "
             + (human_duration(expected) if expected is not None else "— (not learned yet)"),
         )
     )
@@ -429,8 +437,8 @@ def job_details(
     if env.get("flags"):
         env_text += f"; flagged: {', '.join(env['flags'])}"
     env_text += (
-        f"\nrule: from the last {ENVELOPE_SAMPLES} successful runs (at least {ENVELOPE_MIN}),"
-        " median m: too short < m/3, too long > 3m; too often: more than one run per occurrence"
+        f"\nrule: median m of the last {ENVELOPE_SAMPLES} successful runs (at least"
+        f" {ENVELOPE_MIN});\ntoo short < m/3, too long > 3m,\ntoo often: two runs in one occurrence"
     )
     fields.append(("envelope", env_text))
     deps = []
