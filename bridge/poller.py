@@ -107,6 +107,11 @@ class Poller:
     async def run(self) -> None:
         await self.lease.run()
 
+    def poke_schedule(self) -> None:
+        """Evaluate the schedule now (an operator just changed it), if this process holds it."""
+        if self.schedule is not None and self.lease.held:
+            self.schedule.poke()
+
     async def _start(self) -> None:
         collectors = (
             list(self._collectors)

@@ -6,6 +6,8 @@ and resolved through the rules engine.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -238,3 +240,34 @@ async def test_a_run_outside_its_envelope_is_a_minor_event(store: Store) -> None
     await loop.tick()
     event = await store.find_event("schedule|etl|envelope")
     assert event is not None and event.state is EventState.RESOLVED
+
+
+async def test_a_poke_evaluates_at_once(store: Store) -> None:
+    """With a one-minute interval, only the poke can explain a prompt re-evaluation."""
+    config = Config.model_validate({"jobs": [{"name": "etl", "schedule": "0 5 * * *"}]})
+    clock = FixedClock(at(4))
+    loop = ScheduleLoop(store, config, clock, RuleEngine(config), interval=60.0)
+    task = asyncio.create_task(loop.run())
+    try:
+
+        async def state() -> str | None:
+            return {r.job: r.state for r in await store.job_statuses()}.get("etl")
+
+        async def upcoming() -> bool:
+            return await state() == "upcoming"
+
+        await wait_until(upcoming, 5.0, what="the first tick")
+        clock.set(at(5) + 1)
+        await store.change_schedule(
+            "etl", ScheduleAction.HOLD, at(5), "alice", "vendor outage", clock.now()
+        )
+        loop.poke()
+
+        async def held() -> bool:
+            return await state() == "held"
+
+        await wait_until(held, 5.0, what="the poked tick")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -95,6 +95,11 @@ class BridgeApp(App[int]):
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
 
     # -- set-up ------------------------------------------------------------------
+    def poke_schedule(self) -> None:
+        """Our own poller re-evaluates the schedule at once after an operator's change."""
+        if self._poller is not None:
+            self._poller.poke_schedule()
+
     @property
     def store(self) -> Store:
         assert self._store is not None, "the store opens on mount"

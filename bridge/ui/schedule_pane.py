@@ -335,6 +335,7 @@ class SchedulePane(Pane):
             return None
         finally:
             app.in_flight -= 1
+        app.poke_schedule()
         app.notify(f"{ACTION_WORD[action]}: {job.name} {_when(occurrence, now)}", timeout=2)
         return change
 
