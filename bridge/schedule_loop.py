@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 HISTORY_S = 40 * 86400.0  # runs and changes read at start: enough for a daily job's envelope
 HISTORY_LIMIT = 200_000
+YIELD_EVERY = 500  # jobs turned into records between chances for the UI to run
 RELOAD_ALL_OVER = 500  # more jobs touched than this in one tick: read everything recent once
 
 
@@ -169,7 +170,9 @@ class ScheduleLoop:
         if changed:
             records = []
             observations = []
-            for name in changed:
+            for i, name in enumerate(changed):
+                if i and i % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a console holding the lease keeps answering keys
                 first = self._first_at.setdefault(name, now)
                 status = statuses[name]
                 records.append(status_record(status, now, first))
@@ -178,9 +181,10 @@ class ScheduleLoop:
                     self._reported[name] = key
                     observations.extend(job_observations(self._jobs[name], status, now))
             await self.store.write_job_statuses(records, now)
-            events = self.rules.process(observations)
-            if events:
-                await self.store.upsert_events(events, actor="bridge")
+            for i in range(0, len(observations), YIELD_EVERY * 4):
+                events = self.rules.process(observations[i : i + YIELD_EVERY * 4])
+                if events:
+                    await self.store.upsert_events(events, actor="bridge")
             wrote = True
         if await self._update_windows(now, statuses):
             wrote = True
