@@ -164,7 +164,7 @@ class _Calendar:
     so never due, late or missed.
     """
 
-    __slots__ = ("_fwd", "expr", "hours", "times", "tz")
+    __slots__ = ("_fwd", "_last", "expr", "hours", "times", "tz")
 
     def __init__(self, expr: str, tz: ZoneInfo, hours: OperationalHours | None = None) -> None:
         self.expr = expr
@@ -172,6 +172,8 @@ class _Calendar:
         self.hours = hours
         self.times: list[float] = []  # consecutive occurrences, ascending
         self._fwd: croniter | None = None  # positioned at times[-1]
+        # The last window asked for: jobs sharing this schedule ask for the same `now`.
+        self._last: tuple[float, tuple[float | None, float | None, float]] | None = None
 
     def _wanted(self, t: float) -> bool:
         return self.hours is None or self.hours.contains(t)
@@ -220,6 +222,14 @@ class _Calendar:
 
     def window(self, now: float) -> tuple[float | None, float | None, float]:
         """(the one before prev, prev, next): prev <= now < next; None where there is none."""
+        last = self._last
+        if last is not None and last[0] == now:
+            return last[1]
+        found = self._window(now)
+        self._last = (now, found)
+        return found
+
+    def _window(self, now: float) -> tuple[float | None, float | None, float]:
         times = self.times
         if not times or now < times[0]:
             self._rebuild(now)
