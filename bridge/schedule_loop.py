@@ -193,8 +193,7 @@ class ScheduleLoop:
         return changed
 
     async def _update_windows(self, now: float, statuses: dict[str, JobStatus]) -> bool:
-        if not self.config.maintenance and not any(j.maintenance for j in self.config.jobs):
-            return False
+        # The first tick always writes, so windows a previous holder left are cleared.
         open_, _ = config_windows(self.config.maintenance, now)
         open_ += job_windows(self.config.jobs, statuses)
         key = sorted((w.name, w.hosts) for w in open_)

@@ -10,7 +10,7 @@ from conftest import Isolated, run_bridge
 from bridge.clock import FixedClock
 from bridge.config import Config, MaintenanceConfig
 from bridge.maintenance import config_windows
-from bridge.models import EventInput, EventState, Severity
+from bridge.models import EventInput, EventState, MaintenanceWindow, Severity
 from bridge.rules import RuleEngine
 from bridge.schedule_loop import ScheduleLoop
 from bridge.store import Store
@@ -147,4 +147,20 @@ async def test_events_in_a_window_are_stored_suppressed(store: Store) -> None:
     await store.job_finish("patch", "cron", clock.now() + 5 * M, ok=True, run_id=run.run_id)
     clock.advance(6 * M)
     await loop.tick()
+    assert await store.maintenance_windows() == []
+
+
+async def test_windows_left_behind_do_not_suppress(store: Store) -> None:
+    """A holder that died with a window open: past its end it no longer suppresses, and
+    the next holder's first tick clears what its config does not open."""
+    await store.set_maintenance_windows(
+        [MaintenanceWindow("old", ("sw*",), T - 60 * M, T - M, "config")], T - 60 * M
+    )
+    await store.upsert_events(
+        [EventInput("snmp", "sw9", "ifOperStatus", Severity.MAJOR, "down", T)], "test"
+    )
+    sw9 = await store.find_event("snmp|sw9|ifOperStatus")
+    assert sw9 is not None and not sw9.suppressed
+    config = Config()
+    await ScheduleLoop(store, config, FixedClock(T), RuleEngine(config)).tick()
     assert await store.maintenance_windows() == []

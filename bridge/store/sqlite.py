@@ -303,7 +303,11 @@ class SqliteStore:
     async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
         existing = await self._existing(e.key for e in events)
         # Read inside the write transaction: the lease holder opens and closes windows.
-        async with self._db.execute("SELECT name, hosts FROM maintenance_windows") as cur:
+        # A window past its end no longer counts, even if no lease holder is left to close it.
+        async with self._db.execute(
+            "SELECT name, hosts FROM maintenance_windows WHERE end IS NULL OR end > ?",
+            (events[-1].at,),
+        ) as cur:
             windows = [(name, json.loads(hosts)) for name, hosts in await cur.fetchall()]
         maint: dict[str, str | None] = {}
 
