@@ -106,7 +106,7 @@ class SchedulePane(Pane):
         self.records: dict[str, JobStatusRecord] = {}
         self.windows: list[MaintenanceWindow] = []
         self._seq = 0
-        self._day = DayTimes()
+        self._day_cache: DayTimes | None = None
 
     def compose(self) -> ComposeResult:
         strip = LinesView(id="schedule-timeline")
@@ -119,9 +119,15 @@ class SchedulePane(Pane):
         )
 
     def on_mount(self) -> None:
-        app = self.bridge
-        self._day = DayTimes({n: app.config.hours(n) for n in app.config.calendars})
         self.set_interval(TIMELINE_EVERY_S, self._draw_timeline)
+
+    @property
+    def _day(self) -> DayTimes:
+        """Today's occurrences per job, for the timeline and NEXT without an engine status."""
+        if self._day_cache is None:
+            config = self.bridge.config
+            self._day_cache = DayTimes({n: config.hours(n) for n in config.calendars})
+        return self._day_cache
 
     @property
     def body(self) -> RowTable:
