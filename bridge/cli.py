@@ -64,7 +64,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s")
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
-        print(f"  {j.name:<16} {j.schedule} ({j.timezone})")
+        extra = f", calendar {j.calendar}" if j.calendar else ""
+        extra += ", maintenance" if j.maintenance else ""
+        print(f"  {j.name:<16} {j.schedule} ({j.timezone}{extra})")
+    if config.maintenance:
+        print(f"maintenance: {len(config.maintenance)}")
+    for w in config.maintenance:
+        when = (
+            f"{w.schedule} for {w.duration:g} s ({w.timezone})"
+            if w.schedule is not None and w.duration is not None
+            else f"{w.start} to {w.end}"
+        )
+        print(f"  {w.name:<16} {when}; hosts {', '.join(w.hosts)}")
     print(f"rules:    {len(config.rules)}")
     for r in config.rules:
         extra = " with runbook" if r.runbook else ""

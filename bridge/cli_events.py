@@ -54,6 +54,7 @@ def event_json(e: Event) -> dict[str, Any]:
         "acked_at": e.acked_at,
         "resolved_at": e.resolved_at,
         "shelved_until": e.shelved_until,
+        "suppressed_by": e.suppressed_by,  # a maintenance window's name: stored, not alerting
     }
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "EventsConfig",
     "JobConfig",
     "LocalConfig",
+    "MaintenanceConfig",
     "RuleConfig",
     "StoreConfig",
     "Threshold",
@@ -50,6 +51,17 @@ def _known_zone(value: str) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _valid_cron(value: str) -> str:
+    value = value.strip()
+    try:
+        valid = croniter.is_valid(value)
+    except Exception:  # croniter raises odd types for odd input
+        valid = False
+    if not valid:
+        raise ValueError(f"invalid cron expression {value!r}")
     return value
 
 
@@ -144,18 +156,15 @@ class JobConfig(_Model):
     hosts: list[str] = []
     owner: str | None = None
     runbook: str | None = None
+    calendar: str | None = (
+        None  # a [calendars.NAME]: occurrences outside its hours are not expected
+    )
+    maintenance: bool = False  # a running occurrence opens a maintenance window for `hosts`
 
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        value = value.strip()
-        try:
-            valid = croniter.is_valid(value)
-        except Exception:  # croniter raises odd types for odd input
-            valid = False
-        if not valid:
-            raise ValueError(f"invalid cron expression {value!r}")
-        return value
+        return _valid_cron(value)
 
     @field_validator("depends_on")
     @classmethod
@@ -169,6 +178,61 @@ class JobConfig(_Model):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return _known_zone(value)
+
+
+class MaintenanceConfig(_Model):
+    """A maintenance window: events for `hosts` (globs) are stored but suppressed while open.
+
+    Either recurring (cron `schedule` + `duration` seconds, in `timezone`) or fixed
+    (`start`/`end`; a time without an offset is read in `timezone`).
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    hosts: list[str] = Field(min_length=1)
+    schedule: str | None = None
+    duration: float | None = Field(default=None, gt=0, le=7 * 86400)
+    timezone: str = "UTC"
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceConfig:
+        cron = self.schedule is not None or self.duration is not None
+        fixed = self.start is not None or self.end is not None
+        problem = None
+        if cron and fixed:
+            problem = "give either schedule + duration or start + end, not both"
+        elif cron and (self.schedule is None or self.duration is None):
+            problem = "a recurring window needs both schedule and duration (seconds)"
+        elif fixed and (self.start is None or self.end is None):
+            problem = "a fixed window needs both start and end"
+        elif not cron and not fixed:
+            problem = "give either schedule + duration or start + end"
+        elif fixed and self.fixed_span()[1] <= self.fixed_span()[0]:
+            problem = f"end ({self.end}) must be after start ({self.start})"
+        if problem:
+            raise ValueError(f"window {self.name!r}: {problem}")
+        return self
+
+    def fixed_span(self) -> tuple[float, float]:
+        """(start, end) as epoch seconds, for a fixed window."""
+        assert self.start is not None and self.end is not None
+        tz = zoneinfo.ZoneInfo(self.timezone)
+
+        def epoch(t: datetime.datetime) -> float:
+            return (t if t.tzinfo is not None else t.replace(tzinfo=tz)).timestamp()
+
+        return epoch(self.start), epoch(self.end)
 
 
 class CalendarConfig(_Model):
@@ -273,6 +337,7 @@ class Config(_Model):
     events: EventsConfig = EventsConfig()
     rules: list[RuleConfig] = []
     calendars: dict[str, CalendarConfig] = {}
+    maintenance: list[MaintenanceConfig] = []
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""
@@ -301,9 +366,25 @@ class Config(_Model):
             raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
         return jobs
 
+    @field_validator("maintenance")
+    @classmethod
+    def _unique_windows(cls, windows: list[MaintenanceConfig]) -> list[MaintenanceConfig]:
+        for name, first, again in _duplicates([w.name for w in windows]):
+            raise ValueError(
+                f"duplicate maintenance window {name!r} (maintenance[{first}] and [{again}])"
+            )
+        return windows
+
     @model_validator(mode="after")
     def _job_graph(self) -> Config:
         problems = job_graph_problems(self.jobs)
+        for i, job in enumerate(self.jobs):
+            if job.calendar is not None and job.calendar not in self.calendars:
+                known = ", ".join(sorted(self.calendars)) or "none defined"
+                problems.append(
+                    f"jobs[{i}].calendar: job {job.name!r}: unknown calendar "
+                    f"{job.calendar!r} (known: {known})"
+                )
         if problems:
             raise ConfigError(problems)  # not a ValueError: pydantic lets it through
         return self

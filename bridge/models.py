@@ -15,8 +15,10 @@ __all__ = [
     "JobRun",
     "JobRunStatus",
     "JobSignalError",
+    "JobStatusRecord",
     "JournalEntry",
     "LeaseInfo",
+    "MaintenanceWindow",
     "ScheduleAction",
     "ScheduleChange",
     "Severity",
@@ -97,6 +99,8 @@ class Event:
     shelved_until: float | None
     seq: int
     opened_at: float | None = None
+    # The maintenance window it was raised (or last updated) in: stored, not alerting.
+    suppressed_by: str | None = None
 
     @property
     def needs_ack(self) -> bool:
@@ -104,6 +108,11 @@ class Event:
         return self.state is EventState.OPEN or (
             self.state is EventState.RESOLVED and self.acked_by is None
         )
+
+    @property
+    def suppressed(self) -> bool:
+        """In a maintenance window: shown muted, never counted as an alert or notified."""
+        return self.suppressed_by is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,3 +231,32 @@ class ScheduleChange:
     actor: str
     reason: str
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobStatusRecord:
+    """A job's current status as the lease holder's schedule engine stored it.
+
+    `data` holds the details consoles draw (next due, occurrences, last run,
+    envelope); `seq` is the change sequence that wrote it, so a console reads only
+    the rows newer than the ones it has.
+    """
+
+    job: str
+    state: str
+    exception: bool
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+    first_at: float = 0.0  # when the engine first judged this job: its horizon
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """An open (or coming) maintenance window: events for `hosts` (globs) are suppressed."""
+
+    name: str
+    hosts: tuple[str, ...]
+    start: float
+    end: float | None  # None: until the job that opened it ends
+    source: str = "config"  # "config", or "job" for a job with maintenance = true

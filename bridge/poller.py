@@ -19,6 +19,7 @@ from bridge.config import Config, DeviceConfig
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
+from bridge.schedule_loop import ScheduleLoop
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector
@@ -96,6 +97,7 @@ class Poller:
         self._collectors = collectors
         self._on_write = on_write
         self._work: asyncio.Task[None] | None = None
+        self.schedule: ScheduleLoop | None = None
         self.lease = LeaseKeeper(store, clock, self._start, self._stop, ttl=lease_ttl)
 
     @property
@@ -104,6 +106,11 @@ class Poller:
 
     async def run(self) -> None:
         await self.lease.run()
+
+    def poke_schedule(self) -> None:
+        """Evaluate the schedule now (an operator just changed it), if this process holds it."""
+        if self.schedule is not None and self.lease.held:
+            self.schedule.poke()
 
     async def _start(self) -> None:
         collectors = (
@@ -120,11 +127,14 @@ class Poller:
         except Exception as exc:  # a fresh start is worse, but better than none
             log.warning("could not restore rule state from open events: %s", exc)
         runner = CollectorRunner(self.store, collectors, self.clock, levels, rules, self._on_write)
-        self._work = asyncio.create_task(self._duties(runner), name="poller")
+        self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
+        self._work = asyncio.create_task(self._duties(runner, self.schedule), name="poller")
 
-    async def _duties(self, runner: CollectorRunner) -> None:
+    async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(runner.run())
+            if self.config.jobs or self.config.maintenance:
+                group.create_task(schedule.run(), name="schedule")
             group.create_task(self._prune_loop())
             group.create_task(self._unshelve_loop())
 
@@ -151,3 +161,4 @@ class Poller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._work
             self._work = None
+        self.schedule = None

@@ -55,7 +55,7 @@ import bisect
 import enum
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from bridge.config import JobConfig
+from bridge.hours import OperationalHours
 from bridge.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
 EARLY_START = 60.0
 ENVELOPE_SAMPLES = 20
 ENVELOPE_MIN = 5
+MAX_SKIP = 20_000  # cron times looked at for the next one inside operational hours
 MAX_RUNS = 64  # runs kept per job: enough for the envelope and the last two occurrences
 _INF = math.inf
 
@@ -111,7 +113,7 @@ EXCEPTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class Envelope:
     """What the job's own history says a run should look like (see the module doc)."""
 
@@ -122,7 +124,7 @@ class Envelope:
     flags: tuple[str, ...] = ()  # "too-short", "too-long", "too-often"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class Occurrence:
     job: str
     scheduled: float  # the cron time: schedule changes refer to it
@@ -138,7 +140,7 @@ class Occurrence:
         return self.due != self.scheduled
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~4x, and a tick builds 30 000
 class JobStatus:
     name: str
     state: OccurrenceState
@@ -156,38 +158,61 @@ class JobStatus:
 
 
 class _Calendar:
-    """Occurrence times of one (cron expression, zone), cached around `now`."""
+    """Occurrence times of one (cron expression, zone, operational hours), cached around `now`.
 
-    __slots__ = ("_fwd", "expr", "times", "tz")
+    With operational hours, times outside them are dropped: they are not expected,
+    so never due, late or missed.
+    """
 
-    def __init__(self, expr: str, tz: ZoneInfo) -> None:
+    __slots__ = ("_fwd", "_last", "expr", "hours", "times", "tz")
+
+    def __init__(self, expr: str, tz: ZoneInfo, hours: OperationalHours | None = None) -> None:
         self.expr = expr
         self.tz = tz
+        self.hours = hours
         self.times: list[float] = []  # consecutive occurrences, ascending
         self._fwd: croniter | None = None  # positioned at times[-1]
+        # The last window asked for: jobs sharing this schedule ask for the same `now`.
+        self._last: tuple[float, tuple[float | None, float | None, float]] | None = None
+
+    def _wanted(self, t: float) -> bool:
+        return self.hours is None or self.hours.contains(t)
 
     def _rebuild(self, now: float) -> None:
         start = datetime.fromtimestamp(now, self.tz)
+        back: list[float] = []
         try:
             it = croniter(self.expr, start)
-            first = it.get_prev(float)
-            self.times = [it.get_prev(float), first]
-            it.get_next(float)  # croniter's cursor is stateful: back at `first`
-        except Exception:  # no earlier occurrence (croniter gives up): go forward only
-            self.times = []
-            it = croniter(self.expr, start)
-        self._fwd = it
+            for _ in range(MAX_SKIP):
+                t = it.get_prev(float)
+                if self._wanted(t):
+                    back.append(t)
+                    if len(back) == 2:
+                        break
+        except Exception:  # no earlier occurrence (croniter gives up): go forward from here
+            pass
+        self.times = back[::-1]
+        origin = datetime.fromtimestamp(back[0] if back else now - 1, self.tz)
+        self._fwd = croniter(self.expr, origin)
         self._extend(now)
 
-    def _extend(self, now: float) -> None:
+    def _next(self) -> float:
         assert self._fwd is not None
+        for _ in range(MAX_SKIP):
+            t = float(self._fwd.get_next(float))
+            if self._wanted(t):
+                return t
+        return _INF
+
+    def _extend(self, now: float) -> None:
         try:
-            t = self._fwd.get_next(float)
+            t = self._next()
             while t <= now:
                 self.times.append(t)
-                t = self._fwd.get_next(float)
+                t = self._next()
             self.times.append(t)
-            self.times.append(self._fwd.get_next(float))
+            if t != _INF:
+                self.times.append(self._next())
         except Exception:  # an expression with no further occurrence (30 February)
             self.times.append(_INF)
         if len(self.times) > 4096:
@@ -197,6 +222,14 @@ class _Calendar:
 
     def window(self, now: float) -> tuple[float | None, float | None, float]:
         """(the one before prev, prev, next): prev <= now < next; None where there is none."""
+        last = self._last
+        if last is not None and last[0] == now:
+            return last[1]
+        found = self._window(now)
+        self._last = (now, found)
+        return found
+
+    def _window(self, now: float) -> tuple[float | None, float | None, float]:
         times = self.times
         if not times or now < times[0]:
             self._rebuild(now)
@@ -234,11 +267,13 @@ class _Job:
         "config",
         "deps",
         "dirty",
+        "envelope",
         "envelope_base",
         "overrides",
         "run_at",
         "runs",
         "runs_by_id",
+        "since",
         "status",
     )
 
@@ -252,9 +287,11 @@ class _Job:
         self.changes: dict[int, ScheduleChange] = {}
         self.overrides: dict[float, _Override] = {}
         self.envelope_base: tuple[int, float | None] = (0, None)
+        self.envelope: Envelope | None = None  # the last one, reused while unchanged
         self.dirty = True
         self.status: JobStatus | None = None
         self.changed_tick = -1
+        self.since: float | None = None
 
     def refresh_history(self) -> None:
         runs = sorted(self.runs_by_id.values(), key=lambda r: (r.at, r.id))[-MAX_RUNS:]
@@ -292,17 +329,26 @@ class ScheduleEngine:
     `now` evaluated.
     """
 
-    def __init__(self, jobs: Sequence[JobConfig], *, since: float | None = None) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[JobConfig],
+        *,
+        since: float | None = None,
+        hours: Mapping[str, OperationalHours] | None = None,
+    ) -> None:
         self.since = since
         self._tick = 0
         self.changed: list[str] = []  # names whose status changed in the last evaluate
-        calendars: dict[tuple[str, str], _Calendar] = {}
+        calendars: dict[tuple[str, str, str | None], _Calendar] = {}
         self._jobs: dict[str, _Job] = {}
         for config in jobs:
-            key = (config.schedule, config.timezone)
+            key = (config.schedule, config.timezone, config.calendar)
             calendar = calendars.get(key)
             if calendar is None:
-                calendar = calendars[key] = _Calendar(config.schedule, ZoneInfo(config.timezone))
+                within = (hours or {}).get(config.calendar) if config.calendar else None
+                calendar = calendars[key] = _Calendar(
+                    config.schedule, ZoneInfo(config.timezone), within
+                )
             self._jobs[config.name] = _Job(config, calendar)
         for job in self._jobs.values():
             job.deps = [self._jobs[d] for d in job.config.depends_on if d in self._jobs]
@@ -328,6 +374,18 @@ class ScheduleEngine:
                     state[dep.config.name] = 1
                     stack.append((dep, iter(dep.deps)))
         return order
+
+    def set_since(self, since: Mapping[str, float]) -> None:
+        """Per-job horizons (when the engine first judged each job), over the shared `since`."""
+        for name, t in since.items():
+            job = self._jobs.get(name)
+            if job is not None:
+                job.since = t
+                job.dirty = True
+
+    @property
+    def jobs(self) -> dict[str, JobConfig]:
+        return {name: job.config for name, job in self._jobs.items()}
 
     # -- input ------------------------------------------------------------------
     def add_runs(self, runs: Iterable[JobRun]) -> None:
@@ -360,13 +418,14 @@ class ScheduleEngine:
                 job.dirty
                 or status is None
                 or now >= status.valid_until
-                or any(d.changed_tick == tick for d in job.deps)
+                or (job.deps and any(d.changed_tick == tick for d in job.deps))
             ):
                 continue
-            if job.dirty:
+            fresh = job.dirty
+            if fresh:
                 job.refresh_history()
                 job.dirty = False
-            new = self._evaluate_job(job, now)
+            new = self._evaluate_job(job, now, fresh)
             if new != status:
                 job.changed_tick = tick
                 changed.append(job.config.name)
@@ -377,24 +436,96 @@ class ScheduleEngine:
 
     def _runs_between(self, job: _Job, start: float, end: float) -> tuple[JobRun | None, int]:
         """The latest run starting in [start - EARLY_START, end - EARLY_START), and how many."""
-        lo = bisect.bisect_left(job.run_at, start - EARLY_START)
-        hi = bisect.bisect_left(job.run_at, end - EARLY_START) if end != _INF else len(job.runs)
+        run_at = job.run_at
+        if not run_at:
+            return None, 0
+        lo = bisect.bisect_left(run_at, start - EARLY_START)
+        hi = bisect.bisect_left(run_at, end - EARLY_START) if end != _INF else len(run_at)
         return (job.runs[hi - 1] if hi > lo else None), hi - lo
 
-    def _evaluate_job(self, job: _Job, now: float) -> JobStatus:
+    @staticmethod
+    def _blockers(job: _Job) -> tuple[str, ...]:
+        return tuple(
+            d.config.name
+            for d in job.deps
+            if d.status is not None
+            and d.status.current is not None
+            and d.status.current.state is not _UPCOMING
+            and d.status.state is not _SUCCEEDED
+        )
+
+    def _occurrence(
+        self,
+        job: _Job,
+        scheduled: float,
+        due: float,
+        end: float,
+        is_current: bool,
+        now: float,
+        since: float,
+        limit: float | None,
+        high: float | None,
+    ) -> tuple[Occurrence | None, float]:
+        """One occurrence's state, and the next time (after now) at which it may change."""
+        o = job.overrides.get(scheduled) if job.overrides else None
+        run, runs = self._runs_between(job, due, end)
+        change = o.last if o is not None else None
+        until = due if due > now else _INF
+        blocked_by: tuple[str, ...] = ()
+        state: OccurrenceState
+        if o is not None and o.done:
+            state = _SUCCEEDED
+        elif run is not None and run.status is _RUN_RUNNING:
+            state = _RUNNING
+            started = run.at
+            if limit is not None:
+                if now >= started + limit:
+                    state = _OVERRUNNING
+                elif started + limit < until:
+                    until = started + limit
+            if high is not None and now < started + high < until:
+                until = started + high
+        elif run is not None:
+            ok = run.status is _RUN_OK
+            state = _SUCCEEDED if ok else _FAILED
+        elif o is not None and o.held:
+            state = _HELD
+        elif due > now:
+            state = _RESCHEDULED
+        elif due < since:
+            if not is_current:
+                return None, until
+            state = _UPCOMING
+        elif not is_current:
+            state = _MISSED
+        else:
+            blocked_by = self._blockers(job) if job.deps else ()
+            if blocked_by:
+                state = _BLOCKED
+            elif now >= due + job.config.grace:
+                state = _LATE
+            else:
+                state = _DUE
+                if due + job.config.grace < until:
+                    until = due + job.config.grace
+        return Occurrence(
+            job.config.name, scheduled, due, state, run, runs, change, blocked_by
+        ), until
+
+    def _evaluate_job(self, job: _Job, now: float, fresh: bool = True) -> JobStatus:
         cfg = job.config
-        since = self.since if self.since is not None else now
+        since = job.since if job.since is not None else self.since
+        if since is None:
+            since = now
         prev2, prev, nxt = job.calendar.window(now)
         overrides = job.overrides
 
-        def due_of(t: float | None) -> float | None:
-            if t is None:
-                return None
-            o = overrides.get(t)
+        def due_of(t: float) -> float:
+            o = overrides.get(t) if overrides else None
             return o.new_time if o is not None and o.new_time is not None else t
 
         nxt_due = due_of(nxt) if nxt != _INF else None
-        boundaries: list[float] = [nxt]
+        until = nxt
         current: float | None
         previous: float | None
         if nxt_due is not None and nxt_due <= now:  # the next one was moved earlier
@@ -403,8 +534,8 @@ class ScheduleEngine:
         else:
             current, previous = prev, prev2
             next_due = nxt if nxt != _INF else None
-            if nxt_due is not None:
-                boundaries.append(nxt_due)
+            if nxt_due is not None and now < nxt_due < until:
+                until = nxt_due
         count, median = job.envelope_base
         expected = cfg.duration if cfg.duration is not None else median
         limit = cfg.max_runtime if cfg.max_runtime is not None else (
@@ -413,112 +544,46 @@ class ScheduleEngine:
         high = median * 3 if median is not None else None
         low = median / 3 if median is not None else None
 
-        blocked_by: tuple[str, ...] | None = None
-
-        def blockers() -> tuple[str, ...]:
-            nonlocal blocked_by
-            if blocked_by is None:
-                blocked_by = tuple(
-                    d.config.name
-                    for d in job.deps
-                    if d.status is not None
-                    and d.status.current is not None
-                    and d.status.current.state is not OccurrenceState.UPCOMING
-                    and d.status.state is not OccurrenceState.SUCCEEDED
-                )
-            return blocked_by
-
-        def occurrence(
-            scheduled: float, due: float, end: float, is_current: bool
-        ) -> Occurrence | None:
-            o = overrides.get(scheduled)
-            run, runs = self._runs_between(job, due, end)
-            change = o.last if o is not None else None
-            if due > now:
-                boundaries.append(due)
-            state: OccurrenceState
-            if o is not None and o.done:
-                state = OccurrenceState.SUCCEEDED
-            elif run is not None and run.status is JobRunStatus.RUNNING:
-                state = OccurrenceState.RUNNING
-                started = run.at
-                if limit is not None:
-                    if now >= started + limit:
-                        state = OccurrenceState.OVERRUNNING
-                    else:
-                        boundaries.append(started + limit)
-                if high is not None:
-                    boundaries.append(started + high)
-            elif run is not None:
-                ok = run.status is JobRunStatus.OK
-                state = OccurrenceState.SUCCEEDED if ok else OccurrenceState.FAILED
-            elif o is not None and o.held:
-                state = OccurrenceState.HELD
-            elif due > now:
-                state = OccurrenceState.RESCHEDULED
-            elif due < since:
-                if not is_current:
-                    return None
-                state = OccurrenceState.UPCOMING
-            elif not is_current:
-                state = OccurrenceState.MISSED
-            elif blockers():
-                state = OccurrenceState.BLOCKED
-            elif now >= due + cfg.grace:
-                state = OccurrenceState.LATE
-            else:
-                state = OccurrenceState.DUE
-                boundaries.append(due + cfg.grace)
-            return Occurrence(
-                job=cfg.name,
-                scheduled=scheduled,
-                due=due,
-                state=state,
-                run=run,
-                runs=runs,
-                change=change,
-                blocked_by=blockers() if state is OccurrenceState.BLOCKED else (),
-            )
-
         cur_occ: Occurrence | None = None
         prev_occ: Occurrence | None = None
         if current is not None:
             cur_due = due_of(current)
-            assert cur_due is not None
-            cur_occ = occurrence(current, cur_due, _INF, True)
-            if previous is not None:
-                prev_due = due_of(previous)
-                assert prev_due is not None
-                prev_occ = occurrence(previous, prev_due, min(cur_due, current), False)
+            cur_occ, u = self._occurrence(
+                job, current, cur_due, _INF, True, now, since, limit, high
+            )
+            until = min(until, u)
+            old = job.status
+            if (  # the previous occurrence settled and no new data: it stays as it was
+                not fresh
+                and previous is not None
+                and old is not None
+                and old.previous is not None
+                and old.previous.scheduled == previous
+                and old.previous.state in _SETTLED
+                and not job.deps
+            ):
+                prev_occ = old.previous
+            elif previous is not None:
+                prev_occ, u = self._occurrence(
+                    job, previous, due_of(previous), min(cur_due, current), False, now, since,
+                    limit, high,
+                )  # fmt: skip
+                until = min(until, u)
 
         if cur_occ is None:
-            state = OccurrenceState.UPCOMING
+            state = _UPCOMING
         else:
             state = cur_occ.state
-            quiet = (
-                OccurrenceState.DUE,
-                OccurrenceState.UPCOMING,
-                OccurrenceState.LATE,
-                OccurrenceState.BLOCKED,
-                OccurrenceState.RESCHEDULED,
-            )
-            if prev_occ is not None and prev_occ.state in (
-                OccurrenceState.RUNNING,
-                OccurrenceState.OVERRUNNING,
-            ):
-                if state in quiet:
+            if prev_occ is not None and prev_occ.state in _RUNNING_STATES:
+                if state in _QUIET:
                     state = prev_occ.state
-            elif (
-                prev_occ is not None
-                and prev_occ.state is OccurrenceState.MISSED
-                and state in (OccurrenceState.DUE, OccurrenceState.UPCOMING)
-            ):
-                state = OccurrenceState.MISSED
+            elif prev_occ is not None and prev_occ.state is _MISSED and state in _MISSED_SHOWS:
+                state = _MISSED
 
         last_run = job.runs[-1] if job.runs else None
         flags: list[str] = []
         if last_run is not None and low is not None and high is not None:
-            if last_run.status is JobRunStatus.RUNNING:
+            if last_run.status is _RUN_RUNNING:
                 if now - last_run.at > high:
                     flags.append("too-long")
             elif last_run.duration is not None and last_run.started_at is not None:
@@ -526,20 +591,52 @@ class ScheduleEngine:
                     flags.append("too-short")
                 elif last_run.duration > high:
                     flags.append("too-long")
-        if any(o is not None and o.runs > 1 for o in (cur_occ, prev_occ)):
+        if (cur_occ is not None and cur_occ.runs > 1) or (
+            prev_occ is not None and prev_occ.runs > 1
+        ):
             flags.append("too-often")
-        envelope = Envelope(count, median, low, high, tuple(flags))
+        envelope = job.envelope
+        flagged = tuple(flags)
+        if (
+            envelope is None
+            or envelope.flags != flagged
+            or envelope.samples != count
+            or envelope.median != median
+        ):
+            envelope = job.envelope = Envelope(count, median, low, high, flagged)
         return JobStatus(
-            name=cfg.name,
-            state=state,
-            current=cur_occ,
-            previous=prev_occ,
-            next_due=next_due,
-            last_run=last_run,
-            envelope=envelope,
-            expected=expected,
-            valid_until=min((b for b in boundaries if b > now), default=_INF),
+            cfg.name, state, cur_occ, prev_occ, next_due, last_run, envelope, expected, until
         )
+
+
+# Hot-path aliases: an enum member lookup costs ~0.12 us, a module global ~0.03 us.
+_BLOCKED = OccurrenceState.BLOCKED
+_DUE = OccurrenceState.DUE
+_FAILED = OccurrenceState.FAILED
+_HELD = OccurrenceState.HELD
+_LATE = OccurrenceState.LATE
+_MISSED = OccurrenceState.MISSED
+_OVERRUNNING = OccurrenceState.OVERRUNNING
+_RESCHEDULED = OccurrenceState.RESCHEDULED
+_RUNNING = OccurrenceState.RUNNING
+_SUCCEEDED = OccurrenceState.SUCCEEDED
+_UPCOMING = OccurrenceState.UPCOMING
+_RUN_RUNNING = JobRunStatus.RUNNING
+_RUN_OK = JobRunStatus.OK
+_RUNNING_STATES = (OccurrenceState.RUNNING, OccurrenceState.OVERRUNNING)
+_QUIET = (
+    OccurrenceState.DUE,
+    OccurrenceState.UPCOMING,
+    OccurrenceState.LATE,
+    OccurrenceState.BLOCKED,
+    OccurrenceState.RESCHEDULED,
+)
+# States that change only with new data (runs, operator changes), never with time alone.
+_SETTLED = frozenset(
+    {OccurrenceState.SUCCEEDED, OccurrenceState.FAILED, OccurrenceState.MISSED,
+     OccurrenceState.HELD}
+)  # fmt: skip
+_MISSED_SHOWS = (OccurrenceState.DUE, OccurrenceState.UPCOMING)
 
 
 def evaluate(

@@ -18,8 +18,9 @@ from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane, SchedulePane
+from bridge.ui.panes import HealthPane
 from bridge.ui.rowtable import RowTable
+from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import KEYS, ConfirmScreen, DetailsScreen, HelpScreen
 
 

@@ -17,8 +17,10 @@ from bridge.models import (
     Event,
     EventInput,
     JobRun,
+    JobStatusRecord,
     JournalEntry,
     LeaseInfo,
+    MaintenanceWindow,
     ScheduleAction,
     ScheduleChange,
     Snapshot,
@@ -170,6 +172,26 @@ class Store(Protocol):
     ) -> list[ScheduleChange]:
         """Oldest first, so applying them in order leaves the latest in force."""
         ...
+
+    # -- the schedule engine's output (written by the lease holder) ---------------
+    async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:
+        """Upsert the changed jobs' statuses in one transaction (change kind 'schedule')."""
+        ...
+
+    async def job_statuses(self, *, after_seq: int = 0) -> list[JobStatusRecord]:
+        """Statuses written after change `after_seq` (all with 0), oldest first."""
+        ...
+
+    async def set_maintenance_windows(
+        self, windows: Sequence[MaintenanceWindow], now: float
+    ) -> None:
+        """Replace the open windows; events raised meanwhile for their hosts are suppressed.
+
+        A window that closes un-suppresses its events that are still unresolved.
+        """
+        ...
+
+    async def maintenance_windows(self) -> list[MaintenanceWindow]: ...
 
     # -- the collector lease ---------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

@@ -151,6 +151,28 @@ MIGRATIONS: list[str] = [
     CREATE INDEX schedule_changes_job ON schedule_changes(job, occurrence);
     CREATE INDEX schedule_changes_at ON schedule_changes(at);
     """,
+    # 5: the schedule engine's job statuses, for every console to read; open
+    # maintenance windows; events raised inside one are marked suppressed.
+    """
+    CREATE TABLE job_status (
+        job       TEXT PRIMARY KEY,
+        state     TEXT NOT NULL,
+        exception INTEGER NOT NULL DEFAULT 0,
+        at        REAL NOT NULL,
+        first_at  REAL NOT NULL,
+        data      TEXT NOT NULL DEFAULT '{}',
+        seq       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX job_status_seq ON job_status(seq);
+    CREATE TABLE maintenance_windows (
+        name   TEXT PRIMARY KEY,
+        hosts  TEXT NOT NULL,
+        start  REAL NOT NULL,
+        end    REAL,
+        source TEXT NOT NULL
+    );
+    ALTER TABLE events ADD COLUMN suppressed_by TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import json
 import os
 import secrets
@@ -27,8 +28,10 @@ from bridge.models import (
     JobRun,
     JobRunStatus,
     JobSignalError,
+    JobStatusRecord,
     JournalEntry,
     LeaseInfo,
+    MaintenanceWindow,
     ScheduleAction,
     ScheduleChange,
     Severity,
@@ -46,12 +49,12 @@ CHANGE_RETENTION_S = 3600.0
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at", "shelved_until",
+    "acked_by", "acked_at", "shelved_until", "suppressed_by",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
     "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq, "
-    "opened_at"
+    "opened_at, suppressed_by"
 )
 
 
@@ -112,6 +115,7 @@ def _event(row: sqlite3.Row | tuple[Any, ...]) -> Event:
         shelved_until=row[17],
         seq=row[18],
         opened_at=row[19],
+        suppressed_by=row[20],
     )
 
 
@@ -298,6 +302,29 @@ class SqliteStore:
 
     async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
         existing = await self._existing(e.key for e in events)
+        # Read inside the write transaction: the lease holder opens and closes windows.
+        # A window past its end no longer counts, even if no lease holder is left to close it.
+        async with self._db.execute(
+            "SELECT name, hosts FROM maintenance_windows WHERE end IS NULL OR end > ?",
+            (events[-1].at,),
+        ) as cur:
+            windows = [(name, json.loads(hosts)) for name, hosts in await cur.fetchall()]
+        maint: dict[str, str | None] = {}
+
+        def window_of(resource: str) -> str | None:
+            if not windows:
+                return None
+            if resource not in maint:
+                maint[resource] = next(
+                    (
+                        name
+                        for name, hosts in windows
+                        if any(fnmatch.fnmatchcase(resource, h) for h in hosts)
+                    ),
+                    None,
+                )
+            return maint[resource]
+
         # Rows are folded in memory first, so a burst that repeats one key becomes
         # one write with the right count rather than thousands of updates.
         rows: dict[str, dict[str, Any]] = {}
@@ -317,10 +344,13 @@ class SqliteStore:
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
                     "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None, "shelved_until": None,
                     "evidence": json.dumps(e.evidence) if e.evidence else None,
+                    "suppressed_by": window_of(e.resource),
                 }  # fmt: skip
                 created.add(e.key)
                 journal.append((e.key, e.at, actor, "raise", e.summary))
                 continue
+            if e.severity is not Severity.OK:
+                row["suppressed_by"] = window_of(e.resource)
             action = _transition(row, e)
             if action is not None:
                 journal.append((e.key, e.at, actor, *action))
@@ -638,6 +668,70 @@ class SqliteStore:
             (*args, limit),
         ) as cur:
             return [_schedule_change(row) for row in await cur.fetchall()]
+
+    # -- the schedule engine's output ----------------------------------------------
+    async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:
+        if not records:
+            return
+        async with self._tx(now, "schedule") as seq:
+            await self._db.executemany(
+                "INSERT INTO job_status(job, state, exception, at, first_at, data, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job) DO UPDATE SET "
+                "state=excluded.state, exception=excluded.exception, at=excluded.at, "
+                "data=excluded.data, seq=excluded.seq",
+                [
+                    (r.job, r.state, int(r.exception), r.at, r.first_at or r.at,
+                     json.dumps(r.data, separators=(",", ":")), seq)
+                    for r in records
+                ],
+            )  # fmt: skip
+
+    async def job_statuses(self, *, after_seq: int = 0) -> list[JobStatusRecord]:
+        async with self._db.execute(
+            "SELECT job, state, exception, at, data, first_at, seq FROM job_status "
+            "WHERE seq > ? ORDER BY seq",
+            (after_seq,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            JobStatusRecord(r[0], r[1], bool(r[2]), r[3], json.loads(r[4]), r[5], r[6])
+            for r in rows
+        ]
+
+    async def set_maintenance_windows(
+        self, windows: Sequence[MaintenanceWindow], now: float
+    ) -> None:
+        async with self._tx(now, "maintenance"):
+            async with self._db.execute("SELECT name FROM maintenance_windows") as cur:
+                before = {row[0] for row in await cur.fetchall()}
+            await self._db.execute("DELETE FROM maintenance_windows")
+            await self._db.executemany(
+                "INSERT INTO maintenance_windows(name, hosts, start, end, source) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(w.name, json.dumps(list(w.hosts)), w.start, w.end, w.source) for w in windows],
+            )
+            closed = before - {w.name for w in windows}
+            for name in closed:
+                # A problem outlasting its window alerts again; resolved ones keep the mark.
+                await self._db.execute(
+                    "UPDATE events SET suppressed_by = NULL WHERE suppressed_by = ? "
+                    "AND state != 'resolved'",
+                    (name,),
+                )
+            for name in sorted(closed | ({w.name for w in windows} - before)):
+                verb = "closed" if name in closed else "opened"
+                await self._db.execute(
+                    "INSERT INTO journal(event_id, at, actor, action, note) "
+                    "VALUES (NULL, ?, 'bridge', ?, ?)",
+                    (now, f"maintenance {verb}", name),
+                )
+
+    async def maintenance_windows(self) -> list[MaintenanceWindow]:
+        async with self._db.execute(
+            "SELECT name, hosts, start, end, source FROM maintenance_windows ORDER BY start, name"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [MaintenanceWindow(r[0], tuple(json.loads(r[1])), r[2], r[3], r[4]) for r in rows]
 
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

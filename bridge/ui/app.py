@@ -27,8 +27,9 @@ from bridge.poller import Poller
 from bridge.store import Store, open_store
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
-from bridge.ui.panes import HealthPane, Pane, SchedulePane
+from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
+from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from bridge.ui.terminal_output import install as install_terminal_output
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
@@ -96,6 +97,11 @@ class BridgeApp(App[int]):
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
 
     # -- set-up ------------------------------------------------------------------
+    def poke_schedule(self) -> None:
+        """Our own poller re-evaluates the schedule at once after an operator's change."""
+        if self._poller is not None:
+            self._poller.poke_schedule()
+
     @property
     def store(self) -> Store:
         assert self._store is not None, "the store opens on mount"
@@ -157,7 +163,9 @@ class BridgeApp(App[int]):
             lease = await self.store.lease(LEASE_NAME)
             alive = lease is not None and lease.expires_at > self.clock.now()
             self._lease_text = "○ reading" if lease and alive else "○ no poller"
-        self._show_header()
+        # A worker may finish while the app closes, after the header's parts are gone.
+        with contextlib.suppress(NoMatches):
+            self._show_header()
 
     def data_age(self) -> float:
         """Seconds since the newest local sample, or since start-up if none came yet."""

@@ -101,7 +101,7 @@ class EventsPane(Pane):
     # -- data -------------------------------------------------------------------------
     async def load(self, changes: list[Change] | None = None) -> None:
         if changes is not None:
-            if any(c.kind == "events" for c in changes):
+            if any(c.kind in ("events", "maintenance") for c in changes):
                 self._dirty = True  # coalesced: see _schedule
                 self._schedule()
             return
@@ -163,11 +163,14 @@ class EventsPane(Pane):
         rows = []
         unacked = 0
         for e in self.events:
-            unacked += e.needs_ack
+            # In a maintenance window: stored and listed, but muted and not an alert.
+            unacked += e.needs_ack and not e.suppressed
             sev = e.severity.label
             state = _STATE_LABEL[e.state]
             if e.state is EventState.RESOLVED and e.acked_by is None:
                 state = "RSLVD"  # resolved, but nobody has seen it yet
+            if e.suppressed and e.state is not EventState.RESOLVED:
+                state = "maint"
             cells = (
                 "*" if e.id in self.marked else "",
                 sev.upper(),
@@ -180,11 +183,16 @@ class EventsPane(Pane):
                 e.owner or "",
             )
             style = ""
-            if e.state in (EventState.RESOLVED, EventState.SHELVED, EventState.SUPPRESSED):
+            if e.suppressed or e.state in (
+                EventState.RESOLVED,
+                EventState.SHELVED,
+                EventState.SUPPRESSED,
+            ):
                 style = "muted"
             elif e.opened_at is not None and now - e.opened_at < fresh_s:
                 style = "fresh"
-            rows.append(Row(str(e.id), cells, style, ("", f"sev-{sev}")))
+            sev_style = "" if e.suppressed else f"sev-{sev}"
+            rows.append(Row(str(e.id), cells, style, ("", sev_style)))
         self.body.set_rows(rows)
         self.body.empty_text = (
             "no events match the filter"
@@ -399,7 +407,12 @@ class EventDetailsScreen(ModalScreen[None]):
         sev = event.severity.label
         fields: list[tuple[str, str, str]] = [
             ("severity", sev, f"sev-{sev}"),
-            ("state", event.state.value, ""),
+            (
+                "state",
+                event.state.value
+                + (f" (maintenance: {event.suppressed_by})" if event.suppressed_by else ""),
+                "",
+            ),
             ("resource", event.resource, ""),
             ("check", event.check, ""),
             ("source", event.source, ""),

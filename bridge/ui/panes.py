@@ -8,17 +8,15 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from bridge.config import JobConfig
 from bridge.models import Change, Snapshot
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import LinesView
-from bridge.ui.rowtable import Column, Row, RowTable
-from bridge.ui.screens import DetailsScreen
+from bridge.ui.rowtable import RowTable
 
 if TYPE_CHECKING:
     from bridge.ui.app import BridgeApp
 
-__all__ = ["HealthPane", "Pane", "SchedulePane", "matches"]
+__all__ = ["HealthPane", "Pane", "matches"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
@@ -67,67 +65,6 @@ class Pane(Vertical):
 
     def open_details(self, key: str) -> None:
         """Enter on a row: show what there is to know about it."""
-
-
-class SchedulePane(Pane):
-    title = "Schedule"
-    number = 2
-
-    COLUMNS = (
-        Column("name", "JOB", 18),
-        Column("schedule", "SCHEDULE", 14),
-        Column("tz", "TZ", 12, drop=1),
-        Column("state", "STATE", 10),
-        Column("owner", "OWNER"),
-    )
-
-    def __init__(self) -> None:
-        super().__init__(id="schedule-pane")
-
-    def compose(self) -> ComposeResult:
-        yield RowTable(
-            self.COLUMNS,
-            empty_text="no jobs configured: add [[jobs]] to the config",
-            id="schedule-table",
-        )
-
-    @property
-    def body(self) -> RowTable:
-        return self.query_one(RowTable)
-
-    @property
-    def jobs(self) -> list[JobConfig]:
-        return self.bridge.config.jobs
-
-    async def load(self, changes: list[Change] | None = None) -> None:
-        if changes is None:
-            self.redraw()
-
-    def redraw(self) -> None:
-        rows = []
-        for job in self.jobs:
-            cells = (job.name, job.schedule, job.timezone, "scheduled", job.owner or "")
-            if self.filter_text and not matches(cells, self.filter_text):
-                continue
-            rows.append(Row(job.name, cells))
-        self.body.set_rows(rows)
-
-    def open_details(self, key: str) -> None:
-        job = next((j for j in self.jobs if j.name == key), None)
-        if job is None:
-            return
-        self.app.push_screen(
-            DetailsScreen(
-                f"Job {job.name}",
-                [
-                    ("schedule", f"{job.schedule} ({job.timezone})"),
-                    ("owner", job.owner or "—"),
-                    ("depends on", ", ".join(job.depends_on) or "—"),
-                    ("hosts", ", ".join(job.hosts) or "—"),
-                    ("runbook", job.runbook or "—"),
-                ],
-            )
-        )
 
 
 class HealthPane(Pane):

@@ -38,6 +38,14 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "Schedule pane",
+        [
+            ("r", "reschedule this occurrence to a new time (with a reason)"),
+            ("H", "hold this occurrence, or release it (with a reason)"),
+            ("m", "mark this occurrence done by hand (with a reason)"),
+        ],
+    ),
+    (
         "Leaving",
         [("q", "quit (asks first if an action is still being saved)"), ("Esc", "close a dialog")],
     ),

@@ -1,0 +1,153 @@
+"""Schedule transitions as observations, so job events go through the same rules as the rest.
+
+Source "schedule", resource = the job's name, one check per kind of trouble. A
+state raises its own check and ends the ones it makes moot (a late job that
+starts is no longer late); a success ends them all. The learned runtime
+envelope is its own check, raised while the last run is outside it.
+`[[rules]]` entries (source = "schedule", check = "late", ...) override the
+severities below, add `for`, or a runbook.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bridge.config import JobConfig
+from bridge.models import Severity
+from bridge.rules import Observation
+from bridge.schedule import JobStatus
+from bridge.schedule import OccurrenceState as S
+from bridge.text import human_duration
+
+__all__ = ["CHECKS", "ENVELOPE", "SEVERITY", "SOURCE", "job_observations", "report_key"]
+
+SOURCE = "schedule"
+ENVELOPE = "envelope"
+
+# The check each troubled state raises, and its default severity.
+CHECK_OF: dict[S, str] = {
+    S.FAILED: "failed",
+    S.MISSED: "missed",
+    S.LATE: "late",
+    S.OVERRUNNING: "overrunning",
+    S.BLOCKED: "blocked",
+}
+SEVERITY: dict[str, Severity] = {
+    "failed": Severity.MAJOR,
+    "missed": Severity.MAJOR,
+    "late": Severity.MINOR,
+    "overrunning": Severity.MINOR,
+    "blocked": Severity.WARNING,
+    ENVELOPE: Severity.MINOR,
+}
+CHECKS = tuple(CHECK_OF.values())
+
+_PASSING = ("late", "blocked", "overrunning")  # conditions that end when the state moves on
+# What each state resolves (besides its own check, which it raises).
+ENDS: dict[S, tuple[str, ...]] = {
+    S.SUCCEEDED: CHECKS,
+    S.RUNNING: _PASSING,
+    S.DUE: _PASSING,
+    S.UPCOMING: _PASSING,
+    S.HELD: _PASSING,
+    S.RESCHEDULED: _PASSING,
+    S.LATE: _PASSING,
+    S.BLOCKED: _PASSING,
+    S.FAILED: _PASSING,
+    S.MISSED: _PASSING,
+    S.OVERRUNNING: _PASSING,
+}
+
+
+def _clock(t: float, tz: str) -> str:
+    return datetime.fromtimestamp(t, ZoneInfo(tz)).strftime("%a %H:%M %Z")
+
+
+def _summary(job: JobConfig, status: JobStatus, at: float) -> str:
+    cur = status.current
+    prev = status.previous
+    name = job.name
+    state = status.state
+    if state is S.LATE and cur is not None:
+        return (
+            f"{name} late: due {_clock(cur.due, job.timezone)}, not started "
+            f"(grace {human_duration(job.grace)})"
+        )
+    if state is S.MISSED:
+        missed = prev if prev is not None and prev.state is S.MISSED else cur
+        due = _clock(missed.due, job.timezone) if missed is not None else "?"
+        return f"{name} missed: the run due {due} never started"
+    if state is S.BLOCKED and cur is not None:
+        return f"{name} blocked: waiting for {', '.join(cur.blocked_by)}"
+    if state is S.FAILED:
+        run = status.last_run
+        code = f" (exit {run.exit_code})" if run is not None and run.exit_code is not None else ""
+        message = f": {run.message}" if run is not None and run.message else ""
+        return f"{name} failed{code}{message}"[:300]
+    if state is S.OVERRUNNING:
+        run = status.last_run
+        took = (
+            f" for {human_duration(at - run.started_at)}"
+            if run is not None and run.started_at is not None
+            else ""
+        )
+        limit = job.max_runtime if job.max_runtime is not None else (status.expected or 0) * 2
+        return f"{name} overrunning: running{took}, limit {human_duration(limit)}"
+    return f"{name} {state.value}"
+
+
+def _envelope_summary(name: str, status: JobStatus) -> str:
+    env = status.envelope
+    parts = []
+    for flag in env.flags:
+        if flag == "too-short" and status.last_run and status.last_run.duration is not None:
+            parts.append(f"ran {human_duration(status.last_run.duration)}")
+        elif flag == "too-long":
+            parts.append("ran too long")
+        elif flag == "too-often":
+            parts.append("ran more than once in one occurrence")
+    median = f"median {human_duration(env.median)}" if env.median is not None else "no median"
+    bounds = (
+        f", expected {human_duration(env.low)} - {human_duration(env.high)}"
+        if env.low is not None and env.high is not None
+        else ""
+    )
+    return f"{name} outside its runtime envelope ({', '.join(env.flags)}): " + (
+        f"{'; '.join(parts)}; {median}{bounds}"
+    )
+
+
+def report_key(status: JobStatus) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """What `job_observations` would say, in short: when it is unchanged (upcoming ->
+    due), the rules would do nothing with the observations, so they need not be made."""
+    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags
+
+
+def job_observations(job: JobConfig, status: JobStatus, at: float) -> list[Observation]:
+    """What this status says about each of the job's checks (OK ones included, to resolve)."""
+    out: list[Observation] = []
+    raised = CHECK_OF.get(status.state)
+    for check in ENDS.get(status.state, ()):
+        if check != raised:
+            out.append(
+                Observation(SOURCE, job.name, check, Severity.OK, f"{job.name} {status.state}", at)
+            )
+    if raised is not None:
+        out.append(
+            Observation(SOURCE, job.name, raised, SEVERITY[raised], _summary(job, status, at), at)
+        )
+    if status.envelope.flags:
+        out.append(
+            Observation(
+                SOURCE, job.name, ENVELOPE, SEVERITY[ENVELOPE],
+                _envelope_summary(job.name, status), at,
+            )
+        )  # fmt: skip
+    else:
+        out.append(
+            Observation(
+                SOURCE, job.name, ENVELOPE, Severity.OK, f"{job.name} within its envelope", at
+            )
+        )
+    return out

@@ -1,0 +1,82 @@
+"""New times as operators type them, what a change applies to, and today's timeline strip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bridge.config import JobConfig
+from bridge.models import JobStatusRecord, ScheduleAction
+from bridge.reschedule import TimeError, parse_new_time, target_occurrence
+from bridge.timeline import DayTimes, day_bounds, timeline_strip
+
+NOW = datetime(2026, 3, 2, 11, 6, tzinfo=UTC).timestamp()
+H = 3600.0
+
+
+def test_new_times() -> None:
+    assert parse_new_time("14:30", NOW, UTC) == datetime(2026, 3, 2, 14, 30, tzinfo=UTC).timestamp()
+    assert (
+        parse_new_time("2026-03-03 02:00", NOW, UTC)
+        == datetime(2026, 3, 3, 2, tzinfo=UTC).timestamp()
+    )
+    assert parse_new_time("+2h", NOW, UTC) == NOW + 2 * H
+    london = ZoneInfo("Europe/London")
+    assert (
+        parse_new_time("12:00", NOW, london) == datetime(2026, 3, 2, 12, tzinfo=london).timestamp()
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("25:00", "not a time of day"),
+        ("noon", "not a time"),
+        ("2026-02-30 10:00", "not a date and time"),
+        ("09:00", "is in the past"),
+        ("2026-03-02 11:06", "is in the past"),
+        ("+0m", "more than zero"),
+        ("+soon", "not a duration"),
+        ("2028-01-01 00:00", "more than a year away"),
+    ],
+)
+def test_bad_new_times_say_why(text: str, why: str) -> None:
+    with pytest.raises(TimeError, match=why):
+        parse_new_time(text, NOW, UTC)
+
+
+def record(state: str, current: str | None, previous: str | None = None) -> JobStatusRecord:
+    data = {
+        "current": {"scheduled": 100.0, "due": 100.0, "state": current} if current else None,
+        "previous": {"scheduled": 50.0, "due": 50.0, "state": previous} if previous else None,
+        "next_due": 200.0,
+    }
+    return JobStatusRecord("j", state, False, 0.0, data)
+
+
+def test_which_occurrence_a_change_applies_to() -> None:
+    late = record("late", "late")
+    assert target_occurrence(late, ScheduleAction.RESCHEDULE) == 100.0
+    assert target_occurrence(late, ScheduleAction.DONE) == 100.0
+    done = record("succeeded", "succeeded")
+    assert target_occurrence(done, ScheduleAction.RESCHEDULE) == 200.0  # the next one
+    assert target_occurrence(done, ScheduleAction.DONE) is None
+    assert target_occurrence(done, ScheduleAction.RELEASE) is None
+    missed = record("missed", "due", "missed")
+    assert target_occurrence(missed, ScheduleAction.DONE) == 50.0
+    assert target_occurrence(record("held", "held"), ScheduleAction.RELEASE) == 100.0
+    assert target_occurrence(None, ScheduleAction.HOLD) is None
+
+
+def test_timeline_strip_marks_occurrences_trouble_and_now() -> None:
+    start, end = day_bounds(NOW, UTC)
+    job = JobConfig(name="j", schedule="0 */6 * * *")
+    times = DayTimes().times(job, start, end)
+    assert [datetime.fromtimestamp(t, UTC).hour for t in times] == [0, 6, 12, 18]
+    scale, marks, now_col = timeline_strip([(t, t == times[1]) for t in times], NOW, start, end, 48)
+    assert len(scale) == len(marks) == 48
+    assert marks[0] == "│" and marks[12] == "!" and marks[24] == "│" and marks[36] == "│"
+    assert marks.count("·") == 44
+    assert now_col == 22 and scale[now_col] == "▼" and scale.startswith("00 ")

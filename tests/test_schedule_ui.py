@@ -1,0 +1,288 @@
+"""The Schedule pane's keys, driven by Pilot on a real store whose job statuses were
+written by the real schedule loop at a fixed time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+from seed import HOST, T0
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from bridge.clock import FixedClock
+from bridge.config import Config
+from bridge.models import EventInput, ScheduleAction, Severity
+from bridge.rules import RuleEngine
+from bridge.schedule_loop import ScheduleLoop
+from bridge.store import Store, open_store
+from bridge.ui.app import BridgeApp, create_app
+from bridge.ui.events_pane import EventsPane
+from bridge.ui.schedule_pane import SchedulePane
+from bridge.ui.screens import DetailsScreen, PromptScreen
+
+SIZE = (120, 40)
+WAIT = 3.0
+H, M = 3600.0, 60.0
+# T0 is Wed 2026-11-18 11:06:40 UTC (the tests pin TZ=UTC).
+CONFIG = {
+    "jobs": [
+        {"name": "backup", "schedule": "0 10 * * *", "grace": 600, "owner": "dba",
+         "hosts": ["db1"], "runbook": "Restart with `backup --resume`."},
+        {"name": "etl", "schedule": "0 11 * * *", "depends_on": ["backup"]},
+        {"name": "report", "schedule": "0 12 * * *"},
+        {"name": "cleanup", "schedule": "0 9 * * *", "owner": "ops"},
+    ],
+    "maintenance": [
+        {"name": "net-work", "hosts": ["sw*"], "start": "2026-11-18T11:00:00",
+         "end": "2026-11-18T12:00:00"},
+    ],
+}  # fmt: skip
+
+
+def config() -> Config:
+    return Config.model_validate(CONFIG)
+
+
+async def seed(path: Path) -> None:
+    """Statuses at T0: backup late, etl blocked, cleanup succeeded (with output), report next."""
+    store = await open_store(path)
+    try:
+        cfg = config()
+        clock = FixedClock(T0 - 3 * H)
+        loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+        await loop.tick()
+        run = await store.job_start("cleanup", "cron", T0 - 2 * H - 6 * M)
+        await store.job_finish(
+            "cleanup", "cron", T0 - 2 * H, ok=True, run_id=run.run_id,
+            output_tail="removed 12 files\n\x1b[31m[red]done[/red]",
+        )  # fmt: skip
+        clock.set(T0)
+        await loop.tick()
+        await store.upsert_events(
+            [
+                EventInput("snmp", "sw1", "ifOperStatus", Severity.MAJOR, "port down", T0),
+                EventInput("snmp", "rt1", "ifOperStatus", Severity.MAJOR, "port down", T0),
+            ],
+            actor="test",
+        )
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    await seed(path)
+    return path
+
+
+def make(path: Path) -> BridgeApp:
+    return create_app(
+        config(), operator="alice", store_path=path, clock=FixedClock(T0), collect=False,
+        hostname=HOST, feed_interval=0.05,
+    )  # fmt: skip
+
+
+def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check
+
+
+def pane(app: BridgeApp) -> SchedulePane:
+    return app.query_one(SchedulePane)
+
+
+async def on_job(pilot: Pilot[int], name: str) -> None:
+    """Focus the Schedule pane with the cursor on `name`."""
+    app = pilot.app
+    assert isinstance(app, BridgeApp)
+    await pilot.press("2")
+    table = pane(app).body
+    await wait_until(settled(pilot, lambda: bool(table.rows)), WAIT, what="rows")
+    keys = [r.key for r in table.rows]
+    table.cursor = keys.index(name)
+    await pilot.pause()
+    assert table.current_key == name
+
+
+async def answer(pilot: Pilot[int], text: str) -> PromptScreen:
+    await wait_until(
+        settled(pilot, lambda: isinstance(pilot.app.screen, PromptScreen)), WAIT, what="a prompt"
+    )
+    screen = pilot.app.screen
+    assert isinstance(screen, PromptScreen), screen
+    screen.query_one("#prompt-input", Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+    return screen
+
+
+def error_of(screen: PromptScreen) -> str:
+    return str(screen.query_one("#prompt-error", Static).content)
+
+
+async def changes(path: Path) -> list[tuple[ScheduleAction, str, str, float | None]]:
+    store: Store = await open_store(path)
+    try:
+        return [(c.action, c.actor, c.reason, c.new_time) for c in await store.schedule_changes()]
+    finally:
+        await store.close()
+
+
+async def test_list_exceptions_first_and_timeline(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        table = pane(app).body
+        await wait_until(settled(pilot, lambda: bool(table.rows)), WAIT, what="rows")
+        rows = {r.key: r.cells for r in table.rows}
+        assert [r.key for r in table.rows][:2] == ["backup", "etl"]  # late, blocked
+        assert rows["backup"][3] == "late" and rows["etl"][3] == "blocked"
+        assert rows["cleanup"][3] == "succeeded" and rows["cleanup"][2] == "ok 6m00s"
+        assert rows["report"][1] == "12:00"
+        strip = "\n".join("".join(t for t, _ in line) for line in pane(app).timeline.lines)
+        assert "▼" in strip and "!" in strip and "│" in strip
+        assert "OPEN net-work" in strip  # the open maintenance window
+        assert "need attention" in str(pane(app).border_title)
+
+
+async def test_reschedule_refuses_bad_times_then_moves_the_occurrence(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press("r")
+        screen = await answer(pilot, "25:99")
+        assert "not a time" in error_of(screen) and app.screen is screen
+        await answer(pilot, "tomorrow-ish")
+        assert "not a time" in error_of(screen)
+        await answer(pilot, "09:00")  # T0 is 11:06
+        assert "in the past" in error_of(screen) and app.screen is screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)
+        assert await changes(db) == []  # nothing changed
+
+        await pilot.press("r")
+        await answer(pilot, "+2h")
+        reason = app.screen
+        assert isinstance(reason, PromptScreen) and reason is not screen
+        await answer(pilot, "   ")
+        assert "reason is required" in error_of(reason)
+        await answer(pilot, "db freeze until noon")
+
+        async def saved() -> bool:
+            return bool(await changes(db))
+
+        await wait_until(saved, WAIT, what="the reschedule in the store")
+        assert await changes(db) == [
+            (ScheduleAction.RESCHEDULE, "alice", "db freeze until noon", T0 + 2 * H)
+        ]
+        store = await open_store(db)
+        try:
+            journal = await store.journal()
+            change = (await store.schedule_changes())[0]
+        finally:
+            await store.close()
+        assert change.occurrence == T0 - 66 * M - 40  # today's 10:00
+        assert journal[0].actor == "alice" and journal[0].action == "job reschedule"
+        assert "db freeze until noon" in journal[0].note
+
+
+async def test_hold_release_and_mark_done(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "etl")
+        await pilot.press("H")
+        screen = await answer(pilot, "")
+        assert "reason is required" in error_of(screen)
+        await answer(pilot, "waiting for the backup fix")
+
+        async def count(n: int) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return len(await changes(db)) == n
+
+            return check
+
+        await wait_until(await count(1), WAIT, what="hold saved")
+        # The lease holder's engine sees the hold; the pane then offers release.
+        store = await open_store(db)
+        try:
+            cfg = config()
+            loop = ScheduleLoop(store, cfg, FixedClock(T0 + 5), RuleEngine(cfg))
+            await loop.tick()
+        finally:
+            await store.close()
+        await wait_until(
+            settled(pilot, lambda: pane(app).records["etl"].state == "held"), WAIT, what="held"
+        )
+        await pilot.press("H")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, PromptScreen)), WAIT, what="a prompt"
+        )
+        assert "Release etl" in str(app.screen.query_one("#prompt-question", Static).content)
+        await answer(pilot, "fixed")
+        await wait_until(await count(2), WAIT, what="release saved")
+
+        await on_job(pilot, "backup")
+        await pilot.press("m")
+        await answer(pilot, "ran it by hand")
+        await wait_until(await count(3), WAIT, what="done saved")
+        assert [(a, who) for a, who, _, _ in await changes(db)] == [
+            (ScheduleAction.HOLD, "alice"),
+            (ScheduleAction.RELEASE, "alice"),
+            (ScheduleAction.DONE, "alice"),
+        ]
+
+
+async def test_details_show_runs_output_dependencies_and_envelope(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "cleanup")
+        await pilot.press("enter")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, DetailsScreen)), WAIT, what="details"
+        )
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        fields = dict(screen.fields)
+        assert "ok" in fields["runs"] and "6m00s" in fields["runs"]
+        output = next(v for k, v in fields.items() if k.startswith("output"))
+        assert "removed 12 files" in output and "\\x1b" in output and "\x1b" not in output
+        assert "median m" in fields["envelope"] and "not learned yet" in fields["envelope"]
+        assert "the defaults" in fields["rule"]
+        await pilot.press("escape")
+        await on_job(pilot, "etl")
+        await pilot.press("enter")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, DetailsScreen)), WAIT, what="details"
+        )
+        fields = dict(app.screen.fields)  # type: ignore[attr-defined]
+        assert fields["depends on"] == "backup (late)"
+        assert "waiting for backup" in fields["current"]
+
+
+async def test_events_in_a_maintenance_window_are_muted_and_not_counted(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        events = app.query_one(EventsPane)
+        await wait_until(settled(pilot, lambda: bool(events.body.rows)), WAIT, what="events")
+        rows = {r.cells[3]: r for r in events.body.rows}
+        assert rows["sw1"].cells[7] == "maint" and rows["sw1"].style == "muted"
+        assert rows["rt1"].cells[7] == "open"
+        # backup late (minor) + etl blocked (warning) + rt1; sw1 is not an alert
+        assert "3 to ack" in str(events.border_title)
+
+
+async def test_short_pane_keeps_one_timeline_line_and_names_open_maintenance(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane(app).body
+        await wait_until(settled(pilot, lambda: bool(table.rows)), WAIT, what="rows")
+        lines = pane(app).timeline.lines
+        assert len(lines) == 1 and "▼" in "".join(t for t, _ in lines[0])
+        assert "maint open: net-work" in str(pane(app).border_title)
