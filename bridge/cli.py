@@ -18,6 +18,7 @@ from pathlib import Path
 from bridge import __version__
 from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
+from bridge.cli_report import add_report_parsers
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.identity import operator_name
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_report_parsers(add)
     add("version", cmd_version, "print the version")
     return parser
 

@@ -151,6 +151,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX schedule_changes_job ON schedule_changes(job, occurrence);
     CREATE INDEX schedule_changes_at ON schedule_changes(at);
     """,
+    # 5: reports read the journal by time; the outbox sender reads due items by status.
+    """
+    CREATE INDEX journal_at ON journal(at);
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,64 @@
+"""`bridge report`, `bridge handover` and `bridge outbox`: service levels for people and scripts.
+
+Exit status: 0 done; 2 bad input (an empty or reversed period), nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from bridge.cli_support import fail, with_store
+from bridge.clock import SystemClock
+from bridge.config import load_config
+from bridge.reports import (
+    PeriodError,
+    Report,
+    build_report,
+    parse_period,
+    render_markdown,
+    render_text,
+    report_heading,
+    report_json,
+    report_tables,
+)
+
+__all__ = ["add_report_parsers"]
+
+EXIT_OK = 0
+
+
+def _formats(p: argparse.ArgumentParser) -> None:
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown, for a ticket or a wiki")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    now = SystemClock().now()
+    try:
+        period = parse_period(args.since, args.start, args.end, now)
+    except PeriodError as exc:
+        return fail(str(exc))
+    report: Report = with_store(config, lambda s: build_report(s, config, period, now))
+    if args.json:
+        json.dump(report_json(report), sys.stdout, indent=2)
+        print()
+    elif args.markdown:
+        sys.stdout.write(render_markdown(report_heading(report), report_tables(report)))
+    else:
+        sys.stdout.write(render_text(report_heading(report), report_tables(report)))
+    return EXIT_OK
+
+
+def add_report_parsers(
+    add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
+) -> None:
+    p = add("report", cmd_report, "service levels for a period, inside operational hours")
+    p.add_argument("--since", metavar="DURATION", help="the last DURATION: 24h, 7d, 1h30m")
+    p.add_argument("--from", dest="start", metavar="ISO", help="start, e.g. 2026-11-21T08:00 (UTC)")
+    p.add_argument("--to", dest="end", metavar="ISO", help="end (default: now)")
+    _formats(p)
