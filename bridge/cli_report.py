@@ -13,6 +13,8 @@ from collections.abc import Callable
 from bridge.cli_support import fail, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
+from bridge.durations import parse_duration
+from bridge.handover import Handover, build_handover, handover_json, render_handover
 from bridge.reports import (
     PeriodError,
     Report,
@@ -54,6 +56,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_handover(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    now = SystemClock().now()
+    since: float | None = None
+    if args.since is not None:
+        try:
+            since = now - parse_duration(args.since)
+        except ValueError as exc:
+            return fail(f"--since: {exc}")
+    handover: Handover = with_store(config, lambda s: build_handover(s, config, now, since=since))
+    if args.json:
+        json.dump(handover_json(handover), sys.stdout, indent=2)
+        print()
+    else:
+        sys.stdout.write(render_handover(handover, markdown=args.markdown))
+    return EXIT_OK
+
+
 def add_report_parsers(
     add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
 ) -> None:
@@ -62,3 +82,10 @@ def add_report_parsers(
     p.add_argument("--from", dest="start", metavar="ISO", help="start, e.g. 2026-11-21T08:00 (UTC)")
     p.add_argument("--to", dest="end", metavar="ISO", help="end (default: now)")
     _formats(p)
+    h = add("handover", cmd_handover, "the shift handover: what this shift leaves open")
+    h.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="the shift's length (default: since the last accepted handover, else 12h)",
+    )
+    _formats(h)
