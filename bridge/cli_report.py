@@ -26,6 +26,8 @@ from bridge.reports import (
     report_json,
     report_tables,
 )
+from bridge.service_models import OutboxItem
+from bridge.store import Store
 
 __all__ = ["add_report_parsers"]
 
@@ -74,6 +76,37 @@ def cmd_handover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    from bridge.outbox import outbox_lines
+
+    async def work(store: Store) -> tuple[dict[str, int], list[OutboxItem]]:
+        return await store.outbox_counts(), await store.outbox_items(args.limit)
+
+    counts, items = with_store(config, work)
+    if args.json:
+        out = {
+            "counts": counts,
+            "items": [
+                {"id": i.id, "target": i.target, "rule": i.rule, "event_id": i.event_id,
+                 "status": i.status.value, "attempts": i.attempts,
+                 "next_attempt_at": i.next_attempt_at, "created_at": i.created_at,
+                 "delivered_at": i.delivered_at, "last_error": i.last_error}
+                for i in items
+            ],
+        }  # fmt: skip
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return EXIT_OK
+    print("outbox: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    if items:
+        print(
+            f"{'ID':>6}  {'STATUS':<9}  {'TRY':>3}  {'TARGET':<20}  {'RULE':<20}  {'EVENT':>6}  LAST ERROR"
+        )
+        print("\n".join(outbox_lines(items)))
+    return EXIT_OK
+
+
 def add_report_parsers(
     add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
 ) -> None:
@@ -89,3 +122,6 @@ def add_report_parsers(
         help="the shift's length (default: since the last accepted handover, else 12h)",
     )
     _formats(h)
+    o = add("outbox", cmd_outbox, "notifications: what was sent, what waits, what failed")
+    o.add_argument("--json", action="store_true", help="machine-readable JSON")
+    o.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")

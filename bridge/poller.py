@@ -127,6 +127,10 @@ class Poller:
             group.create_task(runner.run())
             group.create_task(self._prune_loop())
             group.create_task(self._unshelve_loop())
+            if self.config.webhooks:
+                from bridge.outbox import OutboxSender
+
+                group.create_task(OutboxSender(self.store, self.config, self.clock).run())
 
     async def _prune_loop(self) -> None:
         retention = self.config.store.sample_retention_hours * 3600
