@@ -69,6 +69,12 @@ def build_collectors(config: Config) -> list[Collector]:
         from collectors.snmp import SnmpCollector
 
         collectors.extend(SnmpCollector(snmp_target(d)) for d in config.devices)
+    if config.http_checks:
+        from collectors.http import HttpCheckCollector, HttpTarget
+
+        collectors.extend(
+            HttpCheckCollector(HttpTarget(**c.model_dump())) for c in config.http_checks
+        )
     if config.local.enabled:
         collectors.append(
             LocalCollector(
