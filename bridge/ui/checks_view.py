@@ -56,9 +56,11 @@ def check_lines(snaps: Sequence[Snapshot], *, compact: bool = False) -> list[Lin
 
 
 def add_check_lines(lines: list[Line], snaps: Sequence[Snapshot], *, compact: bool) -> None:
-    """Compact: one summary line under the host line; else a section at the end."""
+    """Under the host's heading line, so a failing service is seen before CPU bars."""
     extra = check_lines(snaps, compact=compact)
-    if compact:
-        lines[1:1] = extra
-    else:
-        lines.extend(extra)
+    if not extra:
+        return
+    at = next((i for i, ln in enumerate(lines) if any(c == "heading" for _, c in ln)), 0) + 1
+    if not compact:
+        extra = [*extra[1:], (("", ""),)]  # the blank line goes after the section instead
+    lines[at:at] = extra
