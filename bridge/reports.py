@@ -23,7 +23,7 @@ from croniter import croniter
 from bridge.config import Config, JobConfig
 from bridge.durations import parse_duration
 from bridge.hours import OperationalHours
-from bridge.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange
+from bridge.models import JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
 from bridge.text import human_duration, safe_text
@@ -162,6 +162,21 @@ class _Incident:
     opened: float
     acked: float | None = None
     resolved: float | None = None
+    # Operational seconds, computed once: each incident is in two groupings.
+    _ack_s: float | None = None
+    _fix_s: float | None = None
+
+    def ack_s(self, hours: OperationalHours) -> float:
+        assert self.acked is not None
+        if self._ack_s is None:
+            self._ack_s = hours.seconds_within(self.opened, self.acked)
+        return self._ack_s
+
+    def fix_s(self, hours: OperationalHours) -> float:
+        assert self.resolved is not None
+        if self._fix_s is None:
+            self._fix_s = hours.seconds_within(self.opened, self.resolved)
+        return self._fix_s
 
 
 def incidents(entries: Iterable[JournalEntry]) -> list[_Incident]:
@@ -195,8 +210,8 @@ def response_stats(
 ) -> list[ResponseStats]:
     out = []
     for key, items in groups.items():
-        ack = [hours.seconds_within(i.opened, i.acked) for i in items if i.acked is not None]
-        fix = [hours.seconds_within(i.opened, i.resolved) for i in items if i.resolved is not None]
+        ack = [i.ack_s(hours) for i in items if i.acked is not None]
+        fix = [i.fix_s(hours) for i in items if i.resolved is not None]
         out.append(ResponseStats(key, len(items), len(ack), len(fix), _mean(ack), _mean(fix)))
     return out
 
@@ -307,7 +322,7 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
     hours = config.hours(config.reports.calendar)
     report = Report(period, hours.name, hours.seconds_within(period.start, period.end))
     entries = await store.journal_between(period.start, period.end)
-    found = await _events(store, {e.event_id for e in entries if e.event_id is not None})
+    found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
     incs = [i for i in incidents(entries) if i.event_id in found]
     by_sev: dict[str, list[_Incident]] = defaultdict(list)
     by_src: dict[str, list[_Incident]] = defaultdict(list)
@@ -350,15 +365,6 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
             min(buckets - 1, int((inc.opened - period.start) // report.bucket_s))
         ] += 1
     return report
-
-
-async def _events(store: Store, ids: set[int]) -> dict[int, Event]:
-    out: dict[int, Event] = {}
-    for event_id in sorted(ids):
-        event = await store.get_event(event_id)
-        if event is not None:
-            out[event_id] = event
-    return out
 
 
 # -- presentation ------------------------------------------------------------------------

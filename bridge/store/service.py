@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.models import JournalEntry
+from bridge.models import Event, JournalEntry
 from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
 
 __all__ = ["ServiceQueries"]
@@ -64,6 +64,23 @@ class ServiceQueries:
             args.extend(actions)
         async with self._db.execute(sql + " ORDER BY at, id LIMIT ?", (*args, limit)) as cur:
             return [JournalEntry(*row) for row in await cur.fetchall()]
+
+    async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
+        """Many events in a few reads (a report may name tens of thousands)."""
+        from bridge.store.sqlite import _EVENT_COLUMNS, _event  # sqlite imports this module
+
+        out: dict[int, Event] = {}
+        unique = sorted(set(ids))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            async with self._db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    event = _event(row)
+                    out[event.id] = event
+        return out
 
     async def last_journal(self, action: str) -> JournalEntry | None:
         async with self._db.execute(
