@@ -70,6 +70,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for r in config.rules:
         extra = " with runbook" if r.runbook else ""
         print(f"  source={r.source} resource={r.resource} check={r.check} for {r.for_:g} s{extra}")
+    print(f"reports:  operational hours {config.reports.calendar or 'always'}")
+    print(f"webhooks: {len(config.webhooks)}")
+    for w in config.webhooks:
+        print(f"  {w.name:<16} {w.format} {w.url} (timeout {w.timeout:g} s)")
+    print(f"escalations: {len(config.escalations)}")
+    for e in config.escalations:
+        print(f"  {e.name:<16} {e.severity}+ unacknowledged {float(e.after):g} min -> "
+              f"{', '.join(e.targets)}")  # fmt: skip
+    print(f"http checks: {len(config.http_checks)}")
+    for c in config.http_checks:
+        print(f"  {c.name:<16} {c.url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
     print("config is valid")
     return EXIT_OK
