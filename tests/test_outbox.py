@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -227,7 +228,13 @@ async def test_delivers_after_kill_9_and_never_twice(
             pager = [i for i in items if i.target == "pager"]
             return (
                 len(ops) == 2
-                and all(i.status is OutboxStatus.PENDING and i.attempts >= 1 for i in ops)
+                # ... and not about to be retried, so the kill cannot land mid-request.
+                and all(
+                    i.status is OutboxStatus.PENDING
+                    and i.attempts >= 1
+                    and i.next_attempt_at > time.time() + 0.5
+                    for i in ops
+                )
                 and len(pager) == 2
                 and all(i.status is OutboxStatus.SENDING for i in pager)
                 and len(server.requests("/pager")) == 0  # hung: not yet recorded
