@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,7 @@ def lines_text(view: LinesView) -> str:
     return "\n".join("".join(t for t, _ in line) for line in view.lines)
 
 
-def settled(pilot: Pilot[int], screen_type: type, text: str) -> object:
+def settled(pilot: Pilot[int], screen_type: type, text: str) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         await pilot.pause()
         screen = pilot.app.screen
@@ -136,13 +137,13 @@ async def test_console_views_and_accepting_the_handover(tmp_path: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("R")
-        await wait_until(settled(pilot, ReportsScreen, "Notifications outbox"), 5, what="reports")  # type: ignore[arg-type]
+        await wait_until(settled(pilot, ReportsScreen, "Notifications outbox"), 5, what="reports")
         text = lines_text(app.screen.query_one(LinesView))
         assert "Response by severity" in text and "critical" in text
         await pilot.press("p")
-        await wait_until(settled(pilot, ReportsScreen, "last 7 days"), 5, what="a week")  # type: ignore[arg-type]
+        await wait_until(settled(pilot, ReportsScreen, "last 7 days"), 5, what="a week")
         await pilot.press("escape", "O")
-        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")  # type: ignore[arg-type]
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
         assert "[bold red]pwned[/]" in lines_text(app.screen.query_one(LinesView))  # literal
         await pilot.press("a")
         assert isinstance(app, BridgeApp)

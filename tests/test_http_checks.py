@@ -19,7 +19,7 @@ from http_server import Behaviour, TestServer, serve
 from seed import make_app, seed_store
 
 from bridge.clock import FixedClock
-from bridge.config import parse_config
+from bridge.config import ConfigError, parse_config
 from bridge.models import CollectorHealth, Severity
 from bridge.poller import build_collectors
 from bridge.rules import RuleEngine
@@ -174,5 +174,5 @@ timeout = 0.3
 
 
 def test_bad_check_url_is_a_config_error() -> None:
-    with pytest.raises(Exception, match=r"http_checks\[0\]\.url: .*has no host"):
+    with pytest.raises(ConfigError, match=r"http_checks\[0\]\.url: .*has no host"):
         parse_config('[[http_checks]]\nname = "x"\nurl = "http:///path"\n', "t.toml")
