@@ -14,10 +14,12 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bridge import __version__
 from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
+from bridge.cli_report import add_report_parsers
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.identity import operator_name
@@ -80,6 +82,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for r in config.rules:
         extra = " with runbook" if r.runbook else ""
         print(f"  source={r.source} resource={r.resource} check={r.check} for {r.for_:g} s{extra}")
+    print(f"reports:  operational hours {config.reports.calendar or 'always'}")
+    print(f"webhooks: {len(config.webhooks)}")
+    for hook in config.webhooks:
+        # Webhook paths often carry a token (Slack's do): show only where it goes.
+        where = urlsplit(str(hook.url))
+        print(f"  {hook.name:<16} {hook.format} {where.scheme}://{where.hostname}/… "
+              f"(timeout {hook.timeout:g} s)")  # fmt: skip
+    print(f"escalations: {len(config.escalations)}")
+    for e in config.escalations:
+        print(f"  {e.name:<16} {e.severity}+ unacknowledged {float(e.after):g} min -> "
+              f"{', '.join(e.targets)}")  # fmt: skip
+    print(f"http checks: {len(config.http_checks)}")
+    for c in config.http_checks:
+        print(f"  {c.name:<16} {c.url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
     print("config is valid")
     return EXIT_OK
@@ -153,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_report_parsers(add)
     add("version", cmd_version, "print the version")
     return parser
 

@@ -26,6 +26,12 @@ from pydantic import (
 )
 
 from bridge import paths
+from bridge.config_service import (
+    EscalationConfig,
+    HttpCheckConfig,
+    ReportsConfig,
+    WebhookConfig,
+)
 from bridge.hours import ALWAYS, DAY_NAMES, OperationalHours, parse_hhmm
 
 __all__ = [
@@ -338,6 +344,10 @@ class Config(_Model):
     rules: list[RuleConfig] = []
     calendars: dict[str, CalendarConfig] = {}
     maintenance: list[MaintenanceConfig] = []
+    reports: ReportsConfig = ReportsConfig()
+    webhooks: list[WebhookConfig] = []
+    escalations: list[EscalationConfig] = []
+    http_checks: list[HttpCheckConfig] = []
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""
@@ -377,7 +387,7 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _job_graph(self) -> Config:
-        problems = job_graph_problems(self.jobs)
+        problems = job_graph_problems(self.jobs) + service_problems(self)
         for i, job in enumerate(self.jobs):
             if job.calendar is not None and job.calendar not in self.calendars:
                 known = ", ".join(sorted(self.calendars)) or "none defined"
@@ -388,6 +398,26 @@ class Config(_Model):
         if problems:
             raise ConfigError(problems)  # not a ValueError: pydantic lets it through
         return self
+
+
+def service_problems(config: Config) -> list[str]:
+    """Names that must refer to something: the report calendar and escalation targets."""
+    problems: list[str] = []
+    if config.reports.calendar is not None and config.reports.calendar not in config.calendars:
+        problems.append(f"reports.calendar: unknown calendar {config.reports.calendar!r}")
+    hooks = {w.name for w in config.webhooks}
+    for kind, names in (
+        ("webhooks", [w.name for w in config.webhooks]),
+        ("escalations", [e.name for e in config.escalations]),
+        ("http_checks", [c.name for c in config.http_checks]),
+    ):
+        for name, first, again in _duplicates(names):
+            problems.append(f"{kind}: duplicate name {name!r} ({kind}[{first}] and [{again}])")
+    for i, rule in enumerate(config.escalations):
+        for k, target in enumerate(rule.targets):
+            if target not in hooks:
+                problems.append(f"escalations[{i}].targets[{k}]: unknown webhook {target!r}")
+    return problems
 
 
 def job_graph_problems(jobs: list[JobConfig]) -> list[str]:

@@ -70,6 +70,12 @@ def build_collectors(config: Config) -> list[Collector]:
         from collectors.snmp import SnmpCollector
 
         collectors.extend(SnmpCollector(snmp_target(d)) for d in config.devices)
+    if config.http_checks:
+        from collectors.http import HttpCheckCollector, HttpTarget
+
+        collectors.extend(
+            HttpCheckCollector(HttpTarget(**c.model_dump())) for c in config.http_checks
+        )
     if config.local.enabled:
         collectors.append(
             LocalCollector(
@@ -137,6 +143,10 @@ class Poller:
                 group.create_task(schedule.run(), name="schedule")
             group.create_task(self._prune_loop())
             group.create_task(self._unshelve_loop())
+            if self.config.webhooks:
+                from bridge.outbox import OutboxSender
+
+                group.create_task(OutboxSender(self.store, self.config, self.clock).run())
 
     async def _prune_loop(self) -> None:
         retention = self.config.store.sample_retention_hours * 3600

@@ -11,6 +11,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.models import CollectorHealth, Severity
+from bridge.reported import reported_observations
 from bridge.rules import Observation, RuleEngine, threshold_observations
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
@@ -131,6 +132,7 @@ class CollectorRunner:
             self.levels.thresholds,
             evidence=_evidence(reading) if any(levels.values()) else None,
         )
+        observations += reported_observations(reading)
         events = self.rules.process(observations)
         if events:
             await self.store.upsert_events(events, actor="bridge")

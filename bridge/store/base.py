@@ -26,6 +26,7 @@ from bridge.models import (
     Snapshot,
 )
 from bridge.query import EventQuery
+from bridge.service_models import OutboxItem, OutboxNew
 from collectors.base import Reading
 
 __all__ = ["Store", "StoreError"]
@@ -201,3 +202,33 @@ class Store(Protocol):
     async def release_lease(self, name: str, holder: str) -> None: ...
 
     async def lease(self, name: str) -> LeaseInfo | None: ...
+
+    # -- service levels, handover and the outbox (bridge/store/service.py) ----------
+    async def journal_between(
+        self,
+        start: float,
+        end: float,
+        *,
+        actions: Sequence[str] | None = None,
+        limit: int = 200_000,
+    ) -> list[JournalEntry]:
+        """Journal entries in [start, end), oldest first."""
+        ...
+
+    async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]: ...
+
+    async def last_journal(self, action: str) -> JournalEntry | None: ...
+
+    async def outbox_enqueue(self, items: Sequence[OutboxNew], now: float) -> int: ...
+
+    async def outbox_claim(self, now: float, limit: int) -> list[OutboxItem]: ...
+
+    async def outbox_settle(
+        self, item_id: int, now: float, *, error: str | None, retry_at: float | None
+    ) -> None: ...
+
+    async def outbox_recover(self, now: float) -> int: ...
+
+    async def outbox_items(self, limit: int = 200) -> list[OutboxItem]: ...
+
+    async def outbox_counts(self) -> dict[str, int]: ...

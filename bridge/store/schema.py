@@ -173,6 +173,11 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE events ADD COLUMN suppressed_by TEXT;
     """,
+    # 6: reports read the journal by time; the outbox sender reads due items by status.
+    """
+    CREATE INDEX journal_at ON journal(at);
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

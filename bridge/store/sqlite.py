@@ -40,6 +40,7 @@ from bridge.models import (
 from bridge.query import EventQuery
 from bridge.store.base import StoreError
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
+from bridge.store.service import ServiceQueries
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -136,7 +137,7 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
-class SqliteStore:
+class SqliteStore(ServiceQueries):
     """Implements `bridge.store.base.Store`.
 
     Two connections: `_db` for reads and writes, `_watch` only for the change

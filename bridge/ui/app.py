@@ -59,6 +59,8 @@ class BridgeApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
         Binding("T", "sign_on", "Take the bridge", show=False),
+        Binding("R", "reports", "Reports", show=False),
+        Binding("O", "handover", "Handover", show=False),
     ]
 
     def __init__(
@@ -313,6 +315,16 @@ class BridgeApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_reports(self) -> None:
+        from bridge.ui.reports_view import ReportsScreen
+
+        self.push_screen(ReportsScreen())
+
+    def action_handover(self) -> None:
+        from bridge.ui.reports_view import HandoverScreen
+
+        self.push_screen(HandoverScreen())
+
     async def action_request_quit(self) -> None:
         if self.in_flight:
             self.push_screen(
@@ -349,6 +361,12 @@ class BridgeApp(App[int]):
         yield SystemCommand("Keys", "Show every key", self.action_help)
         yield SystemCommand(
             "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
+        )
+        yield SystemCommand(
+            "Reports", "Service levels, job on-time rate, availability, outbox", self.action_reports
+        )
+        yield SystemCommand(
+            "Shift handover", "Review and accept the handover", self.action_handover
         )
         events = self.query_one(EventsPane)
         for name, what in (

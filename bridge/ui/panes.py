@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
+from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import LinesView
 from bridge.ui.rowtable import RowTable
@@ -76,6 +77,7 @@ class HealthPane(Pane):
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
+        self.checks: list[Snapshot] = []
         self._series_at = float("-inf")
 
     def compose(self) -> ComposeResult:
@@ -108,6 +110,10 @@ class HealthPane(Pane):
                     cutoff = now - TREND_WINDOW_S
                     while points and points[0][0] < cutoff:
                         points.pop(0)
+        if changes is None or any(
+            c.kind == "reading" and c.ref.startswith("http|") for c in changes
+        ):
+            self.checks = await store.snapshots("http")
         if changes is None or any(c.kind == "health" for c in changes):
             self.collector_errors = {
                 h.name: h for h in await store.collector_health() if h.consecutive_failures
@@ -127,6 +133,7 @@ class HealthPane(Pane):
             trend_window=TREND_WINDOW_S,
             interval=app.config.local.interval,
         )
+        add_check_lines(lines, self.checks, compact=self.compact)
         for name, h in self.collector_errors.items():
             lines.insert(
                 0,

@@ -46,6 +46,13 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "Service levels",
+        [
+            ("R", "reports: response times, jobs, availability, outbox"),
+            ("O", "shift handover (a accepts it as the incoming operator)"),
+        ],
+    ),
+    (
         "Leaving",
         [("q", "quit (asks first if an action is still being saved)"), ("Esc", "close a dialog")],
     ),

@@ -1,0 +1,188 @@
+"""SQL for service levels, handover and the notification outbox.
+
+A mixin of `SqliteStore`, kept in its own module so the reports and the outbox
+grow without touching the event core.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import aiosqlite
+
+from bridge.models import Event, JournalEntry
+from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
+
+__all__ = ["ServiceQueries"]
+
+_OUTBOX_COLUMNS = (
+    "id, target, rule, event_id, payload, status, attempts, next_attempt_at, created_at, "
+    "delivered_at, last_error"
+)
+MAX_ERROR = 300
+
+
+def _item(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
+    return OutboxItem(
+        id=row[0],
+        target=row[1],
+        rule=row[2],
+        event_id=row[3],
+        payload=row[4],
+        status=OutboxStatus(row[5]),
+        attempts=row[6],
+        next_attempt_at=row[7],
+        created_at=row[8],
+        delivered_at=row[9],
+        last_error=row[10],
+    )
+
+
+class ServiceQueries:
+    _db: aiosqlite.Connection
+
+    def _tx(self, at: float, kind: str, ref: str = "") -> AbstractAsyncContextManager[int]:
+        raise NotImplementedError  # pragma: no cover - SqliteStore provides it
+
+    # -- the journal over a period ------------------------------------------------
+    async def journal_between(
+        self,
+        start: float,
+        end: float,
+        *,
+        actions: Sequence[str] | None = None,
+        limit: int = 200_000,
+    ) -> list[JournalEntry]:
+        """Journal entries in [start, end), oldest first (the order they happened)."""
+        sql = "SELECT id, event_id, at, actor, action, note FROM journal WHERE at >= ? AND at < ?"
+        args: list[Any] = [start, end]
+        if actions:
+            sql += f" AND action IN ({','.join('?' * len(actions))})"
+            args.extend(actions)
+        async with self._db.execute(sql + " ORDER BY at, id LIMIT ?", (*args, limit)) as cur:
+            return [JournalEntry(*row) for row in await cur.fetchall()]
+
+    async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
+        """Many events in a few reads (a report may name tens of thousands)."""
+        from bridge.store.sqlite import _EVENT_COLUMNS, _event  # sqlite imports this module
+
+        out: dict[int, Event] = {}
+        unique = sorted(set(ids))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            async with self._db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    event = _event(row)
+                    out[event.id] = event
+        return out
+
+    async def last_journal(self, action: str) -> JournalEntry | None:
+        async with self._db.execute(
+            "SELECT id, event_id, at, actor, action, note FROM journal WHERE action = ? "
+            "ORDER BY at DESC, id DESC LIMIT 1",
+            (action,),
+        ) as cur:
+            row = await cur.fetchone()
+        return JournalEntry(*row) if row else None
+
+    # -- the outbox ----------------------------------------------------------------
+    async def outbox_enqueue(self, items: Sequence[OutboxNew], now: float) -> int:
+        """Add notifications; one already queued for the same event, rule and target is
+        ignored. Returns how many were new."""
+        if not items:
+            return 0
+        async with self._tx(now, "outbox"):
+            before = self._db.total_changes
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO outbox(target, rule, event_id, payload, status, "
+                "next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                [(i.target, i.rule, i.event_id, i.payload, now, now) for i in items],
+            )
+            # total_changes also counts the change-feed row written by _tx.
+            return self._db.total_changes - before
+
+    async def outbox_claim(self, now: float, limit: int) -> list[OutboxItem]:
+        """Due items, marked `sending` in one transaction so no other sender takes them."""
+        async with self._tx(now, "outbox"):
+            async with self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
+                "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                (now, limit),
+            ) as cur:
+                rows = [_item(r) for r in await cur.fetchall()]
+            if rows:
+                await self._db.executemany(
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                    [(r.id,) for r in rows],
+                )
+        return [
+            OutboxItem(
+                r.id,
+                r.target,
+                r.rule,
+                r.event_id,
+                r.payload,
+                OutboxStatus.SENDING,
+                r.attempts + 1,
+                r.next_attempt_at,
+                r.created_at,
+                r.delivered_at,
+                r.last_error,
+            )
+            for r in rows
+        ]
+
+    async def outbox_settle(
+        self, item_id: int, now: float, *, error: str | None, retry_at: float | None
+    ) -> None:
+        """After an attempt: delivered (no error), pending again at `retry_at`, or failed."""
+        args: tuple[Any, ...]
+        if error is None:
+            sql, args = (
+                "UPDATE outbox SET status = 'delivered', delivered_at = ?, last_error = NULL "
+                "WHERE id = ?",
+                (now, item_id),
+            )
+        elif retry_at is not None:
+            sql, args = (
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (retry_at, error[:MAX_ERROR], item_id),
+            )
+        else:
+            sql, args = (
+                "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+                (error[:MAX_ERROR], item_id),
+            )
+        async with self._tx(now, "outbox"):
+            await self._db.execute(sql, args)
+
+    async def outbox_recover(self, now: float) -> int:
+        """Items a dead sender left `sending`: the request may have reached the target,
+        so they are failed rather than sent again (at most once)."""
+        async with self._tx(now, "outbox"):
+            cur = await self._db.execute(
+                "UPDATE outbox SET status = 'failed', last_error = "
+                "'interrupted while sending; not retried, it may have been delivered' "
+                "WHERE status = 'sending'"
+            )
+            return cur.rowcount
+
+    async def outbox_items(self, limit: int = 200) -> list[OutboxItem]:
+        """Newest first."""
+        async with self._db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [_item(r) for r in await cur.fetchall()]
+
+    async def outbox_counts(self) -> dict[str, int]:
+        async with self._db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
+            found = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        return {s.value: found.get(s.value, 0) for s in OutboxStatus}

@@ -1,0 +1,174 @@
+"""The Reports view (`R`) and the Handover view (`O`): the same figures as
+`bridge report` and `bridge handover`, drawn from the same tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+
+from bridge.handover import (
+    Handover,
+    accept_handover,
+    build_handover,
+    handover_heading,
+    handover_tables,
+)
+from bridge.reports import Period, Table, build_report, report_heading, report_tables
+from bridge.service_models import OutboxItem
+from bridge.text import safe_text
+from bridge.ui.lines import Line, LinesView
+
+if TYPE_CHECKING:
+    from bridge.ui.app import BridgeApp
+
+__all__ = ["HandoverScreen", "ReportsScreen", "table_lines"]
+
+PERIODS: list[tuple[str, float]] = [("24 h", 86400.0), ("7 days", 7 * 86400.0), ("30 days", 30 * 86400.0)]  # fmt: skip
+OUTBOX_SHOWN = 8
+
+
+def table_lines(heading: Sequence[str], tables: Sequence[Table]) -> list[Line]:
+    """Tables as styled lines: titles as headings, column names as labels."""
+    lines: list[Line] = [((heading[0], "heading"),)]
+    lines.extend(((h, "muted"),) for h in heading[1:])
+    for table in tables:
+        lines += [(("", ""),), ((table.title, "heading"),)]
+        if not table.rows:
+            lines.append(((f"  {table.empty}", "muted"),))
+            continue
+        widths = [
+            max(len(h), *(len(r[i]) for r in table.rows)) for i, h in enumerate(table.headers)
+        ]
+        lines.append((("  " + "  ".join(h.ljust(w) for h, w in zip(table.headers, widths, strict=True)), "label"),))  # fmt: skip
+        lines.extend(
+            (("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), ""),)
+            for row in table.rows
+        )
+    return lines
+
+
+def outbox_table(counts: dict[str, int], items: Sequence[OutboxItem]) -> Table:
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return Table(
+        f"Notifications outbox ({summary})",
+        ("id", "target", "rule", "event", "status", "tries", "last error"),
+        [
+            (
+                str(i.id),
+                safe_text(i.target, limit=20),
+                safe_text(i.rule, limit=20),
+                str(i.event_id),
+                i.status.value,
+                str(i.attempts),
+                safe_text(i.last_error or "", limit=50),
+            )
+            for i in items[:OUTBOX_SHOWN]
+        ],
+        "nothing sent yet",
+    )
+
+
+class _ServiceScreen(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    .service-dialog { height: 90%; max-width: 120; }
+    .service-dialog LinesView { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(False)", "Close"),
+        Binding("q", "dismiss(False)", "Close", show=False),
+    ]
+    dialog_id = ""
+    title_text = ""
+    subtitle = "Esc closes"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog service-dialog", id=self.dialog_id) as box:
+            box.border_title = self.title_text
+            box.border_subtitle = self.subtitle
+            yield LinesView()
+
+    @property
+    def bridge(self) -> BridgeApp:
+        from bridge.ui.app import BridgeApp
+
+        assert isinstance(self.app, BridgeApp)
+        return self.app
+
+    @property
+    def view(self) -> LinesView:
+        return self.query_one(LinesView)
+
+    def on_mount(self) -> None:
+        self.view.set_lines([(("loading…", "muted"),)])
+        self.view.focus()
+        self.run_worker(self.reload(), exclusive=True)
+
+    async def reload(self) -> None:  # pragma: no cover - each view has its own
+        raise NotImplementedError
+
+
+class ReportsScreen(_ServiceScreen):
+    """Service levels for the last day (`p` for a week or a month), and the outbox."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("p", "period", "Period")]
+    dialog_id = "reports-dialog"
+    title_text = "Reports"
+    subtitle = "p period · Esc closes"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.period_index = 0
+        self.loaded = False
+
+    def action_period(self) -> None:
+        self.period_index = (self.period_index + 1) % len(PERIODS)
+        self.run_worker(self.reload(), exclusive=True)
+
+    async def reload(self) -> None:
+        app = self.bridge
+        now = app.clock.now()
+        label, span = PERIODS[self.period_index]
+        report = await build_report(app.store, app.config, Period(now - span, now), now)
+        tables = report_tables(report)
+        tables.append(
+            outbox_table(
+                await app.store.outbox_counts(), await app.store.outbox_items(OUTBOX_SHOWN)
+            )
+        )
+        heading = report_heading(report)
+        heading[0] = f"{heading[0]} (last {label})"
+        self.view.set_lines(table_lines(heading, tables))
+        self.loaded = True
+
+
+class HandoverScreen(_ServiceScreen):
+    """The outgoing shift's handover; `a` accepts it as the incoming operator."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "accept", "Accept handover")]
+    dialog_id = "handover-dialog"
+    title_text = "Shift handover"
+    subtitle = "a accept · Esc closes"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handover: Handover | None = None
+
+    async def reload(self) -> None:
+        app = self.bridge
+        self.handover = await build_handover(app.store, app.config, app.clock.now())
+        self.view.set_lines(
+            table_lines(handover_heading(self.handover), handover_tables(self.handover))
+        )
+
+    async def action_accept(self) -> None:
+        if self.handover is None:
+            return
+        app = self.bridge
+        await accept_handover(app.store, self.handover, app.operator, app.clock.now())
+        self.app.notify(f"{app.operator} accepted the handover", timeout=3)
+        self.dismiss(True)

@@ -1,0 +1,157 @@
+"""The shift handover: every kind of item, accepted in the console and journalled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import Isolated, run_bridge, wait_until
+from seed import T0, make_app, seed_store
+from textual.pilot import Pilot
+
+from bridge.actions import Action
+from bridge.config import parse_config
+from bridge.handover import HANDOVER_ACTION, accept_handover, build_handover, render_handover
+from bridge.models import EventInput, ScheduleAction, Severity
+from bridge.store import Store, open_store
+from bridge.ui.app import BridgeApp
+from bridge.ui.lines import LinesView
+from bridge.ui.reports_view import HandoverScreen, ReportsScreen
+
+H = 3600.0
+CONFIG = """
+[store]
+path = "{db}"
+
+[[jobs]]
+name = "backup"
+schedule = "0 * * * *"
+grace = 300
+"""
+
+
+async def seed(store: Store) -> None:
+    now = T0
+    await store.upsert_events(
+        [
+            EventInput("snmp", "sw1", "reachability", Severity.MAJOR, "sw1 unreachable", now - 2 * H),
+            EventInput("local", "db1", "disk:/", Severity.CRITICAL, "/ is 97% full", now - 3 * H),
+        ],
+        "bridge",
+    )  # fmt: skip
+    disk = await store.find_event("local|db1|disk:/")
+    assert disk is not None
+    await store.act([disk.id], Action.ACK, "alice", now - 2.5 * H, note="cleaning logs")
+    await store.act([disk.id], Action.NOTE, "alice", now - 2 * H, note="volume grow at 06:00")
+    await store.record("bob", "sign-on", "took the bridge from alice", now - H)
+    run = await store.job_start("backup", "cron", now - 1.5 * H)
+    await store.job_finish(
+        "backup", "cron", now - 1.4 * H, ok=False, run_id=run.run_id, exit_code=3, message="disk"
+    )
+    await store.change_schedule(
+        "backup", ScheduleAction.HOLD, now + 0.5 * H - (now % H), "bob", "storage work", now - H
+    )
+
+
+async def test_handover_has_every_kind_of_item_and_acceptance_starts_the_next(
+    tmp_path: Path,
+) -> None:
+    config = parse_config(CONFIG.format(db=tmp_path / "b.db"), "t.toml")
+    store = await open_store(tmp_path / "b.db")
+    try:
+        await seed(store)
+        h = await build_handover(store, config, T0)
+        assert h.start == T0 - 12 * H and h.previous is None  # no handover yet: 12 h
+        assert [e.resource for e in h.unacknowledged] == ["sw1"]
+        [(disk, notes)] = h.acknowledged
+        assert disk.resource == "db1"
+        assert [n.note for n in notes] == ["cleaning logs", "volume grow at 06:00"]
+        assert ("backup", "failed") in [(x.job, x.state) for x in h.exceptions]
+        assert [(c.action.value, c.reason) for c in h.changes] == [("hold", "storage work")]
+        assert {n.note for n in h.notes} >= {"volume grow at 06:00", "took the bridge from alice"}
+        assert dict(h.on_bridge) == {"alice": 2, "bob": 2}  # 'bridge' itself is not a person
+        text = render_handover(h)
+        for title in ("Open and unacknowledged", "Acknowledged, not resolved", "Schedule exceptions",
+                      "Reschedules and holds", "Operator notes", "On the bridge"):  # fmt: skip
+            assert title in text
+        assert "cleaning logs" in text
+        await accept_handover(store, h, "carol", T0 + 60)
+        nxt = await build_handover(store, config, T0 + 120)
+        assert nxt.previous is not None and nxt.previous.actor == "carol"
+        assert nxt.start == T0 + 60
+        assert nxt.changes == [] and dict(nxt.on_bridge) == {"carol": 1}
+        assert [e.resource for e in nxt.unacknowledged] == ["sw1"]  # still open: still listed
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def seeded(isolated: Isolated) -> Path:
+    db = isolated.root / "bridge.db"
+
+    async def go() -> None:
+        store = await open_store(db)
+        try:
+            await seed(store)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return isolated.write_config(CONFIG.format(db=db))
+
+
+def test_cli_handover(isolated: Isolated, seeded: Path) -> None:
+    # The seed is at T0 (2026-11-19): a long --since reaches it from the real now.
+    out = run_bridge(isolated, "--config", str(seeded), "handover", "--since", "90d", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [e["resource"] for e in data["unacknowledged"]] == ["sw1"]
+    assert data["acknowledged_unresolved"][0]["notes"][0]["note"] == "cleaning logs"
+    assert data["schedule_changes"][0]["reason"] == "storage work"
+    assert data["on_bridge"] == {"alice": 2, "bob": 2}
+    md = run_bridge(isolated, "--config", str(seeded), "handover", "--since", "90d", "--markdown")
+    assert md.stdout.startswith("# Shift handover") and "## Operator notes" in md.stdout
+    bad = run_bridge(isolated, "--config", str(seeded), "handover", "--since", "later")
+    assert bad.returncode == 2 and bad.stderr.startswith("bridge: --since")
+
+
+def lines_text(view: LinesView) -> str:
+    return "\n".join("".join(t for t, _ in line) for line in view.lines)
+
+
+def settled(pilot: Pilot[int], screen_type: type, text: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        await pilot.pause()
+        screen = pilot.app.screen
+        return isinstance(screen, screen_type) and text in lines_text(screen.query_one(LinesView))
+
+    return check
+
+
+async def test_console_views_and_accepting_the_handover(tmp_path: Path) -> None:
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("R")
+        await wait_until(settled(pilot, ReportsScreen, "Notifications outbox"), 5, what="reports")
+        text = lines_text(app.screen.query_one(LinesView))
+        assert "Response by severity" in text and "critical" in text
+        await pilot.press("p")
+        await wait_until(settled(pilot, ReportsScreen, "last 7 days"), 5, what="a week")
+        await pilot.press("escape", "O")
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
+        assert "[bold red]pwned[/]" in lines_text(app.screen.query_one(LinesView))  # literal
+        await pilot.press("a")
+        assert isinstance(app, BridgeApp)
+
+        async def journalled() -> bool:
+            await pilot.pause()
+            entry = await app.store.last_journal(HANDOVER_ACTION)
+            return entry is not None and entry.actor == "alice"
+
+        await wait_until(journalled, 5, what="the handover in the journal")
+        assert not isinstance(app.screen, HandoverScreen)

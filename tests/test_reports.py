@@ -1,0 +1,236 @@
+"""Service reports: figures from a seeded store match a hand computation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Isolated, one_error_line, run_bridge
+
+from bridge.actions import Action
+from bridge.config import Config, ConfigError, parse_config
+from bridge.models import EventInput, ScheduleAction, Severity
+from bridge.reports import (
+    Period,
+    PeriodError,
+    build_report,
+    parse_period,
+    render_markdown,
+    report_tables,
+    text_chart,
+)
+from bridge.store import Store, open_store
+
+MONDAY = dt.datetime(2026, 11, 16, tzinfo=dt.UTC).timestamp()  # 2026-11-16 is a Monday
+H = 3600.0
+M = 60.0
+
+CONFIG = """
+[store]
+path = "{db}"
+
+[reports]
+calendar = "business"
+
+[calendars.business]
+timezone = "UTC"
+start = "09:00"
+end = "17:00"
+
+[[devices]]
+name = "sw1"
+address = "127.0.0.1"
+
+[[devices]]
+name = "sw2"
+address = "127.0.0.1"
+
+[[jobs]]
+name = "backup"
+schedule = "0 10 * * *"
+grace = 300
+
+[[jobs]]
+name = "batch"
+schedule = "0 14 * * *"
+grace = 600
+
+[[jobs]]
+name = "xfer"
+schedule = "0 11,15 * * *"
+grace = 300
+
+[[jobs]]
+name = "night"
+schedule = "0 3 * * *"
+"""
+
+
+def at(hours: float) -> float:
+    return MONDAY + hours * H
+
+
+def ev(source: str, resource: str, check: str, sev: Severity, when: float) -> EventInput:
+    return EventInput(source, resource, check, sev, f"{check} {sev.label}", when)
+
+
+async def seed(store: Store) -> None:
+    """The day the figures below are computed from, by hand."""
+    # E1: sw1 unreachable 08:00 (before hours), acked 09:10 by alice, answers 10:00.
+    await store.upsert_events([ev("snmp", "sw1", "reachability", Severity.MAJOR, at(8))], "bridge")
+    e1 = await store.find_event("snmp|sw1|reachability")
+    assert e1 is not None
+    await store.act([e1.id], Action.ACK, "alice", at(9) + 10 * M)
+    await store.upsert_events([ev("snmp", "sw1", "reachability", Severity.OK, at(10))], "bridge")
+    # E2: critical cpu 12:00, acked 12:20 by bob, resolved 13:00.
+    await store.upsert_events([ev("local", "host", "cpu", Severity.CRITICAL, at(12))], "bridge")
+    e2 = await store.find_event("local|host|cpu")
+    assert e2 is not None
+    await store.act([e2.id], Action.ACK, "bob", at(12) + 20 * M)
+    await store.upsert_events([ev("local", "host", "cpu", Severity.OK, at(13))], "bridge")
+    # E3: warning disk 16:30, acked 17:30 by alice, resolved 18:00, re-opened 20:00.
+    await store.upsert_events([ev("local", "host", "disk:/", Severity.WARNING, at(16.5))], "b")
+    e3 = await store.find_event("local|host|disk:/")
+    assert e3 is not None
+    await store.act([e3.id], Action.ACK, "alice", at(17.5))
+    await store.upsert_events([ev("local", "host", "disk:/", Severity.OK, at(18))], "b")
+    await store.upsert_events([ev("local", "host", "disk:/", Severity.WARNING, at(20))], "b")
+    # Before the period: neither an incident nor an ack of this period.
+    await store.upsert_events([ev("local", "old", "cpu", Severity.MAJOR, at(-5))], "b")
+    # Jobs: backup on time; batch late; xfer 11:00 missed, 15:00 moved to 16:00 and run.
+    run = await store.job_start("backup", "cron", at(10) + 2 * M)
+    await store.job_finish("backup", "cron", at(10.5), ok=True, run_id=run.run_id)
+    await store.job_start("batch", "cron", at(14.5))
+    await store.change_schedule(
+        "xfer", ScheduleAction.RESCHEDULE, at(15), "carol", "vendor window", at(14),
+        new_time=at(16),
+    )  # fmt: skip
+    await store.job_start("xfer", "cron", at(16) + 1 * M)
+    await store.job_start("night", "cron", at(3))
+
+
+def config_for(db: Path) -> Config:
+    return parse_config(CONFIG.format(db=db), "test.toml")
+
+
+async def test_figures_match_a_hand_computation(tmp_path: Path) -> None:
+    db = tmp_path / "bridge.db"
+    store = await open_store(db)
+    try:
+        await seed(store)
+        report = await build_report(
+            store, config_for(db), Period(MONDAY, MONDAY + 24 * H), now=MONDAY + 25 * H
+        )
+    finally:
+        await store.close()
+    assert report.calendar == "business"
+    assert report.open_s == 8 * H
+    sev = {s.key: s for s in report.by_severity}
+    assert list(sev) == ["critical", "major", "warning"]  # worst first
+    # critical: cpu acked after 20 min, resolved after 60 min.
+    assert (sev["critical"].incidents, sev["critical"].mtta, sev["critical"].mttr) == (
+        1, 20 * M, 60 * M,
+    )  # fmt: skip
+    # major: raised 08:00 outside hours: only 09:00-09:10 and 09:00-10:00 count.
+    assert (sev["major"].mtta, sev["major"].mttr) == (10 * M, 60 * M)
+    # warning: two incidents (the re-open), one acked after 30 min of hours, one resolved.
+    w = sev["warning"]
+    assert (w.incidents, w.acknowledged, w.resolved, w.mtta, w.mttr) == (2, 1, 1, 30 * M, 30 * M)
+    src = {s.key: s for s in report.by_source}
+    assert src["local"].incidents == 3 and src["local"].mtta == (20 * M + 30 * M) / 2
+    assert src["snmp"].incidents == 1
+    assert report.events_by_source == [("local", 3), ("snmp", 1)]
+    assert report.noisiest[0] == ("local", "host", 3)
+    assert report.acks_by_operator == [("alice", 2), ("bob", 1)]
+    jobs = {j.job: j for j in report.jobs}
+    assert (jobs["backup"].due, jobs["backup"].on_time) == (1, 1)
+    assert (jobs["batch"].due, jobs["batch"].late) == (1, 1)
+    assert (jobs["xfer"].due, jobs["xfer"].on_time, jobs["xfer"].missed) == (2, 1, 1)
+    assert jobs["night"].due == 0  # 03:00 is outside operational hours
+    assert report.on_time_rate == 0.5
+    assert [(c.job, c.reason) for c in report.reschedules] == [("xfer", "vendor window")]
+    avail = {a.resource: a for a in report.availability}
+    assert avail["sw1"].down_s == 1 * H and avail["sw1"].percent == 87.5
+    assert avail["sw2"].percent == 100.0  # configured, never down
+    assert sum(report.per_bucket) == 4 and len(report.per_bucket) == 24
+    assert report.per_bucket[8] == 1 and report.per_bucket[16] == 1
+
+
+async def test_markdown_and_text_tables(tmp_path: Path) -> None:
+    db = tmp_path / "bridge.db"
+    store = await open_store(db)
+    try:
+        await seed(store)
+        await store.upsert_events(
+            [ev("http", "a|b", "x", Severity.INFO, at(11))], "b"
+        )  # a pipe must not break a Markdown table
+        report = await build_report(store, config_for(db), Period(MONDAY, at(24)), at(25))
+    finally:
+        await store.close()
+    text = render_markdown(["t"], report_tables(report))
+    assert "| http | a\\|b | 1 |" in text
+    assert text_chart([0, 1, 8]) == " ▁█"  # zero blank, any event visible
+
+
+def test_period_parsing() -> None:
+    now = MONDAY
+    assert parse_period("24h", None, None, now) == Period(now - 24 * H, now)
+    assert parse_period(None, "2026-11-15T12:00", "2026-11-16", now) == Period(now - 12 * H, now)
+    with pytest.raises(PeriodError, match="reversed"):
+        parse_period(None, "2026-11-17", "2026-11-16", now)
+    with pytest.raises(PeriodError, match="empty"):
+        parse_period(None, "2026-11-16", "2026-11-16T00:00Z", now)
+    with pytest.raises(PeriodError, match="--from 'noon'"):
+        parse_period(None, "noon", None, now)
+    with pytest.raises(PeriodError, match="--since"):
+        parse_period("soon", None, None, now)
+
+
+@pytest.fixture
+def seeded(isolated: Isolated) -> Path:
+    db = isolated.root / "bridge.db"
+
+    async def go() -> None:
+        store = await open_store(db)
+        try:
+            await seed(store)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return isolated.write_config(CONFIG.format(db=db))
+
+
+def test_cli_report_formats(isolated: Isolated, seeded: Path) -> None:
+    period = ("--from", "2026-11-16T00:00", "--to", "2026-11-17T00:00")
+    text = run_bridge(isolated, "--config", str(seeded), "report", *period)
+    assert text.returncode == 0, text.stderr
+    assert "Response by severity" in text.stdout and "87.5%" in text.stdout
+    assert "vendor window" in text.stdout
+    data = json.loads(
+        run_bridge(isolated, "--config", str(seeded), "report", *period, "--json").stdout
+    )
+    assert data["by_severity"]["critical"]["mtta_s"] == 20 * M
+    assert data["on_time_rate"] == 0.5
+    md = run_bridge(isolated, "--config", str(seeded), "report", *period, "--markdown")
+    assert md.stdout.startswith("# Service report") and "## Jobs on time" in md.stdout
+
+
+def test_cli_report_bad_periods(isolated: Isolated, seeded: Path) -> None:
+    base = ("--config", str(seeded), "report")
+    one_error_line(
+        run_bridge(isolated, *base, "--from", "2026-11-17", "--to", "2026-11-16"), "reversed"
+    )
+    one_error_line(
+        run_bridge(isolated, *base, "--from", "2026-11-16", "--to", "2026-11-16"), "empty"
+    )
+    one_error_line(run_bridge(isolated, *base, "--since", "yesterday"), "--since")
+    one_error_line(run_bridge(isolated, *base), "--since 24h")
+
+
+def test_unknown_report_calendar_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"reports\.calendar: unknown calendar 'nope'"):
+        parse_config('[reports]\ncalendar = "nope"\n', "t.toml")
