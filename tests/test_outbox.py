@@ -272,3 +272,24 @@ async def test_delivers_after_kill_9_and_never_twice(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_events_inside_a_maintenance_window_are_not_escalated(
+    store: Store, server: TestServer
+) -> None:
+    from bridge.models import MaintenanceWindow
+
+    window = MaintenanceWindow("patching", ("core-*",), T0 - 60 * MIN, T0 + 60 * MIN)
+    await store.set_maintenance_windows([window], T0 - 60 * MIN)
+    await store.upsert_events(
+        [
+            raise_("core-sw1", Severity.CRITICAL, T0 - 30 * MIN),  # inside the window
+            raise_("edge-sw1", Severity.CRITICAL, T0 - 30 * MIN),
+        ],
+        "bridge",
+    )
+    core = await store.find_event("snmp|core-sw1|reachability")
+    assert core is not None and core.suppressed_by == "patching"
+    assert await enqueue_escalations(store, config(server), T0) == 2  # edge-sw1, two targets
+    queued = {i.event_id for i in await store.outbox_items()}
+    assert core.id not in queued and len(queued) == 1
