@@ -238,11 +238,14 @@ def job_stats(
     period: Period,
     now: float,
     hours: OperationalHours,
+    horizon: float = -math.inf,
 ) -> JobStats:
     """On time: a run started between its due time and due + grace (a little early is fine).
 
-    Only occurrences that are decided (due + grace has passed) and fall inside
-    operational hours count; a held one counts as neither.
+    Only occurrences that are decided (due + grace has passed), fall inside
+    operational hours and come after `horizon` (when the schedule engine first
+    judged the job: a job added to the config this morning did not miss last
+    night's runs) count; a held one counts as neither.
     """
     decided_by = min(period.end, now)
     latest: dict[float, ScheduleChange] = {}
@@ -251,7 +254,7 @@ def job_stats(
     starts = sorted(r.at for r in runs)
     due = on_time = late = missed = held = 0
     occurrences = _occurrences(job, period.start - 1, period.end)
-    occurrences = [t for t in occurrences if t >= period.start]
+    occurrences = [t for t in occurrences if t >= max(period.start, horizon)]
     for i, occurrence in enumerate(occurrences):
         change = latest.get(occurrence)
         when = occurrence
@@ -343,6 +346,8 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
     # Runs up to one day early can belong to the first occurrence.
     runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
     changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
+    # Judged from when the schedule engine first saw the job (if one ever did).
+    horizons = {s.job: s.first_at for s in await store.job_statuses()}
     for job in config.jobs:
         report.jobs.append(
             job_stats(
@@ -352,6 +357,7 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
                 period,
                 now,
                 hours,
+                horizons.get(job.name, -math.inf),
             )
         )
     report.reschedules = [c for c in changes if period.start <= c.at < period.end]

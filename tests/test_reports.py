@@ -234,3 +234,20 @@ def test_cli_report_bad_periods(isolated: Isolated, seeded: Path) -> None:
 def test_unknown_report_calendar_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"reports\.calendar: unknown calendar 'nope'"):
         parse_config('[reports]\ncalendar = "nope"\n', "t.toml")
+
+
+async def test_jobs_count_only_from_when_the_engine_first_judged_them(tmp_path: Path) -> None:
+    from bridge.models import JobStatusRecord
+
+    db = tmp_path / "bridge.db"
+    store = await open_store(db)
+    try:
+        await seed(store)
+        # xfer was added to the config at noon: its 11:00 occurrence was never expected.
+        record = JobStatusRecord("xfer", "succeeded", False, at(12), first_at=at(12))
+        await store.write_job_statuses([record], at(12))
+        report = await build_report(store, config_for(db), Period(MONDAY, at(24)), at(25))
+    finally:
+        await store.close()
+    xfer = next(j for j in report.jobs if j.job == "xfer")
+    assert (xfer.due, xfer.on_time, xfer.missed) == (1, 1, 0)
