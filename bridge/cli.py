@@ -70,6 +70,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         extra = " with runbook" if r.runbook else ""
         print(f"  source={r.source} resource={r.resource} check={r.check} for {r.for_:g} s{extra}")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
+    from bridge.theme_files import user_themes_dir
+    from bridge.ui.theming import load_user_themes
+
+    mine = load_user_themes(config, path)
+    print(f"theme:    {config.ui.theme} ({len(mine)} user theme(s) in {user_themes_dir()})")
     print("config is valid")
     return EXIT_OK
 
@@ -101,13 +106,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    config, _ = _load(args)
+    config, path = _load(args)
     from bridge.ui.app import run_console
+    from bridge.ui.theming import load_user_themes
 
     return run_console(
         config,
         operator=operator_name(args.operator, config.operator.name),
         collect=not args.no_collect,
+        user_themes=load_user_themes(config, path),
     )
 
 

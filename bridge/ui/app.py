@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import Theme
 from textual.widgets import Footer, Input
 
 from bridge.clock import Clock, SystemClock
@@ -29,6 +30,7 @@ from bridge.ui.header import BridgeHeader
 from bridge.ui.panes import HealthPane, Pane, SchedulePane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
+from bridge.ui.theming import next_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
@@ -56,6 +58,7 @@ class BridgeApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
         Binding("T", "sign_on", "Take the bridge", show=False),
+        Binding("t", "cycle_theme", "Theme", show=False),
     ]
 
     def __init__(
@@ -68,6 +71,7 @@ class BridgeApp(App[int]):
         collect: bool = True,
         hostname: str | None = None,
         feed_interval: float = 0.5,
+        user_themes: list[Theme] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -88,7 +92,8 @@ class BridgeApp(App[int]):
         self._stale = False
         self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
-        for theme in THEMES:
+        self.user_theme_names = [t.name for t in user_themes or []]
+        for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
 
@@ -296,6 +301,9 @@ class BridgeApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_cycle_theme(self) -> None:
+        self.notify(f"theme {next_theme(self)}", timeout=2)
+
     async def action_request_quit(self) -> None:
         if self.in_flight:
             self.push_screen(
@@ -330,6 +338,7 @@ class BridgeApp(App[int]):
         )
         yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
         yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
         yield SystemCommand(
             "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
         )
@@ -359,6 +368,7 @@ def create_app(
     collect: bool = True,
     hostname: str | None = None,
     feed_interval: float = 0.5,
+    user_themes: list[Theme] | None = None,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -368,6 +378,7 @@ def create_app(
         collect=collect,
         hostname=hostname,
         feed_interval=feed_interval,
+        user_themes=user_themes,
     )
 
 
@@ -376,10 +387,16 @@ async def _check_store(path: Path) -> None:
     await store.close()
 
 
-def run_console(config: Config, *, operator: str, collect: bool = True) -> int:
+def run_console(
+    config: Config,
+    *,
+    operator: str,
+    collect: bool = True,
+    user_themes: list[Theme] | None = None,
+) -> int:
     # Open the store once before the screen starts, so a bad path is a one-line
     # error on a normal terminal rather than a crash inside the full-screen app.
     asyncio.run(_check_store(config.store.resolved_path()))
-    app = create_app(config, operator=operator, collect=collect)
+    app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
     result = app.run()
     return int(result or 0)

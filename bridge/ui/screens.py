@@ -34,6 +34,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("Enter", "details of the row under the cursor"),
             ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
             ("Ctrl+P", "command palette: every action, and themes"),
+            ("t", "next theme (bridge's and your own)"),
             ("?", "this help"),
         ],
     ),
