@@ -118,6 +118,14 @@ def cmd_console(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_wall(args: argparse.Namespace) -> int:
+    config, path = _load(args)
+    from bridge.ui.theming import load_user_themes
+    from bridge.ui.wall import run_wall
+
+    return run_wall(config, user_themes=load_user_themes(config, path))
+
+
 # -- parser -------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -145,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--no-collect", action="store_true", help="never take the collector lease; only read"
     )
+    add("wall", cmd_wall, "the read-only bridge screen for a wall display")
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)

@@ -41,3 +41,12 @@ def test_console_theme_80x24(snap_compare: SnapCompare, db: Path, theme: str) ->
     app = make_app(db)
     app.theme = theme
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_wall(snap_compare: SnapCompare, tmp_path: Path, size: tuple[int, int]) -> None:
+    from wall_seed import make_wall, seed_wall
+
+    path = tmp_path / "wall.db"
+    asyncio.run(seed_wall(path))
+    assert snap_compare(make_wall(path), terminal_size=size)
