@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +26,13 @@ from bridge.lease import LEASE_NAME
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, open_store
+from bridge.ui.display import (
+    LOW_BW_AGE_REDRAW_S,
+    LOW_BW_FEED_S,
+    SampleThrottle,
+    before_app_init,
+    configure_app,
+)
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
 from bridge.ui.panes import HealthPane, Pane, SchedulePane
@@ -73,7 +81,14 @@ class BridgeApp(App[int]):
         feed_interval: float = 0.5,
         user_themes: list[Theme] | None = None,
     ) -> None:
+        before_app_init(config)
         super().__init__()
+        configure_app(self, config)
+        self.low_bandwidth = config.ui.low_bandwidth
+        self._throttle = SampleThrottle() if self.low_bandwidth else None
+        self.age_redraw_s = LOW_BW_AGE_REDRAW_S if self.low_bandwidth else AGE_REDRAW_S
+        if self.low_bandwidth:
+            feed_interval = max(feed_interval, LOW_BW_FEED_S)
         self.config = config
         self.store_path = store_path
         self.operator = operator
@@ -82,6 +97,8 @@ class BridgeApp(App[int]):
         self.hostname = hostname or socket.gethostname()
         self.feed_interval = feed_interval
         self.stale_after = config.ui.stale_after_intervals * config.local.interval
+        if self._throttle is not None:  # samples are shown up to a throttle period late
+            self.stale_after += self._throttle.period
         self.in_flight = 0  # operator actions not yet committed to the store
         self.store_changed: Signal[list[Change]] = Signal(self, "store-changed")
         self._store: Store | None = None
@@ -107,7 +124,7 @@ class BridgeApp(App[int]):
         return dict(VARIABLE_DEFAULTS)
 
     def compose(self) -> ComposeResult:
-        yield BridgeHeader(id="header")
+        yield BridgeHeader(id="header", seconds=not self.low_bandwidth)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield EventsPane()
@@ -146,6 +163,13 @@ class BridgeApp(App[int]):
         self.set_interval(1.0, self._tick)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
+        if self._throttle is not None:
+            changes = self._throttle.hold(changes, time.monotonic())
+            if not changes:
+                return
+        await self._deliver(changes)
+
+    async def _deliver(self, changes: list[Change]) -> None:
         for pane in self.panes:
             await pane.load(changes)
         if any(c.kind == "lease" for c in changes):
@@ -171,9 +195,11 @@ class BridgeApp(App[int]):
         # Heartbeats are not in the change feed, so a lapsed poller is looked for here.
         if polling != self._polling or int(self.clock.now()) % LEASE_CHECK_S == 0:
             self.run_worker(self._refresh_lease(), group="lease", exclusive=True)
+        if self._throttle is not None and (held := self._throttle.due(time.monotonic())):
+            self.run_worker(self._deliver(held), group="samples")
         events = self.query_one(EventsPane)
         # Ages move on and highlights fade; only rows whose text changed are re-sent.
-        if events.has_fresh() or int(self.clock.now()) % AGE_REDRAW_S == 0:
+        if events.has_fresh() or int(self.clock.now()) % self.age_redraw_s == 0:
             events.redraw()
         stale = self._show_header()
         if stale != self._stale:

@@ -366,12 +366,27 @@ class EventDetailsScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),
+        Binding("c", "copy", "Copy"),
     ]
 
     def __init__(self, event_id: int) -> None:
         super().__init__()
         self.event_id = event_id
         self.event: Event | None = None
+        self.runbook = ""
+
+    def details_text(self) -> str:
+        """The details as plain text: what `c` puts on the clipboard."""
+        view = self.query_one("#event-lines", LinesView)
+        text = "\n".join("".join(safe_text(t) for t, _ in line).rstrip() for line in view.lines)
+        if self.runbook:
+            text += "\n\nRUNBOOK\n" + self.runbook.strip()
+        return f"Event {self.event_id}\n{text}\n"
+
+    def action_copy(self) -> None:
+        # OSC 52: the terminal at the far end of SSH puts it on the operator's clipboard.
+        self.app.copy_to_clipboard(self.details_text())
+        self.app.notify("event details copied to the clipboard (OSC 52)", timeout=2)
 
     def compose(self) -> ComposeResult:
         # Imported here: markdown-it costs start-up time and only details need it.
@@ -379,7 +394,7 @@ class EventDetailsScreen(ModalScreen[None]):
 
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
             box.border_title = f"Event {self.event_id}"
-            box.border_subtitle = "Esc closes"
+            box.border_subtitle = "c copies · Esc closes"
             yield LinesView(id="event-lines")
             yield Markdown("", id="runbook")
 
@@ -437,6 +452,7 @@ class EventDetailsScreen(ModalScreen[None]):
             )
         view.set_lines(lines)
         rule = app.config.rule_for(event.source, event.resource, event.check)
+        self.runbook = rule.runbook or ""
         from textual.widgets import Markdown
 
         runbook = self.query_one("#runbook", Markdown)

@@ -15,6 +15,11 @@ __all__ = ["BridgeHeader"]
 
 
 class BridgeHeader(Horizontal):
+    def __init__(self, *, id: str | None = None, seconds: bool = True) -> None:
+        super().__init__(id=id)
+        # To the minute on slow links: a ticking seconds field is most of an idle screen's bytes.
+        self.clock_format = "%a %d %b %H:%M:%S %Z" if seconds else "%a %d %b %H:%M %Z"
+
     def compose(self) -> ComposeResult:
         yield Static("bridge", id="hdr-title", markup=False)
         yield Static("", id="hdr-host", markup=False)
@@ -49,4 +54,4 @@ class BridgeHeader(Horizontal):
         stale.display = stale_for is not None
         if stale_for is not None:
             self._set("hdr-stale", f" STALE {int(stale_for)}s ")
-        self._set("hdr-clock", time.strftime("%a %d %b %H:%M:%S %Z", time.localtime(now)))
+        self._set("hdr-clock", time.strftime(self.clock_format, time.localtime(now)))

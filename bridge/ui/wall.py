@@ -29,6 +29,7 @@ from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.text import human_duration, safe_text
 from bridge.ui.bigdigits import big_number
+from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import Line, LinesView
 from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
@@ -56,6 +57,7 @@ TILE_WIDTH = 20  # cells per device tile, margin included
 TILE_HEIGHT = 3
 REFRESH_S = 2.0
 PAGE_S = 10.0
+LOW_BW_WALL_REFRESH_S = 10.0
 
 
 class CountTile(Vertical):
@@ -109,7 +111,11 @@ class WallApp(App[int]):
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
     ) -> None:
+        before_app_init(config)
         super().__init__()
+        configure_app(self, config)
+        if config.ui.low_bandwidth:
+            refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
         self.config = config
         self.store_path = store_path
         self.clock: Clock = clock or SystemClock()
@@ -132,7 +138,7 @@ class WallApp(App[int]):
         return dict(VARIABLE_DEFAULTS)
 
     def compose(self) -> ComposeResult:
-        yield BridgeHeader(id="header")
+        yield BridgeHeader(id="header", seconds=not self.config.ui.low_bandwidth)
         yield Static("", id="stale-banner", markup=False)
         with Horizontal(id="counts"):
             for sev in COUNTED:
