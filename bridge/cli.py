@@ -20,6 +20,7 @@ from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
+from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
 
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_demo_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 

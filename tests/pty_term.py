@@ -53,6 +53,11 @@ class PtyApp:
                     break
         return self.output[start:]
 
+    def wait_for(self, needle: bytes, within: float) -> None:
+        """Until `needle` has appeared anywhere in the output so far."""
+        if needle not in self.output:
+            self.read_until(needle, within)
+
     def drain(self, seconds: float) -> bytes:
         """Everything written in the next `seconds` (a bounded read, not a sync point)."""
         start = len(self.output)
