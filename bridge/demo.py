@@ -388,6 +388,11 @@ def run_demo(args: argparse.Namespace) -> int:
             if args.no_console:
                 asyncio.run(_collect_for(config_path, args.seconds))
             else:
+                # Collector warnings (the dying device) go to a file, not over the screen.
+                root_log = logging.getLogger()
+                for handler in list(root_log.handlers):
+                    root_log.removeHandler(handler)
+                root_log.addHandler(logging.FileHandler(root / "demo.log"))
                 from bridge.identity import operator_name
                 from bridge.ui.app import run_console
 

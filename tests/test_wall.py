@@ -180,3 +180,19 @@ def test_big_number_scales_to_fit() -> None:
 
 def test_cli_wall_without_a_store_is_one_line(isolated: Isolated) -> None:
     one_error_line(run_bridge(isolated, "wall"), "no store here yet")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (240, 70)], ids=["80x24", "240x70"])
+async def test_wall_fills_the_screen(db: Path, size: tuple[int, int]) -> None:
+    """From the smallest to the largest: the status line is on the last row, numbers scale."""
+    app = make_wall(db)
+    cols, rows = size
+    async with app.run_test(size=size) as pilot:
+        await wait_until(settled(pilot, lambda: app.data is not None), 5, what="first read")
+        await pilot.pause()
+        bar = app.query_one("#refreshed").region
+        assert bar.y == rows - 1 and bar.width == cols
+        digits = app.query_one("#count-critical .count-digits", Static)
+        art_rows = len(str(digits.content).splitlines())
+        assert art_rows >= (3 if rows < 30 else 9), str(digits.content)
+        assert app.query_one("#devices-box").region.bottom <= rows - 1

@@ -250,11 +250,11 @@ class WallApp(App[int]):
     def _draw_jobs(self, data: WallData) -> None:
         lines: list[Line] = []
         for j in data.exceptions:
-            due = time.strftime("%a %H:%M", time.localtime(j.due)) if j.due else "—"
+            due = time.strftime("%H:%M", time.localtime(j.due)) if j.due else "—"
             lines.append(
                 (
-                    (f"✖ {j.state.upper():<12}", "sev-major"),
-                    (f"{safe_text(j.job)[:20]:<20} ", "heading"),
+                    (f"✖ {j.state.upper():<11} ", "sev-major"),
+                    (f"{safe_text(j.job)[:18]:<18} ", "heading"),
                     (f"due {due}", "muted"),
                 )
             )
