@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--low-bandwidth",
         action="store_true",
-        help="run bridge with --low-bandwidth (minute clock, redraws every 5 s)",
+        help="run bridge with --low-bandwidth (minute clock, host figures every 10 s)",
     )
     parser.add_argument(
         "--keep",

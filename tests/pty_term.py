@@ -81,9 +81,14 @@ class PtyApp:
         return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
 
     def close(self) -> None:
+        """SIGTERM first, so a program that cleans up (the demo's children) can; then kill."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
+            self.proc.terminate()
+            try:
+                self.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=10)
         with contextlib.suppress(OSError):
             os.close(self.master)

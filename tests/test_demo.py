@@ -65,6 +65,15 @@ def test_headless_demo_stops_clean_on_sigterm(
 ) -> None:
     isolated, tmp = tmpdir_env
     proc = processes.bridge(isolated, "demo", "--no-console", "--seconds", "120")
+    try:
+        check_sigterm(proc, tmp)
+    finally:
+        if proc.poll() is None:  # SIGTERM, so a failed test still lets the demo clean up
+            proc.terminate()
+            proc.communicate(timeout=20)
+
+
+def check_sigterm(proc: subprocess.Popen[str], tmp: Path) -> None:
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 40

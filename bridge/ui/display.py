@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 LOW_BW_FEED_S = 2.0  # change feed poll interval
-LOW_BW_SAMPLES_S = 5.0  # sample-driven redraws at most this often
+LOW_BW_SAMPLES_S = 10.0  # sample-driven redraws at most this often
 LOW_BW_AGE_REDRAW_S = 30  # event ages are redrawn this often
 
 
