@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from bridge.config import Config
 from bridge.models import Change
-from bridge.ui.display import SampleThrottle
+from bridge.ui.display import LOW_BW_EVENTS_S, SampleThrottle
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.header import BridgeHeader
 
@@ -170,6 +170,7 @@ async def test_low_bandwidth_mode(db: Path) -> None:
         await pilot.pause()
         assert app.animation_level == "none"
         assert app.feed_interval >= 2.0
+        assert app.query_one(EventsPane).reload_every == LOW_BW_EVENTS_S
         clock = str(app.query_one(BridgeHeader).query_one("#hdr-clock", Static).content)
         assert re.fullmatch(r"\w{3} \d\d \w{3} \d\d:\d\d \w+", clock), clock  # to the minute
 
@@ -178,11 +179,12 @@ def test_sample_throttle() -> None:
     throttle = SampleThrottle(period=5)
     reading = Change(1, 0.0, "reading", "local|h")
     event = Change(2, 0.0, "events", "1")
-    assert throttle.hold([reading, event], 100.0) == [event]  # an ack never waits
-    assert throttle.due(100.0) == [reading]
-    throttle.hold([reading], 101.0)
+    assert throttle.hold([reading], 100.0) == [reading]  # the first one at once
+    assert throttle.hold([reading, event], 101.0) == [event]  # an ack never waits
     assert throttle.due(102.0) == []  # within the period: held
     assert throttle.due(105.0) == [reading]
+    assert throttle.hold([reading], 106.0) == []
+    assert throttle.due(110.0) == [reading]
 
 
 def test_config_display_keys() -> None:

@@ -28,6 +28,7 @@ from bridge.poller import Poller
 from bridge.store import Store, open_store
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
+    LOW_BW_EVENTS_S,
     LOW_BW_FEED_S,
     SampleThrottle,
     before_app_init,
@@ -155,6 +156,8 @@ class BridgeApp(App[int]):
             # Our own poller's writes are delivered at once; others' within a feed interval.
             self._poller = Poller(self.store, self.config, self.clock, on_write=feed.poke)
             self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
+        if self.low_bandwidth:
+            self.query_one(EventsPane).reload_every = LOW_BW_EVENTS_S
         for pane in self.panes:
             await pane.load(None)
         await self._refresh_lease()

@@ -20,6 +20,7 @@ from bridge.models import Change
 
 __all__ = [
     "LOW_BW_AGE_REDRAW_S",
+    "LOW_BW_EVENTS_S",
     "LOW_BW_FEED_S",
     "LOW_BW_SAMPLES_S",
     "SampleThrottle",
@@ -30,6 +31,7 @@ __all__ = [
 LOW_BW_FEED_S = 2.0  # change feed poll interval
 LOW_BW_SAMPLES_S = 10.0  # sample-driven redraws at most this often
 LOW_BW_AGE_REDRAW_S = 30  # event ages are redrawn this often
+LOW_BW_EVENTS_S = 1.5  # a burst of event changes is drawn once per this (feed + this <= 4 s)
 
 
 def before_app_init(config: Config) -> None:
@@ -59,7 +61,12 @@ class SampleThrottle:
         self._sent_at = float("-inf")
 
     def hold(self, changes: list[Change], now: float) -> list[Change]:
-        """The changes to deliver now; readings are kept (latest per ref) for `due`."""
+        """The changes to deliver now; readings are kept (latest per ref) for `due`,
+        unless the period has already passed (the first reading shows at once)."""
+        if now - self._sent_at >= self.period:
+            self._sent_at = now
+            self._held.clear()
+            return changes
         rest: list[Change] = []
         for change in changes:
             if change.kind == "reading":

@@ -79,6 +79,7 @@ class EventsPane(Pane):
         self._counted_at = float("-inf")
         self._count_stale = False
         self._timer: Timer | None = None
+        self.reload_every = RELOAD_EVERY_S  # longer in low-bandwidth mode
 
     def compose(self) -> ComposeResult:
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
@@ -86,7 +87,7 @@ class EventsPane(Pane):
     def _schedule(self) -> None:
         """Reload soon, once, however many changes arrive meanwhile (no idle timer)."""
         if self._timer is None:
-            self._timer = self.set_timer(RELOAD_EVERY_S, self._on_timer)
+            self._timer = self.set_timer(self.reload_every, self._on_timer)
 
     async def _on_timer(self) -> None:
         self._timer = None
