@@ -196,3 +196,15 @@ async def test_wall_fills_the_screen(db: Path, size: tuple[int, int]) -> None:
         art_rows = len(str(digits.content).splitlines())
         assert art_rows >= (3 if rows < 30 else 9), str(digits.content)
         assert app.query_one("#devices-box").region.bottom <= rows - 1
+
+
+async def test_wall_monochrome(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: a down device is reverse video as well as the word DOWN."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_wall(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(settled(pilot, lambda: bool(app.query(".tile.-down"))), 5, what="tiles")
+        assert app.has_class("-mono")
+        down = app.query_one(".tile.-down", Static)
+        assert down.rich_style.reverse and "DOWN" in str(down.content)
+        assert not app.query_one(".tile.-up", Static).rich_style.reverse
