@@ -230,6 +230,9 @@ class BridgeApp(App[int]):
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
+        # Store readers started by the tick would otherwise fail on the closed store.
+        for group in ("lease", "samples"):
+            self.workers.cancel_group(self, group)
         for task in reversed(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
