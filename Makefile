@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with only Python 3.11+:
 #   make run    start the console
 #   make test   lint, type-check and run the tests
+#   make demo   a simulated estate (SNMP devices, jobs) with the console on it
 # Each creates .venv and installs what it needs, again only when pyproject.toml changed.
 
 PYTHON ?= python3
@@ -8,9 +9,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 ARGS ?=
 
-.PHONY: run test lint format pytest bench clean
+.PHONY: run test lint format pytest bench clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,13 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@ $(RUN_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/bridge demo $(ARGS)
 
 run: $(RUN_STAMP)
 	$(BIN)/bridge $(ARGS)

@@ -1,6 +1,7 @@
 """The console in a terminal: first screen, CPU, memory and output, next to glances.
 
     python bench/console.py [--seconds S] [--size COLSxROWS] [--only bridge] [--keep DIR]
+                            [--low-bandwidth] [--no-events]
 
 Each program runs alone, one after the other, in a detached tmux pane of the
 given size on a private tmux server (`tmux -L bench<pid>`, TERM=tmux-256color),
@@ -218,18 +219,30 @@ def run_program(
 # -- programs ---------------------------------------------------------------------
 
 
+# --no-events: every condition must hold for a day before it raises, so a busy shared
+# machine's CPU does not raise and clear events during the window (each redraws the
+# Events pane): the console at idle, as glances is measured.
+NO_EVENTS = """
+[[rules]]
+for = 86400
+"""
+
+
 @contextlib.contextmanager
-def bridge_program(work: Path) -> Iterator[Program]:
+def bridge_program(
+    work: Path, low_bandwidth: bool = False, no_events: bool = False
+) -> Iterator[Program]:
     home = work / "bridge-home"
     config = home / "config" / "bridge" / "config.toml"
     config.parent.mkdir(parents=True)
     (home / "data").mkdir()
-    config.write_text("[local]\ninterval = 1\n")
+    config.write_text("[local]\ninterval = 1\n" + (NO_EVENTS if no_events else ""))
     if not BRIDGE.exists():
         raise BenchError(f"{BRIDGE} not found: run this with the project's venv python")
     yield Program(
-        name="bridge",
-        argv=[str(BRIDGE), "--config", str(config)],
+        name="bridge --low-bandwidth" if low_bandwidth else "bridge",
+        argv=[str(BRIDGE), "--config", str(config)]
+        + (["--low-bandwidth"] if low_bandwidth else []),
         env={
             "XDG_DATA_HOME": str(home / "data"),
             "XDG_CONFIG_HOME": str(home / "config"),
@@ -362,6 +375,16 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=["bridge"], help="run only bridge, without the glances reference"
     )
     parser.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="run bridge with --low-bandwidth (minute clock, host figures every 10 s)",
+    )
+    parser.add_argument(
+        "--no-events",
+        action="store_true",
+        help="conditions must hold for a day before raising: no events come and go",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         help="copy each program's raw terminal output and first/last screens here",
@@ -379,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="bridge-bench-console-") as tmp:
             work = Path(tmp)
-            with bridge_program(work) as program:
+            with bridge_program(work, args.low_bandwidth, args.no_events) as program:
                 print(f"running bridge: {shlex.join(program.argv)}", flush=True)
                 b = run_program(
                     program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep

@@ -22,6 +22,7 @@ from bridge.cli_jobs import add_jobs_parser
 from bridge.cli_report import add_report_parsers
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
+from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
 
@@ -97,6 +98,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for c in config.http_checks:
         print(f"  {c.name:<16} {c.url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
+    from bridge.theme_files import user_themes_dir
+    from bridge.ui.theming import load_user_themes
+
+    mine = load_user_themes(config, path)
+    print(f"theme:    {config.ui.theme} ({len(mine)} user theme(s) in {user_themes_dir()})")
     print("config is valid")
     return EXIT_OK
 
@@ -127,18 +133,56 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _display(args: argparse.Namespace, config: Config) -> Config:
+    """--mono and --low-bandwidth override the config's [ui] for this run."""
+    ui = {}
+    if getattr(args, "mono", False):
+        ui["monochrome"] = True
+    if getattr(args, "low_bandwidth", False):
+        ui["low_bandwidth"] = True
+    return config.model_copy(update={"ui": config.ui.model_copy(update=ui)}) if ui else config
+
+
 def cmd_console(args: argparse.Namespace) -> int:
-    config, _ = _load(args)
+    config, path = _load(args)
+    config = _display(args, config)
     from bridge.ui.app import run_console
+    from bridge.ui.theming import load_user_themes
 
     return run_console(
         config,
         operator=operator_name(args.operator, config.operator.name),
         collect=not args.no_collect,
+        user_themes=load_user_themes(config, path),
     )
 
 
+def cmd_wall(args: argparse.Namespace) -> int:
+    config, path = _load(args)
+    config = _display(args, config)
+    from bridge.ui.theming import load_user_themes
+    from bridge.ui.wall import run_wall
+
+    return run_wall(config, user_themes=load_user_themes(config, path))
+
+
 # -- parser -------------------------------------------------------------------
+def _display_options(p: argparse.ArgumentParser, default: object) -> None:
+    """On the main parser and on `console` and `wall` (SUPPRESS there, so either place works)."""
+    p.add_argument(
+        "--mono",
+        action="store_true",
+        default=default,
+        help="monochrome: severity by words, symbols, bold and reverse (also NO_COLOR)",
+    )
+    p.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        default=default,
+        help="for slow links: no animations, clock to the minute, slower redraws",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bridge",
@@ -151,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--operator", metavar="NAME", help="who is acting (default: $BRIDGE_OPERATOR, login name)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    _display_options(parser, False)
     parser.set_defaults(func=cmd_console, no_collect=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -162,14 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     console = add("console", cmd_console, "the interactive console (the default)")
+    _display_options(console, argparse.SUPPRESS)
     console.add_argument(
         "--no-collect", action="store_true", help="never take the collector lease; only read"
     )
+    wall = add("wall", cmd_wall, "the read-only bridge screen for a wall display")
+    _display_options(wall, argparse.SUPPRESS)
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
     add_report_parsers(add)
+    add_demo_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 

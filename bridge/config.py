@@ -320,6 +320,8 @@ class OperatorConfig(_Model):
 class UiConfig(_Model):
     theme: str = "bridge-dark"
     stale_after_intervals: float = Field(default=3, gt=0)
+    monochrome: bool = False  # severity by words, symbols, bold and reverse only
+    low_bandwidth: bool = False  # no animations, minute clock, slower redraws
 
 
 def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:

@@ -33,3 +33,20 @@ def test_help_screen(snap_compare: SnapCompare, db: Path) -> None:
 
 def test_zoomed_health_80x24(snap_compare: SnapCompare, db: Path) -> None:
     assert snap_compare(make_app(db), press=["3", "z"], terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("theme", ["bridge-light", "bridge-contrast", "bridge-colorblind"])
+def test_console_theme_80x24(snap_compare: SnapCompare, db: Path, theme: str) -> None:
+    """bridge-dark is test_console above; each other theme once at the SSH size."""
+    app = make_app(db)
+    app.theme = theme
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+def test_wall(snap_compare: SnapCompare, tmp_path: Path, size: tuple[int, int]) -> None:
+    from wall_seed import make_wall, seed_wall
+
+    path = tmp_path / "wall.db"
+    asyncio.run(seed_wall(path))
+    assert snap_compare(make_wall(path), terminal_size=size)

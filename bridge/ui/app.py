@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import Theme
 from textual.widgets import Footer, Input
 
 from bridge.clock import Clock, SystemClock
@@ -25,6 +27,14 @@ from bridge.lease import LEASE_NAME
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, open_store
+from bridge.ui.display import (
+    LOW_BW_AGE_REDRAW_S,
+    LOW_BW_EVENTS_S,
+    LOW_BW_FEED_S,
+    SampleThrottle,
+    before_app_init,
+    configure_app,
+)
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
 from bridge.ui.panes import HealthPane, Pane
@@ -32,6 +42,7 @@ from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from bridge.ui.terminal_output import install as install_terminal_output
+from bridge.ui.theming import next_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
@@ -61,6 +72,7 @@ class BridgeApp(App[int]):
         Binding("T", "sign_on", "Take the bridge", show=False),
         Binding("R", "reports", "Reports", show=False),
         Binding("O", "handover", "Handover", show=False),
+        Binding("t", "cycle_theme", "Theme", show=False),
     ]
 
     def __init__(
@@ -73,9 +85,17 @@ class BridgeApp(App[int]):
         collect: bool = True,
         hostname: str | None = None,
         feed_interval: float = 0.5,
+        user_themes: list[Theme] | None = None,
     ) -> None:
+        before_app_init(config)
         super().__init__()
         install_terminal_output()
+        configure_app(self, config)
+        self.low_bandwidth = config.ui.low_bandwidth
+        self._throttle = SampleThrottle() if self.low_bandwidth else None
+        self.age_redraw_s = LOW_BW_AGE_REDRAW_S if self.low_bandwidth else AGE_REDRAW_S
+        if self.low_bandwidth:
+            feed_interval = max(feed_interval, LOW_BW_FEED_S)
         self.config = config
         self.store_path = store_path
         self.operator = operator
@@ -84,6 +104,8 @@ class BridgeApp(App[int]):
         self.hostname = hostname or socket.gethostname()
         self.feed_interval = feed_interval
         self.stale_after = config.ui.stale_after_intervals * config.local.interval
+        if self._throttle is not None:  # samples are shown up to a throttle period late
+            self.stale_after += self._throttle.period
         self.in_flight = 0  # operator actions not yet committed to the store
         self.store_changed: Signal[list[Change]] = Signal(self, "store-changed")
         self._store: Store | None = None
@@ -94,7 +116,8 @@ class BridgeApp(App[int]):
         self._stale = False
         self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
-        for theme in THEMES:
+        self.user_theme_names = [t.name for t in user_themes or []]
+        for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
         self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
 
@@ -113,7 +136,7 @@ class BridgeApp(App[int]):
         return dict(VARIABLE_DEFAULTS)
 
     def compose(self) -> ComposeResult:
-        yield BridgeHeader(id="header")
+        yield BridgeHeader(id="header", seconds=not self.low_bandwidth)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield EventsPane()
@@ -144,6 +167,8 @@ class BridgeApp(App[int]):
             # Our own poller's writes are delivered at once; others' within a feed interval.
             self._poller = Poller(self.store, self.config, self.clock, on_write=feed.poke)
             self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
+        if self.low_bandwidth:
+            self.query_one(EventsPane).reload_every = LOW_BW_EVENTS_S
         for pane in self.panes:
             await pane.load(None)
         await self._refresh_lease()
@@ -152,6 +177,13 @@ class BridgeApp(App[int]):
         self.set_interval(1.0, self._tick)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
+        if self._throttle is not None:
+            changes = self._throttle.hold(changes, time.monotonic())
+            if not changes:
+                return
+        await self._deliver(changes)
+
+    async def _deliver(self, changes: list[Change]) -> None:
         for pane in self.panes:
             await pane.load(changes)
         if any(c.kind == "lease" for c in changes):
@@ -179,9 +211,11 @@ class BridgeApp(App[int]):
         # Heartbeats are not in the change feed, so a lapsed poller is looked for here.
         if polling != self._polling or int(self.clock.now()) % LEASE_CHECK_S == 0:
             self.run_worker(self._refresh_lease(), group="lease", exclusive=True)
+        if self._throttle is not None and (held := self._throttle.due(time.monotonic())):
+            self.run_worker(self._deliver(held), group="samples")
         events = self.query_one(EventsPane)
         # Ages move on and highlights fade; only rows whose text changed are re-sent.
-        if events.has_fresh() or int(self.clock.now()) % AGE_REDRAW_S == 0:
+        if events.has_fresh() or int(self.clock.now()) % self.age_redraw_s == 0:
             events.redraw()
         stale = self._show_header()
         if stale != self._stale:
@@ -325,6 +359,9 @@ class BridgeApp(App[int]):
 
         self.push_screen(HandoverScreen())
 
+    def action_cycle_theme(self) -> None:
+        self.notify(f"theme {next_theme(self)}", timeout=2)
+
     async def action_request_quit(self) -> None:
         if self.in_flight:
             self.push_screen(
@@ -359,6 +396,7 @@ class BridgeApp(App[int]):
         )
         yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
         yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
         yield SystemCommand(
             "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
         )
@@ -394,6 +432,7 @@ def create_app(
     collect: bool = True,
     hostname: str | None = None,
     feed_interval: float = 0.5,
+    user_themes: list[Theme] | None = None,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -403,6 +442,7 @@ def create_app(
         collect=collect,
         hostname=hostname,
         feed_interval=feed_interval,
+        user_themes=user_themes,
     )
 
 
@@ -411,10 +451,16 @@ async def _check_store(path: Path) -> None:
     await store.close()
 
 
-def run_console(config: Config, *, operator: str, collect: bool = True) -> int:
+def run_console(
+    config: Config,
+    *,
+    operator: str,
+    collect: bool = True,
+    user_themes: list[Theme] | None = None,
+) -> int:
     # Open the store once before the screen starts, so a bad path is a one-line
     # error on a normal terminal rather than a crash inside the full-screen app.
     asyncio.run(_check_store(config.store.resolved_path()))
-    app = create_app(config, operator=operator, collect=collect)
+    app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
     result = app.run()
     return int(result or 0)

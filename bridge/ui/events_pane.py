@@ -79,6 +79,7 @@ class EventsPane(Pane):
         self._counted_at = float("-inf")
         self._count_stale = False
         self._timer: Timer | None = None
+        self.reload_every = RELOAD_EVERY_S  # longer in low-bandwidth mode
 
     def compose(self) -> ComposeResult:
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
@@ -86,7 +87,7 @@ class EventsPane(Pane):
     def _schedule(self) -> None:
         """Reload soon, once, however many changes arrive meanwhile (no idle timer)."""
         if self._timer is None:
-            self._timer = self.set_timer(RELOAD_EVERY_S, self._on_timer)
+            self._timer = self.set_timer(self.reload_every, self._on_timer)
 
     async def _on_timer(self) -> None:
         self._timer = None
@@ -374,12 +375,27 @@ class EventDetailsScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),
+        Binding("c", "copy", "Copy"),
     ]
 
     def __init__(self, event_id: int) -> None:
         super().__init__()
         self.event_id = event_id
         self.event: Event | None = None
+        self.runbook = ""
+
+    def details_text(self) -> str:
+        """The details as plain text: what `c` puts on the clipboard."""
+        view = self.query_one("#event-lines", LinesView)
+        text = "\n".join("".join(safe_text(t) for t, _ in line).rstrip() for line in view.lines)
+        if self.runbook:
+            text += "\n\nRUNBOOK\n" + self.runbook.strip()
+        return f"Event {self.event_id}\n{text}\n"
+
+    def action_copy(self) -> None:
+        # OSC 52: the terminal at the far end of SSH puts it on the operator's clipboard.
+        self.app.copy_to_clipboard(self.details_text())
+        self.app.notify("event details copied to the clipboard (OSC 52)", timeout=2)
 
     def compose(self) -> ComposeResult:
         # Imported here: markdown-it costs start-up time and only details need it.
@@ -387,7 +403,7 @@ class EventDetailsScreen(ModalScreen[None]):
 
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
             box.border_title = f"Event {self.event_id}"
-            box.border_subtitle = "Esc closes"
+            box.border_subtitle = "c copies · Esc closes"
             yield LinesView(id="event-lines")
             yield Markdown("", id="runbook")
 
@@ -450,6 +466,7 @@ class EventDetailsScreen(ModalScreen[None]):
             )
         view.set_lines(lines)
         rule = app.config.rule_for(event.source, event.resource, event.check)
+        self.runbook = rule.runbook or ""
         from textual.widgets import Markdown
 
         runbook = self.query_one("#runbook", Markdown)

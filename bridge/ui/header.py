@@ -22,6 +22,11 @@ class _Clock(LinesView, can_focus=False):
 
 
 class BridgeHeader(Horizontal):
+    def __init__(self, *, id: str | None = None, seconds: bool = True) -> None:
+        super().__init__(id=id)
+        # To the minute on slow links: a ticking seconds field is most of an idle screen's bytes.
+        self.clock_format = "%a %d %b %H:%M:%S %Z" if seconds else "%a %d %b %H:%M %Z"
+
     def compose(self) -> ComposeResult:
         yield Static("bridge", id="hdr-title", markup=False)
         yield Static("", id="hdr-host", markup=False)
@@ -56,5 +61,5 @@ class BridgeHeader(Horizontal):
         stale.display = stale_for is not None
         if stale_for is not None:
             self._set("hdr-stale", f" STALE {int(stale_for)}s ")
-        clock = time.strftime("%a %d %b %H:%M:%S %Z", time.localtime(now))
+        clock = time.strftime(self.clock_format, time.localtime(now))
         self.query_one(_Clock).set_lines([((clock, ""),)])

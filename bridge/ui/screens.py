@@ -32,8 +32,13 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Looking closer",
         [
             ("Enter", "details of the row under the cursor"),
+            (
+                "c (in details)",
+                "copy the event's details to your clipboard (OSC 52, works over SSH)",
+            ),
             ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
             ("Ctrl+P", "command palette: every action, and themes"),
+            ("t", "next theme (bridge's and your own)"),
             ("?", "this help"),
         ],
     ),

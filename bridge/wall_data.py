@@ -1,0 +1,175 @@
+"""What the wall screen shows, read from the store in one pass (no UI imports).
+
+Each part is one small function so it can be rewired when the store grows
+(the schedule's job_status table, device health from the Health pane's work):
+`schedule_exceptions`, `device_tiles`, `severity_counts`, `newest_serious`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bridge.config import Config
+from bridge.lease import LEASE_NAME
+from bridge.models import Event, EventState, Severity
+from bridge.query import EventQuery
+from bridge.rules import FLAPPING
+from bridge.schedule import evaluate
+from bridge.store.base import Store
+
+__all__ = [
+    "COUNTED",
+    "DeviceStatus",
+    "DeviceTile",
+    "JobException",
+    "WallData",
+    "device_tiles",
+    "newest_serious",
+    "read_wall",
+    "schedule_exceptions",
+    "severity_counts",
+]
+
+# The severities the wall counts, worst first.
+COUNTED: tuple[Severity, ...] = (
+    Severity.CRITICAL,
+    Severity.MAJOR,
+    Severity.MINOR,
+    Severity.WARNING,
+    Severity.INFO,
+)
+_ACTIVE = frozenset({EventState.OPEN, EventState.ACKNOWLEDGED})
+_SERIOUS = frozenset({Severity.CRITICAL, Severity.MAJOR})
+SCHEDULE_LOOKBACK_S = 7 * 86400.0
+
+
+class DeviceStatus(enum.StrEnum):
+    DOWN = "down"
+    FLAPPING = "flapping"
+    ALARM = "alarm"  # answers, but has an open major or critical event
+    UP = "up"
+    STALE = "stale"  # no poll result for a while
+    UNKNOWN = "unknown"  # never polled yet
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTile:
+    name: str
+    status: DeviceStatus
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobException:
+    job: str
+    state: str
+    due: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class WallData:
+    read_at: float
+    counts: dict[Severity, int]
+    unacked: dict[Severity, int]
+    serious: list[Event]
+    exceptions: list[JobException]
+    devices: list[DeviceTile]
+    newest_sample_at: float | None  # the local collector's newest reading
+    poller_alive: bool
+
+
+async def severity_counts(store: Store) -> tuple[dict[Severity, int], dict[Severity, int]]:
+    """Active (open or acknowledged) events per severity, and how many of them are unacked."""
+    counts: dict[Severity, int] = {}
+    unacked: dict[Severity, int] = {}
+    for sev in COUNTED:
+        counts[sev] = await store.count_events(
+            include_resolved=False, query=EventQuery(severities=frozenset({sev}), states=_ACTIVE)
+        )
+        unacked[sev] = await store.count_events(
+            include_resolved=False,
+            query=EventQuery(severities=frozenset({sev}), states=frozenset({EventState.OPEN})),
+        )
+    return counts, unacked
+
+
+async def newest_serious(store: Store, limit: int = 30) -> list[Event]:
+    """Open or acknowledged critical and major events, newest first."""
+    events = await store.list_events(
+        limit=500, query=EventQuery(severities=_SERIOUS, states=_ACTIVE)
+    )
+    events.sort(key=lambda e: e.opened_at or e.first_seen, reverse=True)
+    return events[:limit]
+
+
+async def schedule_exceptions(store: Store, config: Config, now: float) -> list[JobException]:
+    """Jobs whose current occurrence is failed, late, overrunning, missed or blocked.
+
+    Evaluated here from job runs and schedule changes; when the store keeps a
+    job_status table, read that instead (this is the only function to change).
+    """
+    if not config.jobs:
+        return []
+    since = now - SCHEDULE_LOOKBACK_S
+    runs = await store.job_runs(since=since, limit=5000)
+    changes = await store.schedule_changes(since=since)
+    statuses = evaluate(config.jobs, runs, changes, now, since=since)
+    out = [
+        JobException(s.name, s.state.value, s.current.due if s.current is not None else s.next_due)
+        for s in statuses.values()
+        if s.exception
+    ]
+    return sorted(out, key=lambda j: (j.due is None, j.due or 0.0, j.job))
+
+
+async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceTile]:
+    """Each configured device's status from its reachability events and last poll.
+
+    The one place the wall decides a device's status; rewire it when the Health
+    pane's device view has its own.
+    """
+    snaps = {s.resource: s for s in await store.snapshots("snmp")}
+    tiles: list[DeviceTile] = []
+    serious = {
+        e.resource
+        for e in await store.list_events(
+            limit=500, query=EventQuery(severities=_SERIOUS, states=_ACTIVE, source=("snmp",))
+        )
+        if not e.check.startswith("reachability")
+    }
+    stale_after = config.ui.stale_after_intervals
+    for device in config.devices:
+        base = f"snmp|{device.name}|reachability"
+        flap = await store.find_event(base + FLAPPING)
+        down = await store.find_event(base)
+        snap = snaps.get(device.name)
+        if flap is not None and flap.state in _ACTIVE:
+            tiles.append(DeviceTile(device.name, DeviceStatus.FLAPPING, flap.summary))
+        elif down is not None and down.state in _ACTIVE and down.severity >= Severity.MINOR:
+            tiles.append(DeviceTile(device.name, DeviceStatus.DOWN, down.summary))
+        elif snap is None:
+            tiles.append(DeviceTile(device.name, DeviceStatus.UNKNOWN, "not polled yet"))
+        elif now - snap.at > stale_after * device.interval:
+            tiles.append(DeviceTile(device.name, DeviceStatus.STALE, "no recent poll"))
+        elif device.name in serious:
+            tiles.append(DeviceTile(device.name, DeviceStatus.ALARM, "open major/critical event"))
+        else:
+            tiles.append(DeviceTile(device.name, DeviceStatus.UP))
+    return tiles
+
+
+async def read_wall(store: Store, config: Config, now: float) -> WallData:
+    counts, unacked = await severity_counts(store)
+    local = [s for s in await store.snapshots("local")]
+    lease = await store.lease(LEASE_NAME)
+    return WallData(
+        read_at=now,
+        counts=counts,
+        unacked=unacked,
+        serious=await newest_serious(store),
+        exceptions=await schedule_exceptions(store, config, now),
+        devices=await device_tiles(store, config, now),
+        newest_sample_at=max((s.at for s in local), default=None),
+        poller_alive=lease is not None and lease.expires_at > now,
+    )

@@ -1,0 +1,94 @@
+"""The real `bridge` CLI in a pseudo-terminal: the bytes it writes, as an SSH client gets them."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+__all__ = ["PtyApp"]
+
+
+class PtyApp:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cwd: Path, size: tuple[int, int] = (80, 24)
+    ) -> None:
+        self.master, slave = pty.openpty()
+        cols, rows = size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.output = b""
+
+    def read_until(self, needle: bytes, within: float) -> bytes:
+        """Read output until `needle` appears after what was read so far; fail after `within` s."""
+        start = len(self.output)
+        deadline = time.monotonic() + within
+        while needle not in self.output[start:]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                tail = self.output[-400:]
+                raise AssertionError(f"no {needle!r} within {within:g} s; last output: {tail!r}")
+            ready, _, _ = select.select([self.master], [], [], min(left, 0.2))
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+        return self.output[start:]
+
+    def wait_for(self, needle: bytes, within: float) -> None:
+        """Until `needle` has appeared anywhere in the output so far."""
+        if needle not in self.output:
+            self.read_until(needle, within)
+
+    def drain(self, seconds: float) -> bytes:
+        """Everything written in the next `seconds` (a bounded read, not a sync point)."""
+        start = len(self.output)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536)
+                except OSError:
+                    break
+        return self.output[start:]
+
+    def press(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def wait(self, within: float) -> int:
+        deadline = time.monotonic() + within
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.drain(0.1)  # keep the terminal from filling while it shuts down
+        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        """SIGTERM first, so a program that cleans up (the demo's children) can; then kill."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            os.close(self.master)

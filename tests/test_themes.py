@@ -1,0 +1,123 @@
+"""Themes: the `t` key, `[ui] theme` checked at load, user theme files, colour-blind safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Isolated, one_error_line, run_bridge, wait_until
+from seed import make_app, seed_store
+from test_ui import rendered, settled
+
+from bridge.config import Config, ConfigError
+from bridge.theme_files import BUILTIN_THEMES, load_theme_file, user_themes_dir
+from bridge.ui.events_pane import EventsPane
+from bridge.ui.theming import load_user_themes
+from themes import THEMES, VARIABLE_DEFAULTS
+
+GOOD = """
+name = "night-shift"
+dark = true
+primary = "#3d8fd1"
+background = "#000000"
+[variables]
+severity-critical = "#ff2020"
+"""
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    await seed_store(path)
+    return path
+
+
+def write_theme(isolated: Isolated, text: str, name: str = "mine.toml") -> Path:
+    folder = user_themes_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_builtin_names_match_the_shipped_themes() -> None:
+    assert tuple(t.name for t in THEMES) == BUILTIN_THEMES
+    for theme in THEMES:
+        assert set(theme.variables) <= set(VARIABLE_DEFAULTS), theme.name
+
+
+def test_user_theme_file_is_loaded(isolated: Isolated) -> None:
+    write_theme(isolated, GOOD)
+    config = Config.model_validate({"ui": {"theme": "night-shift"}})
+    [theme] = load_user_themes(config, None)
+    assert theme.name == "night-shift" and theme.dark
+    assert theme.variables == {"severity-critical": "#ff2020"}
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('name = "x"\nprimary = "#zzz"\n', "primary: a colour is"),
+        ('primary = "#123456"\n', "name: required"),
+        ('name = "x"\n', "primary: required"),
+        ('name = "x"\nprimary = "#123"\nfoo = 1\n', "foo: unknown key"),
+        ('name = "x"\nprimary = "#123"\n[variables]\nsev = "#111"\n', "variables.sev: unknown"),
+        ('name = "bridge-dark"\nprimary = "#123"\n', "is a built-in theme"),
+        ('name = "x"\nprimary = "#123"\ndark = "yes"\n', "dark: true or false"),
+        ("name = \n", "invalid TOML"),
+    ],
+)
+def test_bad_theme_file_is_one_line_naming_it(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_theme_file(path, VARIABLE_DEFAULTS.keys())
+    [line] = err.value.lines
+    assert line.startswith(f"{path}: ") and needle in line, line
+
+
+def test_cli_bad_theme_file(isolated: Isolated) -> None:
+    bad = write_theme(isolated, 'name = "x"\nprimary = "red"\n', "broken.toml")
+    result = run_bridge(isolated, "check-config")
+    one_error_line(result, str(bad), "primary")
+
+
+def test_cli_unknown_theme_lists_available_including_users(isolated: Isolated) -> None:
+    write_theme(isolated, GOOD)
+    cfg = isolated.write_config('[ui]\ntheme = "nope"\n')
+    result = run_bridge(isolated, "--config", str(cfg), "check-config")
+    one_error_line(result, str(cfg), "ui.theme", "'nope'", "bridge-colorblind", "night-shift")
+    cfg.write_text('[ui]\ntheme = "night-shift"\n', encoding="utf-8")
+    ok = run_bridge(isolated, "--config", str(cfg), "check-config")
+    assert ok.returncode == 0, ok.stderr
+    assert "theme:    night-shift (1 user theme(s)" in ok.stdout
+
+
+async def test_t_cycles_bridge_and_user_themes(db: Path, isolated: Isolated) -> None:
+    write_theme(isolated, GOOD)
+    app = make_app(db)
+    app.user_theme_names = []
+    for theme in load_user_themes(Config(), None):
+        app.register_theme(theme)
+        app.user_theme_names.append(theme.name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        seen = [app.theme]
+        for _ in range(len(BUILTIN_THEMES) + 1):
+            await pilot.press("t")
+            seen.append(app.theme)
+        assert seen == [*BUILTIN_THEMES, "night-shift", "bridge-dark"]
+        # The palette still offers Textual's theme switcher.
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Theme" in commands and "Next theme" in commands
+
+
+async def test_colorblind_theme_names_every_severity(db: Path) -> None:
+    """Severity never by colour alone: each row carries the severity as a word."""
+    app = make_app(db)
+    app.theme = "bridge-colorblind"
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(EventsPane).body
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="events")
+        text = rendered(table)
+        for word in ("CRITICAL", "MAJOR", "WARNING", "INFO"):
+            assert word in text, text
