@@ -15,7 +15,6 @@ from bridge.lease import LEASE_NAME
 from bridge.models import Event, EventState, Severity
 from bridge.query import EventQuery
 from bridge.rules import FLAPPING
-from bridge.schedule import evaluate
 from bridge.store.base import Store
 
 __all__ = [
@@ -41,7 +40,6 @@ COUNTED: tuple[Severity, ...] = (
 )
 _ACTIVE = frozenset({EventState.OPEN, EventState.ACKNOWLEDGED})
 _SERIOUS = frozenset({Severity.CRITICAL, Severity.MAJOR})
-SCHEDULE_LOOKBACK_S = 7 * 86400.0
 
 
 class DeviceStatus(enum.StrEnum):
@@ -104,22 +102,15 @@ async def newest_serious(store: Store, limit: int = 30) -> list[Event]:
 
 
 async def schedule_exceptions(store: Store, config: Config, now: float) -> list[JobException]:
-    """Jobs whose current occurrence is failed, late, overrunning, missed or blocked.
-
-    Evaluated here from job runs and schedule changes; when the store keeps a
-    job_status table, read that instead (this is the only function to change).
-    """
-    if not config.jobs:
-        return []
-    since = now - SCHEDULE_LOOKBACK_S
-    runs = await store.job_runs(since=since, limit=5000)
-    changes = await store.schedule_changes(since=since)
-    statuses = evaluate(config.jobs, runs, changes, now, since=since)
-    out = [
-        JobException(s.name, s.state.value, s.current.due if s.current is not None else s.next_due)
-        for s in statuses.values()
-        if s.exception
-    ]
+    """Jobs whose current occurrence is failed, late, overrunning, missed or blocked,
+    as the lease holder's schedule engine last stored them (the console's source too)."""
+    configured = {job.name for job in config.jobs}
+    out = []
+    for record in await store.job_statuses():
+        if record.exception and record.job in configured:
+            current = record.data.get("current") or {}
+            due = current.get("due", record.data.get("next_due"))
+            out.append(JobException(record.job, record.state, due))
     return sorted(out, key=lambda j: (j.due is None, j.due or 0.0, j.job))
 
 

@@ -10,6 +10,8 @@ from bridge.clock import FixedClock
 from bridge.config import Config
 from bridge.lease import LEASE_NAME
 from bridge.models import EventInput, Severity
+from bridge.schedule import evaluate
+from bridge.schedule_loop import status_record
 from bridge.store import open_store
 from bridge.ui.wall import WallApp
 from collectors.base import Reading
@@ -47,6 +49,12 @@ async def seed_wall(path: Path, *, poller_alive: bool = True) -> None:
         await store.job_finish(
             "nightly-backup", "cron", T0 - 9 * 3600 + 65, ok=False, run_id=run.run_id, exit_code=3
         )
+        # What the lease holder's schedule engine would have stored by now.
+        since = T0 - 7 * 86400
+        runs = await store.job_runs(since=since, limit=5000)
+        changes = await store.schedule_changes(since=since)
+        statuses = evaluate(wall_config().jobs, runs, changes, T0, since=since)
+        await store.write_job_statuses([status_record(s, T0, since) for s in statuses.values()], T0)
         if poller_alive:
             await store.try_lease(LEASE_NAME, "seed-holder", 3600.0, T0 - 1)
         else:
