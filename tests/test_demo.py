@@ -107,7 +107,11 @@ def test_console_demo_quits_clean(tmpdir_env: tuple[Isolated, Path]) -> None:
         term.wait_for(b"UPS on battery", 20)
         assert leftovers(tmp)[0], "the demo folder exists while it runs"
         term.press("q")
-        assert term.wait(20) == 0
+        try:
+            code = term.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the demo did not quit on q; last output: {term.output[-3000:]!r}")
+        assert code == 0
     finally:
         term.close()
     assert wait_gone(tmp) == ([], [])
