@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bridge import paths
+from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.hours import ALWAYS, DAY_NAMES, OperationalHours, parse_hhmm
 
 __all__ = [
@@ -273,6 +274,8 @@ class Config(_Model):
     events: EventsConfig = EventsConfig()
     rules: list[RuleConfig] = []
     calendars: dict[str, CalendarConfig] = {}
+    network: NetworkConfig = NetworkConfig()
+    traps: TrapsConfig = TrapsConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""
@@ -392,7 +395,7 @@ def _describe(error: Any) -> str:
         value = error["input"]
         # Never echo secrets back, even when they are the wrong type.
         loc = error.get("loc", ())
-        if not any(str(p).endswith(("community", "_key")) for p in loc):
+        if not any(str(p).endswith(("community", "communities", "_key")) for p in loc):
             msg += f" (got {value!r})"
     return msg
 

@@ -121,7 +121,7 @@ class SnmpError(Exception):
     """A poll failed. The message names the device, never its credentials."""
 
 
-class SnmpTimeout(SnmpError):
+class SnmpTimeout(SnmpError, TimeoutError):
     """The device did not answer within timeout x (retries + 1)."""
 
 

@@ -151,6 +151,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX schedule_changes_job ON schedule_changes(job, occurrence);
     CREATE INDEX schedule_changes_at ON schedule_changes(at);
     """,
+    # 5: collector self-health tells timeouts apart and shows the current backoff.
+    """
+    ALTER TABLE collector_health ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE collector_health ADD COLUMN backoff REAL NOT NULL DEFAULT 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

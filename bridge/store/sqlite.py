@@ -252,8 +252,8 @@ class SqliteStore:
         async with self._tx(health.last_run or 0.0, "health", health.name):
             await self._db.execute(
                 "INSERT OR REPLACE INTO collector_health(name, interval, last_run, last_success, "
-                "latency_ms, runs, errors, consecutive_failures, last_error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_ms, runs, errors, consecutive_failures, last_error, timeouts, backoff) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     health.name,
                     health.interval,
@@ -264,13 +264,15 @@ class SqliteStore:
                     health.errors,
                     health.consecutive_failures,
                     health.last_error,
+                    health.timeouts,
+                    health.backoff,
                 ),
             )
 
     async def collector_health(self) -> list[CollectorHealth]:
         async with self._db.execute(
             "SELECT name, interval, last_run, last_success, latency_ms, runs, errors, "
-            "consecutive_failures, last_error FROM collector_health ORDER BY name"
+            "consecutive_failures, last_error, timeouts, backoff FROM collector_health ORDER BY name"
         ) as cur:
             return [CollectorHealth(*row) for row in await cur.fetchall()]
 
