@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge import __version__
+from bridge.cli_devices import add_devices_parser
 from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
 from bridge.clock import SystemClock
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_devices_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 
