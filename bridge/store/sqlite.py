@@ -226,6 +226,16 @@ class SqliteStore:
             for r in rows
         ]
 
+    async def snapshot(self, source: str, resource: str) -> Snapshot | None:
+        async with self._db.execute(
+            "SELECT at, data, levels FROM snapshots WHERE source = ? AND resource = ?",
+            (source, resource),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Snapshot(source, resource, row[0], json.loads(row[1]), json.loads(row[2]))
+
     async def series(
         self, source: str, resource: str, metric: str, since: float
     ) -> list[tuple[float, float]]:
