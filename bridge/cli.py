@@ -63,6 +63,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"devices:  {len(config.devices)}")
     for d in config.devices:
         print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s")
+    traps = config.traps
+    print(
+        f"traps:    listening on {traps.address}:{traps.port} ({len(traps.communities)} "
+        f"communities, {len(traps.users)} v3 users, {len(traps.map)} mappings)"
+        if traps.enabled
+        else "traps:    off"
+    )
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         print(f"  {j.name:<16} {j.schedule} ({j.timezone})")

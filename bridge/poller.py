@@ -125,6 +125,12 @@ class Poller:
     async def _duties(self, runner: CollectorRunner) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(runner.run())
+            if self.config.traps.enabled:
+                from bridge.trap_service import run_trap_receiver
+
+                group.create_task(
+                    run_trap_receiver(self.config, self.store, runner, self.clock), name="traps"
+                )
             group.create_task(self._prune_loop())
             group.create_task(self._unshelve_loop())
 
