@@ -89,7 +89,7 @@ async def run_trap_receiver(
         try:
             await receiver.start()
             break
-        except OSError as exc:
+        except Exception as exc:  # never take the poller down with the receiver
             log.warning("trap receiver: %s; retrying in %g s", exc, RETRY_BIND_S)
             health = replace(
                 health,
