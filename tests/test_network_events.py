@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from conftest import wait_until
 from snmp_agent import (
     SnmpAgent,
     free_udp_port,
@@ -87,17 +88,13 @@ def _config(agent: SnmpAgent, **network: Any) -> Config:
     )  # fmt: skip
 
 
-async def _poll(store: Store, config: Config, times: int) -> SnmpCollector:
-    """Poll the configured switch `times` times through a real runner and store."""
+def _runner(store: Store, config: Config) -> tuple[CollectorRunner, SnmpCollector]:
     (collector,) = build_collectors(config)
     assert isinstance(collector, SnmpCollector)
     runner = CollectorRunner(
         store, [collector], SystemClock(), LevelTracker({}), RuleEngine(config)
     )
-    health = CollectorHealth(collector.name, collector.interval)
-    for _ in range(times):
-        health = await runner.run_once(collector, health)
-    return collector
+    return runner, collector
 
 
 async def test_a_polled_switch_raises_link_down_and_error_events(
@@ -106,7 +103,17 @@ async def test_a_polled_switch_raises_link_down_and_error_events(
     config = _config(snmp_agent, error_rate={"warning": 1, "critical": 1000, "hysteresis": 0})
     store = await open_store(tmp_path / "bridge.db")
     try:
-        await _poll(store, config, 2)  # rates need two polls
+        runner, collector = _runner(store, config)
+        health = CollectorHealth(collector.name, collector.interval)
+
+        async def errors_seen() -> bool:
+            # snmpsim moves its error counters 2/s in whole steps: two polls inside the
+            # same step see no errors, so poll until a rate shows (bounded).
+            nonlocal health
+            health = await runner.run_once(collector, health)
+            return await store.find_event("snmp|switch48/Gi1/0/1|errors") is not None
+
+        await wait_until(errors_seen, 10, interval=0.2, what="an error-rate event")
         events = await store.list_events(limit=1000)
         down = sorted(e.resource for e in events if e.check == "oper-status")
         # The recording has ports 41-48 admin up and oper down.
