@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bridge import __version__
+from bridge.cli_devices import add_devices_parser
 from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
 from bridge.cli_report import add_report_parsers
@@ -65,6 +66,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"devices:  {len(config.devices)}")
     for d in config.devices:
         print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s")
+    traps = config.traps
+    print(
+        f"traps:    listening on {traps.address}:{traps.port} ({len(traps.communities)} "
+        f"communities, {len(traps.users)} v3 users, {len(traps.map)} mappings)"
+        if traps.enabled
+        else "traps:    off"
+    )
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         extra = f", calendar {j.calendar}" if j.calendar else ""
@@ -219,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_jobs_parser(add)
     add_report_parsers(add)
     add_demo_parser(add)
+    add_devices_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 

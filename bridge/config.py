@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bridge import paths
+from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.config_service import (
     EscalationConfig,
     HttpCheckConfig,
@@ -350,6 +351,8 @@ class Config(_Model):
     webhooks: list[WebhookConfig] = []
     escalations: list[EscalationConfig] = []
     http_checks: list[HttpCheckConfig] = []
+    network: NetworkConfig = NetworkConfig()
+    traps: TrapsConfig = TrapsConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""
@@ -505,7 +508,7 @@ def _describe(error: Any) -> str:
         value = error["input"]
         # Never echo secrets back, even when they are the wrong type.
         loc = error.get("loc", ())
-        if not any(str(p).endswith(("community", "_key")) for p in loc):
+        if not any(str(p).endswith(("community", "communities", "_key")) for p in loc):
             msg += f" (got {value!r})"
     return msg
 

@@ -159,6 +159,14 @@ class CollectorHealth:
     errors: int = 0
     consecutive_failures: int = 0
     last_error: str | None = None
+    timeouts: int = 0  # failures that were no answer at all (as opposed to a bad one)
+    backoff: float = 1.0  # the next try waits this many intervals (grows while failing)
+
+    def stale(self, now: float, after_intervals: float) -> bool:
+        """No success for `after_intervals` intervals (or at all): its data is old."""
+        if self.last_success is None:
+            return True
+        return now - self.last_success > self.interval * after_intervals
 
 
 @dataclass(frozen=True, slots=True)

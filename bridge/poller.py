@@ -141,6 +141,12 @@ class Poller:
             group.create_task(runner.run())
             if self.config.jobs or self.config.maintenance:
                 group.create_task(schedule.run(), name="schedule")
+            if self.config.traps.enabled:
+                from bridge.trap_service import run_trap_receiver
+
+                group.create_task(
+                    run_trap_receiver(self.config, self.store, runner, self.clock), name="traps"
+                )
             group.create_task(self._prune_loop())
             group.create_task(self._unshelve_loop())
             if self.config.webhooks:

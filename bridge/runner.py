@@ -11,6 +11,7 @@ from typing import Any
 
 from bridge.clock import Clock
 from bridge.models import CollectorHealth, Severity
+from bridge.network_rules import NetworkRules
 from bridge.reported import reported_observations
 from bridge.rules import Observation, RuleEngine, threshold_observations
 from bridge.store.base import Store
@@ -35,6 +36,11 @@ def _evidence(reading: Reading) -> dict[str, Any]:
     }
 
 
+def backoff_for(consecutive_failures: int) -> float:
+    """How many intervals to wait before the next try: doubling while failing, bounded."""
+    return float(min(2 ** max(0, consecutive_failures - 1), MAX_BACKOFF))
+
+
 class CollectorRunner:
     """One task per collector, each rescheduling only after its previous run ends.
 
@@ -56,6 +62,7 @@ class CollectorRunner:
         self.levels = levels
         self.rules = rules
         self.on_write = on_write
+        self.network = NetworkRules(rules.config.network)
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -75,12 +82,15 @@ class CollectorRunner:
         except Exception as exc:  # any failure of a source is data, not a crash
             log.warning("collector %s failed: %s", collector.name, exc)
             await self._reachable(collector, at, False, f"{type(exc).__name__}: {exc}")
+            failures = health.consecutive_failures + 1
             health = replace(
                 health,
                 last_run=at,
                 runs=health.runs + 1,
                 errors=health.errors + 1,
-                consecutive_failures=health.consecutive_failures + 1,
+                timeouts=health.timeouts + isinstance(exc, TimeoutError),
+                consecutive_failures=failures,
+                backoff=backoff_for(failures),
                 last_error=f"{type(exc).__name__}: {exc}"[:300],
             )
         else:
@@ -92,6 +102,7 @@ class CollectorRunner:
                 latency_ms=(time.perf_counter() - started) * 1000,
                 runs=health.runs + 1,
                 consecutive_failures=0,
+                backoff=1.0,
             )
         await self.store.record_health(health)
         if self.on_write is not None:
@@ -133,6 +144,13 @@ class CollectorRunner:
             evidence=_evidence(reading) if any(levels.values()) else None,
         )
         observations += reported_observations(reading)
+        if reading.source == "snmp":
+            observations += self.network.observations(reading.resource, reading.at, reading.detail)
+        await self.observe(observations)
+
+    async def observe(self, observations: Sequence[Observation]) -> None:
+        """Observations from outside a poll (traps) go through the same rules, so
+        a trap-raised condition is resolved by the poll that sees it clear."""
         events = self.rules.process(observations)
         if events:
             await self.store.upsert_events(events, actor="bridge")
@@ -143,8 +161,7 @@ class CollectorRunner:
             while True:
                 started = time.monotonic()
                 health = await self.run_once(collector, health)
-                backoff = min(2 ** max(0, health.consecutive_failures - 1), MAX_BACKOFF)
-                delay = collector.interval * backoff - (time.monotonic() - started)
+                delay = collector.interval * health.backoff - (time.monotonic() - started)
                 await asyncio.sleep(max(0.0, delay))
         finally:
             await collector.close()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import socket
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,15 @@ from collectors.snmp_oids import (
     Table,
     oid_str,
 )
+from collectors.snmp_wire import (
+    END_OF_MIB,
+    GET,
+    GET_BULK,
+    GET_NEXT,
+    WireTimeout,
+    close_wire,
+    shared_wire,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -87,6 +97,7 @@ __all__ = [
     "counter_delta",
     "shared_engine",
     "shared_limit",
+    "shared_suspect_limit",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +105,9 @@ log = logging.getLogger(__name__)
 Version = Literal["1", "2c", "3"]
 
 DEFAULT_CONCURRENCY = 64  # device polls in flight at once, per event loop
+# Devices whose last poll failed wait in a pool of their own: a dead device spends
+# its timeouts there, never in a slot a healthy device is waiting for.
+SUSPECT_CONCURRENCY = 16
 MAX_WALK_REQUESTS = 256  # per walk; a 48-port switch needs about 6
 VARBINDS_PER_RESPONSE = 200  # GETBULK max-repetitions x columns, before agent truncation
 
@@ -121,7 +135,7 @@ class SnmpError(Exception):
     """A poll failed. The message names the device, never its credentials."""
 
 
-class SnmpTimeout(SnmpError):
+class SnmpTimeout(SnmpError, TimeoutError):
     """The device did not answer within timeout x (retries + 1)."""
 
 
@@ -178,6 +192,9 @@ _engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] =
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
+_suspect_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def shared_engine(group: str = "") -> Any:
@@ -205,11 +222,21 @@ def shared_limit(concurrency: int = DEFAULT_CONCURRENCY) -> asyncio.Semaphore:
     return limit
 
 
+def shared_suspect_limit() -> asyncio.Semaphore:
+    """The running loop's pool for devices whose last poll failed."""
+    loop = asyncio.get_running_loop()
+    limit = _suspect_limits.get(loop)
+    if limit is None:
+        limit = _suspect_limits[loop] = asyncio.Semaphore(SUSPECT_CONCURRENCY)
+    return limit
+
+
 def close_shared_engine() -> None:
-    """Close the running loop's engines (their sockets); the next poll makes new ones."""
+    """Close the running loop's engines and socket; the next poll makes new ones."""
     loop = asyncio.get_running_loop()
     for engine in _engines.pop(loop, {}).values():
         engine.close_dispatcher()
+    close_wire()
 
 
 # --- values --------------------------------------------------------------------
@@ -220,9 +247,11 @@ Value = int | str
 
 
 def _plain(value: Any) -> Value | None:
-    """A pysnmp value as a plain int or str; None for 'not there'."""
-    if isinstance(value, _ABSENT) or value is None:
+    """A pysnmp value as a plain int or str; None for 'not there'. Wire values pass as they are."""
+    if isinstance(value, _ABSENT) or value is None or value is END_OF_MIB:
         return None
+    if isinstance(value, int | str):
+        return value
     if isinstance(value, rfc1902.IpAddress):
         return ".".join(str(b) for b in bytes(value))
     if isinstance(value, rfc1902.OctetString):
@@ -375,10 +404,14 @@ class SnmpCollector:
         self.varbinds_per_response = max(1, varbinds_per_response)
         self._limit = limit
         self._transport: Any = None
+        # v1/v2c go over our own BER codec and shared socket (see snmp_wire); v3 via pysnmp.
+        self._direct = target.version in ("1", "2c")
+        self._peer: tuple[str, int] | None = None
         self._auth = _auth_data(target)
         self._engine_group = _engine_group(target)
         self._context = ContextData(contextName=target.context) if target.context else ContextData()
         self._previous: _Previous | None = None
+        self.failing = False  # the last poll failed: poll from the suspect pool
 
     def __repr__(self) -> str:
         return f"SnmpCollector({self.target!r})"
@@ -387,7 +420,10 @@ class SnmpCollector:
         self._transport = None
 
     async def collect(self) -> list[Reading]:
-        limit = self._limit if self._limit is not None else shared_limit()
+        if self._limit is not None:
+            limit = self._limit
+        else:
+            limit = shared_suspect_limit() if self.failing else shared_limit()
         async with limit:
             started = time.monotonic()
             try:
@@ -396,11 +432,14 @@ class SnmpCollector:
                 walk = await self._walk([oid for _, oid in _WALK_COLUMNS])
                 walk_ended = time.monotonic()
             except SnmpError:
-                self._transport = None  # re-resolve the address next time
+                self._transport = self._peer = None  # re-resolve the address next time
+                self.failing = True
                 raise
             except PySnmpError as exc:
                 self._transport = None
+                self.failing = True
                 raise SnmpError(self._describe(f"{type(exc).__name__}: {exc}")) from None
+            self.failing = False
         named = {name: walk.columns[col] for name, col in _WALK_COLUMNS}
         return [
             self._reading(
@@ -438,7 +477,50 @@ class SnmpCollector:
             )
         raise SnmpError(self._describe(str(error_indication)))
 
+    async def _resolve(self) -> tuple[str, int]:
+        if self._peer is None:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(
+                    self.target.address, self.target.port, family=socket.AF_INET,
+                    type=socket.SOCK_DGRAM,
+                )  # fmt: skip
+            except OSError as exc:
+                raise SnmpError(self._describe(f"cannot resolve address: {exc}")) from None
+            host, port = infos[0][4][:2]
+            self._peer = (str(host), int(port))
+        return self._peer
+
+    async def _direct_request(
+        self, kind: str, oids: Sequence[Oid], repetitions: int
+    ) -> tuple[int, int, list[tuple[Oid, Any]]]:
+        peer = await self._resolve()
+        wire = await shared_wire()
+        try:
+            response = await wire.request(
+                peer,
+                0 if self.target.version == "1" else 1,
+                self.target.community.encode(),
+                {"get": GET, "next": GET_NEXT}.get(kind, GET_BULK),
+                oids,
+                max_repetitions=repetitions,
+                per_try=self.target.timeout,
+                tries=self.target.retries + 1,
+            )
+        except WireTimeout:
+            raise SnmpTimeout(
+                self._describe(
+                    f"no response within {self.target.timeout:g} s x "
+                    f"{self.target.retries + 1} tries"
+                )
+            ) from None
+        except OSError as exc:
+            raise SnmpError(self._describe(f"{type(exc).__name__}: {exc}")) from None
+        return response.error_status, response.error_index, response.varbinds
+
     async def _request(self, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> Any:
+        if self._direct:
+            return await self._direct_request(kind, oids, repetitions)
         engine = shared_engine(self._engine_group)
         transport = await self._target()
         varbinds = [ObjectType(ObjectIdentity(o)) for o in oids]
@@ -524,6 +606,7 @@ class SnmpCollector:
                 current = tuple(name)
                 if (
                     isinstance(value, rfc1905.EndOfMibView)
+                    or value is END_OF_MIB
                     or current[: len(column)] != column
                     or current <= cursor[column]
                 ):

@@ -77,7 +77,7 @@ async def test_three_panes_and_header(db: Path) -> None:
         assert "no poller" in head and "STALE" not in head  # collect=False, nobody polls
         events = table(app, EventsPane)
         assert [r.cells[1] for r in events.rows] == ["CRITICAL", "MAJOR", "WARNING", "INFO"]
-        health = rendered(app.query_one(HealthPane).body)
+        health = rendered(app.query_one(HealthPane).host_view)
         assert "42.5%" in health and "/var" in health and "postgres" in health
         sched = rendered(table(app, SchedulePane))
         assert "nightly-backup" in sched and "billing-batch" in sched
@@ -141,10 +141,10 @@ async def test_zoom(db: Path) -> None:
         health = app.query_one(HealthPane)
         assert app.screen.maximized is health
         assert health.region.height >= 20
-        assert "TOP CPU" in all_lines(health.body)  # the full view, not the summary
+        assert "TOP CPU" in all_lines(health.host_view)  # the full view, not the summary
         await pilot.press("z")
         assert app.screen.maximized is None
-        assert "TOP CPU" not in all_lines(health.body)
+        assert "TOP CPU" not in all_lines(health.host_view)
 
 
 async def test_filter(db: Path) -> None:
@@ -264,7 +264,7 @@ async def test_stale_marker(db: Path) -> None:
         app._tick()
         await pilot.pause()
         assert "STALE" in header_text(app)
-        assert "STALE" in rendered(app.query_one(HealthPane).body)
+        assert "STALE" in rendered(app.query_one(HealthPane).host_view)
 
 
 async def test_narrow_terminal_shows_all_three(db: Path) -> None:
@@ -274,7 +274,7 @@ async def test_narrow_terminal_shows_all_three(db: Path) -> None:
         for pane in (EventsPane, SchedulePane, HealthPane):
             region = app.query_one(pane).region
             assert region.width == 80 and region.height >= 4, pane
-        health = rendered(app.query_one(HealthPane).body)
+        health = rendered(app.query_one(HealthPane).host_view)
         assert "CPU" in health and "MEM" in health and "TOP CPU" not in health
 
 

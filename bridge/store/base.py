@@ -53,6 +53,10 @@ class Store(Protocol):
 
     async def snapshots(self, source: str | None = None) -> list[Snapshot]: ...
 
+    async def snapshot(self, source: str, resource: str) -> Snapshot | None:
+        """One resource's latest reading: a console reloads only what changed."""
+        ...
+
     async def series(
         self, source: str, resource: str, metric: str, since: float
     ) -> list[tuple[float, float]]: ...

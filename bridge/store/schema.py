@@ -178,6 +178,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journal_at ON journal(at);
     CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
     """,
+    # 7: collector self-health tells timeouts apart and shows the current backoff.
+    """
+    ALTER TABLE collector_health ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE collector_health ADD COLUMN backoff REAL NOT NULL DEFAULT 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

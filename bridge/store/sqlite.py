@@ -231,6 +231,16 @@ class SqliteStore(ServiceQueries):
             for r in rows
         ]
 
+    async def snapshot(self, source: str, resource: str) -> Snapshot | None:
+        async with self._db.execute(
+            "SELECT at, data, levels FROM snapshots WHERE source = ? AND resource = ?",
+            (source, resource),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Snapshot(source, resource, row[0], json.loads(row[1]), json.loads(row[2]))
+
     async def series(
         self, source: str, resource: str, metric: str, since: float
     ) -> list[tuple[float, float]]:
@@ -257,8 +267,8 @@ class SqliteStore(ServiceQueries):
         async with self._tx(health.last_run or 0.0, "health", health.name):
             await self._db.execute(
                 "INSERT OR REPLACE INTO collector_health(name, interval, last_run, last_success, "
-                "latency_ms, runs, errors, consecutive_failures, last_error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_ms, runs, errors, consecutive_failures, last_error, timeouts, backoff) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     health.name,
                     health.interval,
@@ -269,13 +279,15 @@ class SqliteStore(ServiceQueries):
                     health.errors,
                     health.consecutive_failures,
                     health.last_error,
+                    health.timeouts,
+                    health.backoff,
                 ),
             )
 
     async def collector_health(self) -> list[CollectorHealth]:
         async with self._db.execute(
             "SELECT name, interval, last_run, last_success, latency_ms, runs, errors, "
-            "consecutive_failures, last_error FROM collector_health ORDER BY name"
+            "consecutive_failures, last_error, timeouts, backoff FROM collector_health ORDER BY name"
         ) as cur:
             return [CollectorHealth(*row) for row in await cur.fetchall()]
 

@@ -461,6 +461,9 @@ def run_console(
     # Open the store once before the screen starts, so a bad path is a one-line
     # error on a normal terminal rather than a crash inside the full-screen app.
     asyncio.run(_check_store(config.store.resolved_path()))
+    from bridge.console_log import log_to_file
+
+    log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
     result = app.run()
     return int(result or 0)

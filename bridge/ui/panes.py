@@ -12,6 +12,7 @@ from bridge.models import Change, Snapshot
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import LinesView
+from bridge.ui.network_view import DeviceScreen, NetworkView, network_summary
 from bridge.ui.rowtable import RowTable
 
 if TYPE_CHECKING:
@@ -82,10 +83,30 @@ class HealthPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
+        # The network half: shown only where devices are configured.
+        yield NetworkView(id="network-table")
+
+    def on_mount(self) -> None:
+        self.set_class(bool(self.bridge.config.devices), "-devices")
 
     @property
-    def body(self) -> LinesView:
-        return self.query_one(LinesView)
+    def host_view(self) -> LinesView:
+        return self.query_one("#health-view", LinesView)
+
+    @property
+    def network(self) -> NetworkView:
+        return self.query_one(NetworkView)
+
+    @property
+    def body(self) -> LinesView | RowTable:
+        # With devices, focus lands on their table so Enter opens one; Tab reaches the host lines.
+        # In the 80x24 summary the table is hidden (a summary line stands for it).
+        table = self.network
+        return table if self.bridge.config.devices and table.display else self.host_view
+
+    def open_details(self, key: str) -> None:
+        if self.network.status(key) is not None:
+            self.app.push_screen(DeviceScreen(key, self.network))
 
     @property
     def compact(self) -> bool:
@@ -116,13 +137,17 @@ class HealthPane(Pane):
             self.checks = await store.snapshots("http")
         if changes is None or any(c.kind == "health" for c in changes):
             self.collector_errors = {
-                h.name: h for h in await store.collector_health() if h.consecutive_failures
+                h.name: h
+                for h in await store.collector_health()
+                # A failing device shows in the device table, not as a host problem.
+                if h.consecutive_failures and not h.name.startswith("snmp:")
             }
+        await self.network.load(changes)
         self.redraw()
 
     def redraw(self) -> None:
         app = self.bridge
-        width = max(20, self.body.size.width or self.size.width - 2)
+        width = max(20, self.host_view.size.width or self.size.width - 2)
         lines = health_lines(
             self.snapshot,
             self.series,
@@ -142,12 +167,17 @@ class HealthPane(Pane):
                     (h.last_error or "", ""),
                 ),
             )
+        if app.config.devices and self.compact:
+            lines.insert(min(1, len(lines)), network_summary(self.network.statuses))
         if self.filter_text:
             lines = [
                 lines[0],
                 *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
             ]
-        self.body.set_lines(lines)
+        self.host_view.set_lines(lines)
+        if self.network.filter_text != self.filter_text:
+            self.network.filter_text = self.filter_text
+            self.network.redraw()
 
     def on_resize(self) -> None:
         self.redraw()

@@ -1,0 +1,73 @@
+"""`bridge devices [--json]`: the SNMP estate as the poller last saw it, for scripts.
+
+Reads the store only, so it shows what the lease holder recorded and works
+without polling anything. Credentials are never part of the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bridge.cli_support import with_store
+from bridge.clock import SystemClock
+from bridge.config import load_config
+from bridge.devices import DeviceStatus, load_device_statuses
+from bridge.text import human_duration, human_rate, safe_text
+
+__all__ = ["add_devices_parser"]
+
+
+def _when(t: float | None) -> str:
+    return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _row(d: DeviceStatus) -> list[str]:
+    status = d.status + (" (stale)" if d.stale and d.status != "never polled" else "")
+    rates = (
+        f"{human_rate(d.in_bps or 0)}/{human_rate(d.out_bps or 0)}"
+        if d.in_bps is not None or d.out_bps is not None
+        else "—"
+    )
+    return [
+        safe_text(d.name, limit=24),
+        d.address,
+        status,
+        _when(d.last_success),
+        safe_text(d.sys_name, limit=24) or "—",
+        human_duration(d.sys_uptime) if d.sys_uptime is not None else "—",
+        f"{d.if_up}/{d.if_down}" if d.if_up is not None else "—",
+        rates,
+    ]
+
+
+HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME", "IF UP/DOWN",
+          "IN/OUT"]  # fmt: skip
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    now = SystemClock().now()
+    statuses = with_store(config, lambda s: load_device_statuses(s, config, now))
+    if args.json:
+        json.dump([d.as_json() for d in statuses], sys.stdout, indent=2)
+        print()
+        return 0
+    if not statuses:
+        print("no devices configured ([[devices]] in the config)")
+        return 0
+    rows = [HEADER, *(_row(d) for d in statuses)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def add_devices_parser(
+    add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
+) -> None:
+    p = add("devices", cmd_devices, "list SNMP devices: status, last poll, uptime, interfaces")
+    p.add_argument("--json", action="store_true", help="JSON for scripts")

@@ -1,0 +1,92 @@
+"""Config for the network half: `[network]` (what SNMP observations raise) and `[traps]`.
+
+Kept apart from `bridge.config` so the SNMP feature's keys live in one place;
+`Config` only names the two sections.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = ["NetworkConfig", "TrapMapConfig", "TrapUserConfig", "TrapsConfig"]
+
+EventSeverity = Literal["critical", "major", "minor", "warning", "info"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorRate(_Model):
+    """Interface errors per second (in + out) with hysteresis, as for host metrics."""
+
+    warning: float = Field(default=10.0, ge=0)
+    critical: float = Field(default=100.0, ge=0)
+    hysteresis: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ErrorRate:
+        if self.critical < self.warning:
+            raise ValueError(f"critical ({self.critical}) must be >= warning ({self.warning})")
+        return self
+
+
+class NetworkConfig(_Model):
+    """What the poller's observations of a device become (thresholds as data)."""
+
+    link_down: EventSeverity = "major"  # an interface down while admin up
+    restart: EventSeverity = "warning"  # sysUpTime went back: the agent restarted
+    error_rate: ErrorRate = ErrorRate()
+    # A device's reading counts as stale after this many of its intervals without success.
+    stale_after_intervals: float = Field(default=3, gt=0)
+
+
+class TrapUserConfig(_Model):
+    """An SNMPv3 user allowed to send traps (authNoPriv or authPriv)."""
+
+    user: str = Field(min_length=1, max_length=32)
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = "SHA256"
+    auth_key: SecretStr
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretStr | None = None
+    engine_id: str | None = Field(
+        default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$", description="sender's engine id, hex"
+    )
+
+    @model_validator(mode="after")
+    def _keys(self) -> TrapUserConfig:
+        if len(self.auth_key.get_secret_value()) < 8:
+            raise ValueError("auth_key must be at least 8 characters")
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("priv_protocol and priv_key go together")
+        if self.priv_key is not None and len(self.priv_key.get_secret_value()) < 8:
+            raise ValueError("priv_key must be at least 8 characters")
+        return self
+
+
+class TrapMapConfig(_Model):
+    """A trap OID (or a prefix ending in `.*`) mapped to an event."""
+
+    oid: str = Field(pattern=r"^\.?[0-9]+(\.[0-9]+)*(\.\*)?$")
+    severity: EventSeverity | Literal["ok"] = "warning"
+    check: str = Field(default="", max_length=64)
+    summary: str = Field(default="", max_length=200)
+
+
+class TrapsConfig(_Model):
+    """The trap receiver, run by the lease holder.
+
+    Off by default: listening is a decision. The default address is loopback so
+    enabling it never opens a port to the network by surprise; set
+    `address = "0.0.0.0"` to receive from devices (port 162 needs privileges,
+    hence the unprivileged default 1162; forward 162 to it or grant the capability).
+    """
+
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = Field(default=1162, ge=1, le=65535)
+    communities: list[SecretStr] = [SecretStr("public")]
+    users: list[TrapUserConfig] = []
+    map: list[TrapMapConfig] = []

@@ -1,0 +1,130 @@
+"""The lease holder's trap receiver: listen, turn traps into observations, record health.
+
+Runs beside the collectors under the poller; its self-health is the collector
+`traps` (last trap, how many, a bind failure), so a receiver that cannot listen
+is visible rather than silent. It retries the bind, since the port may be held
+by a previous holder for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from bridge.clock import Clock
+from bridge.config import Config
+from bridge.models import CollectorHealth
+from bridge.runner import CollectorRunner
+from bridge.store.base import Store
+from bridge.trap_rules import TrapRules
+
+if TYPE_CHECKING:
+    from collectors.traps import Trap, TrapUser
+
+__all__ = ["HEALTH_NAME", "run_trap_receiver", "trap_users"]
+
+log = logging.getLogger(__name__)
+
+HEALTH_NAME = "traps"
+RETRY_BIND_S = 10.0
+QUEUE_LIMIT = 10_000  # traps waiting for the store; beyond this a storm is counted, not kept
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def trap_users(config: Config) -> list[TrapUser]:
+    from collectors.traps import TrapUser
+
+    return [
+        TrapUser(
+            user=u.user,
+            auth_protocol=u.auth_protocol.lower(),
+            auth_key=_secret(u.auth_key),
+            priv_protocol=(u.priv_protocol or "none").lower(),
+            priv_key=_secret(u.priv_key),
+            engine_id=u.engine_id,
+        )
+        for u in config.traps.users
+    ]
+
+
+async def run_trap_receiver(
+    config: Config,
+    store: Store,
+    runner: CollectorRunner,
+    clock: Clock,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Receive until cancelled. `ready` is set once the port is bound."""
+    from collectors.traps import TrapReceiver
+
+    settings = config.traps
+    queue: asyncio.Queue[Trap] = asyncio.Queue(QUEUE_LIMIT)
+    health = CollectorHealth(HEALTH_NAME, interval=RETRY_BIND_S)
+    dropped = 0
+
+    def received(trap: Trap) -> None:
+        nonlocal dropped
+        try:
+            queue.put_nowait(trap)
+        except asyncio.QueueFull:
+            dropped += 1
+
+    receiver = TrapReceiver(
+        settings.address,
+        settings.port,
+        received,
+        communities=[_secret(c) for c in settings.communities],
+        users=trap_users(config),
+    )
+    while True:
+        try:
+            await receiver.start()
+            break
+        except Exception as exc:  # never take the poller down with the receiver
+            log.warning("trap receiver: %s; retrying in %g s", exc, RETRY_BIND_S)
+            health = replace(
+                health,
+                last_run=clock.now(),
+                errors=health.errors + 1,
+                consecutive_failures=health.consecutive_failures + 1,
+                last_error=str(exc)[:300],
+            )
+            await store.record_health(health)
+            await asyncio.sleep(RETRY_BIND_S)
+    health = replace(health, last_run=clock.now(), consecutive_failures=0, last_error=None)
+    await store.record_health(health)
+    if ready is not None:
+        ready.set()
+    rules = TrapRules(config, lambda device: store.snapshot("snmp", device))
+    try:
+        while True:
+            trap = await queue.get()
+            now = clock.now()
+            try:
+                await runner.observe(await rules.observations(trap, now))
+                health = replace(health, last_run=now, last_success=now, runs=health.runs + 1)
+            except Exception as exc:  # one bad trap must not stop the receiver
+                log.warning("trap from %s not recorded: %s", trap.address, exc)
+                health = replace(
+                    health, last_run=now, errors=health.errors + 1, last_error=str(exc)[:300]
+                )
+            if dropped:
+                health = replace(health, errors=health.errors + dropped,
+                                 last_error=f"{dropped} traps dropped in a storm")  # fmt: skip
+                dropped = 0
+            if queue.empty():  # one health write per burst, not per trap
+                await store.record_health(health)
+                if runner.on_write is not None:
+                    runner.on_write()
+    finally:
+        with contextlib.suppress(Exception):
+            await receiver.close()

@@ -1,0 +1,181 @@
+"""The health pane's network half, driven by Pilot on a seeded store at a fixed time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+from seed import T0
+from seed_network import make_network_app, seed_network, switch_reading
+from textual.pilot import Pilot
+
+from bridge.store import open_store
+from bridge.ui.app import BridgeApp
+from bridge.ui.lines import LinesView
+from bridge.ui.network_view import DeviceScreen, NetworkView
+from bridge.ui.panes import HealthPane
+from bridge.ui.rowtable import RowTable
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    await seed_network(path)
+    return path
+
+
+def rendered(widget: RowTable | LinesView) -> str:
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def screen_text(app: BridgeApp) -> str:
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
+
+
+def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check
+
+
+def statuses(table: NetworkView) -> dict[str, str]:
+    return {row.key: row.cells[2] for row in table.rows}
+
+
+async def test_device_table_shows_every_status_without_secrets(db: Path) -> None:
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        assert statuses(table) == {
+            "core-sw1": "up", "edge-rt2": "unreach", "old-sw": "stale", "lab-sw": "never",
+        }  # fmt: skip
+        core = table.rows[0]
+        assert core.cells[5] == "10/2" and core.cells[6].endswith("Mb")
+        styles = {row.key: row.cell_styles[2] for row in table.rows}
+        assert styles == {"core-sw1": "sev-ok", "edge-rt2": "sev-major", "old-sw": "stale",
+                          "lab-sw": "muted"}  # fmt: skip
+        text = screen_text(app)
+        assert "core-sw1" in text and "unreach" in text
+        for secret in ("c0re-s3cret", "edge-s3cret"):
+            assert secret not in text
+        # The failing device is shown in its row, not as a host problem above the host lines.
+        assert "failing" not in rendered(app.query_one(HealthPane).host_view)
+
+        await pilot.press("3")
+        assert app.focused is table  # Enter on a device needs the table focused
+
+
+async def test_enter_opens_a_drill_down_with_literal_device_strings(db: Path) -> None:
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        await pilot.press("3", "enter")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, DeviceScreen)), 5, what="device screen"
+        )
+        screen = app.screen
+        assert isinstance(screen, DeviceScreen) and screen.device == "core-sw1"
+        interfaces = screen.query_one("#device-interfaces", RowTable)
+        await wait_until(settled(pilot, lambda: len(interfaces.rows) == 12), 5, what="ifaces")
+        lines = screen.query_one("#device-lines", LinesView)
+        head = rendered(lines)
+        # Markup and terminal escapes from the device arrive as visible text.
+        assert "[link=http://x]click[/link] \\x1b[31mred\\x1b[0m" in head
+        assert "TREND, last 1h00m" in head and "IN " in head
+        spark = next(ln for ln in head.splitlines() if ln.startswith("CPU"))
+        assert len(set(spark) & set("▁▂▃▄▅▆▇█")) >= 3  # an hour of moving CPU, not a flat line
+        first = rendered(interfaces).splitlines()[1]
+        assert first.startswith("Gi1/0/1") and "[bold red]ALERT[/bold re" in first
+        assert "\x1b" not in screen_text(app)
+        downs = [r for r in interfaces.rows if r.cells[2] == "up/down"]
+        assert [r.cells[0] for r in downs] == ["Gi1/0/11", "Gi1/0/12"]
+        assert all(r.cell_styles[2] == "sev-major" for r in downs)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DeviceScreen)
+
+
+async def test_a_new_poll_updates_one_row_and_the_open_drill_down(db: Path) -> None:
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        await pilot.press("3", "down", "down", "enter")  # old-sw
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, DeviceScreen)), 5, what="device screen"
+        )
+        screen = app.screen
+        assert isinstance(screen, DeviceScreen) and screen.device == "old-sw"
+        before = {r.key: r for r in table.rows}
+        store = await open_store(db)  # another process's poller, as far as the console knows
+        try:
+            reading = switch_reading("old-sw", T0 - 5, 9, descr="Old OS v2")
+            await store.write_reading(reading, {})
+            from bridge.models import CollectorHealth
+
+            await store.record_health(
+                CollectorHealth("snmp:old-sw", 30, last_run=T0 - 5, last_success=T0 - 5)
+            )
+        finally:
+            await store.close()
+        await wait_until(
+            settled(pilot, lambda: statuses(table)["old-sw"] == "up"), 5, what="old-sw up"
+        )
+        after = {r.key: r for r in table.rows}
+        assert [k for k in before if before[k] != after[k]] == ["old-sw"]
+        lines = screen.query_one("#device-lines", LinesView)
+        await wait_until(
+            settled(pilot, lambda: "Old OS v2" in rendered(lines)), 5, what="drill-down update"
+        )
+        assert "STALE" not in rendered(lines)
+
+
+async def test_filter_narrows_the_device_table(db: Path) -> None:
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        await pilot.press("3", "slash", *"unreach", "enter")
+        assert [r.key for r in table.rows] == ["edge-rt2"]
+
+
+async def test_80x24_shows_a_network_summary_line(db: Path) -> None:
+    app = make_network_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        health = app.query_one(HealthPane)
+        await wait_until(
+            settled(pilot, lambda: "NET 4 devices" in rendered(health.host_view)), 5, what="summary"
+        )
+        summary = next(ln for ln in rendered(health.host_view).splitlines() if ln.startswith("NET"))
+        assert "1 up" in summary and "1 unreachable" in summary and "1 stale" in summary
+        assert not app.query_one(NetworkView).display
+        await pilot.press("3")
+        assert app.focused is health.host_view  # the table is hidden: focus the summary
+        await pilot.press("z")
+        await wait_until(
+            settled(pilot, lambda: app.query_one(NetworkView).display), 5, what="zoomed table"
+        )
+
+
+def test_snapshot_network_120x40(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "bridge.db"
+    asyncio.run(seed_network(path))
+    assert snap_compare(make_network_app(path), terminal_size=(120, 40))
+
+
+def test_snapshot_device_drill_down(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "bridge.db"
+    asyncio.run(seed_network(path))
+    assert snap_compare(make_network_app(path), press=["3", "enter"], terminal_size=(120, 40))
