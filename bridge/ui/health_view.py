@@ -83,6 +83,7 @@ def health_lines(
     stale_after: float,
     trend_window: float = 300.0,
     interval: float = 2.0,
+    top_rows: int = 0,
 ) -> list[Line]:
     if snap is None:
         return [(("waiting for the first local sample…", "muted"),)]
@@ -207,6 +208,12 @@ def health_lines(
     for title, key in (("TOP CPU", "by_cpu"), ("TOP MEM", "by_mem")):
         rows = procs.get(key, [])
         if not rows:
+            if top_rows and not compact:
+                # Processes are sampled less often: their place is kept until they
+                # come, so the pane does not grow and redraw whole when they do.
+                lines.append((("", ""),))
+                lines.append(((title, "heading"), ("  sampling processes…", "muted")))
+                lines.extend([(("", ""),)] * top_rows)
             continue
         lines.append((("", ""),))
         lines.append(

@@ -157,6 +157,7 @@ class HealthPane(Pane):
             stale_after=app.stale_after,
             trend_window=TREND_WINDOW_S,
             interval=app.config.local.interval,
+            top_rows=app.config.local.top_processes,
         )
         add_check_lines(lines, self.checks, compact=self.compact)
         for name, h in self.collector_errors.items():
