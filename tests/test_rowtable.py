@@ -121,3 +121,67 @@ def test_partial_updates_are_cropped_at_both_ends() -> None:
     out = update.render_segments(Console(color_system="standard", force_terminal=True))
     assert out.startswith("\x1b[1;19H")  # straight to the changed cells
     assert "MEM" not in out and "2.8" in out and "666" not in out
+
+
+def _cells_on_screen(output: str) -> dict[tuple[int, int], tuple[str, frozenset[str]]]:
+    """A tiny terminal: where each character lands, with the SGR codes in force."""
+    import re
+
+    screen: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
+    state: dict[str, str] = {}
+    row = col = 0
+    for token in re.findall(r"\x1b\[(\d+);(\d+)H|\x1b\[([0-9;]*)m|(\n)|(.)", output, re.S):
+        move_row, move_col, sgr, newline, char = token
+        if move_row:
+            row, col = int(move_row) - 1, int(move_col) - 1
+        elif sgr:
+            codes = sgr.split(";")
+            i = 0
+            while i < len(codes):
+                code = codes[i]
+                if code in ("0", ""):
+                    state = {}
+                elif code in ("38", "48"):
+                    state[code] = ";".join(codes[i : i + 3])
+                    i += 2
+                else:
+                    state[code] = code
+                i += 1
+        elif newline:
+            row, col = row + 1, 0
+        elif char:
+            screen[(row, col)] = (char, frozenset(state.values()))
+            col += 1
+    return screen
+
+
+def test_style_differences_draw_the_same_screen_as_textual() -> None:
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual._compositor import ChopsUpdate
+    from textual.strip import Strip
+
+    from bridge.ui import terminal_output
+
+    bg = Style(bgcolor="color(16)")
+    line = Strip(
+        [
+            Segment("CPU ", Style(color="color(231)", bold=True) + bg),
+            Segment("███", Style(color="color(71)") + bg),
+            Segment("░░", Style(color="color(245)") + bg),
+            Segment(" 12%", Style(color="color(253)", underline=True) + bg),
+            Segment(" plain", None),
+            Segment(" end", Style(color="color(203)") + bg),
+        ]
+    )
+    other = Strip([Segment("x", Style(reverse=True)), Segment("y", Style(color="color(71)"))])
+    update = ChopsUpdate(
+        [{0: line}, {3: other}], spans=[(0, 0, 20), (1, 3, 5)], chop_ends=[[20], [5]]
+    )
+    console = Console(color_system="256", force_terminal=True)
+    ours = terminal_output._render_segments(update, console)
+    textual = terminal_output._original(update, console)
+    assert _cells_on_screen(ours) == _cells_on_screen(textual)
+    assert len(ours) < len(textual)
+    assert ours.endswith("\x1b[0m")
