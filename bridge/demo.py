@@ -139,6 +139,7 @@ class Demo:
     started_at: float = 0.0
     _ran: set[tuple[str, int]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    stopped: bool = False
 
     # -- set-up ----------------------------------------------------------------
     def start(self) -> Path:
@@ -238,6 +239,8 @@ class Demo:
     def tick(self, now: float) -> None:
         """One step of the estate's life; called about every second."""
         with self._lock:
+            if self.stopped:
+                return
             age = time.monotonic() - self.started_at
             dying = self.agents.get("dying")
             if dying is not None and dying.running and age >= self.die_after:
@@ -280,12 +283,22 @@ class Demo:
             return [p.pid for p in procs if p.poll() is None]
 
     def stop(self) -> None:
-        with self._lock:
-            for agent in self.agents.values():
-                _kill(agent.proc)
-            for job in self.jobs:
-                _kill(job)
-            self.jobs.clear()
+        """Kill every process the demo started: all signalled first, then reaped.
+
+        It does not wait for the driver's lock: on a loaded machine a driver step
+        can hold it for seconds, and quitting must not. The flag stops the driver
+        from starting anything new; a second call catches what a step in flight
+        started meanwhile."""
+        self.stopped = True
+        procs = [a.proc for a in list(self.agents.values()) if a.proc is not None]
+        procs += list(self.jobs)
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
 
 
 class DemoError(Exception):
@@ -361,7 +374,9 @@ def _driver(demo: Demo) -> Iterator[None]:
         yield
     finally:
         stop.set()
+        demo.stop()  # at once: the driver may be in a step that takes a while
         thread.join(timeout=10)
+        demo.stop()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -400,6 +415,9 @@ def run_demo(args: argparse.Namespace) -> int:
                 run_console(config, operator=operator_name(args.operator, None))
         return 0
     finally:
+        # A second Ctrl+C or SIGTERM must not cut the clean-up short.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         demo.stop()
         shutil.rmtree(root, ignore_errors=True)
         print(f"demo: stopped; removed {root}", flush=True)

@@ -28,6 +28,7 @@ class ChangeFeed:
         self._version: int | None = None
         self._lock = asyncio.Lock()  # poll() may be poked while the loop is polling
         self._pokes: set[asyncio.Task[list[Change]]] = set()
+        self._stopped = False
 
     async def start(self) -> None:
         self.seq = await self.store.last_seq()
@@ -40,6 +41,8 @@ class ChangeFeed:
 
     def poke(self) -> None:
         """Poll now rather than at the next interval: this process just wrote."""
+        if self._stopped:  # the store may be closing: a last write's poke is moot
+            return
         task = asyncio.get_running_loop().create_task(self.poll())
         self._pokes.add(task)
         task.add_done_callback(self._pokes.discard)
@@ -62,9 +65,14 @@ class ChangeFeed:
 
     async def run(self) -> None:
         await self.start()
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.poll()
-            except Exception as exc:
-                log.warning("change feed poll failed: %s", exc)
+        try:
+            while True:
+                await asyncio.sleep(self.interval)
+                try:
+                    await self.poll()
+                except Exception as exc:
+                    log.warning("change feed poll failed: %s", exc)
+        finally:
+            self._stopped = True
+            for task in list(self._pokes):
+                task.cancel()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 import signal
 import socket
 import time
@@ -46,6 +48,9 @@ from bridge.ui.theming import next_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
+
+log = logging.getLogger(__name__)
+SHUTDOWN_S = 5.0
 
 
 AGE_REDRAW_S = 5
@@ -202,8 +207,10 @@ class BridgeApp(App[int]):
         self._polling = bool(self._poller and self._poller.holds_lease)
         if self._polling:
             self._lease_text = "● polling"
+        elif self._store is None:  # closing
+            return
         else:
-            lease = await self.store.lease(LEASE_NAME)
+            lease = await self._store.lease(LEASE_NAME)
             alive = lease is not None and lease.expires_at > self.clock.now()
             self._lease_text = "○ reading" if lease and alive else "○ no poller"
         # A worker may finish while the app closes, after the header's parts are gone.
@@ -260,8 +267,14 @@ class BridgeApp(App[int]):
             worker.cancel()
         for task in reversed(self._tasks):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Bounded: a quit must never hang on a collector that does not stop;
+            # an unreleased lease lapses by itself within its TTL.
+            done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_S)
+            if not done:
+                stack = io.StringIO()
+                task.print_stack(limit=20, file=stack)
+                log.warning("%s did not stop within %g s; leaving it\n%s", task.get_name(),
+                            SHUTDOWN_S, stack.getvalue())  # fmt: skip
         self._tasks.clear()
         if self._store is not None:
             await self._store.close()
@@ -385,7 +398,8 @@ class BridgeApp(App[int]):
             await self._quit()
 
     async def _quit(self) -> None:
-        await self.shutdown()
+        # on_unmount stops polling and closes the store, after the timers and
+        # workers that read it have stopped; doing it here raced with them.
         self.exit(0)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
