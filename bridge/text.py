@@ -6,9 +6,10 @@ the cursor, retitle the window or worse. They are shown as visible escapes.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-__all__ = ["human_bytes", "human_duration", "human_rate", "safe_text"]
+__all__ = ["human_bytes", "human_duration", "human_rate", "human_utc", "safe_text"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -48,3 +49,10 @@ def human_duration(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def human_utc(t: float | None) -> str:
+    """An instant to the minute in UTC, the zone the journal and reports are kept in."""
+    if t is None:
+        return "—"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
