@@ -91,6 +91,18 @@ def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> Non
         assert part in lines[0], lines[0]
 
 
+def config_errors(isolated: Isolated, text: str) -> list[str]:
+    """`check-config` on a bad config: exit 2, no traceback, and every stderr line
+    `bridge: <path>: ...`; returns the lines with that prefix cut off."""
+    path = isolated.write_config(text)
+    result = run_bridge(isolated, "--config", str(path), "check-config")
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"bridge: {path}: ") for line in lines), lines
+    return [line.removeprefix(f"bridge: {path}: ") for line in lines]
+
+
 class Processes:
     """Starts subprocesses and guarantees each is dead after the test."""
 
