@@ -103,6 +103,24 @@ def config_errors(isolated: Isolated, text: str) -> list[str]:
     return [line.removeprefix(f"bridge: {path}: ") for line in lines]
 
 
+def seeded_config(
+    isolated: Isolated, seed: Callable[[Store], Awaitable[None]], template: str
+) -> Path:
+    """A store file filled by `seed`, and a config (`template` with `{db}`) that uses it,
+    for tests that run the CLI against known data."""
+    db = isolated.root / "bridge.db"
+
+    async def go() -> None:
+        store = await open_store(db)
+        try:
+            await seed(store)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return isolated.write_config(template.format(db=db))
+
+
 class Processes:
     """Starts subprocesses and guarantees each is dead after the test."""
 
