@@ -12,10 +12,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bridge.store import Store, open_store
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -208,3 +212,13 @@ async def wait_until(
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {within:g} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def settled(pilot: Pilot[Any], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A wait_until condition that lets the app process messages between checks."""
+
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check
