@@ -26,7 +26,7 @@ from bridge.hours import OperationalHours
 from bridge.models import JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
-from bridge.text import human_duration, human_utc, safe_text
+from bridge.text import column_widths, human_duration, human_utc, safe_text
 
 __all__ = [
     "JobStats",
@@ -481,13 +481,6 @@ def report_heading(report: Report) -> list[str]:
     ]
 
 
-def _widths(table: Table) -> list[int]:
-    return [
-        max(len(h), *(len(r[i]) for r in table.rows)) if table.rows else len(h)
-        for i, h in enumerate(table.headers)
-    ]
-
-
 def render_text(heading: Sequence[str], tables: Sequence[Table]) -> str:
     out = list(heading)
     for table in tables:
@@ -495,7 +488,7 @@ def render_text(heading: Sequence[str], tables: Sequence[Table]) -> str:
         if not table.rows:
             out.append(f"  {table.empty}")
             continue
-        widths = _widths(table)
+        widths = column_widths([table.headers, *table.rows])
 
         def line(cells: Sequence[str], widths: list[int] = widths) -> str:
             parts = [
