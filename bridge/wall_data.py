@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bridge.config import Config
 from bridge.lease import poller_alive
-from bridge.models import Event, EventState, Severity
+from bridge.models import Event, EventState, Severity, is_stale
 from bridge.query import EventQuery
 from bridge.rules import FLAPPING
 from bridge.store.base import Store
@@ -141,7 +141,7 @@ async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceT
             tiles.append(DeviceTile(device.name, DeviceStatus.DOWN, down.summary))
         elif snap is None:
             tiles.append(DeviceTile(device.name, DeviceStatus.UNKNOWN, "not polled yet"))
-        elif now - snap.at > stale_after * device.interval:
+        elif is_stale(snap.at, now, device.interval, stale_after):
             tiles.append(DeviceTile(device.name, DeviceStatus.STALE, "no recent poll"))
         elif device.name in serious:
             tiles.append(DeviceTile(device.name, DeviceStatus.ALARM, "open major/critical event"))
