@@ -39,7 +39,7 @@ from bridge.models import (
 from bridge.query import EventQuery
 from bridge.store.base import StoreError
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
-from bridge.store.service import ServiceQueries
+from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
 from bridge.text import human_utc
 from collectors.base import Reading
 
@@ -442,8 +442,7 @@ class SqliteStore(ServiceQueries):
     async def journal(self, event_id: int | None = None, limit: int = 500) -> list[JournalEntry]:
         where, args = ("WHERE event_id = ?", (event_id,)) if event_id is not None else ("", ())
         async with self._db.execute(
-            f"SELECT id, event_id, at, actor, action, note FROM journal {where} "
-            "ORDER BY at DESC, id DESC LIMIT ?",
+            f"SELECT {JOURNAL_COLUMNS} FROM journal {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*args, limit),
         ) as cur:
             return [JournalEntry(*row) for row in await cur.fetchall()]
