@@ -9,11 +9,23 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
-__all__ = ["TERM", "TMUX", "BenchError", "Tmux", "stop_tree", "tree", "tree_cpu", "tree_rss"]
+__all__ = [
+    "TERM",
+    "TMUX",
+    "BenchError",
+    "Tmux",
+    "release",
+    "stop_tree",
+    "tree",
+    "tree_cpu",
+    "tree_rss",
+]
 
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 TERM = "tmux-256color"
@@ -107,3 +119,23 @@ def stop_tree(pid: int) -> None:
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+
+
+def release(fifo: Path, check_alive: Callable[[], None], timeout: float = 10.0) -> None:
+    """Write to the FIFO the pane's shell waits on, so it execs the program
+    (a pane started as `read _ < FIFO; exec PROGRAM` waits for this)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: the shell is not reading yet
+            check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the pane never read {fifo}") from None
+            time.sleep(0.005)
+            continue
+        try:
+            os.write(fd, b"go\n")
+        finally:
+            os.close(fd)
+        return

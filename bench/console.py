@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from _terminal import TERM, TMUX, BenchError, Tmux, stop_tree, tree_cpu, tree_rss
+from _terminal import TERM, TMUX, BenchError, Tmux, release, stop_tree, tree_cpu, tree_rss
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE = Path(sys.executable).parent / "bridge"
@@ -92,25 +92,6 @@ def bridge_drawn(screen: str) -> bool:
 
 def glances_drawn(screen: str) -> bool:
     return bool(_GLANCES_CPU.search(screen)) and bool(_GLANCES_MEM.search(screen))
-
-
-def release(fifo: Path, check_alive: Callable[[], None], timeout: float = 10.0) -> None:
-    """Write to the FIFO the pane's shell waits on, so it execs the program."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:  # ENXIO: the shell is not reading yet
-            check_alive()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the pane never read {fifo}") from None
-            time.sleep(0.005)
-            continue
-        try:
-            os.write(fd, b"go\n")
-        finally:
-            os.close(fd)
-        return
 
 
 # -- one run -------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from _terminal import TERM, BenchError, Tmux, stop_tree, tree_rss
+from _terminal import TERM, BenchError, Tmux, release, stop_tree, tree_rss
 
 from bridge.actions import Action
 from bridge.models import EventInput, Severity
@@ -312,25 +312,6 @@ class Console:
         probes.latencies_ms.append((time.perf_counter() - sent) * 1000)
 
 
-def release(fifo: Path, console: Console, timeout: float = 10.0) -> None:
-    """Write to the FIFO the pane's shell waits on, so it execs the console."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:  # ENXIO: the shell is not reading yet
-            console.check_alive()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the pane never read {fifo}") from None
-            time.sleep(0.005)
-            continue
-        try:
-            os.write(fd, b"go\n")
-        finally:
-            os.close(fd)
-        return
-
-
 # -- the run ----------------------------------------------------------------------------
 
 
@@ -371,7 +352,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         if size != f"{COLS}x{ROWS}":
             raise BenchError(f"pane is {size}, not {COLS}x{ROWS}")
         pid = int(tmux.pane(target, "#{pane_pid}"))
-        release(fifo, console)
+        release(fifo, console.check_alive)
         spawned = time.perf_counter()
         sampler = RssSampler(pid)
         sampler.start()

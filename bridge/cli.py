@@ -21,6 +21,7 @@ from bridge.cli_devices import add_devices_parser
 from bridge.cli_events import add_events_parser
 from bridge.cli_jobs import add_jobs_parser
 from bridge.cli_report import add_report_parsers
+from bridge.cli_support import EXIT_USAGE, fail
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.demo import add_demo_parser
@@ -31,7 +32,6 @@ __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def _load(args: argparse.Namespace) -> tuple[Config, Path | None]:
@@ -243,11 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         for line in exc.lines:
-            print(f"bridge: {line}", file=sys.stderr)
+            fail(line)  # every problem in the file, one line each
         return EXIT_USAGE
     except StoreError as exc:
-        print(f"bridge: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(str(exc))
     except KeyboardInterrupt:
         return 130
 

@@ -16,7 +16,7 @@ from bridge.cli_support import with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.devices import DeviceStatus, load_device_statuses
-from bridge.text import human_duration, human_rate, safe_text
+from bridge.text import column_widths, human_duration, human_rate, safe_text
 
 __all__ = ["add_devices_parser"]
 
@@ -60,7 +60,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print("no devices configured ([[devices]] in the config)")
         return 0
     rows = [HEADER, *(_row(d) for d in statuses)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    widths = column_widths(rows)
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     return 0

@@ -26,7 +26,7 @@ from bridge.text import human_duration, safe_text
 
 __all__ = ["add_events_parser"]
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REFUSED = 0, 1
 MAX_FIELD = 200
 MAX_SUMMARY = 500
 

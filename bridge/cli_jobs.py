@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO
 
-from bridge.cli_support import fail, with_store
+from bridge.cli_support import EXIT_USAGE, fail, with_store
 from bridge.clock import SystemClock
 from bridge.config import Config, load_config
 from bridge.identity import operator_name
@@ -34,7 +34,7 @@ from bridge.text import human_duration, safe_text
 
 __all__ = ["TAIL_LINES", "OutputTail", "add_jobs_parser"]
 
-EXIT_OK, EXIT_USAGE, EXIT_NOT_STARTED = 0, 2, 127
+EXIT_OK, EXIT_NOT_STARTED = 0, 127
 TAIL_LINES = 50
 MAX_LINE = 1000  # characters kept of one output line (a line may never end)
 MAX_MESSAGE = 2000

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from bridge.cli_support import fail
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.models import EventInput, Severity
@@ -389,8 +390,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             config_path = demo.start()
         except DemoError as exc:
-            print(f"bridge: demo: {exc}", file=sys.stderr)
-            return 2
+            return fail(f"demo: {exc}")
         asyncio.run(_seed(root / "bridge.db"))
         # Printed before the console takes the screen, and seen again after it:
         # `bridge --config FOLDER/config.toml wall` opens the wall on the same estate.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bridge.config import Config, DeviceConfig
-from bridge.models import CollectorHealth, Snapshot
+from bridge.models import CollectorHealth, Snapshot, is_stale
 from bridge.store.base import Store
 
 __all__ = [
@@ -86,9 +86,9 @@ def _status(device: DeviceConfig, snap: Snapshot | None, health: CollectorHealth
         status = UP
     last_success = health.last_success if health is not None else (snap.at if snap else None)
     if health is not None:
-        stale = health.stale(now, stale_after)
+        stale = health.stale(now, stale_after)  # at the interval the collector ran with
     else:
-        stale = last_success is None or now - last_success > device.interval * stale_after
+        stale = is_stale(last_success, now, device.interval, stale_after)
     cpu = data.get("cpu") or {}
     return DeviceStatus(
         name=device.name,

@@ -10,17 +10,23 @@ there.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Config
 from bridge.models import Event, EventState, JobRun, JobRunStatus, JournalEntry, ScheduleChange
-from bridge.reports import Table, render_markdown, render_text
+from bridge.reports import (
+    CHANGE_HEADERS,
+    Table,
+    change_json,
+    change_rows,
+    render_markdown,
+    render_text,
+)
 from bridge.schedule import evaluate
 from bridge.store.base import Store
-from bridge.text import human_duration, safe_text
+from bridge.text import human_duration, human_utc, safe_text
 
 __all__ = [
     "HANDOVER_ACTION",
@@ -109,17 +115,11 @@ def _run_detail(run: JobRun) -> str:
 async def accept_handover(store: Store, handover: Handover, actor: str, now: float) -> None:
     """The incoming operator takes over: journalled, and the next shift starts here."""
     note = (
-        f"accepted the handover of {_iso(handover.start)} to {_iso(handover.end)}: "
+        f"accepted the handover of {human_utc(handover.start)} to {human_utc(handover.end)}: "
         f"{len(handover.unacknowledged)} unacknowledged, {len(handover.acknowledged)} "
         f"acknowledged and unresolved, {len(handover.exceptions)} schedule exceptions"
     )
     await store.record(actor, HANDOVER_ACTION, note, now)
-
-
-def _iso(t: float | None) -> str:
-    if t is None:
-        return "—"
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _event_cells(e: Event, now: float) -> tuple[str, ...]:
@@ -148,13 +148,11 @@ def handover_tables(h: Handover) -> list[Table]:
         Table("Acknowledged, not resolved (with notes)",
               ("id", "severity", "state", "age", "resource", "summary", "by"), acked_rows),
         Table("Schedule exceptions", ("job", "state", "at", "detail"),
-              [(safe_text(x.job, limit=30), x.state, _iso(x.at), safe_text(x.detail, limit=80))
+              [(safe_text(x.job, limit=30), x.state, human_utc(x.at), safe_text(x.detail, limit=80))
                for x in h.exceptions]),
-        Table("Reschedules and holds", ("when", "job", "action", "by", "reason"),
-              [(_iso(c.at), safe_text(c.job, limit=30), c.action.value,
-                safe_text(c.actor, limit=20), safe_text(c.reason, limit=80)) for c in h.changes]),
+        Table("Reschedules and holds", CHANGE_HEADERS, change_rows(h.changes)),
         Table("Operator notes", ("when", "who", "action", "event", "note"),
-              [(_iso(j.at), safe_text(j.actor, limit=20), j.action,
+              [(human_utc(j.at), safe_text(j.actor, limit=20), j.action,
                 "" if j.event_id is None else str(j.event_id), safe_text(j.note, limit=100))
                for j in h.notes]),
         Table("On the bridge", ("operator", "actions"),
@@ -169,7 +167,7 @@ def handover_heading(h: Handover) -> list[str]:
         else "no handover accepted in this period"
     )
     return [
-        f"Shift handover {_iso(h.start)} to {_iso(h.end)}",
+        f"Shift handover {human_utc(h.start)} to {human_utc(h.end)}",
         f"The shift: {human_duration(h.end - h.start)}, {since}.",
     ]
 
@@ -211,18 +209,7 @@ def handover_json(h: Handover) -> dict[str, Any]:
         "schedule_exceptions": [
             {"job": x.job, "state": x.state, "at": x.at, "detail": x.detail} for x in h.exceptions
         ],
-        "schedule_changes": [
-            {
-                "at": c.at,
-                "job": c.job,
-                "action": c.action.value,
-                "occurrence": c.occurrence,
-                "new_time": c.new_time,
-                "actor": c.actor,
-                "reason": c.reason,
-            }
-            for c in h.changes
-        ],
+        "schedule_changes": [change_json(c) for c in h.changes],
         "notes": [_journal_json(j) for j in h.notes],
         "on_bridge": dict(h.on_bridge),
     }

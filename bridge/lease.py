@@ -13,12 +13,19 @@ from collections.abc import Awaitable, Callable
 from bridge.clock import Clock
 from bridge.store.base import Store
 
-__all__ = ["LEASE_NAME", "LeaseKeeper"]
+__all__ = ["LEASE_NAME", "LeaseKeeper", "poller_alive"]
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "collector"
 DEFAULT_TTL = 6.0  # a killed holder's lease lapses after this; others retry every ttl/3
+
+
+async def poller_alive(store: Store, now: float) -> bool:
+    """Whether some process holds an unexpired collector lease: heartbeats are not in
+    the change feed, so readers (the console, the wall) ask this to see a dead poller."""
+    lease = await store.lease(LEASE_NAME)
+    return lease is not None and lease.expires_at > now
 
 
 class LeaseKeeper:

@@ -23,6 +23,7 @@ __all__ = [
     "ScheduleChange",
     "Severity",
     "Snapshot",
+    "is_stale",
 ]
 
 
@@ -164,9 +165,13 @@ class CollectorHealth:
 
     def stale(self, now: float, after_intervals: float) -> bool:
         """No success for `after_intervals` intervals (or at all): its data is old."""
-        if self.last_success is None:
-            return True
-        return now - self.last_success > self.interval * after_intervals
+        return is_stale(self.last_success, now, self.interval, after_intervals)
+
+
+def is_stale(last: float | None, now: float, interval: float, after_intervals: float) -> bool:
+    """Data last fetched at `last` (None: never) is old once `after_intervals` polls of
+    `interval` seconds have gone by without a newer one (the `stale_after_intervals` rule)."""
+    return last is None or now - last > interval * after_intervals
 
 
 @dataclass(frozen=True, slots=True)

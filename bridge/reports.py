@@ -26,7 +26,7 @@ from bridge.hours import OperationalHours
 from bridge.models import JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
-from bridge.text import human_duration, safe_text
+from bridge.text import column_widths, human_duration, human_utc, safe_text
 
 __all__ = [
     "JobStats",
@@ -89,14 +89,12 @@ def parse_period(since: str | None, start: str | None, end: str | None, now: flo
         raise PeriodError("give a period: --since 24h, or --from ISO [--to ISO]")
     begin = _instant(start, "--from")
     if begin > to:
-        raise PeriodError(f"the period is reversed: --from {_iso(begin)} is after --to {_iso(to)}")
+        raise PeriodError(
+            f"the period is reversed: --from {human_utc(begin)} is after --to {human_utc(to)}"
+        )
     if begin == to:
-        raise PeriodError(f"the period is empty: --from and --to are both {_iso(to)}")
+        raise PeriodError(f"the period is empty: --from and --to are both {human_utc(to)}")
     return Period(begin, to)
-
-
-def _iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 # -- figures -------------------------------------------------------------------------
@@ -409,6 +407,30 @@ def _response_rows(stats: Sequence[ResponseStats]) -> list[tuple[str, ...]]:
     ]  # fmt: skip
 
 
+CHANGE_HEADERS = ("when", "job", "action", "by", "reason")
+
+
+def change_rows(changes: Iterable[ScheduleChange]) -> list[tuple[str, ...]]:
+    """Reschedules and holds as rows; the service report and the handover both list them."""
+    return [
+        (human_utc(c.at), safe_text(c.job, limit=30), c.action.value,
+         safe_text(c.actor, limit=20), safe_text(c.reason, limit=80))
+        for c in changes
+    ]  # fmt: skip
+
+
+def change_json(c: ScheduleChange) -> dict[str, Any]:
+    return {
+        "at": c.at,
+        "job": c.job,
+        "action": c.action.value,
+        "occurrence": c.occurrence,
+        "new_time": c.new_time,
+        "actor": c.actor,
+        "reason": c.reason,
+    }
+
+
 RESPONSE_HEADERS = ("", "incidents", "acked", "MTTA", "resolved", "MTTR")
 
 
@@ -441,10 +463,7 @@ def report_tables(report: Report) -> list[Table]:
               [(safe_text(a, limit=40), str(n)) for a, n in report.acks_by_operator]),
         Table("Jobs on time", ("job", "due", "on time", "late", "missed", "held", "rate"),
               jobs_rows, "no jobs configured"),
-        Table("Reschedules", ("when", "job", "action", "by", "reason"),
-              [(_iso(c.at), safe_text(c.job, limit=30), c.action.value,
-                safe_text(c.actor, limit=20), safe_text(c.reason, limit=80))
-               for c in report.reschedules]),
+        Table("Reschedules", CHANGE_HEADERS, change_rows(report.reschedules)),
         Table("Availability", ("source", "resource", "down", "available"),
               [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent))
                for a in report.availability], "no devices"),
@@ -455,17 +474,10 @@ def report_heading(report: Report) -> list[str]:
     p = report.period
     hours = human_duration(report.open_s)
     return [
-        f"Service report {_iso(p.start)} to {_iso(p.end)}",
+        f"Service report {human_utc(p.start)} to {human_utc(p.end)}",
         f"Operational hours: {report.calendar} ({hours} of the period); "
         "response times count only inside them.",
         f"Incidents per {human_duration(report.bucket_s)}: {text_chart(report.per_bucket)}",
-    ]
-
-
-def _widths(table: Table) -> list[int]:
-    return [
-        max(len(h), *(len(r[i]) for r in table.rows)) if table.rows else len(h)
-        for i, h in enumerate(table.headers)
     ]
 
 
@@ -476,7 +488,7 @@ def render_text(heading: Sequence[str], tables: Sequence[Table]) -> str:
         if not table.rows:
             out.append(f"  {table.empty}")
             continue
-        widths = _widths(table)
+        widths = column_widths([table.headers, *table.rows])
 
         def line(cells: Sequence[str], widths: list[int] = widths) -> str:
             parts = [
@@ -543,18 +555,7 @@ def report_json(report: Report) -> dict[str, Any]:
             for j in report.jobs
         },
         "on_time_rate": report.on_time_rate,
-        "reschedules": [
-            {
-                "at": c.at,
-                "job": c.job,
-                "action": c.action.value,
-                "occurrence": c.occurrence,
-                "new_time": c.new_time,
-                "actor": c.actor,
-                "reason": c.reason,
-            }
-            for c in report.reschedules
-        ],
+        "reschedules": [change_json(c) for c in report.reschedules],
         "availability": [
             {"source": a.source, "resource": a.resource, "down_s": a.down_s, "percent": a.percent}
             for a in report.availability

@@ -6,9 +6,11 @@ the cursor, retitle the window or worse. They are shown as visible escapes.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Sequence
 
-__all__ = ["human_bytes", "human_duration", "human_rate", "safe_text"]
+__all__ = ["column_widths", "human_bytes", "human_duration", "human_rate", "human_utc", "safe_text"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -48,3 +50,16 @@ def human_duration(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def human_utc(t: float | None) -> str:
+    """An instant to the minute in UTC, the zone the journal and reports are kept in."""
+    if t is None:
+        return "—"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of each column of a text table (header row included), so every
+    renderer lines its columns up the same way."""
+    return [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []

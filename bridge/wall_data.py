@@ -11,8 +11,8 @@ import enum
 from dataclasses import dataclass
 
 from bridge.config import Config
-from bridge.lease import LEASE_NAME
-from bridge.models import Event, EventState, Severity
+from bridge.lease import poller_alive
+from bridge.models import Event, EventState, Severity, is_stale
 from bridge.query import EventQuery
 from bridge.rules import FLAPPING
 from bridge.store.base import Store
@@ -141,7 +141,7 @@ async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceT
             tiles.append(DeviceTile(device.name, DeviceStatus.DOWN, down.summary))
         elif snap is None:
             tiles.append(DeviceTile(device.name, DeviceStatus.UNKNOWN, "not polled yet"))
-        elif now - snap.at > stale_after * device.interval:
+        elif is_stale(snap.at, now, device.interval, stale_after):
             tiles.append(DeviceTile(device.name, DeviceStatus.STALE, "no recent poll"))
         elif device.name in serious:
             tiles.append(DeviceTile(device.name, DeviceStatus.ALARM, "open major/critical event"))
@@ -153,7 +153,6 @@ async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceT
 async def read_wall(store: Store, config: Config, now: float) -> WallData:
     counts, unacked = await severity_counts(store)
     local = [s for s in await store.snapshots("local")]
-    lease = await store.lease(LEASE_NAME)
     return WallData(
         read_at=now,
         counts=counts,
@@ -162,5 +161,5 @@ async def read_wall(store: Store, config: Config, now: float) -> WallData:
         exceptions=await schedule_exceptions(store, config, now),
         devices=await device_tiles(store, config, now),
         newest_sample_at=max((s.at for s in local), default=None),
-        poller_alive=lease is not None and lease.expires_at > now,
+        poller_alive=await poller_alive(store, now),
     )

@@ -12,10 +12,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bridge.store import Store, open_store
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,6 +93,36 @@ def one_error_line(result: subprocess.CompletedProcess[str], *parts: str) -> Non
     assert len(lines) == 1 and lines[0].startswith("bridge: "), result.stderr
     for part in parts:
         assert part in lines[0], lines[0]
+
+
+def config_errors(isolated: Isolated, text: str) -> list[str]:
+    """`check-config` on a bad config: exit 2, no traceback, and every stderr line
+    `bridge: <path>: ...`; returns the lines with that prefix cut off."""
+    path = isolated.write_config(text)
+    result = run_bridge(isolated, "--config", str(path), "check-config")
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"bridge: {path}: ") for line in lines), lines
+    return [line.removeprefix(f"bridge: {path}: ") for line in lines]
+
+
+def seeded_config(
+    isolated: Isolated, seed: Callable[[Store], Awaitable[None]], template: str
+) -> Path:
+    """A store file filled by `seed`, and a config (`template` with `{db}`) that uses it,
+    for tests that run the CLI against known data."""
+    db = isolated.root / "bridge.db"
+
+    async def go() -> None:
+        store = await open_store(db)
+        try:
+            await seed(store)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return isolated.write_config(template.format(db=db))
 
 
 class Processes:
@@ -178,3 +212,13 @@ async def wait_until(
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {within:g} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def settled(pilot: Pilot[Any], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A wait_until condition that lets the app process messages between checks."""
+
+    async def check() -> bool:
+        await pilot.pause()
+        return condition()
+
+    return check

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bridge.clock import FixedClock
 from bridge.config import Config, JobConfig
@@ -93,9 +95,17 @@ async def seed_store(path: Path) -> None:
         await store.close()
 
 
-def make_app(path: Path, *, jobs: bool = True, clock: FixedClock | None = None) -> BridgeApp:
+def make_app(
+    path: Path,
+    *,
+    jobs: bool = True,
+    clock: FixedClock | None = None,
+    devices: Sequence[Mapping[str, Any]] = (),
+) -> BridgeApp:
     """The real console on a seeded store, without polling, at a fixed time."""
-    config = Config.model_validate({"jobs": [j.model_dump() for j in JOBS] if jobs else []})
+    config = Config.model_validate(
+        {"jobs": [j.model_dump() for j in JOBS] if jobs else [], "devices": list(devices)}
+    )
     return create_app(
         config,
         operator="alice",

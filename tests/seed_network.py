@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seed import JOBS, T0, seed_store
+from seed import T0, make_app, seed_store
 
 from bridge.clock import FixedClock
-from bridge.config import Config
 from bridge.models import CollectorHealth
 from bridge.store import open_store
-from bridge.ui.app import BridgeApp, create_app
+from bridge.ui.app import BridgeApp
 from collectors.base import Reading
 
 HOSTILE_ALIAS = "[bold red]ALERT[/bold red] \x1b]0;owned\x07\x1b[2J"
@@ -88,13 +87,4 @@ async def seed_network(path: Path) -> None:
 
 
 def make_network_app(path: Path, *, clock: FixedClock | None = None) -> BridgeApp:
-    config = Config.model_validate({"jobs": [j.model_dump() for j in JOBS], "devices": DEVICES})
-    return create_app(
-        config,
-        operator="alice",
-        store_path=path,
-        clock=clock or FixedClock(T0),
-        collect=False,
-        hostname="bridge-test",
-        feed_interval=0.05,
-    )
+    return make_app(path, clock=clock, devices=DEVICES)

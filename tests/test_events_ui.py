@@ -3,11 +3,11 @@ fixed time: what the operator presses is what the store (and its journal) record
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import settled, wait_until
 from seed import HOST, T0, make_app, seed_store
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -36,14 +36,6 @@ async def db(tmp_path: Path) -> Path:
 
 def pane(app: BridgeApp) -> EventsPane:
     return app.query_one(EventsPane)
-
-
-def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        await pilot.pause()
-        return condition()
-
-    return check
 
 
 async def stored(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, run_bridge, wait_until
+from conftest import Isolated, run_bridge, seeded_config, wait_until
 from seed import T0, make_app, seed_store
 from textual.pilot import Pilot
 
@@ -90,17 +89,7 @@ async def test_handover_has_every_kind_of_item_and_acceptance_starts_the_next(
 
 @pytest.fixture
 def seeded(isolated: Isolated) -> Path:
-    db = isolated.root / "bridge.db"
-
-    async def go() -> None:
-        store = await open_store(db)
-        try:
-            await seed(store)
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-    return isolated.write_config(CONFIG.format(db=db))
+    return seeded_config(isolated, seed, CONFIG)
 
 
 def test_cli_handover(isolated: Isolated, seeded: Path) -> None:

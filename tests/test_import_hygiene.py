@@ -78,6 +78,7 @@ def test_core_and_collectors_do_not_import_textual_or_rich() -> None:
         "bridge.store.sqlite",
         "bridge.thresholds",
         "collectors.local",
+        "collectors.snmp",
     ):
         assert name in imported
     assert not any(name == "bridge.ui" or name.startswith("bridge.ui.") for name in imported)

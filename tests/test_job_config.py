@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Isolated, run_bridge
+from conftest import Isolated, config_errors, run_bridge
 
 from bridge.config import ConfigError, parse_config
 
@@ -14,18 +14,8 @@ def jobs_toml(*jobs: tuple[str, str, str]) -> str:
     return "\n".join(out)
 
 
-def check(isolated: Isolated, text: str) -> list[str]:
-    path = isolated.write_config(text)
-    result = run_bridge(isolated, "--config", str(path), "check-config")
-    assert result.returncode == 2, result.stdout
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert all(line.startswith(f"bridge: {path}: ") for line in lines), lines
-    return [line.removeprefix(f"bridge: {path}: ") for line in lines]
-
-
 def test_bad_cron_and_time_zone(isolated: Isolated) -> None:
-    lines = check(
+    lines = config_errors(
         isolated,
         jobs_toml(
             ("ok", "0 2 * * *", ""),
@@ -40,7 +30,7 @@ def test_bad_cron_and_time_zone(isolated: Isolated) -> None:
 
 
 def test_dependency_problems_each_one_line(isolated: Isolated) -> None:
-    lines = check(
+    lines = config_errors(
         isolated,
         jobs_toml(
             ("a", "0 1 * * *", 'depends_on = ["b"]'),

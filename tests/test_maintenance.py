@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import Isolated, run_bridge
+from conftest import Isolated, config_errors, run_bridge
 
 from bridge.clock import FixedClock
 from bridge.config import Config, MaintenanceConfig
@@ -19,18 +19,8 @@ T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC).timestamp()  # 02:00 UTC
 M = 60.0
 
 
-def check(isolated: Isolated, text: str) -> list[str]:
-    path = isolated.write_config(text)
-    result = run_bridge(isolated, "--config", str(path), "check-config")
-    assert result.returncode == 2, result.stdout
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert all(line.startswith(f"bridge: {path}: ") for line in lines), lines
-    return [line.removeprefix(f"bridge: {path}: ") for line in lines]
-
-
 def test_config_errors_name_the_window_or_job(isolated: Isolated) -> None:
-    lines = check(
+    lines = config_errors(
         isolated,
         """
 [[jobs]]
@@ -72,7 +62,9 @@ duration = 60
         " (2026-03-02 03:00:00)",
         "maintenance[3].schedule: invalid cron expression '99 * * * *'",
     ]
-    lines = check(isolated, '[[jobs]]\nname = "backup"\nschedule = "0 2 * * *"\ncalendar = "x"\n')
+    lines = config_errors(
+        isolated, '[[jobs]]\nname = "backup"\nschedule = "0 2 * * *"\ncalendar = "x"\n'
+    )
     assert lines == ["jobs[0].calendar: job 'backup': unknown calendar 'x' (known: none defined)"]
 
 

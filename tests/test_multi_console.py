@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, Processes, run_bridge, wait_until
+from conftest import Isolated, Processes, run_bridge, settled, wait_until
 from seed import T0, make_app, seed_store
-from textual.pilot import Pilot
 
 from bridge.actions import Action, ActionResult
 from bridge.models import EventInput, EventState, Severity
@@ -31,14 +30,6 @@ async def db(tmp_path: Path) -> Path:
     path = tmp_path / "bridge.db"
     await seed_store(path)
     return path
-
-
-def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        await pilot.pause()
-        return condition()
-
-    return check
 
 
 def state_cell(app: BridgeApp, event_id: int) -> str | None:

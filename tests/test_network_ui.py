@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import settled, wait_until
 from seed import T0
 from seed_network import make_network_app, seed_network, switch_reading
-from textual.pilot import Pilot
 
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
@@ -35,14 +34,6 @@ def rendered(widget: RowTable | LinesView) -> str:
 def screen_text(app: BridgeApp) -> str:
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
-
-
-def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        await pilot.pause()
-        return condition()
-
-    return check
 
 
 def statuses(table: NetworkView) -> dict[str, str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, one_error_line, run_bridge
+from conftest import Isolated, one_error_line, run_bridge, seeded_config
 
 from bridge.actions import Action
 from bridge.config import Config, ConfigError, parse_config
@@ -191,17 +190,7 @@ def test_period_parsing() -> None:
 
 @pytest.fixture
 def seeded(isolated: Isolated) -> Path:
-    db = isolated.root / "bridge.db"
-
-    async def go() -> None:
-        store = await open_store(db)
-        try:
-            await seed(store)
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-    return isolated.write_config(CONFIG.format(db=db))
+    return seeded_config(isolated, seed, CONFIG)
 
 
 def test_cli_report_formats(isolated: Isolated, seeded: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import settled, wait_until
 from seed import HOST, T0
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -84,14 +84,6 @@ def make(path: Path) -> BridgeApp:
         config(), operator="alice", store_path=path, clock=FixedClock(T0), collect=False,
         hostname=HOST, feed_interval=0.05,
     )  # fmt: skip
-
-
-def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        await pilot.pause()
-        return condition()
-
-    return check
 
 
 def pane(app: BridgeApp) -> SchedulePane:

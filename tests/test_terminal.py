@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, wait_until
+from conftest import Isolated, settled, wait_until
 from pty_term import PtyApp
 from seed import make_app, seed_store
-from test_ui import settled
 
 from bridge.config import Config
 from bridge.models import Change

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, one_error_line, run_bridge, wait_until
+from conftest import Isolated, one_error_line, run_bridge, settled, wait_until
 from seed import make_app, seed_store
-from test_ui import rendered, settled
+from test_ui import rendered
 
 from bridge.config import Config, ConfigError
 from bridge.theme_files import BUILTIN_THEMES, load_theme_file, user_themes_dir

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import settled, wait_until
 from seed import HOST, T0, make_app, seed_store
 from textual.command import CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 from bridge.clock import FixedClock
@@ -43,16 +41,6 @@ def rendered(widget: RowTable | LinesView) -> str:
 def all_lines(view: LinesView) -> str:
     """Every line the view holds, scrolled into sight or not."""
     return "\n".join("".join(text for text, _ in line) for line in view.lines)
-
-
-def settled(pilot: Pilot[int], condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    """A wait_until condition that lets the app process messages between checks."""
-
-    async def check() -> bool:
-        await pilot.pause()
-        return condition()
-
-    return check
 
 
 def focused_id(app: BridgeApp) -> str | None:

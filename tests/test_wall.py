@@ -6,9 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, one_error_line, run_bridge, wait_until
+from conftest import Isolated, one_error_line, run_bridge, settled, wait_until
 from seed import T0
-from test_ui import settled
 from textual.binding import Binding
 from textual.widgets import Static
 from wall_seed import DEVICES, make_wall, seed_wall, wall_config

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Any
 
 import aiosqlite
@@ -22,6 +23,7 @@ _OUTBOX_COLUMNS = (
     "id, target, rule, event_id, payload, status, attempts, next_attempt_at, created_at, "
     "delivered_at, last_error"
 )
+JOURNAL_COLUMNS = "id, event_id, at, actor, action, note"  # JournalEntry's fields, in order
 MAX_ERROR = 300
 
 
@@ -57,7 +59,7 @@ class ServiceQueries:
         limit: int = 200_000,
     ) -> list[JournalEntry]:
         """Journal entries in [start, end), oldest first (the order they happened)."""
-        sql = "SELECT id, event_id, at, actor, action, note FROM journal WHERE at >= ? AND at < ?"
+        sql = f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE at >= ? AND at < ?"
         args: list[Any] = [start, end]
         if actions:
             sql += f" AND action IN ({','.join('?' * len(actions))})"
@@ -84,7 +86,7 @@ class ServiceQueries:
 
     async def last_journal(self, action: str) -> JournalEntry | None:
         async with self._db.execute(
-            "SELECT id, event_id, at, actor, action, note FROM journal WHERE action = ? "
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE action = ? "
             "ORDER BY at DESC, id DESC LIMIT 1",
             (action,),
         ) as cur:
@@ -121,22 +123,7 @@ class ServiceQueries:
                     "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
                     [(r.id,) for r in rows],
                 )
-        return [
-            OutboxItem(
-                r.id,
-                r.target,
-                r.rule,
-                r.event_id,
-                r.payload,
-                OutboxStatus.SENDING,
-                r.attempts + 1,
-                r.next_attempt_at,
-                r.created_at,
-                r.delivered_at,
-                r.last_error,
-            )
-            for r in rows
-        ]
+        return [replace(r, status=OutboxStatus.SENDING, attempts=r.attempts + 1) for r in rows]
 
     async def outbox_settle(
         self, item_id: int, now: float, *, error: str | None, retry_at: float | None

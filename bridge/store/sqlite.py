@@ -12,7 +12,6 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,8 @@ from bridge.models import (
 from bridge.query import EventQuery
 from bridge.store.base import StoreError
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
-from bridge.store.service import ServiceQueries
+from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
+from bridge.text import human_utc
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store"]
@@ -442,8 +442,7 @@ class SqliteStore(ServiceQueries):
     async def journal(self, event_id: int | None = None, limit: int = 500) -> list[JournalEntry]:
         where, args = ("WHERE event_id = ?", (event_id,)) if event_id is not None else ("", ())
         async with self._db.execute(
-            f"SELECT id, event_id, at, actor, action, note FROM journal {where} "
-            "ORDER BY at DESC, id DESC LIMIT ?",
+            f"SELECT {JOURNAL_COLUMNS} FROM journal {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*args, limit),
         ) as cur:
             return [JournalEntry(*row) for row in await cur.fetchall()]
@@ -498,7 +497,7 @@ class SqliteStore(ServiceQueries):
                 )
                 detail = note
                 if action is Action.SHELVE and until is not None:
-                    detail = f"until {_iso(until)}" + (f": {note}" if note else "")
+                    detail = f"until {human_utc(until)}" + (f": {note}" if note else "")
                 elif action is Action.ESCALATE:
                     detail = (
                         f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}"
@@ -652,12 +651,12 @@ class SqliteStore(ServiceQueries):
             if new_time is None:
                 raise JobSignalError("reschedule needs a new time")
             if new_time <= now:
-                raise JobSignalError(f"the new time {_iso(new_time)} is in the past")
+                raise JobSignalError(f"the new time {human_utc(new_time)} is in the past")
         elif new_time is not None:
             raise JobSignalError(f"{action.value} takes no new time")
-        note = f"job {job} occurrence {_iso(occurrence)}"
+        note = f"job {job} occurrence {human_utc(occurrence)}"
         if new_time is not None:
-            note += f" -> {_iso(new_time)}"
+            note += f" -> {human_utc(new_time)}"
         async with self._tx(now, "jobs", job):
             cur = await self._db.execute(
                 "INSERT INTO schedule_changes(job, occurrence, action, new_time, actor, reason, at) "
@@ -803,10 +802,6 @@ async def _rollback(conn: aiosqlite.Connection) -> None:
     """
     with contextlib.suppress(sqlite3.OperationalError):
         await conn.execute("ROLLBACK")
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _where(

@@ -25,7 +25,7 @@ from textual.widgets import Footer, Input
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
 from bridge.feed import ChangeFeed
-from bridge.lease import LEASE_NAME
+from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, open_store
@@ -210,9 +210,8 @@ class BridgeApp(App[int]):
         elif self._store is None:  # closing
             return
         else:
-            lease = await self._store.lease(LEASE_NAME)
-            alive = lease is not None and lease.expires_at > self.clock.now()
-            self._lease_text = "○ reading" if lease and alive else "○ no poller"
+            alive = await poller_alive(self._store, self.clock.now())
+            self._lease_text = "○ reading" if alive else "○ no poller"
         # A worker may finish while the app closes, after the header's parts are gone.
         with contextlib.suppress(NoMatches):
             self._show_header()

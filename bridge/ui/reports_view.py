@@ -20,7 +20,7 @@ from bridge.handover import (
 )
 from bridge.reports import Period, Table, build_report, report_heading, report_tables
 from bridge.service_models import OutboxItem
-from bridge.text import safe_text
+from bridge.text import column_widths, safe_text
 from bridge.ui.lines import Line, LinesView
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ def table_lines(heading: Sequence[str], tables: Sequence[Table]) -> list[Line]:
         if not table.rows:
             lines.append(((f"  {table.empty}", "muted"),))
             continue
-        widths = [
-            max(len(h), *(len(r[i]) for r in table.rows)) for i, h in enumerate(table.headers)
-        ]
+        widths = column_widths([table.headers, *table.rows])
         lines.append((("  " + "  ".join(h.ljust(w) for h, w in zip(table.headers, widths, strict=True)), "label"),))  # fmt: skip
         lines.extend(
             (("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), ""),)
