@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -33,6 +34,7 @@ __all__ = ["Poller", "build_collectors"]
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 300.0
+RESTART_MAX_S = 60.0
 RESTORE_LIMIT = 100_000  # open events read back into the rules when the lease is taken
 UNSHELVE_EVERY_S = 5.0
 
@@ -137,22 +139,24 @@ class Poller:
         self._work = asyncio.create_task(self._duties(runner, self.schedule), name="poller")
 
     async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop) -> None:
+        duties: dict[str, Callable[[], Awaitable[None]]] = {
+            "collectors": runner.run,
+            "prune": self._prune_loop,
+            "unshelve": self._unshelve_loop,
+        }
+        if self.config.jobs or self.config.maintenance:
+            duties["schedule"] = schedule.run
+        if self.config.traps.enabled:
+            from bridge.trap_service import run_trap_receiver
+
+            duties["traps"] = lambda: run_trap_receiver(self.config, self.store, runner, self.clock)
+        if self.config.webhooks:
+            from bridge.outbox import OutboxSender
+
+            duties["outbox"] = lambda: OutboxSender(self.store, self.config, self.clock).run()
         async with asyncio.TaskGroup() as group:
-            group.create_task(runner.run())
-            if self.config.jobs or self.config.maintenance:
-                group.create_task(schedule.run(), name="schedule")
-            if self.config.traps.enabled:
-                from bridge.trap_service import run_trap_receiver
-
-                group.create_task(
-                    run_trap_receiver(self.config, self.store, runner, self.clock), name="traps"
-                )
-            group.create_task(self._prune_loop())
-            group.create_task(self._unshelve_loop())
-            if self.config.webhooks:
-                from bridge.outbox import OutboxSender
-
-                group.create_task(OutboxSender(self.store, self.config, self.clock).run())
+            for name, start in duties.items():
+                group.create_task(supervised(name, start), name=name)
 
     async def _prune_loop(self) -> None:
         retention = self.config.store.sample_retention_hours * 3600
@@ -178,3 +182,26 @@ class Poller:
                 await self._work
             self._work = None
         self.schedule = None
+
+
+async def supervised(
+    name: str, start: Callable[[], Awaitable[None]], first_delay: float = 1.0
+) -> None:
+    """Run one of the lease holder's duties, restarting it with backoff when it fails.
+
+    The duties share one lease: an error in one (a locked database, a bad trap
+    port) must not end the others while this process keeps the lease, or
+    polling, the schedule and escalation would all stop with nobody to take over.
+    """
+    delay = first_delay
+    while True:
+        began = time.monotonic()
+        try:
+            await start()
+            return
+        except Exception:
+            log.exception("%s failed; restarting in %g s", name, delay)
+        if time.monotonic() - began > RESTART_MAX_S:
+            delay = first_delay  # it ran a good while: not a crash loop
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RESTART_MAX_S)

@@ -61,6 +61,7 @@ async def test_a_normal_service(server: TestServer) -> None:
     assert 0 < reading.metrics["latency_ms"] < 2000
     assert "cert_days" not in reading.metrics  # plain http has no certificate
     assert checks(reading)["status"][0] == "ok" and checks(reading)["latency"][0] == "ok"
+
     # The server records a request after it has replied: wait for the record.
     async def recorded() -> bool:
         return len(server.requests("/ok")) == 1
