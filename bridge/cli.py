@@ -14,7 +14,6 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bridge import __version__
 from bridge.cli_devices import add_devices_parser
@@ -27,6 +26,7 @@ from bridge.config import Config, ConfigError, load_config
 from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
+from bridge.text import redact_url
 
 __all__ = ["main"]
 
@@ -95,8 +95,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"webhooks: {len(config.webhooks)}")
     for hook in config.webhooks:
         # Webhook paths often carry a token (Slack's do): show only where it goes.
-        where = urlsplit(str(hook.url))
-        print(f"  {hook.name:<16} {hook.format} {where.scheme}://{where.hostname}/… "
+        print(f"  {hook.name:<16} {hook.format} {redact_url(str(hook.url))} "
               f"(timeout {hook.timeout:g} s)")  # fmt: skip
     print(f"escalations: {len(config.escalations)}")
     for e in config.escalations:
@@ -104,7 +103,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               f"{', '.join(e.targets)}")  # fmt: skip
     print(f"http checks: {len(config.http_checks)}")
     for c in config.http_checks:
-        print(f"  {c.name:<16} {c.url} expect {c.expect_status} every {c.interval:g} s")
+        url = redact_url(c.url, keep_path=True)
+        print(f"  {c.name:<16} {url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
     from bridge.theme_files import user_themes_dir
     from bridge.ui.theming import load_user_themes

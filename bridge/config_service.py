@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.durations import parse_duration
+from bridge.text import redact_url
 
 __all__ = [
     "EscalationConfig",
@@ -29,17 +30,18 @@ class _Model(BaseModel):
 def check_http_url(value: str) -> str:
     """An absolute http(s) URL with a host, or a ValueError that says what is wrong."""
     value = value.strip()
+    shown = redact_url(value)  # the message must not print a token in the path
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+        raise ValueError(f"{shown!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        raise ValueError(f"{shown!r} is not an http:// or https:// URL")
     if not parts.hostname:
-        raise ValueError(f"{value!r} has no host")
+        raise ValueError(f"{shown!r} has no host")
     if any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} contains white space")
+        raise ValueError(f"{shown!r} contains white space")
     return value
 
 

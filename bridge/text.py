@@ -9,8 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
-__all__ = ["column_widths", "human_bytes", "human_duration", "human_rate", "human_utc", "safe_text"]
+__all__ = [
+    "column_widths",
+    "human_bytes",
+    "human_duration",
+    "human_rate",
+    "human_utc",
+    "redact_url",
+    "safe_text",
+]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -63,3 +72,17 @@ def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
     """The width of each column of a text table (header row included), so every
     renderer lines its columns up the same way."""
     return [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []
+
+
+def redact_url(url: str, *, keep_path: bool = False) -> str:
+    """A URL as it may be shown or logged: never a user, password or query, and
+    no path unless asked (a webhook's path is often its token, as Slack's are)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "<an unreadable URL>"
+    host = parts.netloc.rpartition("@")[2]
+    rest = parts.path if keep_path else ("/…" if parts.path.strip("/") else "")
+    if parts.query:
+        rest += "?…"
+    return f"{parts.scheme}://{host}{rest}" if parts.scheme else f"{host}{rest}"

@@ -175,6 +175,23 @@ def test_bad_webhook_url_is_a_config_error(isolated: Isolated) -> None:
     )
 
 
+def test_webhook_and_check_tokens_never_printed(isolated: Isolated) -> None:
+    token = "SECRETTOKEN"
+    bad = f'[[webhooks]]\nname = "x"\nurl = "https://hooks.example:99999/services/{token}"\n'
+    result = run_bridge(isolated, "--config", str(isolated.write_config(bad)), "check-config")
+    one_error_line(result, "webhooks[0].url", "is not a valid URL")
+    assert token not in result.stderr + result.stdout
+    good = (
+        f'[[webhooks]]\nname = "x"\nurl = "https://hooks.example/services/{token}"\n'
+        f'[[http_checks]]\nname = "shop"\nurl = "https://user:{token}@127.0.0.1/health?key={token}"\n'
+    )
+    result = run_bridge(isolated, "--config", str(isolated.write_config(good)), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "https://hooks.example/…" in result.stdout
+    assert "https://127.0.0.1/health?…" in result.stdout
+    assert token not in result.stdout + result.stderr
+
+
 COLLECT = """
 [store]
 path = "{db}"
