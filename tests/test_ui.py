@@ -277,3 +277,21 @@ async def test_stale_when_no_sample_ever_arrives(tmp_path: Path) -> None:
         app._tick()  # the 1 s timer, without waiting a second
         await pilot.pause()
         assert "STALE" in header_text(app)
+
+
+async def test_brackets_in_names_and_filters_are_literal(db: Path) -> None:
+    """Textual reads a str border title as markup; "[/x]" must not crash the console."""
+    from bridge.ui.schedule_pane import SchedulePane as Schedule
+    from bridge.ui.screens import DetailsScreen
+
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"[/x]")
+        await pilot.pause()
+        events = app.query_one(EventsPane)
+        assert "[/x]" in str(events.border_subtitle).replace("\\[", "[")
+        await pilot.press("enter")
+        app.push_screen(DetailsScreen("Job db[/x] [bold]", []))
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, DetailsScreen)
+        assert app.query_one(Schedule) is not None

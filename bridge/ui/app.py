@@ -365,7 +365,7 @@ class BridgeApp(App[int]):
             self.operator, "sign-on", f"took the bridge from {previous}", self.clock.now()
         )
         self._tick()
-        self.notify(f"{self.operator} has the bridge", timeout=3)
+        self.notify(f"{self.operator} has the bridge", timeout=3, markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -381,7 +381,7 @@ class BridgeApp(App[int]):
         self.push_screen(HandoverScreen())
 
     def action_cycle_theme(self) -> None:
-        self.notify(f"theme {next_theme(self)}", timeout=2)
+        self.notify(f"theme {next_theme(self)}", timeout=2, markup=False)
 
     async def action_request_quit(self) -> None:
         if self.in_flight:

@@ -22,7 +22,7 @@ from bridge.durations import parse_duration
 from bridge.models import Change, Event, EventState
 from bridge.query import EventQuery, QueryError, parse_query
 from bridge.text import human_bytes, human_duration, safe_text
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
 from bridge.ui.screens import PromptScreen
@@ -210,7 +210,7 @@ class EventsPane(Pane):
         mode = ", history" if self.include_resolved else ""
         title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack)"
         if title != self.border_title:  # setting it repaints the whole border
-            self.border_title = title
+            self.border_title = plain(title)
 
     def has_fresh(self) -> bool:
         now = self.bridge.clock.now()
@@ -222,9 +222,9 @@ class EventsPane(Pane):
         try:
             self.query_ = parse_query(text)
         except QueryError as exc:
-            self.border_subtitle = f"filter error: {exc}"
+            self.border_subtitle = plain(f"filter error: {exc}")
             return
-        self.border_subtitle = f"filter: {text}" if text else ""
+        self.border_subtitle = plain(f"filter: {text}" if text else "")
         self._counted_at = float("-inf")  # a new query needs a new count
         self.total = None
         self._dirty = True
@@ -301,16 +301,18 @@ class EventsPane(Pane):
                 ids, action, app.operator, app.clock.now(), note=note or "", until=until
             )
         except ActionError as exc:
-            app.notify(str(exc), title=action.value, severity="error")
+            app.notify(str(exc), title=action.value, severity="error", markup=False)
             return
         finally:
             app.in_flight -= 1
         refused = [r for r in results if not r.ok]
         for r in refused:
-            app.notify(r.message, title=f"{action.value} refused", severity="warning")
+            app.notify(r.message, title=f"{action.value} refused", severity="warning", markup=False)
         done = len(results) - len(refused)
         if done:
-            app.notify(f"{action.value}: {done} event{'s' if done > 1 else ''}", timeout=2)
+            app.notify(
+                f"{action.value}: {done} event{'s' if done > 1 else ''}", timeout=2, markup=False
+            )
         self.marked.clear()
         await self._reload()
 
@@ -395,14 +397,14 @@ class EventDetailsScreen(ModalScreen[None]):
     def action_copy(self) -> None:
         # OSC 52: the terminal at the far end of SSH puts it on the operator's clipboard.
         self.app.copy_to_clipboard(self.details_text())
-        self.app.notify("event details copied to the clipboard (OSC 52)", timeout=2)
+        self.app.notify("event details copied to the clipboard (OSC 52)", timeout=2, markup=False)
 
     def compose(self) -> ComposeResult:
         # Imported here: markdown-it costs start-up time and only details need it.
         from textual.widgets import Markdown
 
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
-            box.border_title = f"Event {self.event_id}"
+            box.border_title = plain(f"Event {self.event_id}")
             box.border_subtitle = "c copies · Esc closes"
             yield LinesView(id="event-lines")
             yield Markdown("", id="runbook")

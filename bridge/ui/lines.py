@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -18,7 +19,15 @@ from textual.widget import Widget
 
 from bridge.text import safe_text
 
-__all__ = ["STYLE_CLASSES", "Line", "LinesView", "StyleCache", "changed_span", "refresh_span"]
+__all__ = [
+    "STYLE_CLASSES",
+    "Line",
+    "LinesView",
+    "StyleCache",
+    "changed_span",
+    "plain",
+    "refresh_span",
+]
 
 Line = tuple[tuple[str, str], ...]
 
@@ -70,6 +79,12 @@ class StyleCache:
         if style is None:
             style = self._styles[name] = self._widget.get_component_rich_style(name, partial=True)
         return style
+
+
+def plain(text: str) -> Content:
+    """Text for a border title or subtitle, shown literally: Textual reads a str
+    there as markup, and a job or device named "db[1]" would crash the console."""
+    return Content(safe_text(text))
 
 
 def _cells(strip: Strip) -> list[tuple[str, Style | None]] | None:

@@ -21,7 +21,7 @@ from bridge.devices import NEVER_POLLED, UNREACHABLE, UP, DeviceStatus, device_s
 from bridge.models import Change, CollectorHealth, Snapshot
 from bridge.text import human_duration, human_rate
 from bridge.ui.health_view import bucketed, sparkline
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.rowtable import Column, Row, RowTable
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ class DeviceScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="device-dialog") as box:
-            box.border_title = f"Device {self.device}"
+            box.border_title = plain(f"Device {self.device}")
             box.border_subtitle = "Esc closes"
             yield LinesView(id="device-lines")
             yield RowTable(INTERFACE_COLUMNS, empty_text="no interfaces", id="device-interfaces")

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from bridge.models import Change, Snapshot
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
-from bridge.ui.lines import LinesView
+from bridge.ui.lines import LinesView, plain
 from bridge.ui.network_view import DeviceScreen, NetworkView, network_summary
 from bridge.ui.rowtable import RowTable
 
@@ -40,7 +40,7 @@ class Pane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
-        self.border_title = f"{self.number} {self.title}"
+        self.border_title = plain(f"{self.number} {self.title}")
         self.filter_text = ""
 
     @property
@@ -56,7 +56,7 @@ class Pane(Vertical):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self.border_subtitle = f"filter: {text}" if text else ""
+        self.border_subtitle = plain(f"filter: {text}" if text else "")
         self.redraw()
 
     def redraw(self) -> None:

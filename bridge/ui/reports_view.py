@@ -21,7 +21,7 @@ from bridge.handover import (
 from bridge.reports import Period, Table, build_report, report_heading, report_tables
 from bridge.service_models import OutboxItem
 from bridge.text import column_widths, safe_text
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 
 if TYPE_CHECKING:
     from bridge.ui.app import BridgeApp
@@ -86,8 +86,8 @@ class _ServiceScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog service-dialog", id=self.dialog_id) as box:
-            box.border_title = self.title_text
-            box.border_subtitle = self.subtitle
+            box.border_title = plain(self.title_text)
+            box.border_subtitle = plain(self.subtitle)
             yield LinesView()
 
     @property
@@ -168,5 +168,5 @@ class HandoverScreen(_ServiceScreen):
             return
         app = self.bridge
         await accept_handover(app.store, self.handover, app.operator, app.clock.now())
-        self.app.notify(f"{app.operator} accepted the handover", timeout=3)
+        self.app.notify(f"{app.operator} accepted the handover", timeout=3, markup=False)
         self.dismiss(True)

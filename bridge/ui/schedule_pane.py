@@ -31,7 +31,7 @@ from bridge.schedule import ENVELOPE_MIN, ENVELOPE_SAMPLES
 from bridge.schedule_events import CHECK_OF, ENVELOPE, SOURCE
 from bridge.text import human_duration, safe_text
 from bridge.timeline import DayTimes, day_bounds, timeline_strip
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane, matches
 from bridge.ui.rowtable import Column, Row, RowTable
 from bridge.ui.screens import DetailsScreen, PromptScreen
@@ -201,7 +201,7 @@ class SchedulePane(Pane):
             notes.append(f"maint open: {', '.join(w.name for w in self.windows)}")
         title = f"{self.number} {self.title}" + (f" ({'; '.join(notes)})" if notes else "")
         if title != self.border_title:
-            self.border_title = title
+            self.border_title = plain(title)
 
     def _draw_timeline(self) -> None:
         app = self.bridge
@@ -276,7 +276,9 @@ class SchedulePane(Pane):
             why = (
                 "no status from the schedule engine yet" if record is None else "nothing to change"
             )
-            self.app.notify(f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning")
+            self.app.notify(
+                f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning", markup=False
+            )
             return
         now = self.bridge.clock.now()
         what = f"{job.name} {_when(occurrence, now)}"
@@ -337,12 +339,14 @@ class SchedulePane(Pane):
                 job.name, action, occurrence, app.operator, reason, now, new_time=new_time
             )
         except (TimeError, JobSignalError) as exc:
-            app.notify(str(exc), title=ACTION_WORD[action], severity="error")
+            app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
             return None
         finally:
             app.in_flight -= 1
         app.poke_schedule()
-        app.notify(f"{ACTION_WORD[action]}: {job.name} {_when(occurrence, now)}", timeout=2)
+        app.notify(
+            f"{ACTION_WORD[action]}: {job.name} {_when(occurrence, now)}", timeout=2, markup=False
+        )
         return change
 
     # -- details ------------------------------------------------------------------------

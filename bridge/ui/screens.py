@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 
 __all__ = ["KEYS", "ConfirmScreen", "DetailsScreen", "HelpScreen", "PromptScreen"]
 
@@ -107,7 +107,7 @@ class DetailsScreen(_Dialog):
         view = LinesView(id="details-lines")
         view.set_lines(lines)
         with Vertical(classes="dialog", id="details-dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = plain(self.title_text)
             box.border_subtitle = "Esc closes"
             yield view
 

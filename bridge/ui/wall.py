@@ -31,7 +31,7 @@ from bridge.text import human_duration, safe_text
 from bridge.ui.bigdigits import big_number
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
-from bridge.ui.lines import Line, LinesView
+from bridge.ui.lines import Line, LinesView, plain
 from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -279,7 +279,7 @@ class WallApp(App[int]):
         shown = tuple(ranked[page * per_page : (page + 1) * per_page])
         down = sum(t.status is not DeviceStatus.UP for t in tiles)
         title = f"Devices  {len(tiles) - down} up, {down} not"
-        box.border_title = title + (f"  ·  page {page + 1}/{pages}" if pages > 1 else "")
+        box.border_title = plain(title + (f"  ·  page {page + 1}/{pages}" if pages > 1 else ""))
         grid.styles.grid_size_columns = cols
         if shown == self._shown_tiles:
             return
