@@ -205,6 +205,16 @@ class OutboxSender:
                 item.id, self.clock.now(), error=f"no webhook named {item.target!r}", retry_at=None
             )
             return
+        # An ack or a resolve since this was queued (retries back off up to an
+        # hour) settles it: nobody is paged for what someone already took.
+        found = await self.store.events_by_id([item.event_id])
+        event = found.get(item.event_id)
+        if event is None or not may_escalate(event):
+            state = "gone" if event is None else event.state.value
+            await self.store.outbox_settle(
+                item.id, self.clock.now(), error=f"not sent: the event is {state}", retry_at=None
+            )
+            return
         error = await self._post(hook, item)
         now = self.clock.now()
         retry_at = None
@@ -239,7 +249,7 @@ class OutboxSender:
                 )  # fmt: skip
             except (TimeoutError, httpx.TimeoutException):
                 return f"timed out after {hook.timeout:g} s"
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # any failure is this attempt's, never a stuck row
                 return f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
         if 200 <= response.status_code < 300:
             return None

@@ -158,6 +158,21 @@ async def test_a_slow_target_times_out_then_fails_after_max_attempts(
     assert ops.status is OutboxStatus.FAILED and ops.attempts == 2
 
 
+async def test_an_event_acknowledged_before_delivery_is_not_sent(
+    store: Store, server: TestServer, client: httpx.AsyncClient
+) -> None:
+    ids = await seed(store)
+    cfg = config(server)
+    assert await enqueue_escalations(store, cfg, T0) == 2
+    await store.act([ids["old-crit"]], Action.ACK, "bob", T0 + 30)
+    sender = OutboxSender(store, cfg, FixedClock(T0 + 60), client)
+    assert len(await sender.pump()) == 2
+    assert server.requests("/ops") == [] and server.requests("/chat") == []
+    items = await store.outbox_items()
+    assert all(i.last_error == "not sent: the event is acknowledged" for i in items)
+    assert await store.outbox_counts() == {"pending": 0, "sending": 0, "delivered": 0, "failed": 2}
+
+
 def test_bad_webhook_url_is_a_config_error(isolated: Isolated) -> None:
     path = isolated.write_config('[[webhooks]]\nname = "x"\nurl = "ftp://example/hook"\n')
     one_error_line(
