@@ -32,7 +32,10 @@ def parse_new_time(text: str, now: float, tz: tzinfo | None = None) -> float:
     (default: this host's zone, as the header clock shows). A time already past is an
     error rather than silently tomorrow: the operator must see what they will get."""
     raw = text.strip()
-    zone = tz or datetime.now().astimezone().tzinfo
+    # Without a zone, naive local times: Python applies this host's rules (DST
+    # included) on .timestamp(); today's fixed UTC offset would put a time after
+    # a clock change an hour off.
+    zone = tz
     local_now = datetime.fromtimestamp(now, zone)
     when: datetime
     if raw.startswith("+"):

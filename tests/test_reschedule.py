@@ -80,3 +80,24 @@ def test_timeline_strip_marks_occurrences_trouble_and_now() -> None:
     assert marks[0] == "│" and marks[12] == "!" and marks[24] == "│" and marks[36] == "│"
     assert marks.count("·") == 44
     assert now_col == 22 and scale[now_col] == "▼" and scale.startswith("00 ")
+
+
+def test_a_local_time_after_a_clock_change_is_not_an_hour_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime as dt
+    import time
+    from zoneinfo import ZoneInfo
+
+    from bridge.reschedule import parse_new_time
+
+    berlin = ZoneInfo("Europe/Berlin")
+    now = dt.datetime(2027, 3, 1, 12, 0, tzinfo=berlin).timestamp()  # winter time, UTC+1
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        got = parse_new_time("2027-04-01 14:30", now)  # summer time, UTC+2
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert got == dt.datetime(2027, 4, 1, 14, 30, tzinfo=berlin).timestamp()
