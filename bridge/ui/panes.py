@@ -115,9 +115,14 @@ class HealthPane(Pane):
 
     async def load(self, changes: list[Change] | None = None) -> None:
         store = self.bridge.store
-        if changes is None or any(
+        local = changes is None or any(
             c.kind == "reading" and c.ref.startswith("local|") for c in changes
-        ):
+        )
+        http = changes is None or any(
+            c.kind == "reading" and c.ref.startswith("http|") for c in changes
+        )
+        health = changes is None or any(c.kind == "health" for c in changes)
+        if local:
             snaps = await store.snapshots("local")
             mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
             self.snapshot = mine[0] if mine else None
@@ -131,11 +136,9 @@ class HealthPane(Pane):
                     cutoff = now - TREND_WINDOW_S
                     while points and points[0][0] < cutoff:
                         points.pop(0)
-        if changes is None or any(
-            c.kind == "reading" and c.ref.startswith("http|") for c in changes
-        ):
+        if http:
             self.checks = await store.snapshots("http")
-        if changes is None or any(c.kind == "health" for c in changes):
+        if health:
             self.collector_errors = {
                 h.name: h
                 for h in await store.collector_health()
@@ -143,7 +146,10 @@ class HealthPane(Pane):
                 if h.consecutive_failures and not h.name.startswith("snmp:")
             }
         await self.network.load(changes)
-        self.redraw()
+        # Events and jobs do not change this pane's lines; any reading may (the
+        # compact summary counts devices).
+        if changes is None or any(c.kind in ("reading", "health") for c in changes):
+            self.redraw()
 
     def redraw(self) -> None:
         app = self.bridge
