@@ -9,6 +9,7 @@ instead; `bridge collect` and the other commands keep logging to stderr.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 
@@ -25,9 +26,11 @@ def log_to_file(store_path: Path) -> Path | None:
     assert path is not None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size > MAX_BYTES:
-            path.replace(path.with_suffix(".log.1"))
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        # Rotated while it runs too: a console left up for weeks beside a dead
+        # device must not fill the disk.
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=1, encoding="utf-8"
+        )
     except OSError:
         handler, path = logging.NullHandler(), None  # quiet is better than a garbled screen
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
