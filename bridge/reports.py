@@ -346,12 +346,18 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
     changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
     # Judged from when the schedule engine first saw the job (if one ever did).
     horizons = {s.job: s.first_at for s in await store.job_statuses()}
-    for job in config.jobs:
+    runs_of: dict[str, list[JobRun]] = defaultdict(list)
+    for r in runs:
+        runs_of[r.job].append(r)
+    changes_of: dict[str, list[ScheduleChange]] = defaultdict(list)
+    for c in changes:
+        changes_of[c.job].append(c)
+    for job in config.jobs:  # grouped once: filtering per job was jobs x runs
         report.jobs.append(
             job_stats(
                 job,
-                [r for r in runs if r.job == job.name],
-                [c for c in changes if c.job == job.name],
+                runs_of[job.name],
+                changes_of[job.name],
                 period,
                 now,
                 hours,
