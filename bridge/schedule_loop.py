@@ -115,6 +115,7 @@ class ScheduleLoop:
         self._first_at: dict[str, float] = {}
         self._reported: dict[str, object] = {}  # per job: report_key of its last observations
         self._touched: set[str] = set()
+        self._unwritten: set[str] = set()  # changed, but the write has not committed
         self._reload_all = False
         self._feed = ChangeFeed(store, self._on_changes)
         self._wake = asyncio.Event()
@@ -165,11 +166,15 @@ class ScheduleLoop:
                 await self.store.schedule_changes(name, since=now - HISTORY_S, limit=1000)
             )
         statuses = self.engine.evaluate(now)
-        changed = self.engine.changed
+        # Jobs whose last write failed are written again: the engine reports a
+        # change only once.
+        changed = list(dict.fromkeys([*self.engine.changed, *self._unwritten]))
+        changed = [name for name in changed if name in statuses]
         wrote = False
         if changed:
             records = []
             observations = []
+            reported: dict[str, object] = {}
             for i, name in enumerate(changed):
                 if i and i % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # a console holding the lease keeps answering keys
@@ -178,13 +183,17 @@ class ScheduleLoop:
                 records.append(status_record(status, now, first))
                 key = report_key(status)
                 if self._reported.get(name) != key:  # always on the first: rules may hold old state
-                    self._reported[name] = key
+                    reported[name] = key
                     observations.extend(job_observations(self._jobs[name], status, now))
+            self._unwritten.update(changed)
             await self.store.write_job_statuses(records, now)
             for i in range(0, len(observations), YIELD_EVERY * 4):
                 events = self.rules.process(observations[i : i + YIELD_EVERY * 4])
                 if events:
                     await self.store.upsert_events(events, actor="bridge")
+            # Only now: had a write failed, the next tick reports these again.
+            self._reported.update(reported)
+            self._unwritten.difference_update(changed)
             wrote = True
         if await self._update_windows(now, statuses):
             wrote = True

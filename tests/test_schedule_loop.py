@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from conftest import Isolated, Processes, run_bridge, wait_until
 
 from bridge.clock import FixedClock
@@ -153,6 +156,34 @@ async def test_only_changed_jobs_are_written(store: Store) -> None:
     changed = await w.loop.tick()
     assert changed == ["ontime"]
     assert [r.job for r in await store.job_statuses(after_seq=seq)] == ["ontime"]
+
+
+async def test_a_failed_write_is_written_again_with_its_event(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked database at the wrong moment must not lose a failure for good."""
+    config = Config.model_validate(CONFIG)
+    w = Walk(store, config)
+    await w.to(at(2.5))
+    run = await store.job_start("fails", "cron", at(3) + 10)
+    await store.job_finish("fails", "cron", at(3) + 20, ok=False, run_id=run.run_id)
+    real = store.write_job_statuses
+    calls = 0
+
+    async def locked_once(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("database is locked")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_job_statuses", locked_once)
+    with pytest.raises(sqlite3.OperationalError):
+        await w.to(at(3) + 30)
+    assert await w.event("fails", "failed") is None
+    states = await w.to(at(3) + 31)  # the next tick: nothing new happened meanwhile
+    assert states["fails"] == "failed"
+    assert await w.event("fails", "failed") == (Severity.MAJOR, EventState.OPEN)
 
 
 async def test_a_new_lease_holder_keeps_the_horizon(store: Store) -> None:
