@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import wait_until
 from seed import HOST, T0, make_app, seed_store
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -192,6 +193,19 @@ async def test_help_lists_every_key(db: Path) -> None:
                 assert key in text and what in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+def test_help_names_every_bound_key() -> None:
+    """A key bound in the console but missing from help is a key nobody finds."""
+    shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}
+    names = {"slash": "/", "question_mark": "?"}
+    bound = [
+        *BridgeApp.BINDINGS,
+        *EventsPane.BINDINGS,
+        *SchedulePane.BINDINGS,
+    ]
+    keys = {names.get(k, k) for b in bound if isinstance(b, Binding) for k in b.key.split(",")}
+    assert keys - shown == set()
 
 
 async def test_quit(db: Path) -> None:

@@ -43,6 +43,19 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "Events pane",
+        [
+            ("a", "acknowledge (with an optional note)"),
+            ("u", "take an acknowledgement back"),
+            ("n", "add a note"),
+            ("s", "shelve for a while (30m, 2h, 1d)"),
+            ("e", "escalate: raise the severity one step"),
+            ("o", "take ownership"),
+            ("space", "mark rows; actions then apply to every marked row"),
+            ("h", "show history (resolved events) too"),
+        ],
+    ),
+    (
         "Schedule pane",
         [
             ("r", "reschedule this occurrence to a new time (with a reason)"),
@@ -55,6 +68,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("R", "reports: response times, jobs, availability, outbox"),
             ("O", "shift handover (a accepts it as the incoming operator)"),
+            ("T", "take the bridge: sign on by name on a shared account"),
         ],
     ),
     (
