@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -100,7 +100,8 @@ class HelpScreen(_Dialog):
         lines.append((("Esc, q or ? closes this help.", "muted"),))
         view = LinesView(id="help-lines")
         view.set_lines(lines)
-        with Vertical(classes="dialog", id="help-dialog") as box:
+        # Scrolls: the keys are longer than an 80x24 screen.
+        with VerticalScroll(classes="dialog", id="help-dialog") as box:
             box.border_title = "Keys"
             yield view
 
@@ -120,7 +121,7 @@ class DetailsScreen(_Dialog):
             lines.extend(((" " * width, ""), (more, "")) for more in text_lines[1:])
         view = LinesView(id="details-lines")
         view.set_lines(lines)
-        with Vertical(classes="dialog", id="details-dialog") as box:
+        with VerticalScroll(classes="dialog", id="details-dialog") as box:
             box.border_title = self.title_text
             box.border_subtitle = "Esc closes"
             yield view
