@@ -26,6 +26,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _shown(value: str) -> str:
+    """A URL as an error may show it: scheme and host only, since a webhook's
+    path and query are often its credential."""
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        host = ""
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    rest = "/…" if len(value) > len(f"{scheme}://{host}") else ""
+    return repr(f"{scheme}://{host}{rest}" if scheme else "…")
+
+
 def check_http_url(value: str) -> str:
     """An absolute http(s) URL with a host, or a ValueError that says what is wrong."""
     value = value.strip()
@@ -33,13 +45,14 @@ def check_http_url(value: str) -> str:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+        reason = "bad port" if "port" in str(exc).lower() else "bad host"
+        raise ValueError(f"{_shown(value)} is not a valid URL ({reason})") from None
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        raise ValueError(f"{_shown(value)} is not an http:// or https:// URL")
     if not parts.hostname:
-        raise ValueError(f"{value!r} has no host")
+        raise ValueError(f"{_shown(value)} has no host")
     if any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} contains white space")
+        raise ValueError(f"{_shown(value)} contains white space")
     return value
 
 

@@ -257,3 +257,15 @@ def test_snmp_v3_requires_user() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config('[[devices]]\nname = "a"\naddress = "h"\nversion = "3"\n', "x.toml")
     assert info.value.lines == ["x.toml: devices[0]: SNMPv3 needs 'user'"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://hooks.example.com/T0KEN-path?key=T0KEN-query", "http://[T0KEN-path/x", "http:///T0KEN"],
+)
+def test_bad_webhook_url_error_does_not_echo_its_path_or_token(url: str) -> None:
+    """A webhook URL's path and query are its credential: an error names the key, not them."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'[[webhooks]]\nname = "x"\nurl = "{url}"\n', "x.toml")
+    (line,) = info.value.lines
+    assert line.startswith("x.toml: webhooks[0].url: ") and "T0KEN" not in line, line
