@@ -269,3 +269,17 @@ def test_bad_webhook_url_error_does_not_echo_its_path_or_token(url: str) -> None
         parse_config(f'[[webhooks]]\nname = "x"\nurl = "{url}"\n', "x.toml")
     (line,) = info.value.lines
     assert line.startswith("x.toml: webhooks[0].url: ") and "T0KEN" not in line, line
+
+
+@pytest.mark.parametrize("key", ["auth_key", "priv_key"])
+def test_short_snmp_v3_device_key_is_a_config_error(key: str) -> None:
+    """SNMPv3 keys shorter than 8 characters cannot work: say so at load, without the key."""
+    keys = {"auth_key": "long-enough-1", "priv_key": "long-enough-2"} | {key: "short7!"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            '[[devices]]\nname = "a"\naddress = "h"\nversion = "3"\nuser = "u"\n'
+            f'auth_protocol = "SHA"\nauth_key = "{keys["auth_key"]}"\n'
+            f'priv_protocol = "AES"\npriv_key = "{keys["priv_key"]}"\n',
+            "x.toml",
+        )
+    assert info.value.lines == [f"x.toml: devices[0]: {key} must be at least 8 characters"]
