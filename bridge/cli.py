@@ -27,6 +27,7 @@ from bridge.config import Config, ConfigError, load_config
 from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
+from bridge.text import human_duration
 
 __all__ = ["main"]
 
@@ -101,7 +102,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               f"(timeout {hook.timeout:g} s)")  # fmt: skip
     print(f"escalations: {len(config.escalations)}")
     for e in config.escalations:
-        print(f"  {e.name:<16} {e.severity}+ unacknowledged {float(e.after):g} min -> "
+        print(f"  {e.name:<16} {e.severity}+ unacknowledged {human_duration(e.after_seconds)} -> "
               f"{', '.join(e.targets)}")  # fmt: skip
     print(f"http checks: {len(config.http_checks)}")
     for c in config.http_checks:
