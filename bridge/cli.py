@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from bridge import __version__
@@ -193,8 +194,17 @@ def _display_options(p: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line naming the command, like every other bridge error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("bridge").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USAGE, f"bridge: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bridge",
         description="A terminal console for IT operations bridges.",
     )
