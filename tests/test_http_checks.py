@@ -61,6 +61,11 @@ async def test_a_normal_service(server: TestServer) -> None:
     assert 0 < reading.metrics["latency_ms"] < 2000
     assert "cert_days" not in reading.metrics  # plain http has no certificate
     assert checks(reading)["status"][0] == "ok" and checks(reading)["latency"][0] == "ok"
+
+    async def recorded() -> bool:  # the server records a request after answering it
+        return len(server.requests("/ok")) >= 1
+
+    await wait_until(recorded, 5, what="the request in the server's record")
     assert len(server.requests("/ok")) == 1
 
 
