@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with only Python 3.11+:
+# Three commands on a fresh machine with only Python 3.11+:
 #   make run    start the console
 #   make test   lint, type-check and run the tests
 #   make demo   a simulated estate (SNMP devices, jobs) with the console on it

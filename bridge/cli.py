@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from bridge import __version__
 from bridge.cli_devices import add_devices_parser
@@ -26,7 +28,7 @@ from bridge.config import Config, ConfigError, load_config
 from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
-from bridge.text import redact_url
+from bridge.text import human_duration, redact_url
 
 __all__ = ["main"]
 
@@ -99,7 +101,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
               f"(timeout {hook.timeout:g} s)")  # fmt: skip
     print(f"escalations: {len(config.escalations)}")
     for e in config.escalations:
-        print(f"  {e.name:<16} {e.severity}+ unacknowledged {float(e.after):g} min -> "
+        print(f"  {e.name:<16} {e.severity}+ unacknowledged {human_duration(e.after_seconds)} -> "
               f"{', '.join(e.targets)}")  # fmt: skip
     print(f"http checks: {len(config.http_checks)}")
     for c in config.http_checks:
@@ -191,8 +193,17 @@ def _display_options(p: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line naming the command, like every other bridge error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("bridge").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USAGE, f"bridge: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bridge",
         description="A terminal console for IT operations bridges.",
     )
@@ -232,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # as a shell reports a process killed by SIGPIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -240,7 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, so a reader that left early is caught below
+        return code
+    except BrokenPipeError:
+        # `bridge events --json | head`: the reader left; no traceback, and no
+        # second error when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except ConfigError as exc:
         for line in exc.lines:
             fail(line)  # every problem in the file, one line each

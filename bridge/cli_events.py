@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.actions import MAX_NOTE, Action, ActionError
-from bridge.cli_support import fail, with_store
+from bridge.cli_support import fail, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.identity import operator_name
@@ -245,4 +245,6 @@ def _list_options(p: argparse.ArgumentParser, default: Any = None) -> None:
     p.add_argument("--all", action="store_true", default=d(False), help="include resolved events")
     p.add_argument("--json", action="store_true", default=d(False), help="print JSON")
     p.add_argument("--filter", default=d(""), help="e.g. 'sev:major+ host:sw1 disk'")
-    p.add_argument("--limit", type=int, default=d(500), help="at most this many (default 500)")
+    p.add_argument(
+        "--limit", type=positive_int, default=d(500), help="at most this many (default 500)"
+    )

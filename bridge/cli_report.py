@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from bridge.cli_support import fail, with_store
+from bridge.cli_support import fail, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.durations import parse_duration
@@ -124,4 +124,6 @@ def add_report_parsers(
     _formats(h)
     o = add("outbox", cmd_outbox, "notifications: what was sent, what waits, what failed")
     o.add_argument("--json", action="store_true", help="machine-readable JSON")
-    o.add_argument("--limit", type=int, default=50, metavar="N", help="newest N (default 50)")
+    o.add_argument(
+        "--limit", type=positive_int, default=50, metavar="N", help="newest N (default 50)"
+    )

@@ -149,6 +149,10 @@ class DeviceConfig(_Model):
     def _v3_needs_user(self) -> DeviceConfig:
         if self.version == "3" and not self.user:
             raise ValueError("SNMPv3 needs 'user'")
+        # SNMPv3 localises keys of at least 8 characters; shorter ones fail every poll.
+        for key, value in (("auth_key", self.auth_key), ("priv_key", self.priv_key)):
+            if self.version == "3" and value is not None and len(value.get_secret_value()) < 8:
+                raise ValueError(f"{key} must be at least 8 characters")
         return self
 
 

@@ -12,6 +12,7 @@ remembers the last.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -253,6 +254,10 @@ def job_stats(
     due = on_time = late = missed = held = 0
     occurrences = _occurrences(job, period.start - 1, period.end)
     occurrences = [t for t in occurrences if t >= max(period.start, horizon)]
+    # Under half the period, as the schedule engine does: else each run of a job
+    # due every minute also counts for the next occurrence, hiding missed ones.
+    gaps = [b - a for a, b in itertools.pairwise(occurrences)]
+    early = min([EARLY_S, *(g / 2 for g in gaps)])
     for i, occurrence in enumerate(occurrences):
         change = latest.get(occurrence)
         when = occurrence
@@ -268,7 +273,7 @@ def job_stats(
             on_time += 1
             continue
         following = occurrences[i + 1] if i + 1 < len(occurrences) else math.inf
-        window = [s for s in starts if when - EARLY_S <= s < max(following, when + job.grace)]
+        window = [s for s in starts if when - early <= s < max(following - early, when + job.grace)]
         if any(s <= when + job.grace for s in window):
             on_time += 1
         elif window:

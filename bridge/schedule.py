@@ -12,7 +12,7 @@ Occurrences
     (or, while a reschedule is pending, the one waiting for its new time); the
     *previous* occurrence is the one before it. A run belongs to the occurrence
     whose due time is the latest at or before its start (up to `EARLY_START`
-    seconds early).
+    seconds early, and less than half the time between occurrences).
 
 States of an occurrence, first match wins
     succeeded    marked done by an operator, or its run ended ok
@@ -434,13 +434,15 @@ class ScheduleEngine:
         self.changed = changed
         return statuses
 
-    def _runs_between(self, job: _Job, start: float, end: float) -> tuple[JobRun | None, int]:
-        """The latest run starting in [start - EARLY_START, end - EARLY_START), and how many."""
+    def _runs_between(
+        self, job: _Job, start: float, end: float, early: float
+    ) -> tuple[JobRun | None, int]:
+        """The latest run starting in [start - early, end - early), and how many."""
         run_at = job.run_at
         if not run_at:
             return None, 0
-        lo = bisect.bisect_left(run_at, start - EARLY_START)
-        hi = bisect.bisect_left(run_at, end - EARLY_START) if end != _INF else len(run_at)
+        lo = bisect.bisect_left(run_at, start - early)
+        hi = bisect.bisect_left(run_at, end - early) if end != _INF else len(run_at)
         return (job.runs[hi - 1] if hi > lo else None), hi - lo
 
     @staticmethod
@@ -465,10 +467,11 @@ class ScheduleEngine:
         since: float,
         limit: float | None,
         high: float | None,
+        early: float,
     ) -> tuple[Occurrence | None, float]:
         """One occurrence's state, and the next time (after now) at which it may change."""
         o = job.overrides.get(scheduled) if job.overrides else None
-        run, runs = self._runs_between(job, due, end)
+        run, runs = self._runs_between(job, due, end, early)
         change = o.last if o is not None else None
         until = due if due > now else _INF
         blocked_by: tuple[str, ...] = ()
@@ -526,6 +529,12 @@ class ScheduleEngine:
 
         nxt_due = due_of(nxt) if nxt != _INF else None
         until = nxt
+        # Under half the period: else a job due every minute would take each run
+        # as the next occurrence's too (due shown as done, two runs "too often").
+        early = EARLY_START
+        for a, b in ((prev2, prev), (prev, nxt)):
+            if a is not None and b is not None and b != _INF:
+                early = min(early, (b - a) / 2)
         current: float | None
         previous: float | None
         if nxt_due is not None and nxt_due <= now:  # the next one was moved earlier
@@ -549,7 +558,7 @@ class ScheduleEngine:
         if current is not None:
             cur_due = due_of(current)
             cur_occ, u = self._occurrence(
-                job, current, cur_due, _INF, True, now, since, limit, high
+                job, current, cur_due, _INF, True, now, since, limit, high, early
             )
             until = min(until, u)
             old = job.status
@@ -566,7 +575,7 @@ class ScheduleEngine:
             elif previous is not None:
                 prev_occ, u = self._occurrence(
                     job, previous, due_of(previous), min(cur_due, current), False, now, since,
-                    limit, high,
+                    limit, high, early,
                 )  # fmt: skip
                 until = min(until, u)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Isolated, run_bridge
+import pytest
+from conftest import Isolated, one_error_line, run_bridge
 
 from bridge import __version__
 from bridge.models import EventInput, Severity
@@ -109,3 +110,17 @@ def test_events_without_config_uses_the_xdg_data_store(isolated: Isolated) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no events"
     assert (isolated.data_home / "bridge" / "bridge.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "part"),
+    [
+        (("events", "list", "--limit", "abc"), "--limit"),
+        (("events", "list", "--limit", "-1"), "--limit"),
+        (("outbox", "--limit", "0"), "--limit"),
+        (("events", "ack"), "ID"),
+    ],
+)
+def test_bad_arguments_are_one_line(isolated: Isolated, args: tuple[str, ...], part: str) -> None:
+    """argparse's usage block is not the one-line error the rest of the CLI gives."""
+    one_error_line(run_bridge(isolated, *args), part)

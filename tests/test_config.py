@@ -257,3 +257,29 @@ def test_snmp_v3_requires_user() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config('[[devices]]\nname = "a"\naddress = "h"\nversion = "3"\n', "x.toml")
     assert info.value.lines == ["x.toml: devices[0]: SNMPv3 needs 'user'"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://hooks.example.com/T0KEN-path?key=T0KEN-query", "http://[T0KEN-path/x", "http:///T0KEN"],
+)
+def test_bad_webhook_url_error_does_not_echo_its_path_or_token(url: str) -> None:
+    """A webhook URL's path and query are its credential: an error names the key, not them."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'[[webhooks]]\nname = "x"\nurl = "{url}"\n', "x.toml")
+    (line,) = info.value.lines
+    assert line.startswith("x.toml: webhooks[0].url: ") and "T0KEN" not in line, line
+
+
+@pytest.mark.parametrize("key", ["auth_key", "priv_key"])
+def test_short_snmp_v3_device_key_is_a_config_error(key: str) -> None:
+    """SNMPv3 keys shorter than 8 characters cannot work: say so at load, without the key."""
+    keys = {"auth_key": "long-enough-1", "priv_key": "long-enough-2"} | {key: "short7!"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            '[[devices]]\nname = "a"\naddress = "h"\nversion = "3"\nuser = "u"\n'
+            f'auth_protocol = "SHA"\nauth_key = "{keys["auth_key"]}"\n'
+            f'priv_protocol = "AES"\npriv_key = "{keys["priv_key"]}"\n',
+            "x.toml",
+        )
+    assert info.value.lines == [f"x.toml: devices[0]: {key} must be at least 8 characters"]

@@ -266,3 +266,23 @@ def test_show_json_has_journal_with_actors(cli: Cli) -> None:
     text = cli("show", str(event_id))
     assert text.returncode == 0
     assert "journal:" in text.stdout and "bob" in text.stdout
+
+
+def test_output_cut_short_by_the_reader_is_not_a_traceback(cli: Cli) -> None:
+    """`bridge events list --json | head`: the reader leaves early; no traceback."""
+    cli.raise_()
+    import os
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before bridge writes
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "--config", str(cli.config), "events", "--json"],
+            env=cli.isolated.env, stdout=write_end, stderr=subprocess.PIPE, text=True,
+            timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr, result.stderr
+    assert result.returncode == 141

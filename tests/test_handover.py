@@ -144,3 +144,21 @@ async def test_console_views_and_accepting_the_handover(tmp_path: Path) -> None:
 
         await wait_until(journalled, 5, what="the handover in the journal")
         assert not isinstance(app.screen, HandoverScreen)
+
+
+async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:
+    """When the view's width changes after its lines came (a terminal resized, or the
+    80-column breakpoint applying after a fast load, as in the demo), the lines are
+    drawn to the new width: the handover's summaries were cut at column 60."""
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    app = make_app(db)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("O")
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        view = app.screen.query_one(LinesView)
+        assert view.size.width == 76
+        assert view.virtual_size.width == view.size.width, (view.virtual_size, view.size)

@@ -325,3 +325,13 @@ async def test_events_inside_a_maintenance_window_are_not_escalated(
     assert await enqueue_escalations(store, config(server), T0) == 2  # edge-sw1, two targets
     queued = {i.event_id for i in await store.outbox_items()}
     assert core.id not in queued and len(queued) == 1
+
+
+def test_check_config_shows_escalation_wait_as_a_duration(isolated: Isolated) -> None:
+    path = isolated.write_config(
+        '[[webhooks]]\nname = "ops"\nurl = "http://127.0.0.1/h"\n'
+        '[[escalations]]\nname = "e"\nafter = "90s"\ntargets = ["ops"]\n'
+    )
+    result = run_bridge(isolated, "--config", str(path), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "e                critical+ unacknowledged 1m30s -> ops" in result.stdout, result.stdout

@@ -240,3 +240,22 @@ async def test_jobs_count_only_from_when_the_engine_first_judged_them(tmp_path: 
         await store.close()
     xfer = next(j for j in report.jobs if j.job == "xfer")
     assert (xfer.due, xfer.on_time, xfer.missed) == (1, 1, 0)
+
+
+def test_every_minute_job_missed_occurrences_are_missed() -> None:
+    """A run belongs to one occurrence: for a job due every minute, the run a few
+    seconds after 10:00 does not also make 10:01 (which never ran) on time."""
+    from bridge.config import JobConfig
+    from bridge.hours import ALWAYS
+    from bridge.models import JobRun, JobRunStatus
+    from bridge.reports import Period, job_stats
+
+    cfg = JobConfig.model_validate({"name": "tick", "schedule": "* * * * *", "grace": 30})
+    t0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC).timestamp()
+    runs = [  # 10:00 .. 10:04 ran 4 s after due; 10:05 .. 10:09 never ran
+        JobRun(m + 1, "tick", f"r{m}", t0 + 60 * m + 4, t0 + 60 * m + 8, JobRunStatus.OK, 0,
+               duration=4.0)
+        for m in range(5)
+    ]  # fmt: skip
+    stats = job_stats(cfg, runs, [], Period(t0, t0 + 600), t0 + 700, ALWAYS)
+    assert (stats.due, stats.on_time, stats.late, stats.missed) == (10, 5, 0, 5)

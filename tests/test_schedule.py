@@ -200,3 +200,20 @@ def test_ten_thousand_jobs_tick_fast() -> None:
         engine.evaluate(at(12) + step * M)
         worst = max(worst, time.perf_counter() - t0)
     assert worst < 0.1, f"slowest tick {worst * 1000:.1f} ms"
+
+
+def test_every_minute_job_run_each_minute_is_not_too_often() -> None:
+    """The early-start allowance is shorter than the period: a one-minute job that
+    starts a few seconds after each due time has one run per occurrence, and the
+    minute before its run it is due, not already succeeded."""
+    jobs = [job("tick", "* * * * *", grace=30)]
+    runs = Runs()
+    history = [runs.end(runs.start("tick", at(1) + m * M + 4), at(1) + m * M + 8) for m in range(8)]
+    engine = ScheduleEngine(jobs, since=at(1))
+    engine.add_runs(history)
+    status = engine.evaluate(at(1) + 7 * M + 30)["tick"]
+    assert "too-often" not in status.envelope.flags
+    assert status.state is S.SUCCEEDED and status.current is not None
+    assert status.current.runs == 1
+    status = engine.evaluate(at(1) + 8 * M + 2)["tick"]
+    assert status.state is S.DUE, status

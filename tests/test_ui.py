@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import settled, wait_until
 from seed import HOST, T0, make_app, seed_store
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import Input
 
@@ -180,6 +181,35 @@ async def test_help_lists_every_key(db: Path) -> None:
                 assert key in text and what in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_scrolls_to_its_last_line_at_80x24(db: Path) -> None:
+    """Help is longer than a small terminal: the keyboard reaches its last line."""
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        dialog = app.screen.query_one("#help-dialog")
+        assert dialog.region.bottom <= 24
+        await pilot.press("end")
+        await pilot.pause()
+        view = app.screen.query_one(LinesView)
+        last = len(view.lines) - 1
+        # The last line is drawn inside the dialog's visible area (the region moves as it scrolls).
+        y = view.region.y + last
+        assert dialog.region.y < y < dialog.region.bottom - 1, (y, dialog.region)
+
+
+def test_help_names_every_bound_key() -> None:
+    """A key bound in the console but missing from help is a key nobody finds."""
+    shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}
+    names = {"slash": "/", "question_mark": "?"}
+    bound = [
+        *BridgeApp.BINDINGS,
+        *EventsPane.BINDINGS,
+        *SchedulePane.BINDINGS,
+    ]
+    keys = {names.get(k, k) for b in bound if isinstance(b, Binding) for k in b.key.split(",")}
+    assert keys - shown == set()
 
 
 async def test_quit(db: Path) -> None:

@@ -207,3 +207,16 @@ async def test_wall_monochrome(db: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         down = app.query_one(".tile.-down", Static)
         assert down.rich_style.reverse and "DOWN" in str(down.content)
         assert not app.query_one(".tile.-up", Static).rich_style.reverse
+
+
+async def test_wall_header_shows_title_host_and_who(db: Path) -> None:
+    """The header's clock keeps to the right: the title, host and `operator wall` stay visible."""
+    app = make_wall(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(settled(pilot, lambda: app.data is not None), 5, what="first read")
+        await pilot.pause()
+        clock = app.query_one("#hdr-clock").region
+        for part in ("#hdr-title", "#hdr-host", "#hdr-operator", "#hdr-lease"):
+            region = app.query_one(part).region
+            assert region.width > 0 and region.right <= clock.x, (part, region, clock)
+        assert clock.width < 40 and clock.right == 80

@@ -106,6 +106,15 @@ class _ServiceScreen(ModalScreen[bool]):
         self.view.focus()
         self.run_worker(self.reload(), exclusive=True)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """Size the scroll area to the view as laid out (its width settles after the lines came)."""
+        view = self.view
+        if view.virtual_size.width != view.size.width:
+            view.set_lines(list(view.lines))
+
     async def reload(self) -> None:  # pragma: no cover - each view has its own
         raise NotImplementedError
 

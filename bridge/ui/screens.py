@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -43,6 +43,19 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "Events pane",
+        [
+            ("a", "acknowledge (with an optional note)"),
+            ("u", "take an acknowledgement back"),
+            ("n", "add a note"),
+            ("s", "shelve for a while (30m, 2h, 1d)"),
+            ("e", "escalate: raise the severity one step"),
+            ("o", "take ownership"),
+            ("space", "mark rows; actions then apply to every marked row"),
+            ("h", "show history (resolved events) too"),
+        ],
+    ),
+    (
         "Schedule pane",
         [
             ("r", "reschedule this occurrence to a new time (with a reason)"),
@@ -55,6 +68,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("R", "reports: response times, jobs, availability, outbox"),
             ("O", "shift handover (a accepts it as the incoming operator)"),
+            ("T", "take the bridge: sign on by name on a shared account"),
         ],
     ),
     (
@@ -86,7 +100,8 @@ class HelpScreen(_Dialog):
         lines.append((("Esc, q or ? closes this help.", "muted"),))
         view = LinesView(id="help-lines")
         view.set_lines(lines)
-        with Vertical(classes="dialog", id="help-dialog") as box:
+        # Scrolls: the keys are longer than an 80x24 screen.
+        with VerticalScroll(classes="dialog", id="help-dialog") as box:
             box.border_title = "Keys"
             yield view
 
@@ -106,7 +121,7 @@ class DetailsScreen(_Dialog):
             lines.extend(((" " * width, ""), (more, "")) for more in text_lines[1:])
         view = LinesView(id="details-lines")
         view.set_lines(lines)
-        with Vertical(classes="dialog", id="details-dialog") as box:
+        with VerticalScroll(classes="dialog", id="details-dialog") as box:
             box.border_title = plain(self.title_text)
             box.border_subtitle = "Esc closes"
             yield view
