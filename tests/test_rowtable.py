@@ -185,3 +185,16 @@ def test_style_differences_draw_the_same_screen_as_textual() -> None:
     assert _cells_on_screen(ours) == _cells_on_screen(textual)
     assert len(ours) < len(textual)
     assert ours.endswith("\x1b[0m")
+
+
+async def test_a_view_mid_animation_draws_textuals_rounded_offset() -> None:
+    """Textual repaints when the rounded scroll moves; drawing int(scroll_y) left the
+    end of a smooth scroll one line short, and a report's last line never showed."""
+    app = TableApp(lines=True)
+    async with app.run_test(size=(40, 12)) as pilot:
+        view = app.query_one(LinesView)
+        view.set_lines([((f"line {i}", ""),) for i in range(30)])
+        await pilot.pause()
+        view.scroll_y = 5.6  # as an animation leaves it between frames
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].startswith("line 6")

@@ -115,7 +115,7 @@ def refresh_span(view: ScrollView, line: int, span: tuple[int, int]) -> None:
     """Refresh part of virtual line `line` (the scroll offset is applied here)."""
     start, end = span
     if end > start:
-        view.refresh(Region(start, line - int(view.scroll_y), end - start, 1))
+        view.refresh(Region(start, line - view.scroll_offset.y, end - start, 1))
 
 
 class LinesView(ScrollView, can_focus=True):
@@ -141,7 +141,7 @@ class LinesView(ScrollView, can_focus=True):
         size = Size(self.size.width, len(self.lines))
         if size != self.virtual_size:
             self.virtual_size = size
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         height = self.size.height
         for i in range(max(len(old), len(self.lines))):
             before = old[i] if i < len(old) else None
@@ -163,7 +163,10 @@ class LinesView(ScrollView, can_focus=True):
         self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
-        index = int(self.scroll_y) + y
+        # Textual's rounded offset, not int(scroll_y): it repaints when the rounded
+        # value moves, so truncating left a scroll that ended at the bottom drawn
+        # one line short (the last line of a report never showed).
+        index = self.scroll_offset.y + y
         if index >= len(self.lines):
             return Strip.blank(self.size.width, self._style.base)
         return self._strip(index)

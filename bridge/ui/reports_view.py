@@ -73,7 +73,6 @@ def outbox_table(counts: dict[str, int], items: Sequence[OutboxItem]) -> Table:
 
 class _ServiceScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
-    .service-dialog { height: 90%; max-width: 120; }
     .service-dialog LinesView { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -153,7 +153,7 @@ class RowTable(ScrollView, can_focus=True):
             # Assigned only on a change: the reactive always updates, and its
             # watcher redraws, which an idle redraw must not trigger.
             self.cursor = cursor
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         width = self.size.width
         for i, (before, after) in enumerate(zip(old, self.rows, strict=True)):
             if before != after:
@@ -183,11 +183,11 @@ class RowTable(ScrollView, can_focus=True):
     def watch_cursor(self, old: int, new: int) -> None:
         self._strips = {k: v for k, v in self._strips.items() if k[0] not in (old, new)}
         # Row i is drawn on line i + 1, under the header.
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         self.scroll_to_region(
             Region(0, new + 1, 1, 1), animate=False, spacing=None, force=True, immediate=True
         )
-        if int(self.scroll_y) != top or old == new:
+        if self.scroll_offset.y != top or old == new:
             self.refresh()
             return
         # Only the two rows whose highlight moved are re-sent to the terminal.
@@ -196,7 +196,7 @@ class RowTable(ScrollView, can_focus=True):
                 self.refresh_lines(row + 1)
 
     async def _on_click(self, event: events.Click) -> None:
-        index = event.y + int(self.scroll_y) - 1
+        index = event.y + self.scroll_offset.y - 1
         if event.y >= 1 and 0 <= index < len(self.rows):
             self.cursor = index
             if event.chain >= 2:
@@ -260,7 +260,7 @@ class RowTable(ScrollView, can_focus=True):
                 if w
             ]
             return self._line(parts, base + header, width)
-        index = int(self.scroll_y) + y - 1
+        index = self.scroll_offset.y + y - 1
         if not self.rows:
             if y == 1:
                 return self._line(
