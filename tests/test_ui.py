@@ -325,3 +325,11 @@ async def test_brackets_in_names_and_filters_are_literal(db: Path) -> None:
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, DetailsScreen)
         assert app.query_one(Schedule) is not None
+
+
+async def test_the_footer_fits_80_columns(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen._compositor.render_strips()[-1].text
+        assert "? Help" in footer and "q Quit" in footer, footer

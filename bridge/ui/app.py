@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -54,6 +55,7 @@ SHUTDOWN_S = 5.0
 
 
 AGE_REDRAW_S = 5
+NARROW_FOOTER_COLUMNS = 100
 LEASE_CHECK_S = 5
 
 
@@ -160,6 +162,18 @@ class BridgeApp(App[int]):
         if not self._panes:
             self._panes = list(self.query(Pane))
         return self._panes
+
+    def on_resize(self, event: events.Resize) -> None:
+        # At 80 columns the footer's keys did not fit: "? Help q Quit" were cut.
+        # Narrow terminals get the compact footer, without the palette hint
+        # (Ctrl+P still works and the help lists it).
+        with contextlib.suppress(NoMatches):
+            footer = self.query_one(Footer)
+            narrow = event.size.width < NARROW_FOOTER_COLUMNS
+            if footer.compact != narrow:
+                footer.compact = narrow
+                footer.show_command_palette = not narrow
+                footer.refresh(recompose=True)  # the palette hint is composed, not styled
 
     async def on_mount(self) -> None:
         # A dropped SSH session (SIGHUP) or a service stop (SIGTERM) ends the app
