@@ -13,6 +13,8 @@ __all__ = ["ChangeFeed"]
 
 log = logging.getLogger(__name__)
 
+CHANGES_PAGE = 1000
+
 
 class ChangeFeed:
     """Polls `PRAGMA data_version` (one cheap statement) and, only when it moved,
@@ -54,11 +56,12 @@ class ChangeFeed:
         self._version = version
         delivered: list[Change] = []
         while True:
-            batch = await self.store.changes_since(self.seq)
-            if not batch:
+            batch = await self.store.changes_since(self.seq, CHANGES_PAGE)
+            if batch:
+                self.seq = batch[-1].seq
+                delivered.extend(batch)
+            if len(batch) < CHANGES_PAGE:  # the last page: no query to find it empty
                 break
-            self.seq = batch[-1].seq
-            delivered.extend(batch)
         if delivered:
             self._on_changes(delivered)
         return delivered

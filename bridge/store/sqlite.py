@@ -176,10 +176,10 @@ class SqliteStore(ServiceQueries):
 
     # -- change feed -------------------------------------------------------------
     async def data_version(self) -> int:
-        async with self._watch.execute("PRAGMA data_version") as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        return int(row[0])
+        # One round trip to the connection's thread (execute + fetch + close would
+        # be three): this runs twice a second in every console.
+        rows = list(await self._watch.execute_fetchall("PRAGMA data_version"))
+        return int(rows[0][0])
 
     async def last_seq(self) -> int:
         async with self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes") as cur:
@@ -187,11 +187,11 @@ class SqliteStore(ServiceQueries):
         return int(row[0]) if row else 0
 
     async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
-        async with self._watch.execute(
+        rows = await self._watch.execute_fetchall(
             "SELECT seq, at, kind, ref FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
-        ) as cur:
-            return [Change(*row) for row in await cur.fetchall()]
+        )
+        return [Change(*row) for row in rows]
 
     # -- readings ----------------------------------------------------------------
     async def write_reading(self, reading: Reading, levels: dict[str, str]) -> None:
@@ -222,8 +222,7 @@ class SqliteStore(ServiceQueries):
         if source is not None:
             sql += " WHERE source = ?"
             args = (source,)
-        async with self._db.execute(sql + " ORDER BY source, resource", args) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.execute_fetchall(sql + " ORDER BY source, resource", args)
         return [
             Snapshot(
                 source=r[0], resource=r[1], at=r[2], data=json.loads(r[3]), levels=json.loads(r[4])
@@ -244,12 +243,12 @@ class SqliteStore(ServiceQueries):
     async def series(
         self, source: str, resource: str, metric: str, since: float
     ) -> list[tuple[float, float]]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT at, value FROM samples WHERE source=? AND resource=? AND metric=? AND at>=? "
             "ORDER BY at",
             (source, resource, metric, since),
-        ) as cur:
-            return [(r[0], r[1]) for r in await cur.fetchall()]
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def prune(self, now: float, sample_retention_s: float = 86400.0) -> int:
         async with self._tx(now, "prune") as seq:
