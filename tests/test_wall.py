@@ -220,3 +220,17 @@ async def test_wall_header_shows_title_host_and_who(db: Path) -> None:
             region = app.query_one(part).region
             assert region.width > 0 and region.right <= clock.x, (part, region, clock)
         assert clock.width < 40 and clock.right == 80
+
+
+async def test_wall_judges_staleness_like_the_device_table(db: Path) -> None:
+    """One setting for every view of a device: [network] stale_after_intervals."""
+    from bridge.config_network import NetworkConfig
+    from bridge.wall_data import device_tiles
+
+    patient = wall_config().model_copy(update={"network": NetworkConfig(stale_after_intervals=100)})
+    store = await open_readonly_store(db)
+    try:
+        tiles = {t.name: t.status for t in await device_tiles(store, patient, T0)}
+    finally:
+        await store.close()
+    assert tiles["ups-2"] is DeviceStatus.UP  # polled 900 s ago: within 100 x 30 s
