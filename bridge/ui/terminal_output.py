@@ -27,7 +27,7 @@ from rich.style import Style
 from textual._compositor import ChopsUpdate
 from textual.strip import SGR_STYLES, Strip
 
-__all__ = ["install", "installed"]
+__all__ = ["install"]
 
 # The code this replaces, so a Textual release that changes it is left alone.
 _EXPECTED = "4c1cdb567e0b8354"
@@ -120,7 +120,3 @@ def install() -> bool:
         return False
     ChopsUpdate.render_segments = _render_segments  # type: ignore[method-assign]
     return True
-
-
-def installed() -> bool:
-    return ChopsUpdate.render_segments is _render_segments
