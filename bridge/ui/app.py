@@ -242,14 +242,17 @@ class BridgeApp(App[int]):
             self.run_worker(self._refresh_lease(), group="lease", exclusive=True)
         if self._throttle is not None and (held := self._throttle.due(time.monotonic())):
             self.run_worker(self._deliver(held), group="samples")
-        events = self.query_one(EventsPane)
-        # Ages move on and highlights fade; only rows whose text changed are re-sent.
-        if events.has_fresh() or int(self.clock.now()) % self.age_redraw_s == 0:
-            events.redraw()
-        stale = self._show_header()
-        if stale != self._stale:
-            self._stale = stale
-            self.query_one(HealthPane).redraw()
+        try:
+            events = self.query_one(EventsPane)
+            # Ages move on and highlights fade; only rows whose text changed are re-sent.
+            if events.has_fresh() or int(self.clock.now()) % self.age_redraw_s == 0:
+                events.redraw()
+            stale = self._show_header()
+            if stale != self._stale:
+                self._stale = stale
+                self.query_one(HealthPane).redraw()
+        except NoMatches:  # a tick while the app closes, after the panes' parts are gone
+            return
 
     def _show_header(self) -> bool:
         """Draw the header; return whether the data is stale."""
