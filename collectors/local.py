@@ -1,8 +1,12 @@
 """The local host, through psutil.
 
-psutil calls block, so a sample runs in a worker thread. The process table is
-~95 % of a sample's cost, so it is refreshed on its own, slower interval and the
-last table is reused in between.
+psutil calls block, so a sample runs in a worker thread: always the same one.
+psutil 7 keeps cpu_percent's "since the last call" per calling thread, so
+samples spread over a thread pool would measure from whenever that thread last
+asked (or from now: a first figure of 0).
+
+The process table is ~95 % of a sample's cost, so it is refreshed on its own,
+slower interval and the last table is reused in between.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,9 @@ _PSEUDO_FS = frozenset(
     {"squashfs", "tmpfs", "devtmpfs", "overlay", "proc", "sysfs", "cgroup", "cgroup2", "nsfs"}
 )
 _SKIP_DISK_PREFIXES = ("loop", "ram", "zram", "sr")
+# A process's CPU share is measured from when it was first seen: the table
+# waits this long after priming, so its first figures are not noise.
+PROCESS_WARMUP_S = 0.5
 
 
 @dataclass
@@ -60,6 +68,7 @@ class LocalCollector:
         process_interval: float = 10.0,
         top: int = 8,
         hostname: str | None = None,
+        process_warmup: float = PROCESS_WARMUP_S,
     ) -> None:
         self.interval = interval
         self.process_interval = process_interval
@@ -68,20 +77,26 @@ class LocalCollector:
         self._disk: _Counters | None = None
         self._net: _Counters | None = None
         self._procs: dict[str, Any] = {}
-        self._procs_at = 0.0
-        # cpu_percent(interval=None) measures since the previous call: prime it so
-        # the first reading is real rather than 0.
-        psutil.cpu_percent(interval=None)
-        psutil.cpu_percent(interval=None, percpu=True)
-        if top:  # likewise each process's cpu_percent; psutil caches the Process objects
-            for _ in psutil.process_iter(["cpu_percent"]):
-                pass
+        self._procs_due = time.monotonic() + process_warmup
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
+        # Priming runs on the sampling thread and off the event loop (a process
+        # scan takes ~50 ms on a busy server), while the console starts.
+        self._thread.submit(self._prime)
 
     async def collect(self) -> list[Reading]:
-        return [await asyncio.to_thread(self._sample)]
+        loop = asyncio.get_running_loop()
+        return [await loop.run_in_executor(self._thread, self._sample)]
 
     async def close(self) -> None:
-        return None
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    def _prime(self) -> None:
+        # cpu_percent(interval=None) measures since this thread's previous call.
+        psutil.cpu_percent(interval=None)
+        psutil.cpu_percent(interval=None, percpu=True)
+        if self.top:  # likewise each process's; psutil caches the Process objects
+            for _ in psutil.process_iter(["cpu_percent"]):
+                pass
 
     def _sample(self) -> Reading:
         at = time.time()
@@ -95,9 +110,9 @@ class LocalCollector:
         disks = self._disks()
         disk_io = self._disk_io(mono)
         net_io = self._net_io(mono)
-        if self.top and mono - self._procs_at >= self.process_interval:
+        if self.top and mono >= self._procs_due:
             self._procs = self._processes(at)
-            self._procs_at = mono
+            self._procs_due = mono + self.process_interval
         metrics: dict[str, float] = {
             "cpu": cpu_total,
             "memory": vm.percent,

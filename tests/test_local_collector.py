@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,8 +16,12 @@ from collectors.local import LocalCollector, _Counters, _rates
 
 
 @pytest.fixture
-def collector() -> LocalCollector:
-    return LocalCollector(interval=1.0, process_interval=60.0, top=5, hostname="testhost")
+def collector() -> Iterator[LocalCollector]:
+    c = LocalCollector(
+        interval=1.0, process_interval=60.0, top=5, hostname="testhost", process_warmup=0.0
+    )
+    yield c
+    asyncio.run(c.close())
 
 
 def test_is_a_collector(collector: LocalCollector) -> None:
@@ -79,6 +87,41 @@ async def test_second_collect_has_rates_and_reuses_process_table(collector: Loca
     for nic in second.detail["net_io"]:
         assert nic["rx_bps"] >= 0 and nic["tx_bps"] >= 0
         assert nic["name"] != "lo"
+
+
+async def test_process_table_waits_for_its_warm_up() -> None:
+    # Right after priming every process's CPU share would read 0: the first
+    # samples say "not yet" rather than show a table of zeros.
+    c = LocalCollector(interval=1.0, process_interval=60.0, top=5, process_warmup=60.0)
+    try:
+        (first,) = await c.collect()
+        assert first.detail["processes"] == {}
+        assert first.metrics["memory"] > 0  # the rest of the sample is there
+    finally:
+        await c.close()
+
+
+class _Recording(LocalCollector):
+    def __init__(self) -> None:
+        super().__init__(interval=1.0, top=0)
+        self.threads: set[str] = set()
+
+    def _sample(self) -> Any:
+        self.threads.add(threading.current_thread().name)
+        return super()._sample()
+
+
+async def test_samples_run_on_the_collectors_own_thread() -> None:
+    # psutil 7 keeps cpu_percent's baseline per thread: on a thread pool's
+    # fresh thread a sample measures over no time at all and reads 0.
+    c = _Recording()
+    try:
+        for _ in range(3):
+            await c.collect()
+    finally:
+        await c.close()
+    assert len(c.threads) == 1
+    assert next(iter(c.threads)).startswith("local-sample")
 
 
 def test_rates_from_two_readings() -> None:
