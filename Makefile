@@ -11,6 +11,11 @@ RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 ARGS ?=
+# Our packages are installed editable, so pip never byte-compiles them. Where
+# PYTHONDONTWRITEBYTECODE is set (many container images), every start would
+# compile them again: ~0.1 s of the console's first screen. Up-to-date files
+# are skipped, so this costs a few milliseconds per run.
+COMPILE := $(BIN)/python -m compileall -q bridge collectors themes >/dev/null
 
 .PHONY: run test lint format pytest bench clean demo
 
@@ -31,9 +36,11 @@ $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RUN_STAMP)
 
 demo: $(DEMO_STAMP)
+	@$(COMPILE)
 	$(BIN)/bridge demo $(ARGS)
 
 run: $(RUN_STAMP)
+	@$(COMPILE)
 	$(BIN)/bridge $(ARGS)
 
 lint: $(TEST_STAMP)

@@ -7,9 +7,10 @@ Each program runs alone, one after the other, in a detached tmux pane of the
 given size on a private tmux server (`tmux -L bench<pid>`, TERM=tmux-256color),
 with all pane output recorded by `pipe-pane`:
 
-- bridge: `<venv>/bin/bridge --config CFG`, with XDG_DATA_HOME/XDG_CONFIG_HOME in
-  a fresh temporary folder and CFG setting `[local] interval = 1`, so it takes
-  the collector lease and samples this host every second;
+- bridge: `<venv>/bin/bridge --config CFG`, byte-compiled first as `make run`
+  does, with XDG_DATA_HOME/XDG_CONFIG_HOME in a fresh temporary folder and CFG
+  setting `[local] interval = 1`, so it takes the collector lease and samples
+  this host every second;
 - glances: `glances -t 1` from a throwaway venv (/tmp/bench-glances-venv, made
   with pip on first use; never a dependency of this project).
 
@@ -220,6 +221,14 @@ def bridge_program(
     config.write_text("[local]\ninterval = 1\n" + (NO_EVENTS if no_events else ""))
     if not BRIDGE.exists():
         raise BenchError(f"{BRIDGE} not found: run this with the project's venv python")
+    # As `make run` does: start from byte-compiled modules even where
+    # PYTHONDONTWRITEBYTECODE is set.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "bridge", "collectors", "themes"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     yield Program(
         name="bridge --low-bandwidth" if low_bandwidth else "bridge",
         argv=[str(BRIDGE), "--config", str(config)]
