@@ -124,3 +124,15 @@ def test_events_without_config_uses_the_xdg_data_store(isolated: Isolated) -> No
 def test_bad_arguments_are_one_line(isolated: Isolated, args: tuple[str, ...], part: str) -> None:
     """argparse's usage block is not the one-line error the rest of the CLI gives."""
     one_error_line(run_bridge(isolated, *args), part)
+
+
+def test_console_on_a_store_that_is_not_a_database_is_one_line(isolated: Isolated) -> None:
+    # The store opens before the screen starts: the error lands on a normal
+    # terminal, and the terminal is never switched to the full-screen mode.
+    bad = isolated.root / "bad.db"
+    bad.write_bytes(b"this is not sqlite, " * 100)
+    config = isolated.write_config(f'[store]\npath = "{bad}"\n')
+    result = run_bridge(isolated, "--config", str(config))
+    one_error_line(result, "not a database", str(bad))
+    assert "\x1b[" not in result.stdout
+    assert bad.read_bytes() == b"this is not sqlite, " * 100  # nothing written to it

@@ -29,7 +29,7 @@ from bridge.feed import ChangeFeed
 from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
-from bridge.store import Store, open_store
+from bridge.store import Store, StoreError, open_store
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -52,6 +52,7 @@ __all__ = ["BridgeApp", "create_app", "run_console"]
 
 log = logging.getLogger(__name__)
 SHUTDOWN_S = 5.0
+EXIT_STORE = 2  # as the CLI exits for any user mistake; run_console reports the line
 
 
 AGE_REDRAW_S = 5
@@ -117,6 +118,8 @@ class BridgeApp(App[int]):
         self.store_changed: Signal[list[Change]] = Signal(self, "store-changed")
         self._store: Store | None = None
         self._poller: Poller | None = None
+        self._feed: ChangeFeed | None = None
+        self.startup_error: str | None = None  # the store could not be opened
         self._tasks: list[asyncio.Task[None]] = []
         self._panes: list[Pane] = []
         self._lease_text = "read-only"
@@ -175,6 +178,26 @@ class BridgeApp(App[int]):
                 footer.show_command_palette = not narrow
                 footer.refresh(recompose=True)  # the palette hint is composed, not styled
 
+    async def on_load(self) -> None:
+        # Before the screen is composed or the terminal touched: a store that
+        # cannot open is a one-line error on a normal terminal, and our poller
+        # takes its first sample while Textual builds and styles the panes
+        # rather than after (a third of the first screen's time).
+        try:
+            self._store = await open_store(self.store_path)
+        except StoreError as exc:
+            self.startup_error = str(exc)
+            self.exit(return_code=EXIT_STORE)
+            return
+        if self.collect:
+            # Our own poller's writes are delivered at once; others' within a feed interval.
+            self._poller = Poller(self.store, self.config, self.clock, on_write=self._poke_feed)
+            self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
+
+    def _poke_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.poke()
+
     async def on_mount(self) -> None:
         # A dropped SSH session (SIGHUP) or a service stop (SIGTERM) ends the app
         # cleanly, so the lease is released at once instead of lapsing.
@@ -182,15 +205,14 @@ class BridgeApp(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
-        self._store = await open_store(self.store_path)
-        feed = ChangeFeed(self.store, self.store_changed.publish, interval=self.feed_interval)
+        # The panes' first load below reads everything committed before this
+        # point; the feed delivers what comes after.
+        self._feed = feed = ChangeFeed(
+            self.store, self.store_changed.publish, interval=self.feed_interval
+        )
         await feed.start()
         self.store_changed.subscribe(self, self._on_store_changed)
         self._tasks.append(asyncio.create_task(feed.run(), name="change-feed"))
-        if self.collect:
-            # Our own poller's writes are delivered at once; others' within a feed interval.
-            self._poller = Poller(self.store, self.config, self.clock, on_write=feed.poke)
-            self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
         if self.low_bandwidth:
             self.query_one(EventsPane).reload_every = LOW_BW_EVENTS_S
         for pane in self.panes:
@@ -485,11 +507,6 @@ def create_app(
     )
 
 
-async def _check_store(path: Path) -> None:
-    store = await open_store(path)
-    await store.close()
-
-
 def run_console(
     config: Config,
     *,
@@ -497,12 +514,11 @@ def run_console(
     collect: bool = True,
     user_themes: list[Theme] | None = None,
 ) -> int:
-    # Open the store once before the screen starts, so a bad path is a one-line
-    # error on a normal terminal rather than a crash inside the full-screen app.
-    asyncio.run(_check_store(config.store.resolved_path()))
     from bridge.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
     result = app.run()
+    if app.startup_error is not None:
+        raise StoreError(app.startup_error)
     return int(result or 0)
