@@ -16,6 +16,7 @@ from bridge.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
+from bridge.ui.keybar import KeyBar
 from bridge.ui.lines import LinesView
 from bridge.ui.panes import HealthPane
 from bridge.ui.rowtable import RowTable
@@ -333,3 +334,24 @@ async def test_the_footer_fits_80_columns(db: Path) -> None:
         await pilot.pause()
         footer = app.screen._compositor.render_strips()[-1].text
         assert "? Help" in footer and "q Quit" in footer, footer
+
+
+def _footer(app: BridgeApp) -> str:
+    return app.screen._compositor.render_strips()[-1].text
+
+
+async def test_the_footer_follows_focus_and_its_keys_can_be_clicked(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "a Ack" in _footer(app) and "▏ ^p palette" in _footer(app)
+        await pilot.press("tab")  # to the schedule pane: its keys, not the events pane's
+        await wait_until(
+            settled(pilot, lambda: "r Reschedule" in _footer(app)), 2, what="schedule keys"
+        )
+        assert "a Ack" not in _footer(app)
+        column = _footer(app).index("? Help")
+        assert await pilot.click(KeyBar, offset=(column + 1, 0))
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, HelpScreen)), 2, what="help by click"
+        )

@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
@@ -40,6 +40,7 @@ from bridge.ui.display import (
 )
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader
+from bridge.ui.keybar import KeyBar
 from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
@@ -156,7 +157,7 @@ class BridgeApp(App[int]):
         yield Input(
             placeholder="filter: words that must all appear; Enter keeps, Esc clears", id="filter"
         )
-        yield Footer()
+        yield KeyBar(id="footer")
 
     @property
     def panes(self) -> list[Pane]:
@@ -171,12 +172,10 @@ class BridgeApp(App[int]):
         # Narrow terminals get the compact footer, without the palette hint
         # (Ctrl+P still works and the help lists it).
         with contextlib.suppress(NoMatches):
-            footer = self.query_one(Footer)
+            footer = self.query_one(KeyBar)
             narrow = event.size.width < NARROW_FOOTER_COLUMNS
-            if footer.compact != narrow:
-                footer.compact = narrow
-                footer.show_command_palette = not narrow
-                footer.refresh(recompose=True)  # the palette hint is composed, not styled
+            footer.compact = narrow
+            footer.show_command_palette = not narrow
 
     async def on_load(self) -> None:
         # Before the screen is composed or the terminal touched: a store that
