@@ -14,20 +14,11 @@ from bridge.cli_support import fail, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.durations import parse_duration
-from bridge.handover import Handover, build_handover, handover_json, render_handover
-from bridge.reports import (
-    PeriodError,
-    Report,
-    build_report,
-    parse_period,
-    render_markdown,
-    render_text,
-    report_heading,
-    report_json,
-    report_tables,
-)
 from bridge.service_models import OutboxItem
 from bridge.store import Store
+
+# bridge.reports and bridge.handover are imported by the commands that use
+# them: every `bridge` start, the console's included, parses this module.
 
 __all__ = ["add_report_parsers"]
 
@@ -41,13 +32,24 @@ def _formats(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bridge.reports import (
+        PeriodError,
+        build_report,
+        parse_period,
+        render_markdown,
+        render_text,
+        report_heading,
+        report_json,
+        report_tables,
+    )
+
     config, _ = load_config(args.config)
     now = SystemClock().now()
     try:
         period = parse_period(args.since, args.start, args.end, now)
     except PeriodError as exc:
         return fail(str(exc))
-    report: Report = with_store(config, lambda s: build_report(s, config, period, now))
+    report = with_store(config, lambda s: build_report(s, config, period, now))
     if args.json:
         json.dump(report_json(report), sys.stdout, indent=2)
         print()
@@ -59,6 +61,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_handover(args: argparse.Namespace) -> int:
+    from bridge.handover import build_handover, handover_json, render_handover
+
     config, _ = load_config(args.config)
     now = SystemClock().now()
     since: float | None = None
@@ -67,7 +71,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
             since = now - parse_duration(args.since)
         except ValueError as exc:
             return fail(f"--since: {exc}")
-    handover: Handover = with_store(config, lambda s: build_handover(s, config, now, since=since))
+    handover = with_store(config, lambda s: build_handover(s, config, now, since=since))
     if args.json:
         json.dump(handover_json(handover), sys.stdout, indent=2)
         print()
