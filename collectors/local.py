@@ -1,9 +1,10 @@
 """The local host, through psutil.
 
-psutil calls block, so a sample runs in a worker thread: always the same one.
-psutil 7 keeps cpu_percent's "since the last call" per calling thread, so
-samples spread over a thread pool would measure from whenever that thread last
-asked (or from now: a first figure of 0).
+psutil calls block, so a sample runs in a worker thread of its own. CPU shares
+come from the kernel's counters at two moments (_CpuMeter), not from
+psutil.cpu_percent: psutil 7 keeps that one's "since the last call" per calling
+thread, and a first sample moments after priming measured nothing but its own
+start-up (100 % busy, and a critical CPU event on every console start).
 
 The process table is ~95 % of a sample's cost, so it is refreshed on its own,
 slower interval and the last table is reused in between.
@@ -32,6 +33,55 @@ _SKIP_DISK_PREFIXES = ("loop", "ram", "zram", "sr")
 # A process's CPU share is measured from when it was first seen: the table
 # waits this long after priming, so its first figures are not noise.
 PROCESS_WARMUP_S = 0.5
+# The shortest span a CPU share is measured over: the kernel counts in ticks of
+# 10 ms, so shorter spans give figures like 0, 50 and 100 %.
+MIN_CPU_WINDOW_S = 0.25
+# The counters read when this module was imported seed the first collector's
+# meter, so the console's first sample covers its whole start-up and needs no
+# wait; older than this and they describe another time.
+_IMPORTED_FRESH_S = 10.0
+
+
+def _busy_and_total(t: Any) -> tuple[float, float]:
+    total = float(sum(t))
+    # Linux counts guest time inside user and nice as well.
+    total -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
+    return total - t.idle - getattr(t, "iowait", 0.0), total
+
+
+def busy_percent(before: Any, after: Any) -> float:
+    """The busy share of CPU time between two psutil.cpu_times() readings."""
+    busy0, total0 = _busy_and_total(before)
+    busy1, total1 = _busy_and_total(after)
+    if total1 <= total0:
+        return 0.0
+    return max(0.0, min(100.0, (busy1 - busy0) / (total1 - total0) * 100.0))
+
+
+class _CpuMeter:
+    def __init__(self, at: float, total: Any, cores: list[Any]) -> None:
+        self.at, self._total, self._cores = at, total, cores
+
+    @classmethod
+    def now(cls) -> _CpuMeter:
+        return cls(time.monotonic(), psutil.cpu_times(), psutil.cpu_times(percpu=True))
+
+    def read(self) -> tuple[float, list[float], float]:
+        """Total and per-core busy %, and the seconds they cover, since the last read."""
+        wait = self.at + MIN_CPU_WINDOW_S - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)  # on the sampling thread, and at most once
+        at, total, cores = time.monotonic(), psutil.cpu_times(), psutil.cpu_times(percpu=True)
+        result = (
+            busy_percent(self._total, total),
+            [busy_percent(a, b) for a, b in zip(self._cores, cores, strict=False)],
+            at - self.at,
+        )
+        self.at, self._total, self._cores = at, total, cores
+        return result
+
+
+_IMPORTED = _CpuMeter.now()
 
 
 @dataclass
@@ -78,6 +128,8 @@ class LocalCollector:
         self._net: _Counters | None = None
         self._procs: dict[str, Any] = {}
         self._procs_due = time.monotonic() + process_warmup
+        fresh = time.monotonic() - _IMPORTED.at < _IMPORTED_FRESH_S
+        self._cpu = _CpuMeter(_IMPORTED.at, _IMPORTED._total, _IMPORTED._cores) if fresh else None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
         # Priming runs on the sampling thread and off the event loop (a process
         # scan takes ~50 ms on a busy server), while the console starts.
@@ -91,18 +143,19 @@ class LocalCollector:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
     def _prime(self) -> None:
-        # cpu_percent(interval=None) measures since this thread's previous call.
-        psutil.cpu_percent(interval=None)
-        psutil.cpu_percent(interval=None, percpu=True)
-        if self.top:  # likewise each process's; psutil caches the Process objects
+        if self._cpu is None:
+            self._cpu = _CpuMeter.now()
+        # A process's cpu_percent measures since its previous call; psutil
+        # caches the Process objects between scans.
+        if self.top:
             for _ in psutil.process_iter(["cpu_percent"]):
                 pass
 
     def _sample(self) -> Reading:
         at = time.time()
         mono = time.monotonic()
-        cpu_total = psutil.cpu_percent(interval=None)
-        per_core = psutil.cpu_percent(interval=None, percpu=True)
+        assert self._cpu is not None  # primed on this thread first
+        cpu_total, per_core, cpu_window = self._cpu.read()
         cores = psutil.cpu_count() or max(1, len(per_core))
         load = psutil.getloadavg()
         vm = psutil.virtual_memory()
@@ -127,7 +180,12 @@ class LocalCollector:
             metrics[f"disk:{d['mount']}"] = d["percent"]
         detail: dict[str, Any] = {
             "hostname": self.hostname,
-            "cpu": {"total": cpu_total, "per_core": per_core, "cores": cores},
+            "cpu": {
+                "total": cpu_total,
+                "per_core": per_core,
+                "cores": cores,
+                "window": round(cpu_window, 3),
+            },
             "load": list(load),
             "memory": {"total": vm.total, "used": vm.total - vm.available, "percent": vm.percent},
             "swap": {"total": sw.total, "used": sw.used, "percent": sw.percent},

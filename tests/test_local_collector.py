@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from collectors.base import Collector
-from collectors.local import LocalCollector, _Counters, _rates
+from collectors.local import (
+    MIN_CPU_WINDOW_S,
+    LocalCollector,
+    _Counters,
+    _rates,
+    busy_percent,
+)
 
 
 @pytest.fixture
@@ -122,6 +128,36 @@ async def test_samples_run_on_the_collectors_own_thread() -> None:
         await c.close()
     assert len(c.threads) == 1
     assert next(iter(c.threads)).startswith("local-sample")
+
+
+def test_busy_percent_from_two_counter_readings() -> None:
+    from collections import namedtuple
+
+    T = namedtuple("T", "user nice system idle iowait guest guest_nice")
+    before = T(100, 0, 50, 800, 50, 10, 0)
+    # +30 user (of which 10 guest, counted twice by Linux), +10 system, +50 idle, +10 iowait
+    after = T(130, 0, 60, 850, 60, 20, 0)
+    assert busy_percent(before, after) == pytest.approx(40 / 100 * 100)
+    assert busy_percent(after, after) == 0.0  # no time passed: no figure, not a division
+    assert busy_percent(after, before) == 0.0  # counters went back (never negative)
+
+
+async def test_the_first_cpu_share_covers_a_real_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Measured over a few milliseconds, a first sample read 100 % busy and
+    # raised a critical CPU event on every console start. As for a collector
+    # made long after import: no import-time counters to start from.
+    monkeypatch.setattr("collectors.local._IMPORTED_FRESH_S", 0.0)
+    c = LocalCollector(interval=1.0, top=0)
+    try:
+        (first,) = await c.collect()
+        (second,) = await c.collect()
+    finally:
+        await c.close()
+    for reading in (first, second):
+        cpu = reading.detail["cpu"]
+        assert cpu["window"] >= MIN_CPU_WINDOW_S
+        assert 0.0 <= cpu["total"] <= 100.0
+        assert len(cpu["per_core"]) == cpu["cores"]
 
 
 def test_rates_from_two_readings() -> None:
