@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from croniter import croniter
 from bridge.config import Config, JobConfig
 from bridge.durations import parse_duration
 from bridge.hours import OperationalHours
-from bridge.models import JobRun, JournalEntry, ScheduleAction, ScheduleChange
+from bridge.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
 from bridge.text import column_widths, human_duration, human_utc, safe_text
@@ -34,10 +35,14 @@ __all__ = [
     "Period",
     "PeriodError",
     "Report",
+    "ReportData",
     "ResponseStats",
+    "Superseded",
     "Table",
     "build_report",
+    "compute_report",
     "parse_period",
+    "read_report_data",
     "render_markdown",
     "render_text",
     "report_json",
@@ -205,12 +210,21 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def response_stats(
-    groups: dict[str, list[_Incident]], hours: OperationalHours
+    groups: dict[str, list[_Incident]],
+    hours: OperationalHours,
+    stop: threading.Event | None = None,
 ) -> list[ResponseStats]:
     out = []
     for key, items in groups.items():
-        ack = [i.ack_s(hours) for i in items if i.acked is not None]
-        fix = [i.fix_s(hours) for i in items if i.resolved is not None]
+        ack: list[float] = []
+        fix: list[float] = []
+        for n, i in enumerate(items):
+            if n % 1024 == 0:
+                _check(stop)
+            if i.acked is not None:
+                ack.append(i.ack_s(hours))
+            if i.resolved is not None:
+                fix.append(i.fix_s(hours))
         out.append(ResponseStats(key, len(items), len(ack), len(fix), _mean(ack), _mean(fix)))
     return out
 
@@ -297,18 +311,58 @@ def _down_intervals(entries: Sequence[JournalEntry]) -> list[tuple[float, float 
     return out
 
 
-async def availability(
-    store: Store, config: Config, period: Period, hours: OperationalHours
-) -> list[Availability]:
-    """From reachability events: the share of operational time each resource answered."""
-    found = await store.list_events(
+class Superseded(Exception):
+    """The report being computed is no longer wanted (a newer period, or the view closed)."""
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Superseded
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything a report reads from the store.
+
+    Reading is async (the store's own thread does the I/O); computing from these
+    rows is pure Python that can take seconds over a month, so the console runs
+    `compute_report` in a thread while its event loop keeps drawing and taking keys.
+    """
+
+    entries: list[JournalEntry]
+    events: dict[int, Event]
+    runs: list[JobRun]
+    changes: list[ScheduleChange]
+    horizons: dict[str, float]
+    reachability: list[tuple[Event, list[JournalEntry]]]
+
+
+async def read_report_data(store: Store, period: Period) -> ReportData:
+    entries = await store.journal_between(period.start, period.end)
+    found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
+    # Runs up to one day early can belong to the first occurrence.
+    runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
+    changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
+    # Judged from when the schedule engine first saw the job (if one ever did).
+    horizons = {s.job: s.first_at for s in await store.job_statuses()}
+    listed = await store.list_events(
         include_resolved=True, query=EventQuery(check=(REACHABILITY,)), limit=10_000
     )
-    events = [e for e in found if e.check == REACHABILITY]
+    reachability = [
+        (e, sorted(await store.journal(e.id, limit=100_000), key=lambda j: (j.at, j.id)))
+        for e in listed
+        if e.check == REACHABILITY
+    ]
+    return ReportData(entries, found, runs, changes, horizons, reachability)
+
+
+def availability(
+    data: ReportData, config: Config, period: Period, hours: OperationalHours
+) -> list[Availability]:
+    """From reachability events: the share of operational time each resource answered."""
     open_s = hours.seconds_within(period.start, period.end)
     down: dict[tuple[str, str], float] = {("snmp", d.name): 0.0 for d in config.devices}
-    for event in events:
-        entries = sorted(await store.journal(event.id, limit=100_000), key=lambda j: (j.at, j.id))
+    for event, entries in data.reachability:
         total = 0.0
         for began, ended in _down_intervals(entries):
             lo = max(began, period.start)
@@ -324,20 +378,31 @@ async def availability(
     ]
 
 
-async def build_report(store: Store, config: Config, period: Period, now: float) -> Report:
+def compute_report(
+    data: ReportData,
+    config: Config,
+    period: Period,
+    now: float,
+    stop: threading.Event | None = None,
+) -> Report:
+    """The figures from what was read; pure, so it may run off the event loop.
+
+    `stop` set (from another thread) ends it early with `Superseded`, so an
+    abandoned month does not keep a core busy behind the one now wanted.
+    """
     hours = config.hours(config.reports.calendar)
     report = Report(period, hours.name, hours.seconds_within(period.start, period.end))
-    entries = await store.journal_between(period.start, period.end)
-    found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
+    entries, found = data.entries, data.events
     incs = [i for i in incidents(entries) if i.event_id in found]
+    _check(stop)
     by_sev: dict[str, list[_Incident]] = defaultdict(list)
     by_src: dict[str, list[_Incident]] = defaultdict(list)
     for inc in sorted(incs, key=lambda i: -found[i.event_id].severity):
         by_sev[found[inc.event_id].severity.label].append(inc)
     for inc in incs:
         by_src[found[inc.event_id].source].append(inc)
-    report.by_severity = response_stats(by_sev, hours)
-    report.by_source = response_stats(dict(sorted(by_src.items())), hours)
+    report.by_severity = response_stats(by_sev, hours, stop)
+    report.by_source = response_stats(dict(sorted(by_src.items())), hours, stop)
     sources = Counter(found[i.event_id].source for i in incs)
     report.events_by_source = sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))
     noisy = Counter((found[i.event_id].source, found[i.event_id].resource) for i in incs)
@@ -346,18 +411,14 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
     ][:NOISIEST]
     acks = Counter(e.actor for e in entries if e.action == "ack")
     report.acks_by_operator = sorted(acks.items(), key=lambda kv: (-kv[1], kv[0]))
-    # Runs up to one day early can belong to the first occurrence.
-    runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
-    changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
-    # Judged from when the schedule engine first saw the job (if one ever did).
-    horizons = {s.job: s.first_at for s in await store.job_statuses()}
     runs_of: dict[str, list[JobRun]] = defaultdict(list)
-    for r in runs:
+    for r in data.runs:
         runs_of[r.job].append(r)
     changes_of: dict[str, list[ScheduleChange]] = defaultdict(list)
-    for c in changes:
+    for c in data.changes:
         changes_of[c.job].append(c)
     for job in config.jobs:  # grouped once: filtering per job was jobs x runs
+        _check(stop)
         report.jobs.append(
             job_stats(
                 job,
@@ -366,11 +427,12 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
                 period,
                 now,
                 hours,
-                horizons.get(job.name, -math.inf),
+                data.horizons.get(job.name, -math.inf),
             )
         )
-    report.reschedules = [c for c in changes if period.start <= c.at < period.end]
-    report.availability = await availability(store, config, period, hours)
+    report.reschedules = [c for c in data.changes if period.start <= c.at < period.end]
+    _check(stop)
+    report.availability = availability(data, config, period, hours)
     span = period.end - period.start
     report.bucket_s = max(3600.0, math.ceil(span / MAX_CHART_BUCKETS / 3600) * 3600)
     buckets = max(1, math.ceil(span / report.bucket_s))
@@ -380,6 +442,10 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
             min(buckets - 1, int((inc.opened - period.start) // report.bucket_s))
         ] += 1
     return report
+
+
+async def build_report(store: Store, config: Config, period: Period, now: float) -> Report:
+    return compute_report(await read_report_data(store, period), config, period, now)
 
 
 # -- presentation ------------------------------------------------------------------------
