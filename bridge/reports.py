@@ -135,7 +135,11 @@ class Availability:
     source: str
     resource: str
     down_s: float
-    percent: float | None
+    percent: float | None  # of the monitored operational time; None: none was monitored
+    # When monitoring began, if inside the period (only from then is it counted);
+    # None: all the period. `polled` False: never polled by the period's end.
+    since: float | None = None
+    polled: bool = True
 
 
 @dataclass
@@ -335,6 +339,7 @@ class ReportData:
     changes: list[ScheduleChange]
     horizons: dict[str, float]
     reachability: list[tuple[Event, list[JournalEntry]]]
+    first_runs: dict[str, float]  # collector name -> its first run
 
 
 async def read_report_data(store: Store, period: Period) -> ReportData:
@@ -353,15 +358,33 @@ async def read_report_data(store: Store, period: Period) -> ReportData:
         for e in listed
         if e.check == REACHABILITY
     ]
-    return ReportData(entries, found, runs, changes, horizons, reachability)
+    first_runs = await store.first_runs()
+    return ReportData(entries, found, runs, changes, horizons, reachability, first_runs)
+
+
+def monitored_since(data: ReportData) -> dict[tuple[str, str], float]:
+    """When each resource was first polled: its collector's first run or, for
+    rows older than that record, its first reachability entry (a poll made it)."""
+    out: dict[tuple[str, str], float] = {}
+    for name, first in data.first_runs.items():
+        source, _, resource = name.partition(":")
+        if resource:
+            out[(source, resource)] = first
+    for event, entries in data.reachability:
+        key = (event.source, event.resource)
+        if entries:
+            out[key] = min(out.get(key, math.inf), entries[0].at)
+    return out
 
 
 def availability(
     data: ReportData, config: Config, period: Period, hours: OperationalHours
 ) -> list[Availability]:
-    """From reachability events: the share of operational time each resource answered."""
-    open_s = hours.seconds_within(period.start, period.end)
+    """From reachability events: the share of monitored operational time each
+    resource answered. Time before its first poll is neither up nor down: a
+    device added this morning is judged on this morning."""
     down: dict[tuple[str, str], float] = {("snmp", d.name): 0.0 for d in config.devices}
+    firsts = monitored_since(data)
     for event, entries in data.reachability:
         total = 0.0
         for began, ended in _down_intervals(entries):
@@ -370,12 +393,22 @@ def availability(
             total += hours.seconds_within(lo, hi)
         key = (event.source, event.resource)
         down[key] = down.get(key, 0.0) + total
-    return [
-        Availability(
-            source, resource, secs, 100.0 * (1 - min(secs, open_s) / open_s) if open_s else None
+    out = []
+    for (source, resource), secs in sorted(down.items()):
+        first = firsts.get((source, resource), math.inf)
+        start = max(period.start, first)
+        monitored = hours.seconds_within(start, period.end)
+        out.append(
+            Availability(
+                source,
+                resource,
+                secs,
+                100.0 * (1 - min(secs, monitored) / monitored) if monitored else None,
+                since=first if period.start < first < period.end else None,
+                polled=first < period.end,
+            )
         )
-        for (source, resource), secs in sorted(down.items())
-    ]
+    return out
 
 
 def compute_report(
@@ -508,6 +541,18 @@ def change_json(c: ScheduleChange) -> dict[str, Any]:
     }
 
 
+def monitored_note(a: Availability, period: Period) -> str:
+    """Say when only part of the period counted: "monitored since 08:15 UTC"
+    (with the date when that is more than a day before the period's end)."""
+    if not a.polled:
+        return "never polled"
+    if a.since is None:
+        return "whole period"
+    since = dt.datetime.fromtimestamp(a.since, dt.UTC)
+    recent = period.end - a.since <= 86400
+    return f"monitored since {since.strftime('%H:%M UTC' if recent else '%Y-%m-%d %H:%M UTC')}"
+
+
 RESPONSE_HEADERS = ("", "incidents", "acked", "MTTA", "resolved", "MTTR")
 
 
@@ -541,9 +586,9 @@ def report_tables(report: Report) -> list[Table]:
         Table("Jobs on time", ("job", "due", "on time", "late", "missed", "held", "rate"),
               jobs_rows, "no jobs configured"),
         Table("Reschedules", CHANGE_HEADERS, change_rows(report.reschedules)),
-        Table("Availability", ("source", "resource", "down", "available"),
-              [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent))
-               for a in report.availability], "no devices"),
+        Table("Availability", ("source", "resource", "down", "available", "counted"),
+              [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent),
+                monitored_note(a, report.period)) for a in report.availability], "no devices"),
     ]  # fmt: skip
 
 
@@ -634,7 +679,14 @@ def report_json(report: Report) -> dict[str, Any]:
         "on_time_rate": report.on_time_rate,
         "reschedules": [change_json(c) for c in report.reschedules],
         "availability": [
-            {"source": a.source, "resource": a.resource, "down_s": a.down_s, "percent": a.percent}
+            {
+                "source": a.source,
+                "resource": a.resource,
+                "down_s": a.down_s,
+                "percent": a.percent,
+                "monitored_since": a.since,  # null: the whole period (or never polled)
+                "polled": a.polled,
+            }
             for a in report.availability
         ],
         "incidents_per_bucket": report.per_bucket,

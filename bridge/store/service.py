@@ -91,6 +91,13 @@ class ServiceQueries:
                     out[event.id] = event
         return out
 
+    async def first_runs(self) -> dict[str, float]:
+        """When each collector first ran (by collector name; 0: since before this was kept)."""
+        async with self._db.execute(
+            "SELECT name, first_run FROM collector_health WHERE first_run IS NOT NULL"
+        ) as cur:
+            return {name: first for name, first in await cur.fetchall()}
+
     async def last_journal(self, action: str) -> JournalEntry | None:
         async with self._db.execute(
             f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE action = ? "
