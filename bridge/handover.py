@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Config
+from bridge.event_json import event_json, journal_json
 from bridge.models import Event, EventState, JobRun, JobRunStatus, JournalEntry, ScheduleChange
 from bridge.reports import (
     CHANGE_HEADERS,
@@ -210,39 +211,20 @@ def render_handover(h: Handover, *, markdown: bool = False) -> str:
     return render(handover_heading(h), handover_tables(h))
 
 
-def _event_json(e: Event) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "severity": e.severity.label,
-        "state": e.state.value,
-        "source": e.source,
-        "resource": e.resource,
-        "check": e.check,
-        "summary": e.summary,
-        "first_seen": e.first_seen,
-        "acked_by": e.acked_by,
-    }
-
-
-def _journal_json(j: JournalEntry) -> dict[str, Any]:
-    return {"at": j.at, "actor": j.actor, "action": j.action, "event_id": j.event_id,
-            "note": j.note}  # fmt: skip
-
-
 def handover_json(h: Handover) -> dict[str, Any]:
     return {
         "from": h.start,
         "to": h.end,
-        "previous_handover": None if h.previous is None else _journal_json(h.previous),
-        "unacknowledged": [_event_json(e) for e in h.unacknowledged],
+        "previous_handover": None if h.previous is None else journal_json(h.previous),
+        "unacknowledged": [event_json(e) for e in h.unacknowledged],
         "acknowledged_unresolved": [
-            {**_event_json(e), "notes": [_journal_json(j) for j in notes]}
+            {**event_json(e), "notes": [journal_json(j) for j in notes]}
             for e, notes in h.acknowledged
         ],
         "schedule_exceptions": [
             {"job": x.job, "state": x.state, "at": x.at, "detail": x.detail} for x in h.exceptions
         ],
         "schedule_changes": [change_json(c) for c in h.changes],
-        "notes": [_journal_json(j) for j in h.notes],
+        "notes": [journal_json(j) for j in h.notes],
         "on_bridge": dict(h.on_bridge),
     }
