@@ -18,6 +18,7 @@ from bridge.actions import MAX_NOTE, Action, ActionError
 from bridge.cli_support import fail, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
+from bridge.event_json import event_json
 from bridge.identity import operator_name
 from bridge.models import Event, EventInput, Severity
 from bridge.query import QueryError, parse_query
@@ -33,29 +34,6 @@ MAX_SUMMARY = 500
 
 class InputError(Exception):
     """A mistake in what the user asked; one line, exit 2."""
-
-
-def event_json(e: Event) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "source": e.source,
-        "resource": e.resource,
-        "check": e.check,
-        "severity": e.severity.label,
-        "state": e.state.value,
-        "summary": e.summary,
-        "detail": e.detail,
-        "count": e.count,
-        "first_seen": e.first_seen,
-        "last_seen": e.last_seen,
-        "value": e.value,
-        "owner": e.owner,
-        "acked_by": e.acked_by,
-        "acked_at": e.acked_at,
-        "resolved_at": e.resolved_at,
-        "shelved_until": e.shelved_until,
-        "suppressed_by": e.suppressed_by,  # a maintenance window's name: stored, not alerting
-    }
 
 
 def _iso(t: float | None) -> str:

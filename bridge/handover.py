@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import Config
+from bridge.event_json import event_json, journal_json
 from bridge.models import Event, EventState, JobRun, JobRunStatus, JournalEntry, ScheduleChange
 from bridge.reports import (
     CHANGE_HEADERS,
@@ -31,11 +32,14 @@ from bridge.text import human_duration, human_utc, safe_text
 __all__ = [
     "HANDOVER_ACTION",
     "Handover",
+    "HandoverData",
     "accept_handover",
     "build_handover",
+    "compute_handover",
     "handover_heading",
     "handover_json",
     "handover_tables",
+    "read_handover_data",
     "render_handover",
 ]
 
@@ -67,39 +71,69 @@ class Handover:
     on_bridge: list[tuple[str, int]] = field(default_factory=list)
 
 
-async def build_handover(
+@dataclass(frozen=True, slots=True)
+class HandoverData:
+    """What a handover reads from the store; `compute_handover` is pure, so the
+    console can run it in a thread while its event loop keeps answering keys."""
+
+    since: float
+    previous: JournalEntry | None
+    events: list[Event]
+    notes_of: dict[int, list[JournalEntry]]
+    runs: list[JobRun]
+    changes: list[ScheduleChange]
+    entries: list[JournalEntry]
+
+
+async def read_handover_data(
     store: Store, config: Config, now: float, *, since: float | None = None
-) -> Handover:
+) -> HandoverData:
     previous = await store.last_journal(HANDOVER_ACTION)
     if since is None:
         default = now - config.reports.handover_hours * 3600
         since = previous.at if previous is not None else default
-    out = Handover(since, now, previous)
     keep = config.events.keep_unacknowledged_resolved
     events = await store.list_events(limit=MAX_ITEMS, keep_unacked_resolved=keep)
-    out.unacknowledged = [e for e in events if e.needs_ack]
-    for e in events:
-        if e.state is EventState.ACKNOWLEDGED:
-            notes = [j for j in await store.journal(e.id, limit=50) if _operator_note(j)]
-            out.acknowledged.append((e, sorted(notes, key=lambda j: (j.at, j.id))))
+    notes_of = {
+        e.id: await store.journal(e.id, limit=50)
+        for e in events
+        if e.state is EventState.ACKNOWLEDGED
+    }
     runs = await store.job_runs(since=since - 86400, limit=100_000)
     changes = await store.schedule_changes(since=since - 86400 * 31, limit=100_000)
-    for run in sorted(runs, key=lambda r: r.at):
+    entries = await store.journal_between(since, now + 1e-6)
+    return HandoverData(since, previous, events, notes_of, runs, changes, entries)
+
+
+def compute_handover(data: HandoverData, config: Config, now: float) -> Handover:
+    since = data.since
+    out = Handover(since, now, data.previous)
+    out.unacknowledged = [e for e in data.events if e.needs_ack]
+    for e in data.events:
+        if e.id in data.notes_of:
+            notes = [j for j in data.notes_of[e.id] if _operator_note(j)]
+            out.acknowledged.append((e, sorted(notes, key=lambda j: (j.at, j.id))))
+    for run in sorted(data.runs, key=lambda r: r.at):
         if run.status is JobRunStatus.FAILED and run.at >= since:
             out.exceptions.append(ScheduleException(run.job, "failed", run.at, _run_detail(run)))
     failed = {x.job for x in out.exceptions}
-    for name, status in evaluate(config.jobs, runs, changes, now).items():
+    for name, status in evaluate(config.jobs, data.runs, data.changes, now).items():
         if status.exception and not (status.state.value == "failed" and name in failed):
             occ = status.current or status.previous
             out.exceptions.append(
                 ScheduleException(name, status.state.value, occ.due if occ else None, "now")
             )
-    out.changes = [c for c in changes if c.at >= since]
-    entries = await store.journal_between(since, now + 1e-6)
-    out.notes = [j for j in entries if _operator_note(j)]
-    people = Counter(j.actor for j in entries if j.actor not in SYSTEM_ACTORS)
+    out.changes = [c for c in data.changes if c.at >= since]
+    out.notes = [j for j in data.entries if _operator_note(j)]
+    people = Counter(j.actor for j in data.entries if j.actor not in SYSTEM_ACTORS)
     out.on_bridge = sorted(people.items(), key=lambda kv: (-kv[1], kv[0]))
     return out
+
+
+async def build_handover(
+    store: Store, config: Config, now: float, *, since: float | None = None
+) -> Handover:
+    return compute_handover(await read_handover_data(store, config, now, since=since), config, now)
 
 
 def _operator_note(j: JournalEntry) -> bool:
@@ -177,39 +211,20 @@ def render_handover(h: Handover, *, markdown: bool = False) -> str:
     return render(handover_heading(h), handover_tables(h))
 
 
-def _event_json(e: Event) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "severity": e.severity.label,
-        "state": e.state.value,
-        "source": e.source,
-        "resource": e.resource,
-        "check": e.check,
-        "summary": e.summary,
-        "first_seen": e.first_seen,
-        "acked_by": e.acked_by,
-    }
-
-
-def _journal_json(j: JournalEntry) -> dict[str, Any]:
-    return {"at": j.at, "actor": j.actor, "action": j.action, "event_id": j.event_id,
-            "note": j.note}  # fmt: skip
-
-
 def handover_json(h: Handover) -> dict[str, Any]:
     return {
         "from": h.start,
         "to": h.end,
-        "previous_handover": None if h.previous is None else _journal_json(h.previous),
-        "unacknowledged": [_event_json(e) for e in h.unacknowledged],
+        "previous_handover": None if h.previous is None else journal_json(h.previous),
+        "unacknowledged": [event_json(e) for e in h.unacknowledged],
         "acknowledged_unresolved": [
-            {**_event_json(e), "notes": [_journal_json(j) for j in notes]}
+            {**event_json(e), "notes": [journal_json(j) for j in notes]}
             for e, notes in h.acknowledged
         ],
         "schedule_exceptions": [
             {"job": x.job, "state": x.state, "at": x.at, "detail": x.detail} for x in h.exceptions
         ],
         "schedule_changes": [change_json(c) for c in h.changes],
-        "notes": [_journal_json(j) for j in h.notes],
+        "notes": [journal_json(j) for j in h.notes],
         "on_bridge": dict(h.on_bridge),
     }

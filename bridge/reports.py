@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from croniter import croniter
 from bridge.config import Config, JobConfig
 from bridge.durations import parse_duration
 from bridge.hours import OperationalHours
-from bridge.models import JobRun, JournalEntry, ScheduleAction, ScheduleChange
+from bridge.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
 from bridge.text import column_widths, human_duration, human_utc, safe_text
@@ -34,10 +35,14 @@ __all__ = [
     "Period",
     "PeriodError",
     "Report",
+    "ReportData",
     "ResponseStats",
+    "Superseded",
     "Table",
     "build_report",
+    "compute_report",
     "parse_period",
+    "read_report_data",
     "render_markdown",
     "render_text",
     "report_json",
@@ -130,7 +135,11 @@ class Availability:
     source: str
     resource: str
     down_s: float
-    percent: float | None
+    percent: float | None  # of the monitored operational time; None: none was monitored
+    # When monitoring began, if inside the period (only from then is it counted);
+    # None: all the period. `polled` False: never polled by the period's end.
+    since: float | None = None
+    polled: bool = True
 
 
 @dataclass
@@ -205,12 +214,21 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def response_stats(
-    groups: dict[str, list[_Incident]], hours: OperationalHours
+    groups: dict[str, list[_Incident]],
+    hours: OperationalHours,
+    stop: threading.Event | None = None,
 ) -> list[ResponseStats]:
     out = []
     for key, items in groups.items():
-        ack = [i.ack_s(hours) for i in items if i.acked is not None]
-        fix = [i.fix_s(hours) for i in items if i.resolved is not None]
+        ack: list[float] = []
+        fix: list[float] = []
+        for n, i in enumerate(items):
+            if n % 1024 == 0:
+                _check(stop)
+            if i.acked is not None:
+                ack.append(i.ack_s(hours))
+            if i.resolved is not None:
+                fix.append(i.fix_s(hours))
         out.append(ResponseStats(key, len(items), len(ack), len(fix), _mean(ack), _mean(fix)))
     return out
 
@@ -297,18 +315,77 @@ def _down_intervals(entries: Sequence[JournalEntry]) -> list[tuple[float, float 
     return out
 
 
-async def availability(
-    store: Store, config: Config, period: Period, hours: OperationalHours
-) -> list[Availability]:
-    """From reachability events: the share of operational time each resource answered."""
-    found = await store.list_events(
+class Superseded(Exception):
+    """The report being computed is no longer wanted (a newer period, or the view closed)."""
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Superseded
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything a report reads from the store.
+
+    Reading is async (the store's own thread does the I/O); computing from these
+    rows is pure Python that can take seconds over a month, so the console runs
+    `compute_report` in a thread while its event loop keeps drawing and taking keys.
+    """
+
+    entries: list[JournalEntry]
+    events: dict[int, Event]
+    runs: list[JobRun]
+    changes: list[ScheduleChange]
+    horizons: dict[str, float]
+    reachability: list[tuple[Event, list[JournalEntry]]]
+    first_runs: dict[str, float]  # collector name -> its first run
+
+
+async def read_report_data(store: Store, period: Period) -> ReportData:
+    entries = await store.journal_between(period.start, period.end)
+    found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
+    # Runs up to one day early can belong to the first occurrence.
+    runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
+    changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
+    # Judged from when the schedule engine first saw the job (if one ever did).
+    horizons = {s.job: s.first_at for s in await store.job_statuses()}
+    listed = await store.list_events(
         include_resolved=True, query=EventQuery(check=(REACHABILITY,)), limit=10_000
     )
-    events = [e for e in found if e.check == REACHABILITY]
-    open_s = hours.seconds_within(period.start, period.end)
+    reachability = [
+        (e, sorted(await store.journal(e.id, limit=100_000), key=lambda j: (j.at, j.id)))
+        for e in listed
+        if e.check == REACHABILITY
+    ]
+    first_runs = await store.first_runs()
+    return ReportData(entries, found, runs, changes, horizons, reachability, first_runs)
+
+
+def monitored_since(data: ReportData) -> dict[tuple[str, str], float]:
+    """When each resource was first polled: its collector's first run or, for
+    rows older than that record, its first reachability entry (a poll made it)."""
+    out: dict[tuple[str, str], float] = {}
+    for name, first in data.first_runs.items():
+        source, _, resource = name.partition(":")
+        if resource:
+            out[(source, resource)] = first
+    for event, entries in data.reachability:
+        key = (event.source, event.resource)
+        if entries:
+            out[key] = min(out.get(key, math.inf), entries[0].at)
+    return out
+
+
+def availability(
+    data: ReportData, config: Config, period: Period, hours: OperationalHours
+) -> list[Availability]:
+    """From reachability events: the share of monitored operational time each
+    resource answered. Time before its first poll is neither up nor down: a
+    device added this morning is judged on this morning."""
     down: dict[tuple[str, str], float] = {("snmp", d.name): 0.0 for d in config.devices}
-    for event in events:
-        entries = sorted(await store.journal(event.id, limit=100_000), key=lambda j: (j.at, j.id))
+    firsts = monitored_since(data)
+    for event, entries in data.reachability:
         total = 0.0
         for began, ended in _down_intervals(entries):
             lo = max(began, period.start)
@@ -316,28 +393,49 @@ async def availability(
             total += hours.seconds_within(lo, hi)
         key = (event.source, event.resource)
         down[key] = down.get(key, 0.0) + total
-    return [
-        Availability(
-            source, resource, secs, 100.0 * (1 - min(secs, open_s) / open_s) if open_s else None
+    out = []
+    for (source, resource), secs in sorted(down.items()):
+        first = firsts.get((source, resource), math.inf)
+        start = max(period.start, first)
+        monitored = hours.seconds_within(start, period.end)
+        out.append(
+            Availability(
+                source,
+                resource,
+                secs,
+                100.0 * (1 - min(secs, monitored) / monitored) if monitored else None,
+                since=first if period.start < first < period.end else None,
+                polled=first < period.end,
+            )
         )
-        for (source, resource), secs in sorted(down.items())
-    ]
+    return out
 
 
-async def build_report(store: Store, config: Config, period: Period, now: float) -> Report:
+def compute_report(
+    data: ReportData,
+    config: Config,
+    period: Period,
+    now: float,
+    stop: threading.Event | None = None,
+) -> Report:
+    """The figures from what was read; pure, so it may run off the event loop.
+
+    `stop` set (from another thread) ends it early with `Superseded`, so an
+    abandoned month does not keep a core busy behind the one now wanted.
+    """
     hours = config.hours(config.reports.calendar)
     report = Report(period, hours.name, hours.seconds_within(period.start, period.end))
-    entries = await store.journal_between(period.start, period.end)
-    found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
+    entries, found = data.entries, data.events
     incs = [i for i in incidents(entries) if i.event_id in found]
+    _check(stop)
     by_sev: dict[str, list[_Incident]] = defaultdict(list)
     by_src: dict[str, list[_Incident]] = defaultdict(list)
     for inc in sorted(incs, key=lambda i: -found[i.event_id].severity):
         by_sev[found[inc.event_id].severity.label].append(inc)
     for inc in incs:
         by_src[found[inc.event_id].source].append(inc)
-    report.by_severity = response_stats(by_sev, hours)
-    report.by_source = response_stats(dict(sorted(by_src.items())), hours)
+    report.by_severity = response_stats(by_sev, hours, stop)
+    report.by_source = response_stats(dict(sorted(by_src.items())), hours, stop)
     sources = Counter(found[i.event_id].source for i in incs)
     report.events_by_source = sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))
     noisy = Counter((found[i.event_id].source, found[i.event_id].resource) for i in incs)
@@ -346,18 +444,14 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
     ][:NOISIEST]
     acks = Counter(e.actor for e in entries if e.action == "ack")
     report.acks_by_operator = sorted(acks.items(), key=lambda kv: (-kv[1], kv[0]))
-    # Runs up to one day early can belong to the first occurrence.
-    runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
-    changes = await store.schedule_changes(since=period.start - 86400 * 31, limit=1_000_000)
-    # Judged from when the schedule engine first saw the job (if one ever did).
-    horizons = {s.job: s.first_at for s in await store.job_statuses()}
     runs_of: dict[str, list[JobRun]] = defaultdict(list)
-    for r in runs:
+    for r in data.runs:
         runs_of[r.job].append(r)
     changes_of: dict[str, list[ScheduleChange]] = defaultdict(list)
-    for c in changes:
+    for c in data.changes:
         changes_of[c.job].append(c)
     for job in config.jobs:  # grouped once: filtering per job was jobs x runs
+        _check(stop)
         report.jobs.append(
             job_stats(
                 job,
@@ -366,11 +460,12 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
                 period,
                 now,
                 hours,
-                horizons.get(job.name, -math.inf),
+                data.horizons.get(job.name, -math.inf),
             )
         )
-    report.reschedules = [c for c in changes if period.start <= c.at < period.end]
-    report.availability = await availability(store, config, period, hours)
+    report.reschedules = [c for c in data.changes if period.start <= c.at < period.end]
+    _check(stop)
+    report.availability = availability(data, config, period, hours)
     span = period.end - period.start
     report.bucket_s = max(3600.0, math.ceil(span / MAX_CHART_BUCKETS / 3600) * 3600)
     buckets = max(1, math.ceil(span / report.bucket_s))
@@ -380,6 +475,10 @@ async def build_report(store: Store, config: Config, period: Period, now: float)
             min(buckets - 1, int((inc.opened - period.start) // report.bucket_s))
         ] += 1
     return report
+
+
+async def build_report(store: Store, config: Config, period: Period, now: float) -> Report:
+    return compute_report(await read_report_data(store, period), config, period, now)
 
 
 # -- presentation ------------------------------------------------------------------------
@@ -442,6 +541,18 @@ def change_json(c: ScheduleChange) -> dict[str, Any]:
     }
 
 
+def monitored_note(a: Availability, period: Period) -> str:
+    """Say when only part of the period counted: "monitored since 08:15 UTC"
+    (with the date when that is more than a day before the period's end)."""
+    if not a.polled:
+        return "never polled"
+    if a.since is None:
+        return "whole period"
+    since = dt.datetime.fromtimestamp(a.since, dt.UTC)
+    recent = period.end - a.since <= 86400
+    return f"monitored since {since.strftime('%H:%M UTC' if recent else '%Y-%m-%d %H:%M UTC')}"
+
+
 RESPONSE_HEADERS = ("", "incidents", "acked", "MTTA", "resolved", "MTTR")
 
 
@@ -475,9 +586,9 @@ def report_tables(report: Report) -> list[Table]:
         Table("Jobs on time", ("job", "due", "on time", "late", "missed", "held", "rate"),
               jobs_rows, "no jobs configured"),
         Table("Reschedules", CHANGE_HEADERS, change_rows(report.reschedules)),
-        Table("Availability", ("source", "resource", "down", "available"),
-              [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent))
-               for a in report.availability], "no devices"),
+        Table("Availability", ("source", "resource", "down", "available", "counted"),
+              [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent),
+                monitored_note(a, report.period)) for a in report.availability], "no devices"),
     ]  # fmt: skip
 
 
@@ -568,7 +679,14 @@ def report_json(report: Report) -> dict[str, Any]:
         "on_time_rate": report.on_time_rate,
         "reschedules": [change_json(c) for c in report.reschedules],
         "availability": [
-            {"source": a.source, "resource": a.resource, "down_s": a.down_s, "percent": a.percent}
+            {
+                "source": a.source,
+                "resource": a.resource,
+                "down_s": a.down_s,
+                "percent": a.percent,
+                "monitored_since": a.since,  # null: the whole period (or never polled)
+                "polled": a.polled,
+            }
             for a in report.availability
         ],
         "incidents_per_bucket": report.per_bucket,

@@ -8,10 +8,16 @@ into events (down, wrong status, slow, certificate expiring).
 The certificate is read from the TLS connection itself (httpcore's
 `network_stream` extension → the `ssl_object`), so it is known even when
 verification is off for a self-signed service.
+
+With verification on, a certificate that fails it (expired, self-signed, wrong
+host) is a `cert` problem, not "down": the service is asked again without
+verification, so its status and latency are still measured, and the `cert`
+check says what is wrong with the certificate.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +27,7 @@ from collectors.base import Reading
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HttpCheckCollector", "HttpTarget", "cert_not_after", "judge"]
+__all__ = ["HttpCheckCollector", "HttpTarget", "cert_not_after", "cert_verify_error", "judge"]
 
 SOURCE = "http"
 
@@ -43,6 +49,18 @@ def cert_not_after(der: bytes) -> float:
     from cryptography import x509
 
     return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+
+
+def cert_verify_error(exc: BaseException) -> str | None:
+    """Why verification refused the certificate, if that is what `exc` came from."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return str(cause.verify_message or cause.reason or cause)
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _observation(check: str, severity: str, summary: str, value: float | None) -> dict[str, Any]:
@@ -72,7 +90,15 @@ def judge(target: HttpTarget, result: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         out.append(_observation("latency", "ok", f"{target.name} answers in {latency:.0f} ms", latency))  # fmt: skip
     days = result.get("cert_days")
-    if days is not None:
+    refused = result.get("cert_error")
+    if refused is not None:
+        # Either stops every client that verifies: critical, however long it is valid.
+        if days is not None and days < 0:
+            summary = f"{target.name} TLS certificate expired {-days:.0f} days ago"
+        else:
+            summary = f"{target.name} TLS certificate not trusted: {refused}"
+        out.append(_observation("cert", "critical", summary, days))
+    elif days is not None:
         if days < 0:
             sev, summary = "critical", f"{target.name} TLS certificate expired {-days:.0f} days ago"
         elif days < target.cert_warning_days:
@@ -93,26 +119,63 @@ class HttpCheckCollector:
         # Down is an observation of its own (status), not a collector failure.
         self.reachability: tuple[str, str] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._unverified: httpx.AsyncClient | None = None  # only once verification failed
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self, *, verify: bool = True) -> httpx.AsyncClient:
         import httpx
 
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                verify=self.target.verify_tls,
+        verify = verify and self.target.verify_tls
+        client = self._client if verify else self._unverified
+        if client is None:
+            client = httpx.AsyncClient(
+                verify=verify,
                 follow_redirects=False,
                 headers={"User-Agent": "bridge-http-check"},
             )
-        return self._client
+            if verify:
+                self._client = client
+            else:
+                self._unverified = client
+        return client
 
     async def _probe(self) -> dict[str, Any]:
+        import httpx
+
+        try:
+            return await self._get(self._http())
+        except httpx.ConnectError as exc:
+            refused = cert_verify_error(exc)
+            if refused is None:
+                return self._failed(exc)
+        # The certificate was refused: ask again without verifying, so the
+        # service's own answer (and the certificate's dates) are still known.
+        try:
+            result = await self._get(self._http(verify=False))
+        except httpx.HTTPError as exc:
+            return self._failed(exc)
+        result["cert_error"] = refused[:300]
+        return result
+
+    def _failed(self, exc: Exception) -> dict[str, Any]:
+        import httpx
+
+        t = self.target
+        result: dict[str, Any] = {"url": t.url, "expect_status": t.expect_status}
+        if isinstance(exc, httpx.TimeoutException):
+            result["error"] = f"no answer within {t.timeout:g} s"
+        else:
+            result["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        return result
+
+    async def _get(self, client: httpx.AsyncClient) -> dict[str, Any]:
+        """One GET; a timeout or a refused connection is a result, other errors raise."""
         import httpx
 
         t = self.target
         result: dict[str, Any] = {"url": t.url, "expect_status": t.expect_status}
         started = time.perf_counter()
         try:
-            async with self._http().stream("GET", t.url, timeout=t.timeout) as response:
+            async with client.stream("GET", t.url, timeout=t.timeout) as response:
                 result["latency_ms"] = (time.perf_counter() - started) * 1000
                 result["status"] = response.status_code
                 stream = response.extensions.get("network_stream")
@@ -123,10 +186,10 @@ class HttpCheckCollector:
                         not_after = cert_not_after(der)
                         result["cert_not_after"] = not_after
                         result["cert_days"] = (not_after - time.time()) / 86400
-        except httpx.TimeoutException:
-            result["error"] = f"no answer within {t.timeout:g} s"
+        except httpx.ConnectError:
+            raise  # the caller tells a refused certificate from a dead service
         except httpx.HTTPError as exc:
-            result["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            return self._failed(exc)
         return result
 
     async def collect(self) -> list[Reading]:
@@ -141,6 +204,7 @@ class HttpCheckCollector:
         return [Reading(SOURCE, self.target.name, at, metrics, detail)]
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in (self._client, self._unverified):
+            if client is not None:
+                await client.aclose()
+        self._client = self._unverified = None

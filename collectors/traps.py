@@ -11,6 +11,8 @@ or an error message: a community is known only by its index ("community-2").
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -140,26 +142,36 @@ class TrapReceiver:
             raise OSError(
                 exc.errno, f"cannot listen for traps on {self.address}:{self.port}: {exc.strerror}"
             ) from None
-        snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
-        for i, community in enumerate(self._communities):
-            snmp_config.add_v1_system(engine, f"community-{i}", community)
-        for user in self._users:
-            options: dict[str, Any] = {}
-            if user.engine_id:
-                options["securityEngineId"] = rfc1902.OctetString(
-                    hexValue=user.engine_id.removeprefix("0x")
+        try:
+            snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
+            for i, community in enumerate(self._communities):
+                snmp_config.add_v1_system(engine, f"community-{i}", community)
+            for user in self._users:
+                options: dict[str, Any] = {}
+                if user.engine_id:
+                    options["securityEngineId"] = rfc1902.OctetString(
+                        hexValue=user.engine_id.removeprefix("0x")
+                    )
+                snmp_config.add_v3_user(
+                    engine,
+                    user.user,
+                    _AUTH_PROTOCOLS[user.auth_protocol.lower()],
+                    user.auth_key or None,
+                    _PRIV_PROTOCOLS[user.priv_protocol.lower()],
+                    user.priv_key or None,
+                    **options,
                 )
-            snmp_config.add_v3_user(
-                engine,
-                user.user,
-                _AUTH_PROTOCOLS[user.auth_protocol.lower()],
-                user.auth_key or None,
-                _PRIV_PROTOCOLS[user.priv_protocol.lower()],
-                user.priv_key or None,
-                **options,
-            )
-        self._engine = engine
-        self._receiver = ntfrcv.NotificationReceiver(engine, self._received)
+            receiver = ntfrcv.NotificationReceiver(engine, self._received)
+        except BaseException:
+            # Bound but not listening: give the port back now, not at the retry
+            # (a new receiver, or the next lease holder, must be able to bind it).
+            with contextlib.suppress(Exception):
+                engine.close_dispatcher()
+            with contextlib.suppress(Exception):
+                transport.close_transport()
+            await asyncio.sleep(0)  # the socket itself is closed on the loop's next turn
+            raise
+        self._engine, self._receiver = engine, receiver
 
     async def close(self) -> None:
         if self._engine is None:

@@ -101,6 +101,15 @@ def test_cli_handover(isolated: Isolated, seeded: Path) -> None:
     assert data["acknowledged_unresolved"][0]["notes"][0]["note"] == "cleaning logs"
     assert data["schedule_changes"][0]["reason"] == "storage work"
     assert data["on_bridge"] == {"alice": 2, "bob": 2}
+    # The events are the same objects `bridge events --json` writes: one serializer.
+    listed = run_bridge(isolated, "--config", str(seeded), "events", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_id = {e["id"]: e for e in json.loads(listed.stdout)}
+    [unacked] = data["unacknowledged"]
+    assert unacked == by_id[unacked["id"]]
+    acked = dict(data["acknowledged_unresolved"][0])
+    assert acked.pop("notes") and acked == by_id[acked["id"]]
+    assert {"detail", "count", "last_seen", "acked_at", "owner"} <= set(unacked)
     md = run_bridge(isolated, "--config", str(seeded), "handover", "--since", "90d", "--markdown")
     assert md.stdout.startswith("# Shift handover") and "## Operator notes" in md.stdout
     bad = run_bridge(isolated, "--config", str(seeded), "handover", "--since", "later")

@@ -104,7 +104,7 @@ def self_signed(tmp: Path, days: int) -> ssl.SSLContext:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=max(1, 30 - days)))  # days < 0: expired
         .not_valid_after(now + dt.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
@@ -129,10 +129,35 @@ async def test_self_signed_certificate_days_to_expiry(tmp_path: Path) -> None:
         assert reading.metrics["status"] == 200
         assert 9.9 < reading.metrics["cert_days"] <= 10
         assert checks(reading)["cert"] == ("warning", "tls TLS certificate expires in 10 days")
-        # Verification on: a self-signed certificate is refused, and that is "down".
+        # Verification on: the self-signed certificate is refused. That is a certificate
+        # problem, not "down": the service still answered, and says so.
         reading = await probe(HttpTarget("tls", url, verify_tls=True))
-        severity, summary = checks(reading)["status"]
-        assert severity == "critical" and "CERTIFICATE_VERIFY_FAILED" in summary
+        found = checks(reading)
+        assert found["cert"] == ("critical", "tls TLS certificate not trusted: self-signed certificate")  # fmt: skip
+        assert found["status"] == ("ok", "tls answers HTTP 200")
+        assert reading.metrics["up"] == 1.0 and 9.9 < reading.metrics["cert_days"] <= 10
+
+
+async def test_an_expired_certificate_is_a_cert_problem_not_down(tmp_path: Path) -> None:
+    with serve(self_signed(tmp_path, days=-3)) as tls:
+        tls.route("/", Behaviour())
+        for verify in (True, False):
+            reading = await probe(HttpTarget("tls", tls.url("/"), verify_tls=verify))
+            found = checks(reading)
+            assert found["cert"] == ("critical", "tls TLS certificate expired 3 days ago"), verify
+            assert found["status"] == ("ok", "tls answers HTTP 200")
+            assert -3.1 < reading.metrics["cert_days"] < -2.9
+            assert "error" not in reading.detail
+
+
+async def test_a_service_that_is_not_there_with_verification_on_is_still_down() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: the connection is refused
+        reading = await probe(HttpTarget("tls", f"https://127.0.0.1:{port}/", timeout=2))
+    found = checks(reading)
+    assert set(found) == {"status"} and found["status"][0] == "critical"
+    assert "down" in found["status"][1] and "cert_error" not in reading.detail
 
 
 async def test_checks_become_events_and_show_in_the_health_pane(

@@ -11,13 +11,14 @@ from conftest import Isolated, one_error_line, run_bridge, seeded_config
 
 from bridge.actions import Action
 from bridge.config import Config, ConfigError, parse_config
-from bridge.models import EventInput, ScheduleAction, Severity
+from bridge.models import CollectorHealth, EventInput, ScheduleAction, Severity
 from bridge.reports import (
     Period,
     PeriodError,
     build_report,
     parse_period,
     render_markdown,
+    report_json,
     report_tables,
     text_chart,
 )
@@ -109,6 +110,8 @@ async def seed(store: Store) -> None:
     )  # fmt: skip
     await store.job_start("xfer", "cron", at(16) + 1 * M)
     await store.job_start("night", "cron", at(3))
+    # sw2 has been polled since before the period, and never failed.
+    await store.record_health(CollectorHealth("snmp:sw2", 60.0, last_run=at(-30), runs=1))
 
 
 def config_for(db: Path) -> Config:
@@ -154,6 +157,7 @@ async def test_figures_match_a_hand_computation(tmp_path: Path) -> None:
     avail = {a.resource: a for a in report.availability}
     assert avail["sw1"].down_s == 1 * H and avail["sw1"].percent == 87.5
     assert avail["sw2"].percent == 100.0  # configured, never down
+    assert (avail["sw2"].since, avail["sw1"].since) == (None, at(8))  # sw1: its first event
     assert sum(report.per_bucket) == 4 and len(report.per_bucket) == 24
     assert report.per_bucket[8] == 1 and report.per_bucket[16] == 1
 
@@ -259,3 +263,70 @@ def test_every_minute_job_missed_occurrences_are_missed() -> None:
     ]  # fmt: skip
     stats = job_stats(cfg, runs, [], Period(t0, t0 + 600), t0 + 700, ALWAYS)
     assert (stats.due, stats.on_time, stats.late, stats.missed) == (10, 5, 0, 5)
+
+
+async def test_availability_counts_only_from_the_first_poll(tmp_path: Path) -> None:
+    """sw3 was added at 11:00 (its first poll) and was down 13:00-14:00; the
+    business day is 09:00-17:00. Monitored: 11:00-17:00 = 6 h, down 1 h, so
+    available 5/6 = 83.3%, not 7/8 = 87.5% as if it had been watched since 09:00.
+    sw4 was configured but never polled: no figure at all, not 100%."""
+    db = tmp_path / "bridge.db"
+    text = CONFIG + '\n[[devices]]\nname = "sw3"\naddress = "127.0.0.1"\n'
+    text += '\n[[devices]]\nname = "sw4"\naddress = "127.0.0.1"\n'
+    config = parse_config(text.format(db=db), "test.toml")
+    store = await open_store(db)
+    try:
+        first = CollectorHealth("snmp:sw3", 60.0, last_run=at(11), last_success=at(11), runs=1)
+        await store.record_health(first)
+        later = CollectorHealth("snmp:sw3", 60.0, last_run=at(12), last_success=at(12), runs=2)
+        await store.record_health(later)  # the first run is kept, the rest replaced
+        assert (await store.first_runs())["snmp:sw3"] == at(11)
+        await store.upsert_events([ev("snmp", "sw3", "reachability", Severity.MAJOR, at(13))], "b")
+        await store.upsert_events([ev("snmp", "sw3", "reachability", Severity.OK, at(14))], "b")
+        report = await build_report(store, config, Period(MONDAY, MONDAY + 24 * H), at(25))
+    finally:
+        await store.close()
+    avail = {a.resource: a for a in report.availability}
+    sw3 = avail["sw3"]
+    assert sw3.down_s == 1 * H and sw3.since == at(11)
+    assert sw3.percent == pytest.approx(100 * 5 / 6)
+    assert (avail["sw4"].percent, avail["sw4"].polled) == (None, False)
+    rows = {r[1]: r for r in report_tables(report)[-1].rows}
+    assert rows["sw3"][3:] == ("83.3%", "monitored since 11:00 UTC")
+    assert rows["sw4"][3:] == ("—", "never polled")
+    assert report_json(report)["availability"][2]["monitored_since"] == at(11)
+
+
+async def test_collectors_known_before_first_runs_were_kept_count_all_along(
+    tmp_path: Path,
+) -> None:
+    """A store from before the first run was recorded: its collectors are taken
+    as monitored all along (the old figures), not as first polled at the upgrade."""
+    import sqlite3
+
+    from bridge.store.schema import MIGRATIONS
+
+    db = tmp_path / "bridge.db"
+    store = await open_store(db)
+    await store.close()
+    conn = sqlite3.connect(db)
+    try:  # back to the schema before the migration that added first_run
+        conn.executescript(
+            "ALTER TABLE collector_health DROP COLUMN first_run;"
+            f"DELETE FROM schema_version WHERE version >= {_first_run_migration(MIGRATIONS)};"
+            "INSERT INTO collector_health(name, interval, last_run) VALUES ('snmp:sw1', 60, 5);"
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    store = await open_store(db)
+    try:
+        await store.record_health(CollectorHealth("snmp:sw1", 60.0, last_run=at(12), runs=1))
+        assert await store.first_runs() == {"snmp:sw1": 0.0}
+    finally:
+        await store.close()
+
+
+def _first_run_migration(migrations: list[str]) -> int:
+    """The version number of the migration adding first_run (the lead may renumber)."""
+    return next(i for i, m in enumerate(migrations, 1) if "first_run" in m)

@@ -317,3 +317,19 @@ def test_traps_config_is_checked_without_echoing_secrets(isolated: Isolated) -> 
     result = run_bridge(isolated, "--config", str(short), "check-config")
     one_error_line(result, "traps.users[0]", "at least 8 characters")
     assert 'short"' not in result.stderr
+
+
+async def test_a_set_up_failure_after_the_bind_frees_the_port() -> None:
+    """A receiver whose set-up fails after binding (here a v3 user with an
+    unknown protocol, which the config would refuse) must not keep the port
+    until the retry: the next bind by anyone else succeeds at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bad = TrapUser(user="ops", auth_protocol="nonsense", auth_key="k" * 12)
+    receiver = TrapReceiver("127.0.0.1", port, lambda trap: None, users=[bad])
+    with pytest.raises(KeyError):
+        await receiver.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
+        again.bind(("127.0.0.1", port))  # raises EADDRINUSE if the failed receiver kept it
+    await receiver.close()  # and closing what never started is harmless

@@ -183,6 +183,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE collector_health ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE collector_health ADD COLUMN backoff REAL NOT NULL DEFAULT 1;
     """,
+    # 8: when each collector first ran, so availability counts only monitored time.
+    # Rows from before are taken as monitored all along (0), as reports counted them.
+    """
+    ALTER TABLE collector_health ADD COLUMN first_run REAL;
+    UPDATE collector_health SET first_run = 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

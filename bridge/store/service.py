@@ -6,6 +6,7 @@ grow without touching the event core.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -25,6 +26,7 @@ _OUTBOX_COLUMNS = (
 )
 JOURNAL_COLUMNS = "id, event_id, at, actor, action, note"  # JournalEntry's fields, in order
 MAX_ERROR = 300
+BIG_READ = 5000  # rows; more are turned into models off the event loop
 
 
 def _item(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
@@ -65,7 +67,12 @@ class ServiceQueries:
             sql += f" AND action IN ({','.join('?' * len(actions))})"
             args.extend(actions)
         async with self._db.execute(sql + " ORDER BY at, id LIMIT ?", (*args, limit)) as cur:
-            return [JournalEntry(*row) for row in await cur.fetchall()]
+            rows = list(await cur.fetchall())
+        if len(rows) < BIG_READ:
+            return [JournalEntry(*row) for row in rows]
+        # A month of a busy store is 100 000s of rows: made into entries on the
+        # loop, that stalls the console (keys, clock) for a noticeable time.
+        return await asyncio.to_thread(lambda: [JournalEntry(*row) for row in rows])
 
     async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
         """Many events in a few reads (a report may name tens of thousands)."""
@@ -83,6 +90,13 @@ class ServiceQueries:
                     event = _event(row)
                     out[event.id] = event
         return out
+
+    async def first_runs(self) -> dict[str, float]:
+        """When each collector first ran (by collector name; 0: since before this was kept)."""
+        async with self._db.execute(
+            "SELECT name, first_run FROM collector_health WHERE first_run IS NOT NULL"
+        ) as cur:
+            return {name: first for name, first in await cur.fetchall()}
 
     async def last_journal(self, action: str) -> JournalEntry | None:
         async with self._db.execute(

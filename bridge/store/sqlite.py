@@ -264,10 +264,18 @@ class SqliteStore(ServiceQueries):
     # -- collector self-health ---------------------------------------------------
     async def record_health(self, health: CollectorHealth) -> None:
         async with self._tx(health.last_run or 0.0, "health", health.name):
+            # Every column is replaced but first_run, which keeps the first run ever.
             await self._db.execute(
-                "INSERT OR REPLACE INTO collector_health(name, interval, last_run, last_success, "
-                "latency_ms, runs, errors, consecutive_failures, last_error, timeouts, backoff) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO collector_health(name, interval, last_run, last_success, "
+                "latency_ms, runs, errors, consecutive_failures, last_error, timeouts, backoff, "
+                "first_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET interval = excluded.interval, "
+                "last_run = excluded.last_run, last_success = excluded.last_success, "
+                "latency_ms = excluded.latency_ms, runs = excluded.runs, "
+                "errors = excluded.errors, consecutive_failures = excluded.consecutive_failures, "
+                "last_error = excluded.last_error, timeouts = excluded.timeouts, "
+                "backoff = excluded.backoff, "
+                "first_run = COALESCE(collector_health.first_run, excluded.first_run)",
                 (
                     health.name,
                     health.interval,
@@ -280,6 +288,7 @@ class SqliteStore(ServiceQueries):
                     health.last_error,
                     health.timeouts,
                     health.backoff,
+                    health.last_run,
                 ),
             )
 

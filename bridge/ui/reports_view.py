@@ -1,9 +1,18 @@
 """The Reports view (`R`) and the Handover view (`O`): the same figures as
-`bridge report` and `bridge handover`, drawn from the same tables."""
+`bridge report` and `bridge handover`, drawn from the same tables.
+
+The rows are read on the event loop (the store's reads are async) and the
+figures computed in a thread: a month of a busy store takes seconds of pure
+Python, and the console must keep its clock and keys meanwhile. A newer request
+(`p`, or closing the view) sets the older computation's stop flag, and a result
+that is not the latest request's is never drawn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -11,14 +20,27 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 
+from bridge.config import Config
 from bridge.handover import (
     Handover,
+    HandoverData,
     accept_handover,
-    build_handover,
+    compute_handover,
     handover_heading,
     handover_tables,
+    read_handover_data,
 )
-from bridge.reports import Period, Table, build_report, report_heading, report_tables
+from bridge.reports import (
+    Period,
+    Report,
+    ReportData,
+    Superseded,
+    Table,
+    compute_report,
+    read_report_data,
+    report_heading,
+    report_tables,
+)
 from bridge.service_models import OutboxItem
 from bridge.text import column_widths, safe_text
 from bridge.ui.lines import Line, LinesView, plain
@@ -30,6 +52,11 @@ __all__ = ["HandoverScreen", "ReportsScreen", "table_lines"]
 
 PERIODS: list[tuple[str, float]] = [("24 h", 86400.0), ("7 days", 7 * 86400.0), ("30 days", 30 * 86400.0)]  # fmt: skip
 OUTBOX_SHOWN = 8
+COMPUTING = "computing…"
+
+# The pure parts, run in a thread; a test passes its own to hold one at a gate.
+ReportCompute = Callable[[ReportData, Config, Period, float, threading.Event], Report]
+HandoverCompute = Callable[[HandoverData, Config, float], Handover]
 
 
 def table_lines(heading: Sequence[str], tables: Sequence[Table]) -> list[Line]:
@@ -100,10 +127,38 @@ class _ServiceScreen(ModalScreen[bool]):
     def view(self) -> LinesView:
         return self.query_one(LinesView)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0  # of the latest request; only its result is drawn
+        self._stop = threading.Event()
+        self.computing = False
+
     def on_mount(self) -> None:
-        self.view.set_lines([(("loading…", "muted"),)])
         self.view.focus()
-        self.run_worker(self.reload(), exclusive=True)
+        self.start()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def start(self, what: str = "") -> None:
+        """Supersede any computation under way and begin the one now wanted."""
+        self._stop.set()
+        self._stop = threading.Event()
+        self.generation += 1
+        self.computing = True
+        self.view.set_lines([((f"{COMPUTING} {what}".rstrip(), "muted"),)])
+        self.run_worker(self.reload(self.generation, self._stop), group="compute", exclusive=True)
+
+    def current(self, generation: int) -> bool:
+        return generation == self.generation and self.is_attached
+
+    def show(self, generation: int, lines: list[Line]) -> bool:
+        """Draw a result only if it answers the latest request."""
+        if not self.current(generation):
+            return False
+        self.computing = False
+        self.view.set_lines(lines)
+        return True
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.fit)
@@ -114,7 +169,9 @@ class _ServiceScreen(ModalScreen[bool]):
         if view.virtual_size.width != view.size.width:
             view.set_lines(list(view.lines))
 
-    async def reload(self) -> None:  # pragma: no cover - each view has its own
+    async def reload(
+        self, generation: int, stop: threading.Event
+    ) -> None:  # pragma: no cover - each view has its own
         raise NotImplementedError
 
 
@@ -126,30 +183,37 @@ class ReportsScreen(_ServiceScreen):
     title_text = "Reports"
     subtitle = "p period · Esc closes"
 
-    def __init__(self) -> None:
+    def __init__(self, compute: ReportCompute = compute_report) -> None:
         super().__init__()
         self.period_index = 0
         self.loaded = False
+        self.compute = compute
 
     def action_period(self) -> None:
         self.period_index = (self.period_index + 1) % len(PERIODS)
-        self.run_worker(self.reload(), exclusive=True)
+        self.start(f"(last {PERIODS[self.period_index][0]})")
 
-    async def reload(self) -> None:
+    async def reload(self, generation: int, stop: threading.Event) -> None:
         app = self.bridge
         now = app.clock.now()
         label, span = PERIODS[self.period_index]
-        report = await build_report(app.store, app.config, Period(now - span, now), now)
-        tables = report_tables(report)
-        tables.append(
-            outbox_table(
-                await app.store.outbox_counts(), await app.store.outbox_items(OUTBOX_SHOWN)
-            )
+        period = Period(now - span, now)
+        data = await read_report_data(app.store, period)
+        outbox = outbox_table(
+            await app.store.outbox_counts(), await app.store.outbox_items(OUTBOX_SHOWN)
         )
+        if not self.current(generation):
+            return
+        try:
+            report = await asyncio.to_thread(self.compute, data, app.config, period, now, stop)
+        except Superseded:
+            return
+        tables = report_tables(report)
+        tables.append(outbox)
         heading = report_heading(report)
         heading[0] = f"{heading[0]} (last {label})"
-        self.view.set_lines(table_lines(heading, tables))
-        self.loaded = True
+        if self.show(generation, table_lines(heading, tables)):
+            self.loaded = True
 
 
 class HandoverScreen(_ServiceScreen):
@@ -160,16 +224,21 @@ class HandoverScreen(_ServiceScreen):
     title_text = "Shift handover"
     subtitle = "a accept · Esc closes"
 
-    def __init__(self) -> None:
+    def __init__(self, compute: HandoverCompute = compute_handover) -> None:
         super().__init__()
         self.handover: Handover | None = None
+        self.compute = compute
 
-    async def reload(self) -> None:
+    async def reload(self, generation: int, stop: threading.Event) -> None:
         app = self.bridge
-        self.handover = await build_handover(app.store, app.config, app.clock.now())
-        self.view.set_lines(
-            table_lines(handover_heading(self.handover), handover_tables(self.handover))
-        )
+        now = app.clock.now()
+        data = await read_handover_data(app.store, app.config, now)
+        if not self.current(generation):
+            return
+        handover = await asyncio.to_thread(self.compute, data, app.config, now)
+        lines = table_lines(handover_heading(handover), handover_tables(handover))
+        if self.show(generation, lines):
+            self.handover = handover
 
     async def action_accept(self) -> None:
         if self.handover is None:
