@@ -67,8 +67,29 @@ def _observation(check: str, severity: str, summary: str, value: float | None) -
     return {"check": check, "severity": severity, "summary": summary, "value": value}
 
 
+def _refused(target: HttpTarget, why: str, days: float | None) -> dict[str, Any]:
+    # Either stops every client that verifies: critical, however long it is valid.
+    if days is not None and days < 0:
+        summary = f"{target.name} TLS certificate expired {-days:.0f} days ago"
+    else:
+        summary = f"{target.name} TLS certificate not trusted: {why}"
+    return _observation("cert", "critical", summary, days)
+
+
+def carries_secrets(url: str) -> bool:
+    """A user, password or query in the URL: never sent where TLS was not verified."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return bool(parts.username or parts.password or parts.query)
+
+
 def judge(target: HttpTarget, result: dict[str, Any]) -> list[dict[str, Any]]:
     """The rule table for one result: (check, severity, summary). Data in, data out."""
+    refused = result.get("cert_error")
+    if refused is not None and "status" not in result:
+        # Not asked again without verification: only the certificate is known.
+        return [_refused(target, refused, result.get("cert_days"))]
     error = result.get("error")
     if error is not None:
         return [_observation("status", "critical", f"{target.name} down: {error}", None)]
@@ -90,14 +111,8 @@ def judge(target: HttpTarget, result: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         out.append(_observation("latency", "ok", f"{target.name} answers in {latency:.0f} ms", latency))  # fmt: skip
     days = result.get("cert_days")
-    refused = result.get("cert_error")
     if refused is not None:
-        # Either stops every client that verifies: critical, however long it is valid.
-        if days is not None and days < 0:
-            summary = f"{target.name} TLS certificate expired {-days:.0f} days ago"
-        else:
-            summary = f"{target.name} TLS certificate not trusted: {refused}"
-        out.append(_observation("cert", "critical", summary, days))
+        out.append(_refused(target, refused, days))
     elif days is not None:
         if days < 0:
             sev, summary = "critical", f"{target.name} TLS certificate expired {-days:.0f} days ago"
@@ -147,6 +162,10 @@ class HttpCheckCollector:
             refused = cert_verify_error(exc)
             if refused is None:
                 return self._failed(exc)
+        if carries_secrets(self.target.url):
+            # Asking again unverified would hand them to whoever answered.
+            return {"url": self.target.url, "expect_status": self.target.expect_status,
+                    "cert_error": refused[:300]}  # fmt: skip
         # The certificate was refused: ask again without verifying, so the
         # service's own answer (and the certificate's dates) are still known.
         try:

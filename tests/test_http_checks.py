@@ -206,3 +206,17 @@ timeout = 0.3
 def test_bad_check_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"http_checks\[0\]\.url: .*has no host"):
         parse_config('[[http_checks]]\nname = "x"\nurl = "http:///path"\n', "t.toml")
+
+
+async def test_a_refused_certificate_is_never_retried_with_credentials(tmp_path: Path) -> None:
+    # Asking again without verification would hand the token or password to
+    # whoever answered, perhaps not the service at all.
+    with serve(self_signed(tmp_path, days=10)) as tls:
+        tls.route("/", Behaviour())
+        for url in (tls.url("/") + "?token=s3cret", tls.url("/").replace("://", "://ops:pw@")):
+            reading = await probe(HttpTarget("tls", url, verify_tls=True))
+            found = checks(reading)
+            assert found == {
+                "cert": ("critical", "tls TLS certificate not trusted: self-signed certificate")
+            }, url
+        assert tls.requests() == []  # no request ever reached it
