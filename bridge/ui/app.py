@@ -144,6 +144,17 @@ class BridgeApp(App[int]):
         assert self._store is not None, "the store opens on mount"
         return self._store
 
+    def get_default_screen(self) -> Screen[object]:
+        screen = super().get_default_screen()
+        # Textual gives the screen its width's breakpoint class on the first
+        # resize, restyling every node; with the class already right, that
+        # resize changes nothing (~15 ms of the first screen).
+        breakpoints = self.HORIZONTAL_BREAKPOINTS or []
+        screen.add_class(
+            *screen._get_breakpoint_classes(self.size.width, breakpoints), update=False
+        )
+        return screen
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
 
