@@ -2,6 +2,10 @@
 
 Every problem is reported as one line naming the file, the key path and what is
 allowed, so an operator can fix a bad file without reading a traceback.
+
+Importing this module is on the path to the first screen, so it stays cheap:
+the models are `bridge.config_model` records (not pydantic), and croniter and tomllib
+are imported only when a schedule or a file is actually checked.
 """
 
 from __future__ import annotations
@@ -9,23 +13,12 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import re
-import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from croniter import croniter
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
 from bridge import paths
+from bridge.config_model import Field, Model, SecretStr, ValidationError
 from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.config_service import (
     EscalationConfig,
@@ -62,6 +55,8 @@ def _known_zone(value: str) -> str:
 
 
 def _valid_cron(value: str) -> str:
+    from croniter import croniter  # ~30 ms to import: only when there is a schedule to check
+
     value = value.strip()
     try:
         valid = croniter.is_valid(value)
@@ -72,22 +67,28 @@ def _valid_cron(value: str) -> str:
     return value
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _dependency_names(value: list[str]) -> list[str]:
+    for i, name in enumerate(value):
+        if not name.strip():
+            raise ValueError(f"depends_on[{i}] is empty")
+    return list(dict.fromkeys(value))
 
 
-class Threshold(_Model):
+def _time_of_day(value: str) -> str:
+    parse_hhmm(value)
+    return value.strip()
+
+
+class Threshold(Model):
     """Two levels with hysteresis: raise at a level, clear only `hysteresis` below it."""
 
     warning: float = Field(ge=0)
     critical: float = Field(ge=0)
     hysteresis: float = Field(default=0.0, ge=0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Threshold:
+    def _check(self) -> None:
         if self.critical < self.warning:
             raise ValueError(f"critical ({self.critical}) must be >= warning ({self.warning})")
-        return self
 
 
 # Thresholds are data: metric name -> levels. Load is per core, the rest percent.
@@ -100,7 +101,7 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
 }
 
 
-class Thresholds(_Model):
+class Thresholds(Model):
     cpu: Threshold = DEFAULT_THRESHOLDS["cpu"]
     memory: Threshold = DEFAULT_THRESHOLDS["memory"]
     swap: Threshold = DEFAULT_THRESHOLDS["swap"]
@@ -111,7 +112,7 @@ class Thresholds(_Model):
         return {name: getattr(self, name) for name in DEFAULT_THRESHOLDS}
 
 
-class StoreConfig(_Model):
+class StoreConfig(Model):
     path: Path | None = None
     sample_retention_hours: float = Field(default=24, gt=0, le=24 * 365)
     history_days: float = Field(default=90, gt=0)
@@ -120,7 +121,7 @@ class StoreConfig(_Model):
         return (self.path or paths.default_store_path()).expanduser()
 
 
-class LocalConfig(_Model):
+class LocalConfig(Model):
     enabled: bool = True
     interval: PositiveSeconds = 2.0
     # process_iter is ~95 % of a sample's cost, so the process table refreshes less often.
@@ -129,7 +130,7 @@ class LocalConfig(_Model):
     thresholds: Thresholds = Thresholds()
 
 
-class DeviceConfig(_Model):
+class DeviceConfig(Model):
     name: str = Field(min_length=1, max_length=64)
     address: str = Field(min_length=1)
     port: int = Field(default=161, ge=1, le=65535)
@@ -145,25 +146,23 @@ class DeviceConfig(_Model):
     retries: int = Field(default=1, ge=0, le=10)
     tags: list[str] = []
 
-    @model_validator(mode="after")
-    def _v3_needs_user(self) -> DeviceConfig:
+    def _check(self) -> None:
         if self.version == "3" and not self.user:
             raise ValueError("SNMPv3 needs 'user'")
         # SNMPv3 localises keys of at least 8 characters; shorter ones fail every poll.
         for key, value in (("auth_key", self.auth_key), ("priv_key", self.priv_key)):
             if self.version == "3" and value is not None and len(value.get_secret_value()) < 8:
                 raise ValueError(f"{key} must be at least 8 characters")
-        return self
 
 
-class JobConfig(_Model):
+class JobConfig(Model):
     name: str = Field(min_length=1, max_length=64)
-    schedule: str = Field(min_length=1, description="cron expression")
-    timezone: str = "UTC"
+    schedule: str = Field(min_length=1, description="cron expression", check=_valid_cron)
+    timezone: str = Field(default="UTC", check=_known_zone)
     duration: PositiveSeconds | None = None
     grace: float = Field(default=300, ge=0)
     max_runtime: PositiveSeconds | None = None
-    depends_on: list[str] = []
+    depends_on: list[str] = Field(default=[], check=_dependency_names)
     hosts: list[str] = []
     owner: str | None = None
     runbook: str | None = None
@@ -172,26 +171,8 @@ class JobConfig(_Model):
     )
     maintenance: bool = False  # a running occurrence opens a maintenance window for `hosts`
 
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        return _valid_cron(value)
 
-    @field_validator("depends_on")
-    @classmethod
-    def _dependency_names(cls, value: list[str]) -> list[str]:
-        for i, name in enumerate(value):
-            if not name.strip():
-                raise ValueError(f"depends_on[{i}] is empty")
-        return list(dict.fromkeys(value))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _known_zone(value)
-
-
-class MaintenanceConfig(_Model):
+class MaintenanceConfig(Model):
     """A maintenance window: events for `hosts` (globs) are stored but suppressed while open.
 
     Either recurring (cron `schedule` + `duration` seconds, in `timezone`) or fixed
@@ -200,24 +181,13 @@ class MaintenanceConfig(_Model):
 
     name: str = Field(min_length=1, max_length=64)
     hosts: list[str] = Field(min_length=1)
-    schedule: str | None = None
+    schedule: str | None = Field(default=None, check=_valid_cron)
     duration: float | None = Field(default=None, gt=0, le=7 * 86400)
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", check=_known_zone)
     start: datetime.datetime | None = None
     end: datetime.datetime | None = None
 
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        return None if value is None else _valid_cron(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _known_zone(value)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> MaintenanceConfig:
+    def _check(self) -> None:
         cron = self.schedule is not None or self.duration is not None
         fixed = self.start is not None or self.end is not None
         problem = None
@@ -233,7 +203,6 @@ class MaintenanceConfig(_Model):
             problem = f"end ({self.end}) must be after start ({self.start})"
         if problem:
             raise ValueError(f"window {self.name!r}: {problem}")
-        return self
 
     def fixed_span(self) -> tuple[float, float]:
         """(start, end) as epoch seconds, for a fixed window."""
@@ -246,10 +215,10 @@ class MaintenanceConfig(_Model):
         return epoch(self.start), epoch(self.end)
 
 
-class CalendarConfig(_Model):
+class CalendarConfig(Model):
     """Operational hours: `[calendars.business]` with days, start, end, timezone."""
 
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", check=_known_zone)
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
         "mon",
         "tue",
@@ -257,28 +226,15 @@ class CalendarConfig(_Model):
         "thu",
         "fri",
     ]
-    start: str = "00:00"
-    end: str = "24:00"
+    start: str = Field(default="00:00", check=_time_of_day)
+    end: str = Field(default="24:00", check=_time_of_day)
     holidays: list[datetime.date] = []
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _known_zone(value)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _time_of_day(cls, value: str) -> str:
-        parse_hhmm(value)
-        return value.strip()
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CalendarConfig:
+    def _check(self) -> None:
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         if not self.days:
             raise ValueError("days is empty: the calendar would never be open")
-        return self
 
     def hours(self, name: str) -> OperationalHours:
         return OperationalHours(
@@ -291,14 +247,14 @@ class CalendarConfig(_Model):
         )
 
 
-class EventsConfig(_Model):
+class EventsConfig(Model):
     # An event that resolved before anyone acknowledged it stays listed until acknowledged.
     keep_unacknowledged_resolved: bool = True
     fresh_seconds: float = Field(default=10, ge=0, le=3600)
     list_limit: int = Field(default=500, ge=10, le=100_000)
 
 
-class RuleConfig(_Model):
+class RuleConfig(Model):
     """How observations matching the globs become events."""
 
     source: str = "*"
@@ -318,11 +274,11 @@ class RuleConfig(_Model):
         )
 
 
-class OperatorConfig(_Model):
+class OperatorConfig(Model):
     name: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class UiConfig(_Model):
+class UiConfig(Model):
     theme: str = "bridge-dark"
     stale_after_intervals: float = Field(default=3, gt=0)
     monochrome: bool = False  # severity by words, symbols, bold and reverse only
@@ -340,17 +296,37 @@ def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:
     return dups
 
 
-class Config(_Model):
+def _unique_devices(devices: list[DeviceConfig]) -> list[DeviceConfig]:
+    for name, first, again in _duplicates([d.name for d in devices]):
+        raise ValueError(f"duplicate device name {name!r} (devices[{first}] and [{again}])")
+    return devices
+
+
+def _unique_jobs(jobs: list[JobConfig]) -> list[JobConfig]:
+    for name, first, again in _duplicates([j.name for j in jobs]):
+        raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
+    return jobs
+
+
+def _unique_windows(windows: list[MaintenanceConfig]) -> list[MaintenanceConfig]:
+    for name, first, again in _duplicates([w.name for w in windows]):
+        raise ValueError(
+            f"duplicate maintenance window {name!r} (maintenance[{first}] and [{again}])"
+        )
+    return windows
+
+
+class Config(Model):
     store: StoreConfig = StoreConfig()
     local: LocalConfig = LocalConfig()
-    devices: list[DeviceConfig] = []
-    jobs: list[JobConfig] = []
+    devices: list[DeviceConfig] = Field(default=[], check=_unique_devices)
+    jobs: list[JobConfig] = Field(default=[], check=_unique_jobs)
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
     events: EventsConfig = EventsConfig()
     rules: list[RuleConfig] = []
     calendars: dict[str, CalendarConfig] = {}
-    maintenance: list[MaintenanceConfig] = []
+    maintenance: list[MaintenanceConfig] = Field(default=[], check=_unique_windows)
     reports: ReportsConfig = ReportsConfig()
     webhooks: list[WebhookConfig] = []
     escalations: list[EscalationConfig] = []
@@ -371,31 +347,7 @@ class Config(_Model):
                 return rule
         return _DEFAULT_RULE
 
-    @field_validator("devices")
-    @classmethod
-    def _unique_devices(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
-        for name, first, again in _duplicates([d.name for d in devices]):
-            raise ValueError(f"duplicate device name {name!r} (devices[{first}] and [{again}])")
-        return devices
-
-    @field_validator("jobs")
-    @classmethod
-    def _unique_jobs(cls, jobs: list[JobConfig]) -> list[JobConfig]:
-        for name, first, again in _duplicates([j.name for j in jobs]):
-            raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
-        return jobs
-
-    @field_validator("maintenance")
-    @classmethod
-    def _unique_windows(cls, windows: list[MaintenanceConfig]) -> list[MaintenanceConfig]:
-        for name, first, again in _duplicates([w.name for w in windows]):
-            raise ValueError(
-                f"duplicate maintenance window {name!r} (maintenance[{first}] and [{again}])"
-            )
-        return windows
-
-    @model_validator(mode="after")
-    def _job_graph(self) -> Config:
+    def _check(self) -> None:
         problems = job_graph_problems(self.jobs) + service_problems(self)
         for i, job in enumerate(self.jobs):
             if job.calendar is not None and job.calendar not in self.calendars:
@@ -405,8 +357,7 @@ class Config(_Model):
                     f"{job.calendar!r} (known: {known})"
                 )
         if problems:
-            raise ConfigError(problems)  # not a ValueError: pydantic lets it through
-        return self
+            raise ConfigError(problems)  # not a ValueError: lines of their own, not one at "top"
 
 
 def service_problems(config: Config) -> list[str]:
@@ -521,6 +472,8 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def parse_config(text: str, source: str) -> Config:
+    import tomllib  # ~8 ms: only when there is a file to read
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

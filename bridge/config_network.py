@@ -8,32 +8,26 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from bridge.config_model import Field, Model, SecretStr
 
 __all__ = ["NetworkConfig", "TrapMapConfig", "TrapUserConfig", "TrapsConfig"]
 
 EventSeverity = Literal["critical", "major", "minor", "warning", "info"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ErrorRate(_Model):
+class ErrorRate(Model):
     """Interface errors per second (in + out) with hysteresis, as for host metrics."""
 
     warning: float = Field(default=10.0, ge=0)
     critical: float = Field(default=100.0, ge=0)
     hysteresis: float = Field(default=1.0, ge=0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> ErrorRate:
+    def _check(self) -> None:
         if self.critical < self.warning:
             raise ValueError(f"critical ({self.critical}) must be >= warning ({self.warning})")
-        return self
 
 
-class NetworkConfig(_Model):
+class NetworkConfig(Model):
     """What the poller's observations of a device become (thresholds as data)."""
 
     link_down: EventSeverity = "major"  # an interface down while admin up
@@ -43,7 +37,7 @@ class NetworkConfig(_Model):
     stale_after_intervals: float = Field(default=3, gt=0)
 
 
-class TrapUserConfig(_Model):
+class TrapUserConfig(Model):
     """An SNMPv3 user allowed to send traps (authNoPriv or authPriv)."""
 
     user: str = Field(min_length=1, max_length=32)
@@ -55,18 +49,16 @@ class TrapUserConfig(_Model):
         default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$", description="sender's engine id, hex"
     )
 
-    @model_validator(mode="after")
-    def _keys(self) -> TrapUserConfig:
+    def _check(self) -> None:
         if len(self.auth_key.get_secret_value()) < 8:
             raise ValueError("auth_key must be at least 8 characters")
         if (self.priv_protocol is None) != (self.priv_key is None):
             raise ValueError("priv_protocol and priv_key go together")
         if self.priv_key is not None and len(self.priv_key.get_secret_value()) < 8:
             raise ValueError("priv_key must be at least 8 characters")
-        return self
 
 
-class TrapMapConfig(_Model):
+class TrapMapConfig(Model):
     """A trap OID (or a prefix ending in `.*`) mapped to an event."""
 
     oid: str = Field(pattern=r"^\.?[0-9]+(\.[0-9]+)*(\.\*)?$")
@@ -75,7 +67,7 @@ class TrapMapConfig(_Model):
     summary: str = Field(default="", max_length=200)
 
 
-class TrapsConfig(_Model):
+class TrapsConfig(Model):
     """The trap receiver, run by the lease holder.
 
     Off by default: listening is a decision. The default address is loopback so

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from bridge.config_model import Field, Model
 from bridge.durations import parse_duration
 
 __all__ = [
@@ -20,10 +19,6 @@ __all__ = [
     "WebhookConfig",
     "check_http_url",
 ]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _shown(value: str) -> str:
@@ -56,54 +51,48 @@ def check_http_url(value: str) -> str:
     return value
 
 
-class ReportsConfig(_Model):
+class ReportsConfig(Model):
     # The name of a [calendars.NAME] entry; None measures around the clock.
     calendar: str | None = None
     # The default period of `bridge handover` when no handover was acknowledged yet.
     handover_hours: float = Field(default=12, gt=0, le=24 * 31)
 
 
-class WebhookConfig(_Model):
+class WebhookConfig(Model):
     name: str = Field(min_length=1, max_length=64)
-    url: str
+    url: str = Field(check=check_http_url)
     format: Literal["json", "slack"] = "json"
     timeout: float = Field(default=5.0, gt=0, le=120)
     max_attempts: int = Field(default=8, ge=1, le=100)
     # Seconds before the first retry; doubled for each further attempt, at most an hour.
     backoff: float = Field(default=10.0, gt=0, le=3600)
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_http_url(value)
+
+def _after_minutes(value: float | str) -> float | str:
+    if isinstance(value, str):
+        return parse_duration(value) / 60
+    if value < 0:
+        raise ValueError("must be 0 minutes or more")
+    return value
 
 
-class EscalationConfig(_Model):
+class EscalationConfig(Model):
     """Notify `targets` when an event at least `severity` is unacknowledged for `after`."""
 
     name: str = Field(min_length=1, max_length=64)
     severity: Literal["critical", "major", "minor", "warning", "info"] = "critical"
     # Minutes, or a duration such as "15m" or "1h".
-    after: float | str = 15
+    after: float | str = Field(default=15, check=_after_minutes)
     targets: list[str] = Field(min_length=1)
-
-    @field_validator("after")
-    @classmethod
-    def _after(cls, value: float | str) -> float | str:
-        if isinstance(value, str):
-            return parse_duration(value) / 60
-        if value < 0:
-            raise ValueError("must be 0 minutes or more")
-        return value
 
     @property
     def after_seconds(self) -> float:
         return float(self.after) * 60
 
 
-class HttpCheckConfig(_Model):
+class HttpCheckConfig(Model):
     name: str = Field(min_length=1, max_length=64)
-    url: str
+    url: str = Field(check=check_http_url)
     expect_status: int = Field(default=200, ge=100, le=599)
     timeout: float = Field(default=5.0, gt=0, le=120)
     interval: float = Field(default=60.0, gt=0, le=86400)
@@ -111,8 +100,3 @@ class HttpCheckConfig(_Model):
     # A response slower than this (milliseconds) raises a warning.
     slow_ms: float = Field(default=2000, gt=0)
     cert_warning_days: float = Field(default=14, ge=0, le=3650)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_http_url(value)

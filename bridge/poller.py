@@ -13,10 +13,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from bridge.clock import Clock
 from bridge.config import Config, DeviceConfig
+from bridge.config_model import SecretStr
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner

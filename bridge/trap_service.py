@@ -14,10 +14,9 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
 from bridge.clock import Clock
 from bridge.config import Config
+from bridge.config_model import SecretStr
 from bridge.models import CollectorHealth
 from bridge.runner import CollectorRunner
 from bridge.store.base import Store
