@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from bridge.config import JobConfig, MaintenanceConfig
 from bridge.models import MaintenanceWindow
 from bridge.schedule import JobStatus
@@ -28,6 +26,8 @@ def _span(config: MaintenanceConfig, now: float) -> tuple[tuple[float, float], f
     if config.schedule is None or config.duration is None:
         start, end = config.fixed_span()
         return (start, end), (start if start > now else None)
+    from croniter import croniter  # only hosts with scheduled windows pay its import
+
     tz = ZoneInfo(config.timezone)
     try:
         nxt: float | None = float(

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from croniter import croniter
-
 from bridge.config import Config, JobConfig
 from bridge.durations import parse_duration
 from bridge.hours import OperationalHours
@@ -235,6 +233,8 @@ def response_stats(
 
 def _occurrences(job: JobConfig, start: float, end: float) -> list[float]:
     from zoneinfo import ZoneInfo
+
+    from croniter import croniter
 
     it = croniter(job.schedule, dt.datetime.fromtimestamp(start, ZoneInfo(job.timezone)))
     times: list[float] = []

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from bridge.config import JobConfig
 from bridge.hours import OperationalHours
 
@@ -47,6 +45,8 @@ class DayTimes:
             self._cache.clear()
         within = self.hours.get(job.calendar) if job.calendar else None
         out: list[float] = []
+        from croniter import croniter  # only hosts with jobs pay its import
+
         try:
             it = croniter(job.schedule, datetime.fromtimestamp(start - 1, ZoneInfo(job.timezone)))
             while len(out) < MAX_PER_DAY:

@@ -47,6 +47,14 @@ def test_importing_the_config_pulls_in_no_heavy_library() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def test_the_console_without_jobs_pulls_in_no_cron_library() -> None:
+    # `bridge` with no config (one host over SSH) has no schedule to evaluate:
+    # croniter and dateutil (~13 ms) wait for the first job or window.
+    loaded = top_level_modules_after("bridge.cli", "bridge.ui.app")
+    assert "textual" in loaded  # the probe did import the console
+    assert loaded.isdisjoint({"croniter", "dateutil", "pydantic"}), sorted(loaded)
+
+
 @pytest.mark.parametrize("heavy", ["croniter", "textual"])
 def test_the_import_probe_sees_a_heavy_import(heavy: str) -> None:
     """Negative control: the same probe, plus one heavy import, must report it."""
