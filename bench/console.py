@@ -12,7 +12,9 @@ with all pane output recorded by `pipe-pane`:
   setting `[local] interval = 1`, so it takes the collector lease and samples
   this host every second;
 - glances: `glances -t 1` from a throwaway venv (/tmp/bench-glances-venv, made
-  with pip on first use; never a dependency of this project).
+  with pip on first use; never a dependency of this project);
+- textual floor: a bare Textual app (one label, Textual's footer) in the same
+  venv, for its first screen only: what any Textual app pays before drawing.
 
 The pane's shell waits on a FIFO and then execs the program, so the clock
 starts at the exec. Figures:
@@ -257,6 +259,32 @@ def ensure_glances() -> None:
         raise BenchError(f"{GLANCES} missing after pip install")
 
 
+# The least any Textual app pays for its first screen: one line of text that
+# satisfies bridge_drawn, and Textual's own footer.
+TEXTUAL_FLOOR_APP = """\
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Floor(App[None]):
+    BINDINGS = [("q", "quit", "Quit")]
+
+    def compose(self):
+        yield Static("load 0.00 0.00 0.00")
+        yield Footer()
+
+Floor().run()
+"""
+
+
+def textual_floor_program() -> Program:
+    return Program(
+        name="textual floor",
+        argv=[sys.executable, "-c", TEXTUAL_FLOOR_APP],
+        env={},
+        drawn=bridge_drawn,
+    )
+
+
 def glances_program(work: Path) -> Program:
     home = work / "glances-home"
     (home / "config").mkdir(parents=True)
@@ -307,7 +335,7 @@ def rows(b: Result, g: Result | None) -> list[Row]:
     ]
 
 
-def report(b: Result, g: Result | None) -> None:
+def report(b: Result, g: Result | None, floor: Result | None = None) -> None:
     table = [("metric", "bridge", "glances", "ratio", "target", "result")]
     for row in rows(b, g):
         ratio = (
@@ -341,6 +369,12 @@ def report(b: Result, g: Result | None) -> None:
                 f"{res.name}: {res.startup_cpu:.2f} CPU s and {res.startup_bytes:,} bytes "
                 f"before the first screen; steady window {res.window:.1f} s"
             )
+    if floor is not None and g is not None and g.first_screen > 0:
+        print(
+            f"{floor.name} (a bare Textual app: one label and the footer): first screen "
+            f"{floor.first_screen:.2f} s = {floor.first_screen / g.first_screen:.2f} x glances; "
+            f"bridge is {b.first_screen - floor.first_screen:+.2f} s above it"
+        )
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -398,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                     program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
                 )
             g: Result | None = None
+            floor: Result | None = None
             if args.only is None:
                 ensure_glances()
                 program = glances_program(work)
@@ -405,11 +440,16 @@ def main(argv: list[str] | None = None) -> int:
                 g = run_program(
                     program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
                 )
+                program = textual_floor_program()
+                print(f"running {program.name}: a bare Textual app", flush=True)
+                floor = run_program(
+                    program, seconds=2.0, cols=cols, rows=rows_, work=work, keep=None
+                )
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print()
-    report(b, g)
+    report(b, g, floor)
     return 0
 
 
