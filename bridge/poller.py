@@ -128,9 +128,11 @@ class Poller:
         levels = LevelTracker(self.config.local.thresholds.as_table())
         rules = RuleEngine(self.config)
         try:
-            rules.restore(
-                await self.store.list_events(limit=RESTORE_LIMIT, keep_unacked_resolved=False)
+            open_events = await self.store.list_events(
+                limit=RESTORE_LIMIT, keep_unacked_resolved=False
             )
+            rules.restore(open_events)
+            levels.restore(open_events)
         except Exception as exc:  # a fresh start is worse, but better than none
             log.warning("could not restore rule state from open events: %s", exc)
         runner = CollectorRunner(self.store, collectors, self.clock, levels, rules, self._on_write)

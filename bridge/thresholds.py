@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from bridge.config import Threshold
-from bridge.models import Severity
+from bridge.models import Event, EventState, Severity
 
 __all__ = ["LevelTracker", "level_for"]
 
@@ -36,6 +36,21 @@ class LevelTracker:
     def __init__(self, thresholds: Mapping[str, Threshold]) -> None:
         self.thresholds = dict(thresholds)
         self._levels: dict[tuple[str, str], Severity] = {}
+
+    def restore(self, events: Iterable[Event]) -> None:
+        """Start from the levels the open threshold events say were held.
+
+        From OK, a value inside a level's hysteresis band would read OK after
+        a poller restart and resolve the event, only to raise it again at the
+        line: a flap made by the restart.
+        """
+        for e in events:
+            if e.state is EventState.RESOLVED or self.threshold(e.check) is None:
+                continue
+            # A [[rules]] override may have renamed the severity; the level is
+            # still one of the two a threshold has.
+            level = Severity.CRITICAL if e.severity >= Severity.CRITICAL else Severity.WARNING
+            self._levels[(e.resource, e.check)] = level
 
     def threshold(self, metric: str) -> Threshold | None:
         return self.thresholds.get(metric.split(":", 1)[0])

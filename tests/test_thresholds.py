@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.config import DEFAULT_THRESHOLDS, Threshold
-from bridge.models import Severity
+from bridge.models import EventInput, Severity
+from bridge.store import Store
 from bridge.thresholds import LevelTracker, level_for
 
 T = Threshold(warning=80, critical=90, hysteresis=5)
@@ -78,3 +79,31 @@ def test_default_thresholds_are_ordered() -> None:
     for name, t in DEFAULT_THRESHOLDS.items():
         assert t.warning <= t.critical, name
         assert t.hysteresis < t.warning, name
+
+
+async def test_levels_resume_from_open_events_after_a_restart(store: Store) -> None:
+    # cpu: warning 85, hysteresis 5. Before the restart the host was at warning;
+    # 82 % is inside the band, so it stays warning rather than resolving the
+    # event, only to raise it again at 85.
+    await store.upsert_events(
+        [
+            EventInput("local", "h1", "cpu", Severity.WARNING, "cpu 86%", 1000.0, value=86.0),
+            EventInput("local", "h1", "disk:/var", Severity.MAJOR, "/var 97%", 1000.0),
+            EventInput("local", "h2", "cpu", Severity.WARNING, "cpu 90%", 1000.0, value=90.0),
+            EventInput("local", "h2", "cpu", Severity.OK, "cpu 10%", 1001.0, value=10.0),
+            EventInput("snmp", "sw1", "oper-status", Severity.MAJOR, "down", 1000.0),
+        ],
+        actor="test",
+    )
+    fresh = LevelTracker(DEFAULT_THRESHOLDS)
+    restored = LevelTracker(DEFAULT_THRESHOLDS)
+    restored.restore(await store.list_events(limit=100, keep_unacked_resolved=False))
+    metrics = {"cpu": 82.0, "disk:/var": 94.0}
+    assert fresh.evaluate("h1", metrics) == {"cpu": Severity.OK, "disk:/var": Severity.WARNING}
+    # A renamed severity (a [[rules]] override to major) is held as warning, not
+    # critical: 94 % is inside critical's band (95 - 2) and must not read critical.
+    assert restored.evaluate("h1", metrics) == {
+        "cpu": Severity.WARNING,
+        "disk:/var": Severity.WARNING,
+    }
+    assert restored.evaluate("h2", {"cpu": 82.0}) == {"cpu": Severity.OK}  # resolved: not held
