@@ -303,3 +303,24 @@ async def test_cancelled_write_leaves_no_open_transaction(store: Store) -> None:
                 other.execute("PRAGMA busy_timeout = 200")
                 other.execute("BEGIN IMMEDIATE")
                 other.execute("ROLLBACK")
+
+
+async def test_evidence_follows_reopens_and_regrades_not_repeats(store: Store) -> None:
+    def cpu(sev: Severity, at: float, mark: str) -> EventInput:
+        return EventInput("local", "h1", "cpu", sev, f"cpu {mark}", at, evidence={"mark": mark})
+
+    async def evidence() -> object:
+        event = await store.find_event("local|h1|cpu")
+        assert event is not None
+        found = await store.evidence(event.id)
+        return None if found is None else found["mark"]
+
+    await store.upsert_events([cpu(Severity.WARNING, 1.0, "raise")], actor="t")
+    await store.upsert_events([cpu(Severity.WARNING, 2.0, "repeat")], actor="t")
+    assert await evidence() == "raise"  # a repeat keeps the raise's picture
+    await store.upsert_events([cpu(Severity.OK, 3.0, "clear")], actor="t")
+    assert await evidence() == "raise"  # the recovery does not overwrite it
+    await store.upsert_events([cpu(Severity.WARNING, 4.0, "reopen")], actor="t")
+    assert await evidence() == "reopen"  # days later: what the host looks like now
+    await store.upsert_events([cpu(Severity.CRITICAL, 5.0, "worse")], actor="t")
+    assert await evidence() == "worse"

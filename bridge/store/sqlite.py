@@ -350,6 +350,7 @@ class SqliteStore(ServiceQueries):
         # one write with the right count rather than thousands of updates.
         rows: dict[str, dict[str, Any]] = {}
         created: set[str] = set()
+        evidence: dict[str, str] = {}
         journal: list[tuple[str, float, str, str, str]] = []
         for e in events:
             row = rows.get(e.key)
@@ -375,6 +376,11 @@ class SqliteStore(ServiceQueries):
             action = _transition(row, e)
             if action is not None:
                 journal.append((e.key, e.at, actor, *action))
+                # A re-opened or re-graded event shows what the host looked like
+                # then, not at its first raise days ago. Written apart from the
+                # other columns: _existing need not read every event's evidence.
+                if e.evidence and action[0] != "resolve" and e.key not in created:
+                    evidence[e.key] = json.dumps(e.evidence)
         inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
         updates = [
             {**row, "seq": seq, "key": key} for key, row in rows.items() if key not in created
@@ -389,6 +395,11 @@ class SqliteStore(ServiceQueries):
             sets = ", ".join(f"{c} = :{c}" for c in _MUTABLE)
             await self._db.executemany(
                 f"UPDATE events SET {sets}, seq = :seq WHERE dedup_key = :key", updates
+            )
+        if evidence:
+            await self._db.executemany(
+                "UPDATE events SET evidence = ? WHERE dedup_key = ?",
+                [(text, key) for key, text in evidence.items()],
             )
         if journal:
             await self._db.executemany(
