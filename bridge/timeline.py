@@ -21,12 +21,21 @@ __all__ = ["DayTimes", "day_bounds", "timeline_strip"]
 MAX_PER_DAY = 1440  # an every-minute job: no more are drawn, or cached
 
 
-def day_bounds(now: float, tz: tzinfo) -> tuple[float, float]:
-    """Local midnight to midnight around `now` (23 or 25 hours on DST days)."""
+def day_bounds(now: float, tz: tzinfo | None = None) -> tuple[float, float]:
+    """Local midnight to midnight around `now` (23 or 25 hours on DST days).
+
+    `tz` None is this host's zone with its daylight-saving rules (as the header
+    clock shows it); a fixed UTC offset would make a DST day 24 hours long.
+    """
     local = datetime.fromtimestamp(now, tz)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=1)).replace(tzinfo=tz)
     return start.timestamp(), end.timestamp()
+
+
+def _hour_at(start: float, hour: int, tz: tzinfo | None) -> float:
+    """When the local clock reads `hour`:00 on the day starting at `start`."""
+    return datetime.fromtimestamp(start, tz).replace(hour=hour).timestamp()
 
 
 class DayTimes:
@@ -60,7 +69,7 @@ class DayTimes:
         self._cache[key] = out
         return out
 
-    def next_after(self, job: JobConfig, now: float, tz: tzinfo) -> float | None:
+    def next_after(self, job: JobConfig, now: float, tz: tzinfo | None = None) -> float | None:
         """The next occurrence after `now` today or tomorrow (enough for a NEXT column)."""
         start, end = day_bounds(now, tz)
         for day_start, day_end in ((start, end), day_bounds(end + 1, tz)):
@@ -72,9 +81,18 @@ class DayTimes:
 
 
 def timeline_strip(
-    occurrences: Iterable[tuple[float, bool]], now: float, start: float, end: float, width: int
+    occurrences: Iterable[tuple[float, bool]],
+    now: float,
+    start: float,
+    end: float,
+    width: int,
+    tz: tzinfo | None = None,
 ) -> tuple[str, str, int]:
-    """(scale line, marks line, the now column) for (time, in trouble) pairs in [start, end)."""
+    """(scale line, marks line, the now column) for (time, in trouble) pairs in [start, end).
+
+    The hour labels sit where the local clock reads that hour in `tz` (None: this
+    host), so after a daylight-saving change they still line up with the marks.
+    """
     width = max(8, width)
     span = end - start
     marks = ["·"] * width
@@ -88,7 +106,9 @@ def timeline_strip(
     scale = [" "] * width
     step = 3 if width >= 48 else 6
     for hour in range(0, 24, step):
-        col = int(hour * 3600 / span * width)
+        col = int((_hour_at(start, hour, tz) - start) / span * width)
+        if not 0 <= col < width:
+            continue
         label = f"{hour:02d}"
         if col + 2 <= width:
             scale[col : col + 2] = label

@@ -75,11 +75,28 @@ def test_timeline_strip_marks_occurrences_trouble_and_now() -> None:
     job = JobConfig(name="j", schedule="0 */6 * * *")
     times = DayTimes().times(job, start, end)
     assert [datetime.fromtimestamp(t, UTC).hour for t in times] == [0, 6, 12, 18]
-    scale, marks, now_col = timeline_strip([(t, t == times[1]) for t in times], NOW, start, end, 48)
+    pairs = [(t, t == times[1]) for t in times]
+    scale, marks, now_col = timeline_strip(pairs, NOW, start, end, 48, UTC)
     assert len(scale) == len(marks) == 48
     assert marks[0] == "│" and marks[12] == "!" and marks[24] == "│" and marks[36] == "│"
     assert marks.count("·") == 44
     assert now_col == 22 and scale[now_col] == "▼" and scale.startswith("00 ")
+
+
+def test_the_timeline_of_a_daylight_saving_day_keeps_its_hours_in_line() -> None:
+    # 29 March 2026 in London is 23 hours long: 01:00 becomes 02:00. A fixed
+    # offset drew it as 24 hours, so every mark after the change was an hour off.
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    now = datetime(2026, 3, 29, 15, 0, tzinfo=london).timestamp()
+    start, end = day_bounds(now, london)
+    assert end - start == 23 * 3600
+    job = JobConfig(name="j", schedule="0 6 * * *", timezone="Europe/London")
+    (six,) = DayTimes().times(job, start, end)
+    scale, marks, _ = timeline_strip([(six, False)], now, start, end, 46, london)  # 2 cols/hour
+    assert marks.index("│") == 10  # five hours after midnight, not six
+    assert (scale[10:12], scale[22:24], scale[34:36]) == ("06", "12", "18")
 
 
 def test_a_local_time_after_a_clock_change_is_not_an_hour_off(
@@ -101,3 +118,24 @@ def test_a_local_time_after_a_clock_change_is_not_an_hour_off(
         monkeypatch.undo()
         time.tzset()
     assert got == dt.datetime(2027, 4, 1, 14, 30, tzinfo=berlin).timestamp()
+
+
+def test_the_schedule_panes_day_follows_this_hosts_daylight_saving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The pane asks for this host's day (no zone): a 23-hour day on the change,
+    # where the fixed offset it used to take gave 24.
+    import time
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 3, 29, 15, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    try:
+        start, end = day_bounds(now)
+        scale, _, _ = timeline_strip([], now, start, end, 46)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert end - start == 23 * 3600
+    assert scale[10:12] == "06"

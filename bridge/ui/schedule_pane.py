@@ -9,7 +9,6 @@ when the change feed says the schedule moved. Operator changes go to the store
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -64,10 +63,6 @@ ACTION_WORD = {
     ScheduleAction.RELEASE: "Release",
     ScheduleAction.DONE: "Mark done",
 }
-
-
-def _local() -> Any:
-    return datetime.now().astimezone().tzinfo
 
 
 def _when(t: float | None, now: float) -> str:
@@ -165,12 +160,11 @@ class SchedulePane(Pane):
     def redraw(self) -> None:
         now = self.bridge.clock.now()
         rows: list[tuple[tuple[Any, ...], Row]] = []
-        tz = _local()
         for job in self.jobs:
             record = self.records.get(job.name)
             data = record.data if record is not None else {}
             state = record.state if record is not None else "—"
-            nxt = data.get("next_due") if record is not None else self._day.next_after(job, now, tz)
+            nxt = data.get("next_due") if record is not None else self._day.next_after(job, now)
             current = data.get("current") or {}
             if state in ("rescheduled", "held") and current.get("due"):
                 nxt = current["due"]
@@ -206,8 +200,7 @@ class SchedulePane(Pane):
     def _draw_timeline(self) -> None:
         app = self.bridge
         now = app.clock.now()
-        tz = _local()
-        start, end = day_bounds(now, tz)
+        start, end = day_bounds(now)  # this host's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
         occurrences: list[tuple[float, bool]] = []
         for job in self.jobs:
