@@ -51,6 +51,9 @@ __all__ = [
 # A run that starts this much before its due time still counts as that occurrence's.
 EARLY_S = 300.0
 NOISIEST = 5
+# The most journal entries one report reads (a busy month is millions, ~200 bytes
+# each in memory); a longer period is cut short, and says so.
+JOURNAL_LIMIT = 200_000
 MAX_CHART_BUCKETS = 48
 REACHABILITY = "reachability"
 OPENINGS = ("raise", "reopen")
@@ -155,6 +158,7 @@ class Report:
     availability: list[Availability] = field(default_factory=list)
     per_bucket: list[int] = field(default_factory=list)  # incidents per chart bucket
     bucket_s: float = 3600.0
+    cut: bool = False  # the period held more journal than one report reads: cut short
 
     @property
     def on_time_rate(self) -> float | None:
@@ -340,10 +344,18 @@ class ReportData:
     horizons: dict[str, float]
     reachability: list[tuple[Event, list[JournalEntry]]]
     first_runs: dict[str, float]  # collector name -> its first run
+    cut_at: float | None = None  # the journal was read up to here, not to the period's end
 
 
 async def read_report_data(store: Store, period: Period) -> ReportData:
-    entries = await store.journal_between(period.start, period.end)
+    entries = await store.journal_between(period.start, period.end, limit=JOURNAL_LIMIT)
+    cut_at: float | None = None
+    if len(entries) >= JOURNAL_LIMIT:
+        # More than one report holds in memory. Figures over the whole period
+        # from part of its journal would be quietly wrong; the report covers
+        # the part read, and says so. The last instant may be partly read.
+        cut_at = entries[-1].at
+        entries = [e for e in entries if e.at < cut_at]
     found = await store.events_by_id([e.event_id for e in entries if e.event_id is not None])
     # Runs up to one day early can belong to the first occurrence.
     runs = await store.job_runs(since=period.start - 86400, limit=1_000_000)
@@ -359,7 +371,7 @@ async def read_report_data(store: Store, period: Period) -> ReportData:
         if e.check == REACHABILITY
     ]
     first_runs = await store.first_runs()
-    return ReportData(entries, found, runs, changes, horizons, reachability, first_runs)
+    return ReportData(entries, found, runs, changes, horizons, reachability, first_runs, cut_at)
 
 
 def monitored_since(data: ReportData) -> dict[tuple[str, str], float]:
@@ -424,7 +436,10 @@ def compute_report(
     abandoned month does not keep a core busy behind the one now wanted.
     """
     hours = config.hours(config.reports.calendar)
+    if data.cut_at is not None:
+        period = Period(period.start, data.cut_at)
     report = Report(period, hours.name, hours.seconds_within(period.start, period.end))
+    report.cut = data.cut_at is not None
     entries, found = data.entries, data.events
     incs = [i for i in incidents(entries) if i.event_id in found]
     _check(stop)
@@ -595,8 +610,17 @@ def report_tables(report: Report) -> list[Table]:
 def report_heading(report: Report) -> list[str]:
     p = report.period
     hours = human_duration(report.open_s)
+    cut = (
+        [
+            f"Cut short: the period holds more than {JOURNAL_LIMIT:,} journal entries; "
+            "figures cover the time above. Ask for a shorter period for the rest."
+        ]
+        if report.cut
+        else []
+    )
     return [
         f"Service report {human_utc(p.start)} to {human_utc(p.end)}",
+        *cut,
         f"Operational hours: {report.calendar} ({hours} of the period); "
         "response times count only inside them.",
         f"Incidents per {human_duration(report.bucket_s)}: {text_chart(report.per_bucket)}",
@@ -658,6 +682,7 @@ def report_json(report: Report) -> dict[str, Any]:
     return {
         "from": report.period.start,
         "to": report.period.end,
+        "cut_short": report.cut,
         "calendar": report.calendar,
         "operational_s": report.open_s,
         "by_severity": _stats_json(report.by_severity),

@@ -18,6 +18,7 @@ from bridge.reports import (
     build_report,
     parse_period,
     render_markdown,
+    report_heading,
     report_json,
     report_tables,
     text_chart,
@@ -330,3 +331,28 @@ async def test_collectors_known_before_first_runs_were_kept_count_all_along(
 def _first_run_migration(migrations: list[str]) -> int:
     """The version number of the migration adding first_run (the lead may renumber)."""
     return next(i for i, m in enumerate(migrations, 1) if "first_run" in m)
+
+
+async def test_a_period_with_more_journal_than_one_report_reads_is_cut_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 200 000 entries are too many to seed here: the limit is lowered instead.
+    monkeypatch.setattr("bridge.reports.JOURNAL_LIMIT", 4)
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        for i in range(6):  # one raise each, an hour apart
+            at = MONDAY + i * H
+            await store.upsert_events(
+                [EventInput("local", f"h{i}", "cpu", Severity.WARNING, "hot", at)], actor="t"
+            )
+        report = await build_report(
+            store, Config(), Period(MONDAY, MONDAY + 24 * H), now=MONDAY + 25 * H
+        )
+    finally:
+        await store.close()
+    # Read: the first four entries. The last instant read may be partial, so the
+    # report ends there: three incidents, over three hours, never "six in a day".
+    assert report.cut and report.period.end == MONDAY + 3 * H
+    assert sum(n for _, n in report.events_by_source) == 3
+    assert report_json(report)["cut_short"] is True
+    assert "Cut short" in "\n".join(report_heading(report))
