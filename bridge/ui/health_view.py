@@ -10,7 +10,12 @@ from bridge.models import Snapshot
 from bridge.text import human_bytes, human_duration, human_rate
 from bridge.ui.lines import Line
 
-__all__ = ["SPARK_METRICS", "health_lines", "sparkline"]
+__all__ = ["MIN_PROCESS_ROWS", "SPARK_METRICS", "health_lines", "process_rows", "sparkline"]
+
+# The top-process lists shrink to fit the pane down to this many rows each;
+# below it the pane scrolls rather than show a list too short to be useful.
+MIN_PROCESS_ROWS = 3
+_PROCESS_LISTS = 2  # TOP CPU and TOP MEM, each a blank line, a title and its rows
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 # Series drawn as sparklines: metric -> (label, fixed scale or None for auto).
@@ -53,6 +58,18 @@ def bucketed(points: Sequence[tuple[float, float]], bucket: float, now: float) -
     return [sum(vs) / len(vs) for _, vs in sorted(sums.items())]
 
 
+def process_rows(wanted: int, room: int | None) -> int:
+    """Rows per top-process list so the pane fits `room` lines without a scrollbar.
+
+    On the bridge screen nobody scrolls: a pane taller than its box hides its last
+    lines behind a scrollbar, and every change of its height repaints it whole.
+    """
+    if room is None:
+        return wanted
+    fit = (room - 2 * _PROCESS_LISTS) // _PROCESS_LISTS
+    return min(wanted, max(MIN_PROCESS_ROWS, fit))
+
+
 def _level_class(levels: Mapping[str, str], metric: str) -> str:
     level = levels.get(metric, "ok")
     return f"sev-{level}" if level != "ok" else ""
@@ -84,7 +101,9 @@ def health_lines(
     trend_window: float = 300.0,
     interval: float = 2.0,
     top_rows: int = 0,
+    height: int = 0,
 ) -> list[Line]:
+    """The pane's lines; with `height`, the process lists shrink so that many fit."""
     if snap is None:
         return [(("waiting for the first local sample…", "muted"),)]
     d: dict[str, Any] = snap.data
@@ -205,6 +224,7 @@ def health_lines(
             values = bucketed(series.get(metric, []), bucket, now)
             lines.append(((f"{label:<8} ", "label"), (sparkline(values, spark_w, top), "spark")))
     procs = d.get("processes", {})
+    room = height - len(lines) if height > 0 else None
     for title, key in (("TOP CPU", "by_cpu"), ("TOP MEM", "by_mem")):
         rows = procs.get(key, [])
         if not rows:
@@ -213,8 +233,9 @@ def health_lines(
                 # come, so the pane does not grow and redraw whole when they do.
                 lines.append((("", ""),))
                 lines.append(((title, "heading"), ("  sampling processes…", "muted")))
-                lines.extend([(("", ""),)] * top_rows)
+                lines.extend([(("", ""),)] * process_rows(top_rows, room))
             continue
+        rows = rows[: process_rows(len(rows), room)]
         lines.append((("", ""),))
         lines.append(
             ((f"{title}", "heading"), (f"  of {procs.get('count', 0)} processes", "muted"))

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from bridge.models import Change, Snapshot
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
-from bridge.ui.lines import LinesView, plain
+from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.network_view import DeviceScreen, NetworkView, network_summary
 from bridge.ui.rowtable import RowTable
 
@@ -153,29 +153,39 @@ class HealthPane(Pane):
 
     def redraw(self) -> None:
         app = self.bridge
-        width = max(20, self.host_view.size.width or self.size.width - 2)
+        view = self.host_view
+        width = max(20, view.size.width or self.size.width - 2)
+        compact = self.compact
+        # Lines among the host's: the host's lines get the rows that are left.
+        errors: list[Line] = [
+            (
+                (f"collector {name} failing ({h.consecutive_failures}x): ", "sev-major"),
+                (h.last_error or "", ""),
+            )
+            for name, h in self.collector_errors.items()
+        ]
+        summary = [network_summary(self.network.statuses)] if app.config.devices and compact else []
+        checks: list[Line] = []
+        add_check_lines(checks, self.checks, compact=compact)
+        # A filter shows a subset, and before the first layout the height is 0:
+        # nothing to fit in either case.
+        taken = len(errors) + len(summary) + len(checks)
+        height = 0 if self.filter_text else max(0, view.size.height - taken)
         lines = health_lines(
             self.snapshot,
             self.series,
             width,
-            compact=self.compact,
+            compact=compact,
             now=app.clock.now(),
             stale_after=app.stale_after,
             trend_window=TREND_WINDOW_S,
             interval=app.config.local.interval,
             top_rows=app.config.local.top_processes,
+            height=height,
         )
-        add_check_lines(lines, self.checks, compact=self.compact)
-        for name, h in self.collector_errors.items():
-            lines.insert(
-                0,
-                (
-                    (f"collector {name} failing ({h.consecutive_failures}x): ", "sev-major"),
-                    (h.last_error or "", ""),
-                ),
-            )
-        if app.config.devices and self.compact:
-            lines.insert(min(1, len(lines)), network_summary(self.network.statuses))
+        add_check_lines(lines, self.checks, compact=compact)
+        lines[1:1] = summary
+        lines[0:0] = errors
         if self.filter_text:
             lines = [
                 lines[0],
