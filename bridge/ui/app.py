@@ -30,6 +30,7 @@ from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, StoreError, open_store
+from bridge.ui import terminal_output
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -45,7 +46,6 @@ from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
-from bridge.ui.terminal_output import install as install_terminal_output
 from bridge.ui.theming import next_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -98,7 +98,7 @@ class BridgeApp(App[int]):
     ) -> None:
         before_app_init(config)
         super().__init__()
-        install_terminal_output()
+        terminal_output.install()
         configure_app(self, config)
         self.low_bandwidth = config.ui.low_bandwidth
         self._throttle = SampleThrottle() if self.low_bandwidth else None
@@ -215,6 +215,7 @@ class BridgeApp(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
+        terminal_output.watch(self)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.
         self._feed = feed = ChangeFeed(
