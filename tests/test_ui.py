@@ -211,7 +211,7 @@ async def test_help_scrolls_to_its_last_line_at_80x24(db: Path) -> None:
 def test_help_names_every_bound_key() -> None:
     """A key bound in the console but missing from help is a key nobody finds."""
     shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}
-    names = {"slash": "/", "question_mark": "?"}
+    names = {"slash": "/", "question_mark": "?", "ctrl+l": "Ctrl+L"}
     bound = [
         *BridgeApp.BINDINGS,
         *EventsPane.BINDINGS,
@@ -260,6 +260,21 @@ async def test_a_resume_after_suspend_redraws_every_cell(db: Path) -> None:
             app.app_resume_signal.publish(app)
 
         await redraws_every_cell(pilot, resume)
+
+
+async def test_ctrl_l_redraws_every_cell(db: Path) -> None:
+    """The key every terminal program has, for a screen another program wrote over."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert any(b.key == "ctrl+l" for b in BridgeApp.BINDINGS if isinstance(b, Binding))
+        await pilot.press("question_mark")
+        assert "Ctrl+L" in rendered(app.screen.query_one(LinesView))
+        await pilot.press("escape")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Redraw the screen" in titles
+        await pilot.pause()
+        await redraws_every_cell(pilot, lambda: pilot.press("ctrl+l"))
 
 
 async def test_quit(db: Path) -> None:

@@ -82,6 +82,7 @@ class BridgeApp(App[int]):
         Binding("R", "reports", "Reports", show=False),
         Binding("O", "handover", "Handover", show=False),
         Binding("t", "cycle_theme", "Theme", show=False),
+        Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
     ]
 
     def __init__(
@@ -430,6 +431,11 @@ class BridgeApp(App[int]):
 
         self.push_screen(HandoverScreen())
 
+    def action_redraw(self) -> None:
+        # Another program's output, a terminal that lost a line over a bad link:
+        # what is on the screen is no longer what the shadow holds.
+        terminal_output.redraw(self)
+
     def action_cycle_theme(self) -> None:
         self.notify(f"theme {next_theme(self)}", timeout=2, markup=False)
 
@@ -469,6 +475,9 @@ class BridgeApp(App[int]):
         yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
         yield SystemCommand("Keys", "Show every key", self.action_help)
         yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
+        yield SystemCommand(
+            "Redraw the screen", "Send every cell again (key Ctrl+L)", self.action_redraw
+        )
         yield SystemCommand(
             "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
         )
