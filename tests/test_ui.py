@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import settled, wait_until
-from rich.console import RenderableType
+from conftest import redraws_every_cell, settled, wait_until
 from seed import HOST, T0, make_app, seed_store
-from textual._compositor import LayoutUpdate
-from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Input
 
 from bridge.clock import FixedClock
 from bridge.models import EventInput, Severity
 from bridge.store import open_store
-from bridge.ui import terminal_output
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.keybar import KeyBar
@@ -219,35 +211,6 @@ def test_help_names_every_bound_key() -> None:
     ]
     keys = {names.get(k, k) for b in bound if isinstance(b, Binding) for k in b.key.split(",")}
     assert keys - shown == set()
-
-
-def record_updates(app: App[Any]) -> list[object]:
-    """What the screens hand the terminal, from now on (drawn or not: Pilot is headless)."""
-    shown: list[object] = []
-    display = app._display
-
-    def record(screen: Screen[Any], update: RenderableType | None) -> None:
-        shown.append(update)
-        display(screen, update)
-
-    app._display = record  # type: ignore[method-assign,assignment]
-    return shown
-
-
-async def redraws_every_cell(pilot: Pilot[int], act: Callable[[], Awaitable[None]]) -> None:
-    """After `act`, nothing is taken to be on the terminal and the whole screen is drawn."""
-    terminal_output._shadow.resize(2, 1)
-    terminal_output._shadow.text = ["ab"]  # as if the terminal showed it
-    shown = record_updates(pilot.app)
-    await pilot.pause()
-    assert not any(isinstance(u, LayoutUpdate) for u in shown)  # nothing repaints it all
-    await act()
-    await wait_until(
-        settled(pilot, lambda: any(isinstance(u, LayoutUpdate) for u in shown)),
-        5,
-        what="a full update",
-    )
-    assert terminal_output._shadow.text == ["\x00\x00"]  # nothing known of the terminal
 
 
 async def test_a_resume_after_suspend_redraws_every_cell(db: Path) -> None:
