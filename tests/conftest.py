@@ -19,7 +19,10 @@ import pytest
 from bridge.store import Store, open_store
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from textual.app import App
     from textual.pilot import Pilot
+    from textual.screen import Screen
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -222,3 +225,36 @@ def settled(pilot: Pilot[Any], condition: Callable[[], bool]) -> Callable[[], Aw
         return condition()
 
     return check
+
+
+def record_updates(app: App[Any]) -> list[object]:
+    """What the screens hand the terminal, from now on (drawn or not: Pilot is headless)."""
+    shown: list[object] = []
+    display = app._display
+
+    def record(screen: Screen[Any], update: RenderableType | None) -> None:
+        shown.append(update)
+        display(screen, update)
+
+    app._display = record  # type: ignore[method-assign,assignment]
+    return shown
+
+
+async def redraws_every_cell(pilot: Pilot[int], act: Callable[[], Awaitable[None]]) -> None:
+    """After `act`, nothing is taken to be on the terminal and the whole screen is drawn."""
+    from textual._compositor import LayoutUpdate
+
+    from bridge.ui import terminal_output
+
+    terminal_output._shadow.resize(2, 1)
+    terminal_output._shadow.text = ["ab"]  # as if the terminal showed it
+    shown = record_updates(pilot.app)
+    await pilot.pause()
+    assert not any(isinstance(u, LayoutUpdate) for u in shown)  # nothing repaints it all
+    await act()
+    await wait_until(
+        settled(pilot, lambda: any(isinstance(u, LayoutUpdate) for u in shown)),
+        5,
+        what="a full update",
+    )
+    assert terminal_output._shadow.text == ["\x00\x00"]  # nothing known of the terminal

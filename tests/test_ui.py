@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import settled, wait_until
+from conftest import redraws_every_cell, settled, wait_until
 from seed import HOST, T0, make_app, seed_store
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -203,7 +203,7 @@ async def test_help_scrolls_to_its_last_line_at_80x24(db: Path) -> None:
 def test_help_names_every_bound_key() -> None:
     """A key bound in the console but missing from help is a key nobody finds."""
     shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}
-    names = {"slash": "/", "question_mark": "?"}
+    names = {"slash": "/", "question_mark": "?", "ctrl+l": "Ctrl+L"}
     bound = [
         *BridgeApp.BINDINGS,
         *EventsPane.BINDINGS,
@@ -211,6 +211,33 @@ def test_help_names_every_bound_key() -> None:
     ]
     keys = {names.get(k, k) for b in bound if isinstance(b, Binding) for k in b.key.split(",")}
     assert keys - shown == set()
+
+
+async def test_a_resume_after_suspend_redraws_every_cell(db: Path) -> None:
+    """Back from Ctrl+Z or `App.suspend`, the terminal's alternate screen is blank."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+
+        async def resume() -> None:
+            app.app_resume_signal.publish(app)
+
+        await redraws_every_cell(pilot, resume)
+
+
+async def test_ctrl_l_redraws_every_cell(db: Path) -> None:
+    """The key every terminal program has, for a screen another program wrote over."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert any(b.key == "ctrl+l" for b in BridgeApp.BINDINGS if isinstance(b, Binding))
+        await pilot.press("question_mark")
+        assert "Ctrl+L" in rendered(app.screen.query_one(LinesView))
+        await pilot.press("escape")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Redraw the screen" in titles
+        await pilot.pause()
+        await redraws_every_cell(pilot, lambda: pilot.press("ctrl+l"))
 
 
 async def test_quit(db: Path) -> None:

@@ -30,6 +30,7 @@ from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.store import Store, StoreError, open_store
+from bridge.ui import terminal_output
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -45,7 +46,6 @@ from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
-from bridge.ui.terminal_output import install as install_terminal_output
 from bridge.ui.theming import next_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -82,6 +82,7 @@ class BridgeApp(App[int]):
         Binding("R", "reports", "Reports", show=False),
         Binding("O", "handover", "Handover", show=False),
         Binding("t", "cycle_theme", "Theme", show=False),
+        Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
     ]
 
     def __init__(
@@ -98,7 +99,7 @@ class BridgeApp(App[int]):
     ) -> None:
         before_app_init(config)
         super().__init__()
-        install_terminal_output()
+        terminal_output.install()
         configure_app(self, config)
         self.low_bandwidth = config.ui.low_bandwidth
         self._throttle = SampleThrottle() if self.low_bandwidth else None
@@ -215,6 +216,7 @@ class BridgeApp(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
+        terminal_output.watch(self)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.
         self._feed = feed = ChangeFeed(
@@ -429,6 +431,11 @@ class BridgeApp(App[int]):
 
         self.push_screen(HandoverScreen())
 
+    def action_redraw(self) -> None:
+        # Another program's output, a terminal that lost a line over a bad link:
+        # what is on the screen is no longer what the shadow holds.
+        terminal_output.redraw(self)
+
     def action_cycle_theme(self) -> None:
         self.notify(f"theme {next_theme(self)}", timeout=2, markup=False)
 
@@ -468,6 +475,9 @@ class BridgeApp(App[int]):
         yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
         yield SystemCommand("Keys", "Show every key", self.action_help)
         yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
+        yield SystemCommand(
+            "Redraw the screen", "Send every cell again (key Ctrl+L)", self.action_redraw
+        )
         yield SystemCommand(
             "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
         )

@@ -39,6 +39,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
             ("Ctrl+P", "command palette: every action, and themes"),
             ("t", "next theme (bridge's and your own)"),
+            ("Ctrl+L", "redraw the screen (after another program wrote over it)"),
             ("?", "this help"),
         ],
     ),

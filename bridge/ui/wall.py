@@ -1,7 +1,8 @@
 """`bridge wall`: the read-only bridge screen, for staff glancing from across a room.
 
-It opens the store read-only (bridge/store/readonly.py) and has no key but quit,
-so nothing on it can acknowledge or change anything. It fills any terminal from
+It opens the store read-only (bridge/store/readonly.py) and has no key but quit
+(and Ctrl+L, which redraws the screen), so nothing on it can acknowledge or
+change anything. It fills any terminal from
 80x24 up: counts and lists stretch, and device tiles that do not fit rotate
 through pages.
 """
@@ -28,6 +29,7 @@ from bridge.models import Severity
 from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.text import human_duration, safe_text
+from bridge.ui import terminal_output
 from bridge.ui.bigdigits import big_number
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
@@ -97,7 +99,10 @@ class WallApp(App[int]):
     CSS_PATH = "wall.tcss"
     TITLE = "bridge wall"
     ENABLE_COMMAND_PALETTE = False  # nothing to choose: the wall only shows
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", show=False),
+        Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
+    ]
 
     def __init__(
         self,
@@ -113,6 +118,8 @@ class WallApp(App[int]):
     ) -> None:
         before_app_init(config)
         super().__init__()
+        # The wall often runs over SSH too: only changed cells go out, as on the console.
+        terminal_output.install()
         configure_app(self, config)
         if config.ui.low_bandwidth:
             refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
@@ -160,10 +167,14 @@ class WallApp(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
+        terminal_output.watch(self)
         self._store = await open_readonly_store(self.store_path)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
+
+    def action_redraw(self) -> None:
+        terminal_output.redraw(self)
 
     async def on_unmount(self) -> None:
         if self._store is not None:
