@@ -46,7 +46,7 @@ from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
 from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from bridge.ui.terminal_output import install as install_terminal_output
-from bridge.ui.theming import next_theme
+from bridge.ui.theming import next_theme, start_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
@@ -131,7 +131,9 @@ class BridgeApp(App[int]):
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
-        self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
+        start_theme(
+            self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
+        )
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
