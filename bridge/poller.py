@@ -106,6 +106,7 @@ class Poller:
         self._work: asyncio.Task[None] | None = None
         self.schedule: ScheduleLoop | None = None
         self.lease = LeaseKeeper(store, clock, self._start, self._stop, ttl=lease_ttl)
+        self._sampled = asyncio.Event()  # the local host's first reading is stored (or none comes)
 
     @property
     def holds_lease(self) -> bool:
@@ -113,6 +114,18 @@ class Poller:
 
     async def run(self) -> None:
         await self.lease.run()
+
+    async def first_sample(self) -> None:
+        """Return once this process's part of the first screen is in the store: after
+        the first try for the lease if another process polls, else after the local
+        host's first sample (stored, or failed and its health recorded)."""
+        await self.lease.first_tick.wait()
+        if self.lease.held:
+            await self._sampled.wait()
+
+    def _first_run(self, collector: Collector) -> None:
+        if isinstance(collector, LocalCollector):
+            self._sampled.set()
 
     def poke_schedule(self) -> None:
         """Evaluate the schedule now (an operator just changed it), if this process holds it."""
@@ -135,7 +148,11 @@ class Poller:
             levels.restore(open_events)
         except Exception as exc:  # a fresh start is worse, but better than none
             log.warning("could not restore rule state from open events: %s", exc)
-        runner = CollectorRunner(self.store, collectors, self.clock, levels, rules, self._on_write)
+        if not any(isinstance(c, LocalCollector) for c in collectors):
+            self._sampled.set()
+        runner = CollectorRunner(
+            self.store, collectors, self.clock, levels, rules, self._on_write, self._first_run
+        )
         self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
         self._work = asyncio.create_task(self._duties(runner, self.schedule), name="poller")
 

@@ -1,0 +1,141 @@
+"""The console's first screen: this host's figures in the very first frame.
+
+The poller stores its first local sample before the panes first read the store,
+so Textual paints the Health pane once, with data, instead of an empty pane and
+then the same screen again a moment later. Nothing here waits on a sample that
+another process (the lease holder) is taking, nor longer than a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge.clock import SystemClock
+from bridge.config import Config
+from bridge.lease import LEASE_NAME
+from bridge.poller import Poller
+from bridge.store import open_store
+from bridge.ui.app import FIRST_SAMPLE_WAIT_S, create_app
+from bridge.ui.lines import LinesView
+from bridge.ui.panes import HealthPane
+from collectors.base import Reading
+
+LOCAL = {"local": {"interval": 1, "top_processes": 0}}
+LOOP_TURNS = 1000  # far more than Textual takes from load to mount
+
+
+def health_text(app: object) -> str:
+    from bridge.ui.app import BridgeApp
+
+    assert isinstance(app, BridgeApp)
+    view = app.query_one("#health-view", LinesView)
+    return "\n".join("".join(text for text, _ in line) for line in view.lines)
+
+
+async def test_a_polling_console_shows_this_host_in_its_first_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectors.local import LocalCollector
+
+    real = LocalCollector.collect
+
+    async def unhurried(self: LocalCollector) -> list[Reading]:
+        # A sample that takes many turns of the event loop, as one does while Textual
+        # builds the screen: the panes must still not read the store before it is in.
+        for _ in range(LOOP_TURNS):
+            await asyncio.sleep(0)
+        return await real(self)
+
+    monkeypatch.setattr(LocalCollector, "collect", unhurried)
+    app = create_app(
+        Config.model_validate(LOCAL), operator="alice", store_path=tmp_path / "bridge.db"
+    )
+    async with app.run_test(size=(120, 40)):
+        # No pause: what on_mount left is what the first frame draws.
+        pane = app.query_one(HealthPane)
+        assert pane.snapshot is not None
+        assert pane.snapshot.resource == app.hostname
+        assert "load " in health_text(app)
+        assert "waiting for the first local sample" not in health_text(app)
+
+
+async def test_first_sample_returns_at_once_when_another_process_polls(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        assert await store.try_lease(LEASE_NAME, "someone-else", 60.0, time.time())
+        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.wait_for(poller.first_sample(), 5.0)
+            assert not poller.holds_lease
+            assert await store.snapshots("local") == []  # nothing was waited for
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await store.close()
+
+
+async def test_first_sample_returns_once_the_local_reading_is_stored(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.wait_for(poller.first_sample(), 5.0)
+            assert poller.holds_lease
+            (snap,) = await store.snapshots("local")
+            assert "load" in snap.data
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await store.close()
+
+
+async def test_without_a_local_collector_there_is_no_sample_to_wait_for(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        config = Config.model_validate({"local": {"enabled": False}})
+        poller = Poller(store, config, SystemClock())
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.wait_for(poller.first_sample(), 5.0)
+            assert poller.holds_lease
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await store.close()
+
+
+async def test_a_hung_local_sample_holds_the_first_screen_back_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectors.local import LocalCollector
+
+    release = asyncio.Event()
+
+    async def hung(self: LocalCollector) -> list[Reading]:
+        await release.wait()
+        return []
+
+    monkeypatch.setattr(LocalCollector, "collect", hung)
+    app = create_app(
+        Config.model_validate(LOCAL), operator="alice", store_path=tmp_path / "bridge.db"
+    )
+    began = time.monotonic()
+    async with app.run_test(size=(120, 40)):
+        took = time.monotonic() - began
+        assert app.query_one(HealthPane).snapshot is None
+        assert "waiting for the first local sample" in health_text(app)
+        release.set()
+    assert took < FIRST_SAMPLE_WAIT_S + 5.0, took  # the bound, plus a slow machine's start
