@@ -127,34 +127,48 @@ class LocalCollector:
         self._disk: _Counters | None = None
         self._net: _Counters | None = None
         self._procs: dict[str, Any] = {}
+        self.process_warmup = process_warmup
         self._procs_due = time.monotonic() + process_warmup
+        self._procs_primed = False
         fresh = time.monotonic() - _IMPORTED.at < _IMPORTED_FRESH_S
         self._cpu = _CpuMeter(_IMPORTED.at, _IMPORTED._total, _IMPORTED._cores) if fresh else None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
-        # Priming runs on the sampling thread and off the event loop (a process
-        # scan takes ~50 ms on a busy server), while the console starts.
-        self._thread.submit(self._prime)
+        if self._cpu is None:
+            self._thread.submit(self._prime_cpu)
 
     async def collect(self) -> list[Reading]:
         loop = asyncio.get_running_loop()
-        return [await loop.run_in_executor(self._thread, self._sample)]
+        reading = await loop.run_in_executor(self._thread, self._sample)
+        if not self._procs_primed:
+            # After the first sample, not before it: a process scan takes ~20 ms
+            # here and ~50 ms on a busy server, and the console's first screen
+            # waits for that sample (its process table comes after the warm-up).
+            self._procs_primed = True
+            self._thread.submit(self._prime_processes)
+        return [reading]
 
     async def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def _prime(self) -> None:
+    def _prime_cpu(self) -> None:
         if self._cpu is None:
             self._cpu = _CpuMeter.now()
+
+    def _prime_processes(self) -> None:
         # A process's cpu_percent measures since its previous call; psutil
-        # caches the Process objects between scans.
-        if self.top:
+        # caches the Process objects between scans. A table already read (no
+        # warm-up) needs no priming.
+        if self.top and not self._procs:
             for _ in psutil.process_iter(["cpu_percent"]):
                 pass
+            self._procs_due = max(self._procs_due, time.monotonic() + self.process_warmup)
 
     def _sample(self) -> Reading:
         at = time.time()
         mono = time.monotonic()
-        assert self._cpu is not None  # primed on this thread first
+        if self._cpu is None:  # not primed yet (made long after import)
+            self._prime_cpu()
+        assert self._cpu is not None
         cpu_total, per_core, cpu_window = self._cpu.read()
         cores = psutil.cpu_count() or max(1, len(per_core))
         load = psutil.getloadavg()
