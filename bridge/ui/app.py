@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,7 +21,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
-from textual.widgets import Input
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
@@ -48,6 +47,9 @@ from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from bridge.ui.terminal_output import install as install_terminal_output
 from bridge.ui.theming import next_theme, start_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
+
+if TYPE_CHECKING:
+    from textual.widgets import Input
 
 __all__ = ["BridgeApp", "create_app", "run_console"]
 
@@ -129,6 +131,7 @@ class BridgeApp(App[int]):
         self._stale = False
         self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
+        self._filter_box: Input | None = None  # made at the first filter, not at start
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
@@ -168,9 +171,6 @@ class BridgeApp(App[int]):
                 yield EventsPane()
                 yield SchedulePane()
             yield HealthPane()
-        yield Input(
-            placeholder="filter: words that must all appear; Enter keeps, Esc clears", id="filter"
-        )
         yield KeyBar(id="footer")
 
     @property
@@ -365,10 +365,20 @@ class BridgeApp(App[int]):
         for p in self.panes:
             p.redraw()
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         pane = self.focused_pane() or self.query_one(EventsPane)
         self._filter_target = pane
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
+        if box is None:
+            # Made when first wanted: at start it was one more widget (and its
+            # stylesheet) to build and style for a box nobody sees yet.
+            from textual.widgets import Input
+
+            box = self._filter_box = Input(
+                placeholder="filter: words that must all appear; Enter keeps, Esc clears",
+                id="filter",
+            )
+            await self.mount(box, before=self.query_one(KeyBar))
         box.value = pane.filter_text
         box.display = True
         box.focus()
@@ -382,11 +392,12 @@ class BridgeApp(App[int]):
             self._close_filter()
 
     def _close_filter(self, clear: bool = False) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
         target = self._filter_target
         if clear and target is not None:
             target.set_filter("")
-        box.display = False
+        if box is not None:
+            box.display = False
         if target is not None:
             target.body.focus()
 
@@ -394,8 +405,8 @@ class BridgeApp(App[int]):
         from textual.events import Key
 
         if isinstance(event, Key) and event.key == "escape":
-            box = self.query_one("#filter", Input)
-            if box.display and box.has_focus:
+            box = self._filter_box
+            if box is not None and box.display and box.has_focus:
                 self._close_filter(clear=True)
                 event.stop()
 
