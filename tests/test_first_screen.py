@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from bridge.config import Config
 from bridge.lease import LEASE_NAME
 from bridge.poller import Poller
 from bridge.store import open_store
-from bridge.ui.app import FIRST_SAMPLE_WAIT_S, create_app
+from bridge.ui.app import FIRST_SAMPLE_WAIT_S, BridgeApp, ConsoleScreen, create_app
 from bridge.ui.lines import LinesView
 from bridge.ui.panes import HealthPane
 from collectors.base import Reading
@@ -29,10 +30,7 @@ LOCAL = {"local": {"interval": 1, "top_processes": 0}}
 LOOP_TURNS = 1000  # far more than Textual takes from load to mount
 
 
-def health_text(app: object) -> str:
-    from bridge.ui.app import BridgeApp
-
-    assert isinstance(app, BridgeApp)
+def health_text(app: BridgeApp) -> str:
     view = app.query_one("#health-view", LinesView)
     return "\n".join("".join(text for text, _ in line) for line in view.lines)
 
@@ -139,3 +137,48 @@ async def test_a_hung_local_sample_holds_the_first_screen_back_a_bounded_time(
         assert "waiting for the first local sample" in health_text(app)
         release.set()
     assert took < FIRST_SAMPLE_WAIT_S + 5.0, took  # the bound, plus a slow machine's start
+
+
+def styles_of(app: BridgeApp) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every node's computed CSS, its component classes' included."""
+    out = {}
+    for node in app.screen.walk_children(with_self=True):
+        components = {
+            name: node.get_component_styles(name).css
+            for name in sorted(node._get_component_classes())
+        }
+        out[f"{type(node).__name__}#{node.id}"] = (node.styles.css, components)
+    return out
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"ui": {"monochrome": True, "low_bandwidth": True}},
+        {"ui": {"theme": "bridge-light"}},
+        {"devices": [{"name": "sw1", "address": "127.0.0.1"}]},
+    ],
+)
+async def test_the_first_screen_is_styled_as_a_full_restyle_would_style_it(
+    tmp_path: Path, size: tuple[int, int], settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The console's screen skips Textual's restyle of every node at its first
+    # resume (each was styled as it mounted): nothing may depend on that pass.
+    # Monochrome sets NO_COLOR for the process (bridge.ui.display): undone after the test.
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR")
+    app = create_app(
+        Config.model_validate(settings),
+        operator="alice",
+        store_path=tmp_path / "bridge.db",
+        collect=False,
+    )
+    async with app.run_test(size=size) as pilot:
+        assert isinstance(app.screen, ConsoleScreen)
+        await pilot.pause()
+        first = styles_of(app)
+        app.screen.update_node_styles(animate=False)
+        await pilot.pause()
+        assert styles_of(app) == first

@@ -51,7 +51,7 @@ from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 if TYPE_CHECKING:
     from textual.widgets import Input
 
-__all__ = ["BridgeApp", "create_app", "run_console"]
+__all__ = ["BridgeApp", "ConsoleScreen", "create_app", "run_console"]
 
 log = logging.getLogger(__name__)
 SHUTDOWN_S = 5.0
@@ -62,6 +62,25 @@ AGE_REDRAW_S = 5
 NARROW_FOOTER_COLUMNS = 100
 LEASE_CHECK_S = 5
 FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
+
+
+class ConsoleScreen(Screen[object]):
+    """The console's own screen.
+
+    Textual restyles every node when a screen resumes, the first time included;
+    but then every node has just been styled as it was mounted, with the theme,
+    the stylesheets and the width's breakpoint class already in place, so that
+    pass (~40 ms of the first screen, every pane's component classes) changes
+    nothing and is left out. Later resumes (after a dialog) restyle as usual.
+    """
+
+    _resumed = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Called before Screen's own handler for the same event, which then reads the flag.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
 
 class BridgeApp(App[int]):
@@ -151,7 +170,7 @@ class BridgeApp(App[int]):
         return self._store
 
     def get_default_screen(self) -> Screen[object]:
-        screen = super().get_default_screen()
+        screen = ConsoleScreen(id="_default")
         # Textual gives the screen its width's breakpoint class on the first
         # resize, restyling every node; with the class already right, that
         # resize changes nothing (~15 ms of the first screen).
