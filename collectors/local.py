@@ -33,6 +33,11 @@ _SKIP_DISK_PREFIXES = ("loop", "ram", "zram", "sr")
 # A process's CPU share is measured from when it was first seen: the table
 # waits this long after priming, so its first figures are not noise.
 PROCESS_WARMUP_S = 0.5
+# The process scan that primes the table starts this long after the first
+# sample: meanwhile the console paints its first screen from that sample, and
+# the scan (~20 ms here, far more on a busy server) would share the
+# interpreter with it. The table still comes after the warm-up that follows.
+PROCESS_PRIME_DELAY_S = 0.3
 # The shortest span a CPU share is measured over: the kernel counts in ticks of
 # 10 ms, so shorter spans give figures like 0, 50 and 100 %.
 MIN_CPU_WINDOW_S = 0.25
@@ -130,6 +135,7 @@ class LocalCollector:
         self.process_warmup = process_warmup
         self._procs_due = time.monotonic() + process_warmup
         self._procs_primed = False
+        self._prime_later: asyncio.TimerHandle | None = None
         fresh = time.monotonic() - _IMPORTED.at < _IMPORTED_FRESH_S
         self._cpu = _CpuMeter(_IMPORTED.at, _IMPORTED._total, _IMPORTED._cores) if fresh else None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
@@ -140,14 +146,17 @@ class LocalCollector:
         loop = asyncio.get_running_loop()
         reading = await loop.run_in_executor(self._thread, self._sample)
         if not self._procs_primed:
-            # After the first sample, not before it: a process scan takes ~20 ms
-            # here and ~50 ms on a busy server, and the console's first screen
-            # waits for that sample (its process table comes after the warm-up).
+            # After the first sample, not before it: the console's first screen
+            # waits for that sample (and its process table comes after the warm-up).
             self._procs_primed = True
-            self._thread.submit(self._prime_processes)
+            self._prime_later = loop.call_later(
+                PROCESS_PRIME_DELAY_S, self._thread.submit, self._prime_processes
+            )
         return [reading]
 
     async def close(self) -> None:
+        if self._prime_later is not None:
+            self._prime_later.cancel()
         self._thread.shutdown(wait=False, cancel_futures=True)
 
     def _prime_cpu(self) -> None:
