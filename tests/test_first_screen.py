@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_until
 
 from bridge.clock import SystemClock
 from bridge.config import Config
@@ -182,3 +184,27 @@ async def test_the_first_screen_is_styled_as_a_full_restyle_would_style_it(
         app.screen.update_node_styles(animate=False)
         await pilot.pause()
         assert styles_of(app) == first
+
+
+async def test_garbage_collection_is_back_on_once_the_first_screen_is_drawn(
+    tmp_path: Path,
+) -> None:
+    # `bridge` turns the collector off for its start (cmd_console); the console
+    # turns it back on after its first refresh.
+    gc.disable()
+    try:
+        app = create_app(
+            Config.model_validate(LOCAL),
+            operator="alice",
+            store_path=tmp_path / "bridge.db",
+            collect=False,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+
+            async def enabled() -> bool:
+                await pilot.pause()
+                return gc.isenabled()
+
+            await wait_until(enabled, within=5.0, what="gc.enable after the first screen")
+    finally:
+        gc.enable()

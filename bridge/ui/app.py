@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import logging
 import signal
@@ -262,6 +263,8 @@ class BridgeApp(App[int]):
         self.query_one(EventsPane).body.focus()
         self._tick()
         self.set_interval(1.0, self._tick)
+        # `bridge` turns the garbage collector off until the first screen is drawn.
+        self.call_after_refresh(gc.enable)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:
@@ -570,7 +573,10 @@ def run_console(
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        gc.enable()  # if the app ended before its first screen
     if app.startup_error is not None:
         raise StoreError(app.startup_error)
     return int(result or 0)
