@@ -26,7 +26,6 @@ from bridge.cli_report import add_report_parsers
 from bridge.cli_support import EXIT_USAGE, fail
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
-from bridge.demo import add_demo_parser
 from bridge.identity import operator_name
 from bridge.store import StoreError, open_store
 from bridge.text import human_duration, redact_url
@@ -178,6 +177,12 @@ def cmd_console(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bridge.demo import run_demo  # only `bridge demo` needs the estate's machinery
+
+    return run_demo(args)
+
+
 def cmd_wall(args: argparse.Namespace) -> int:
     config, path = _load(args)
     config = _display(args, config)
@@ -248,7 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_events_parser(add)
     add_jobs_parser(add)
     add_report_parsers(add)
-    add_demo_parser(add)
+    demo = add(
+        "demo",
+        cmd_demo,
+        "a demo estate: simulated SNMP devices (snmpsim on 127.0.0.1) and a sample schedule "
+        "in a temporary folder, with the console on them; all removed on quit",
+    )
+    demo.add_argument(
+        "--no-console", action="store_true", help="run the estate and the collector headless"
+    )
+    demo.add_argument(
+        "--seconds", type=float, default=3600.0, help="with --no-console: stop after this long"
+    )
+    demo.add_argument(
+        "--flap-every", type=float, default=15.0, help="seconds ap-lobby is up, then down"
+    )
+    demo.add_argument("--die-after", type=float, default=60.0, help="seconds before fw-dmz dies")
     add_devices_parser(add)
     add("version", cmd_version, "print the version")
     return parser
