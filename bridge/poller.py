@@ -19,13 +19,13 @@ from bridge.config_model import SecretStr
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
-from bridge.schedule_loop import ScheduleLoop
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector
 from collectors.local import LocalCollector
 
 if TYPE_CHECKING:
+    from bridge.schedule_loop import ScheduleLoop
     from collectors.snmp import SnmpTarget
 
 __all__ = ["Poller", "build_collectors"]
@@ -153,16 +153,20 @@ class Poller:
         runner = CollectorRunner(
             self.store, collectors, self.clock, levels, rules, self._on_write, self._first_run
         )
-        self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
+        if self.config.jobs or self.config.maintenance:
+            # The schedule engine (croniter, calendars) only where there is a schedule.
+            from bridge.schedule_loop import ScheduleLoop
+
+            self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
         self._work = asyncio.create_task(self._duties(runner, self.schedule), name="poller")
 
-    async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop) -> None:
+    async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop | None) -> None:
         duties: dict[str, Callable[[], Awaitable[None]]] = {
             "collectors": runner.run,
             "prune": self._prune_loop,
             "unshelve": self._unshelve_loop,
         }
-        if self.config.jobs or self.config.maintenance:
+        if schedule is not None:
             duties["schedule"] = schedule.run
         if self.config.traps.enabled:
             from bridge.trap_service import run_trap_receiver
