@@ -44,7 +44,6 @@ from bridge.ui.keybar import KeyBar
 from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
-from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
 from bridge.ui.terminal_output import install as install_terminal_output
 from bridge.ui.theming import next_theme, start_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
@@ -437,7 +436,10 @@ class BridgeApp(App[int]):
         if pane is not None:
             pane.open_details(event.key)
 
+    # The dialogs (bridge.ui.screens) are imported when first opened, not at start.
     def action_sign_on(self) -> None:
+        from bridge.ui.screens import PromptScreen
+
         def check(text: str) -> str | None:
             name = text.strip()
             if not name:
@@ -462,6 +464,8 @@ class BridgeApp(App[int]):
         self.notify(f"{self.operator} has the bridge", timeout=3, markup=False)
 
     def action_help(self) -> None:
+        from bridge.ui.screens import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_reports(self) -> None:
@@ -479,6 +483,8 @@ class BridgeApp(App[int]):
 
     async def action_request_quit(self) -> None:
         if self.in_flight:
+            from bridge.ui.screens import ConfirmScreen
+
             self.push_screen(
                 ConfirmScreen(f"{self.in_flight} action(s) still being saved. Quit anyway?"),
                 self._quit_if,
