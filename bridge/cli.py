@@ -159,11 +159,6 @@ def cmd_console(args: argparse.Namespace) -> int:
     # lasting objects and next to no cyclic garbage, and the collections meanwhile
     # cost ~60 ms of the first screen (~40 ms of it one full collection).
     gc.disable()
-    # First: its import reads the CPU counters that the first local sample measures
-    # from, and a share is measured over at least 0.25 s; imported with the UI,
-    # ~0.3 s later, the first sample waited for it.
-    import collectors.local  # noqa: F401
-
     config, path = _load(args)
     config = _display(args, config)
     from bridge.ui.app import run_console

@@ -100,7 +100,6 @@ CONSOLE_PROBE = """\
 import asyncio, json, sys
 from pathlib import Path
 
-import collectors.local  # cmd_console's first import
 from bridge.cli import build_parser
 from bridge.config import Config
 from bridge.ui.app import create_app
