@@ -145,10 +145,12 @@ def styles_of(app: BridgeApp) -> dict[str, tuple[str, dict[str, str]]]:
     """Every node's computed CSS, its component classes' included."""
     out = {}
     for node in app.screen.walk_children(with_self=True):
-        components = {
-            name: node.get_component_styles(name).css
-            for name in sorted(node._get_component_classes())
-        }
+        # Every declared component class: asking styles any not drawn yet (lazily,
+        # bridge.ui.lines.LazyComponentStyles), and the restyle then redoes them.
+        declared = set().union(
+            *(c.__dict__.get("COMPONENT_CLASSES", ()) for c in type(node).__mro__)
+        )
+        components = {name: node.get_component_styles(name).css for name in sorted(declared)}
         out[f"{type(node).__name__}#{node.id}"] = (node.styles.css, components)
     return out
 
