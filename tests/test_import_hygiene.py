@@ -100,12 +100,12 @@ CONSOLE_PROBE = """\
 import asyncio, json, sys
 from pathlib import Path
 
-from bridge.cli import build_parser
+from bridge.cli import parse_args
 from bridge.config import Config
 from bridge.ui.app import create_app
 from bridge.ui.panes import HealthPane
 
-build_parser().parse_args([])
+parse_args([])
 
 async def main():
     config = Config.model_validate({"local": {"interval": 1}, **json.loads(sys.argv[2])})
