@@ -11,12 +11,15 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bridge.cli_support import with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
-from bridge.devices import DeviceStatus, load_device_statuses
 from bridge.text import column_widths, human_duration, human_rate, safe_text
+
+if TYPE_CHECKING:
+    from bridge.devices import DeviceStatus
 
 __all__ = ["add_devices_parser"]
 
@@ -49,6 +52,10 @@ HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME"
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    # Here, not at the top: every `bridge` start (the console's too) imports this
+    # module for its parser.
+    from bridge.devices import load_device_statuses
+
     config, _ = load_config(args.config)
     now = SystemClock().now()
     statuses = with_store(config, lambda s: load_device_statuses(s, config, now))

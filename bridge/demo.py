@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -43,7 +43,7 @@ from bridge.config import load_config
 from bridge.models import EventInput, Severity
 from bridge.store import open_store
 
-__all__ = ["Demo", "add_demo_parser", "run_demo"]
+__all__ = ["Demo", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -421,24 +421,3 @@ def run_demo(args: argparse.Namespace) -> int:
         demo.stop()
         shutil.rmtree(root, ignore_errors=True)
         print(f"demo: stopped; removed {root}", flush=True)
-
-
-def add_demo_parser(
-    add: Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser],
-) -> None:
-    p = add(
-        "demo",
-        run_demo,
-        "a demo estate: simulated SNMP devices (snmpsim on 127.0.0.1) and a sample schedule "
-        "in a temporary folder, with the console on them; all removed on quit",
-    )
-    p.add_argument(
-        "--no-console", action="store_true", help="run the estate and the collector headless"
-    )
-    p.add_argument(
-        "--seconds", type=float, default=3600.0, help="with --no-console: stop after this long"
-    )
-    p.add_argument(
-        "--flap-every", type=float, default=15.0, help="seconds ap-lobby is up, then down"
-    )
-    p.add_argument("--die-after", type=float, default=60.0, help="seconds before fw-dmz dies")

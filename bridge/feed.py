@@ -31,10 +31,13 @@ class ChangeFeed:
         self._lock = asyncio.Lock()  # poll() may be poked while the loop is polling
         self._pokes: set[asyncio.Task[list[Change]]] = set()
         self._stopped = False
+        self._started = False
 
     async def start(self) -> None:
+        """Deliver only what is committed from now on."""
         self.seq = await self.store.last_seq()
         self._version = await self.store.data_version()
+        self._started = True
 
     async def poll(self) -> list[Change]:
         """Check once; deliver and return whatever changed since the last check."""
@@ -67,7 +70,10 @@ class ChangeFeed:
         return delivered
 
     async def run(self) -> None:
-        await self.start()
+        # Started already (the console reads its panes in between): starting again
+        # would skip whatever was committed since, such as the poller's first sample.
+        if not self._started:
+            await self.start()
         try:
             while True:
                 await asyncio.sleep(self.interval)

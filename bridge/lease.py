@@ -53,6 +53,8 @@ class LeaseKeeper:
         self._on_acquire = on_acquire
         self._on_lose = on_lose
         self._last_ok = 0.0
+        # Set once the first try is over (and, if it took the lease, on_acquire with it).
+        self.first_tick = asyncio.Event()
 
     async def tick(self) -> None:
         try:
@@ -71,6 +73,7 @@ class LeaseKeeper:
             self.held = False
             log.warning("lost the collector lease")
             await self._on_lose()
+        self.first_tick.set()
 
     async def run(self) -> None:
         try:

@@ -13,19 +13,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+from bridge import STARTED_CPU
 from bridge.clock import Clock
 from bridge.config import Config, DeviceConfig
 from bridge.config_model import SecretStr
 from bridge.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
-from bridge.schedule_loop import ScheduleLoop
 from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector
 from collectors.local import LocalCollector
 
 if TYPE_CHECKING:
+    from bridge.schedule_loop import ScheduleLoop
     from collectors.snmp import SnmpTarget
 
 __all__ = ["Poller", "build_collectors"]
@@ -83,6 +84,7 @@ def build_collectors(config: Config) -> list[Collector]:
                 interval=config.local.interval,
                 process_interval=config.local.process_interval,
                 top=config.local.top_processes,
+                started_cpu=STARTED_CPU,
             )
         )
     return collectors
@@ -106,6 +108,7 @@ class Poller:
         self._work: asyncio.Task[None] | None = None
         self.schedule: ScheduleLoop | None = None
         self.lease = LeaseKeeper(store, clock, self._start, self._stop, ttl=lease_ttl)
+        self._sampled = asyncio.Event()  # the local host's first reading is stored (or none comes)
 
     @property
     def holds_lease(self) -> bool:
@@ -113,6 +116,18 @@ class Poller:
 
     async def run(self) -> None:
         await self.lease.run()
+
+    async def first_sample(self) -> None:
+        """Return once this process's part of the first screen is in the store: after
+        the first try for the lease if another process polls, else after the local
+        host's first sample (stored, or failed and its health recorded)."""
+        await self.lease.first_tick.wait()
+        if self.lease.held:
+            await self._sampled.wait()
+
+    def _first_run(self, collector: Collector) -> None:
+        if isinstance(collector, LocalCollector):
+            self._sampled.set()
 
     def poke_schedule(self) -> None:
         """Evaluate the schedule now (an operator just changed it), if this process holds it."""
@@ -135,17 +150,25 @@ class Poller:
             levels.restore(open_events)
         except Exception as exc:  # a fresh start is worse, but better than none
             log.warning("could not restore rule state from open events: %s", exc)
-        runner = CollectorRunner(self.store, collectors, self.clock, levels, rules, self._on_write)
-        self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
+        if not any(isinstance(c, LocalCollector) for c in collectors):
+            self._sampled.set()
+        runner = CollectorRunner(
+            self.store, collectors, self.clock, levels, rules, self._on_write, self._first_run
+        )
+        if self.config.jobs or self.config.maintenance:
+            # The schedule engine (croniter, calendars) only where there is a schedule.
+            from bridge.schedule_loop import ScheduleLoop
+
+            self.schedule = ScheduleLoop(self.store, self.config, self.clock, rules, self._on_write)
         self._work = asyncio.create_task(self._duties(runner, self.schedule), name="poller")
 
-    async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop) -> None:
+    async def _duties(self, runner: CollectorRunner, schedule: ScheduleLoop | None) -> None:
         duties: dict[str, Callable[[], Awaitable[None]]] = {
             "collectors": runner.run,
             "prune": self._prune_loop,
             "unshelve": self._unshelve_loop,
         }
-        if self.config.jobs or self.config.maintenance:
+        if schedule is not None:
             duties["schedule"] = schedule.run
         if self.config.traps.enabled:
             from bridge.trap_service import run_trap_receiver

@@ -55,6 +55,7 @@ class CollectorRunner:
         levels: LevelTracker,
         rules: RuleEngine,
         on_write: Callable[[], None] | None = None,
+        on_first_run: Callable[[Collector], None] | None = None,
     ) -> None:
         self.store = store
         self.collectors = list(collectors)
@@ -62,6 +63,7 @@ class CollectorRunner:
         self.levels = levels
         self.rules = rules
         self.on_write = on_write
+        self.on_first_run = on_first_run
         self.network = NetworkRules(rules.config.network)
 
     async def run(self) -> None:
@@ -161,6 +163,8 @@ class CollectorRunner:
             while True:
                 started = time.monotonic()
                 health = await self.run_once(collector, health)
+                if health.runs == 1 and self.on_first_run is not None:
+                    self.on_first_run(collector)
                 delay = collector.interval * health.backoff - (time.monotonic() - started)
                 await asyncio.sleep(max(0.0, delay))
         finally:

@@ -13,8 +13,10 @@ slower interval and the last table is reused in between.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,11 @@ _SKIP_DISK_PREFIXES = ("loop", "ram", "zram", "sr")
 # A process's CPU share is measured from when it was first seen: the table
 # waits this long after priming, so its first figures are not noise.
 PROCESS_WARMUP_S = 0.5
+# The process scan that primes the table starts this long after the first
+# sample: meanwhile the console paints its first screen from that sample, and
+# the scan (~20 ms here, far more on a busy server) would share the
+# interpreter with it. The table still comes after the warm-up that follows.
+PROCESS_PRIME_DELAY_S = 0.3
 # The shortest span a CPU share is measured over: the kernel counts in ticks of
 # 10 ms, so shorter spans give figures like 0, 50 and 100 %.
 MIN_CPU_WINDOW_S = 0.25
@@ -65,6 +72,22 @@ class _CpuMeter:
     @classmethod
     def now(cls) -> _CpuMeter:
         return cls(time.monotonic(), psutil.cpu_times(), psutil.cpu_times(percpu=True))
+
+    @classmethod
+    def from_proc_stat(cls, at: float, lines: Sequence[str]) -> _CpuMeter | None:
+        """A meter from /proc/stat's cpu lines read at `at`, parsed as psutil parses
+        them (its fields, in seconds); None if they do not fit this psutil."""
+        total = psutil.cpu_times()
+        width = len(total._fields)
+        rows = [line.split() for line in lines]
+        if not rows or rows[0][0] != "cpu" or any(len(row) <= width for row in rows):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        kind = type(total)
+        first, *cores = (kind(*(float(v) / ticks for v in row[1 : width + 1])) for row in rows)
+        if len(cores) != len(psutil.cpu_times(percpu=True)):
+            return None
+        return cls(at, first, cores)
 
     def read(self) -> tuple[float, list[float], float]:
         """Total and per-core busy %, and the seconds they cover, since the last read."""
@@ -119,7 +142,10 @@ class LocalCollector:
         top: int = 8,
         hostname: str | None = None,
         process_warmup: float = PROCESS_WARMUP_S,
+        started_cpu: tuple[float, Sequence[str]] | None = None,
     ) -> None:
+        """`started_cpu`: /proc/stat's cpu lines from the start of the process and
+        when they were read (bridge.STARTED_CPU), for the first sample to measure from."""
         self.interval = interval
         self.process_interval = process_interval
         self.top = top
@@ -127,34 +153,56 @@ class LocalCollector:
         self._disk: _Counters | None = None
         self._net: _Counters | None = None
         self._procs: dict[str, Any] = {}
+        self.process_warmup = process_warmup
         self._procs_due = time.monotonic() + process_warmup
-        fresh = time.monotonic() - _IMPORTED.at < _IMPORTED_FRESH_S
-        self._cpu = _CpuMeter(_IMPORTED.at, _IMPORTED._total, _IMPORTED._cores) if fresh else None
+        self._procs_primed = False
+        self._prime_later: asyncio.TimerHandle | None = None
+        seeds = [_IMPORTED]
+        if started_cpu is not None and (early := _CpuMeter.from_proc_stat(*started_cpu)):
+            seeds.append(early)
+        fresh = [m for m in seeds if time.monotonic() - m.at < _IMPORTED_FRESH_S]
+        seed = min(fresh, key=lambda m: m.at, default=None)  # the longest span
+        self._cpu = _CpuMeter(seed.at, seed._total, seed._cores) if seed is not None else None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
-        # Priming runs on the sampling thread and off the event loop (a process
-        # scan takes ~50 ms on a busy server), while the console starts.
-        self._thread.submit(self._prime)
+        if self._cpu is None:
+            self._thread.submit(self._prime_cpu)
 
     async def collect(self) -> list[Reading]:
         loop = asyncio.get_running_loop()
-        return [await loop.run_in_executor(self._thread, self._sample)]
+        reading = await loop.run_in_executor(self._thread, self._sample)
+        if not self._procs_primed:
+            # After the first sample, not before it: the console's first screen
+            # waits for that sample (and its process table comes after the warm-up).
+            self._procs_primed = True
+            self._prime_later = loop.call_later(
+                PROCESS_PRIME_DELAY_S, self._thread.submit, self._prime_processes
+            )
+        return [reading]
 
     async def close(self) -> None:
+        if self._prime_later is not None:
+            self._prime_later.cancel()
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def _prime(self) -> None:
+    def _prime_cpu(self) -> None:
         if self._cpu is None:
             self._cpu = _CpuMeter.now()
+
+    def _prime_processes(self) -> None:
         # A process's cpu_percent measures since its previous call; psutil
-        # caches the Process objects between scans.
-        if self.top:
+        # caches the Process objects between scans. A table already read (no
+        # warm-up) needs no priming.
+        if self.top and not self._procs:
             for _ in psutil.process_iter(["cpu_percent"]):
                 pass
+            self._procs_due = max(self._procs_due, time.monotonic() + self.process_warmup)
 
     def _sample(self) -> Reading:
         at = time.time()
         mono = time.monotonic()
-        assert self._cpu is not None  # primed on this thread first
+        if self._cpu is None:  # not primed yet (made long after import)
+            self._prime_cpu()
+        assert self._cpu is not None
         cpu_total, per_core, cpu_window = self._cpu.read()
         cores = psutil.cpu_count() or max(1, len(per_core))
         load = psutil.getloadavg()

@@ -136,3 +136,37 @@ def test_console_on_a_store_that_is_not_a_database_is_one_line(isolated: Isolate
     one_error_line(result, "not a database", str(bad))
     assert "\x1b[" not in result.stdout
     assert bad.read_bytes() == b"this is not sqlite, " * 100  # nothing written to it
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--config", "c.toml"],
+        ["--config=c.toml", "--operator", "alice", "-v", "--mono", "--low-bandwidth"],
+        ["--conf", "c.toml"],  # an abbreviation, as argparse allows
+        ["console", "--no-collect"],
+        ["--mono", "wall"],
+        ["events", "--json"],
+        ["version"],
+    ],
+)
+def test_the_console_start_parses_as_the_full_cli_does(argv: list[str]) -> None:
+    # `bridge` with only its own options parses them without building the
+    # command parsers; the result must be the one the full parser gives.
+    from bridge.cli import build_parser, parse_args
+
+    assert parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["--config"], ["--bogus"], ["--operator"]])
+def test_bad_console_options_are_reported_by_the_full_cli(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bridge.cli import parse_args
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bridge: ") and "(see bridge --help)" in err, err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -136,6 +137,27 @@ async def test_feed_sees_own_store_writes(store: Store) -> None:
 
     await wait_until(seen, within=2.0, what="own write")
     assert [c.kind for c in got] == ["reading"]
+
+
+async def test_run_after_start_delivers_what_was_committed_in_between(store: Store) -> None:
+    # The console starts the feed, reads its panes, then runs the feed: a commit in
+    # between (the poller's first sample) must still reach the panes.
+    got: list[Change] = []
+    feed = ChangeFeed(store, got.extend, interval=POLL_INTERVAL)
+    await feed.start()
+    await store.write_reading(Reading("local", "h", time.time(), {"cpu": 1.0}), {})
+    task = asyncio.create_task(feed.run())
+    try:
+
+        async def delivered() -> bool:
+            return bool(got)
+
+        await wait_until(delivered, within=2.0, what="the commit between start and run")
+        assert [c.kind for c in got] == ["reading"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_idle_poll_does_not_read_changes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,88 @@ def test_the_probe_detects_a_ui_import(ui_library: str) -> None:
     _, banned = probe(ui_library)
     assert ui_library in banned
     assert ui_library.split(".")[0] in banned
+
+
+# Starts the console as `bridge` does (cmd_console's imports, then the app) on a fresh
+# store, headless, polling this host, and prints what is imported once its first
+# screen is up. With no [[devices]], jobs, checks, webhooks or traps configured.
+CONSOLE_PROBE = """\
+import asyncio, json, sys
+from pathlib import Path
+
+from bridge.cli import parse_args
+from bridge.config import Config
+from bridge.ui.app import create_app
+from bridge.ui.panes import HealthPane
+
+parse_args([])
+
+async def main():
+    config = Config.model_validate({"local": {"interval": 1}, **json.loads(sys.argv[2])})
+    app = create_app(config, operator="probe", store_path=Path(sys.argv[1]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one(HealthPane).snapshot is not None, "no first sample"
+        print(json.dumps(sorted(sys.modules)))
+
+asyncio.run(main())
+"""
+
+# What the first screen of a console without devices, jobs, checks, webhooks and
+# traps has no use for: each waits for the command, the view or the dialog that needs it.
+NOT_AT_CONSOLE_START = (
+    "bridge.demo",  # a CLI command's machinery (the command modules themselves are light)
+    "bridge.devices",  # the network view, without devices
+    "bridge.ui.network_view",
+    "bridge.ui.screens",  # dialogs
+    "bridge.ui.reports_view",
+    "bridge.reports",
+    "bridge.handover",
+    "bridge.schedule",  # the schedule engine, without jobs or maintenance
+    "bridge.schedule_loop",
+    "bridge.schedule_events",
+    "bridge.maintenance",
+    "bridge.reschedule",
+    "bridge.outbox",  # webhooks
+    "bridge.trap_service",  # traps
+    "collectors.snmp",
+    "collectors.http",
+    "pysnmp",
+    "httpx",
+    "croniter",
+    "markdown_it",
+)
+
+
+def console_start_modules(tmp_path: Path, config: dict[str, object]) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", CONSOLE_PROBE, str(tmp_path / "bridge.db"), json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "bridge.ui.app" in loaded and "textual" in loaded  # the probe did start the console
+    return loaded
+
+
+def test_the_console_start_imports_only_what_its_first_screen_needs(tmp_path: Path) -> None:
+    loaded = console_start_modules(tmp_path, {})
+    present = sorted(m for m in NOT_AT_CONSOLE_START if m in loaded)
+    assert present == [], f"imported at console start: {present}"
+
+
+@pytest.mark.parametrize(
+    ("config", "needed"),
+    [
+        ({"jobs": [{"name": "backup", "schedule": "0 2 * * *"}]}, "bridge.schedule_loop"),
+        ({"devices": [{"name": "sw1", "address": "127.0.0.1"}]}, "bridge.ui.network_view"),
+    ],
+)
+def test_the_console_probe_sees_what_a_configured_estate_needs(
+    tmp_path: Path, config: dict[str, object], needed: str
+) -> None:
+    """Negative control: with jobs or devices, the same probe finds their modules."""
+    assert needed in console_start_modules(tmp_path, config)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Isolated, one_error_line, run_bridge, settled, wait_until
-from seed import make_app, seed_store
+from seed import T0, make_app, seed_store
 from test_ui import rendered
+from textual.app import App
 
+from bridge.clock import FixedClock
 from bridge.config import Config, ConfigError
 from bridge.theme_files import BUILTIN_THEMES, load_theme_file, user_themes_dir
+from bridge.ui.app import create_app
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.theming import load_user_themes
 from themes import THEMES, VARIABLE_DEFAULTS
@@ -121,3 +125,47 @@ async def test_colorblind_theme_names_every_severity(db: Path) -> None:
         text = rendered(table)
         for word in ("CRITICAL", "MAJOR", "WARNING", "INFO"):
             assert word in text, text
+
+
+@pytest.mark.parametrize("name", [t.name for t in THEMES])
+async def test_configured_theme_is_in_force_from_the_start_without_a_css_refresh(
+    db: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[ui] theme` is set before the stylesheet is first parsed (no refresh_css, which
+    parses it all again), and looks exactly as the same theme chosen later does."""
+    refreshes = 0
+    real = App.refresh_css
+
+    def counting(self: App[Any], animate: bool = True) -> None:
+        nonlocal refreshes
+        refreshes += 1
+        real(self, animate)
+
+    monkeypatch.setattr(App, "refresh_css", counting)
+    config = Config.model_validate({"ui": {"theme": name}})
+    app = create_app(config, operator="alice", store_path=db, collect=False, clock=FixedClock(T0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert refreshes == 0
+        dark = next(t for t in THEMES if t.name == name).dark
+        assert app.theme == name
+        assert {f"-theme-{name}", "-dark-mode" if dark else "-light-mode"} <= app.classes
+        assert ("-light-mode" if dark else "-dark-mode") not in app.classes
+        started = looks(app)
+    other = make_app(db)  # starts with the default theme, then switches the usual way
+    async with other.run_test(size=(100, 30)) as pilot:
+        other.theme = name
+        await pilot.pause()
+        assert looks(other) == started
+
+
+def looks(app: App[Any]) -> tuple[object, ...]:
+    pane = app.query_one(EventsPane)
+    return (
+        app.screen.styles.background,
+        pane.styles.border,
+        pane.body.get_component_rich_style("sev-critical"),
+        app.ansi_color,
+        [type(f).__name__ for f in app._filters],
+        app.get_css_variables(),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import logging
 import signal
@@ -11,7 +12,7 @@ import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,7 +22,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
-from textual.widgets import Input
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
@@ -45,11 +45,13 @@ from bridge.ui.keybar import KeyBar
 from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
-from bridge.ui.screens import ConfirmScreen, HelpScreen, PromptScreen
-from bridge.ui.theming import next_theme
+from bridge.ui.theming import next_theme, start_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
-__all__ = ["BridgeApp", "create_app", "run_console"]
+if TYPE_CHECKING:
+    from textual.widgets import Input
+
+__all__ = ["BridgeApp", "ConsoleScreen", "create_app", "run_console"]
 
 log = logging.getLogger(__name__)
 SHUTDOWN_S = 5.0
@@ -59,6 +61,26 @@ EXIT_STORE = 2  # as the CLI exits for any user mistake; run_console reports the
 AGE_REDRAW_S = 5
 NARROW_FOOTER_COLUMNS = 100
 LEASE_CHECK_S = 5
+FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
+
+
+class ConsoleScreen(Screen[object]):
+    """The console's own screen.
+
+    Textual restyles every node when a screen resumes, the first time included;
+    but then every node has just been styled as it was mounted, with the theme,
+    the stylesheets and the width's breakpoint class already in place, so that
+    pass (~40 ms of the first screen, every pane's component classes) changes
+    nothing and is left out. Later resumes (after a dialog) restyle as usual.
+    """
+
+    _resumed = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Called before Screen's own handler for the same event, which then reads the flag.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
 
 class BridgeApp(App[int]):
@@ -129,10 +151,13 @@ class BridgeApp(App[int]):
         self._stale = False
         self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
+        self._filter_box: Input | None = None  # made at the first filter, not at start
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
-        self.theme = config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
+        start_theme(
+            self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
+        )
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
@@ -146,7 +171,7 @@ class BridgeApp(App[int]):
         return self._store
 
     def get_default_screen(self) -> Screen[object]:
-        screen = super().get_default_screen()
+        screen = ConsoleScreen(id="_default")
         # Textual gives the screen its width's breakpoint class on the first
         # resize, restyling every node; with the class already right, that
         # resize changes nothing (~15 ms of the first screen).
@@ -166,9 +191,6 @@ class BridgeApp(App[int]):
                 yield EventsPane()
                 yield SchedulePane()
             yield HealthPane()
-        yield Input(
-            placeholder="filter: words that must all appear; Enter keeps, Esc clears", id="filter"
-        )
         yield KeyBar(id="footer")
 
     @property
@@ -192,8 +214,11 @@ class BridgeApp(App[int]):
     async def on_load(self) -> None:
         # Before the screen is composed or the terminal touched: a store that
         # cannot open is a one-line error on a normal terminal, and our poller
-        # takes its first sample while Textual builds and styles the panes
-        # rather than after (a third of the first screen's time).
+        # stores its first sample before the panes first read, so the first
+        # screen Textual paints already shows this host. Alongside Textual's
+        # building and styling, that sample's dozen trips to the store's threads
+        # each waited behind a long turn of the event loop (~0.3 s in all) and
+        # came after the first paint; alone here they take ~30 ms.
         try:
             self._store = await open_store(self.store_path)
         except StoreError as exc:
@@ -203,7 +228,13 @@ class BridgeApp(App[int]):
         if self.collect:
             # Our own poller's writes are delivered at once; others' within a feed interval.
             self._poller = Poller(self.store, self.config, self.clock, on_write=self._poke_feed)
-            self._tasks.append(asyncio.create_task(self._poller.run(), name="poller"))
+            polling = asyncio.create_task(self._poller.run(), name="poller")
+            self._tasks.append(polling)
+            first = asyncio.create_task(self._poller.first_sample())
+            await asyncio.wait(
+                {first, polling}, timeout=FIRST_SAMPLE_WAIT_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            first.cancel()
 
     def _poke_feed(self) -> None:
         if self._feed is not None:
@@ -233,6 +264,8 @@ class BridgeApp(App[int]):
         self.query_one(EventsPane).body.focus()
         self._tick()
         self.set_interval(1.0, self._tick)
+        # `bridge` turns the garbage collector off until the first screen is drawn.
+        self.call_after_refresh(gc.enable)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:
@@ -355,10 +388,20 @@ class BridgeApp(App[int]):
         for p in self.panes:
             p.redraw()
 
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         pane = self.focused_pane() or self.query_one(EventsPane)
         self._filter_target = pane
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
+        if box is None:
+            # Made when first wanted: at start it was one more widget (and its
+            # stylesheet) to build and style for a box nobody sees yet.
+            from textual.widgets import Input
+
+            box = self._filter_box = Input(
+                placeholder="filter: words that must all appear; Enter keeps, Esc clears",
+                id="filter",
+            )
+            await self.mount(box, before=self.query_one(KeyBar))
         box.value = pane.filter_text
         box.display = True
         box.focus()
@@ -372,11 +415,12 @@ class BridgeApp(App[int]):
             self._close_filter()
 
     def _close_filter(self, clear: bool = False) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
         target = self._filter_target
         if clear and target is not None:
             target.set_filter("")
-        box.display = False
+        if box is not None:
+            box.display = False
         if target is not None:
             target.body.focus()
 
@@ -384,8 +428,8 @@ class BridgeApp(App[int]):
         from textual.events import Key
 
         if isinstance(event, Key) and event.key == "escape":
-            box = self.query_one("#filter", Input)
-            if box.display and box.has_focus:
+            box = self._filter_box
+            if box is not None and box.display and box.has_focus:
                 self._close_filter(clear=True)
                 event.stop()
 
@@ -394,7 +438,10 @@ class BridgeApp(App[int]):
         if pane is not None:
             pane.open_details(event.key)
 
+    # The dialogs (bridge.ui.screens) are imported when first opened, not at start.
     def action_sign_on(self) -> None:
+        from bridge.ui.screens import PromptScreen
+
         def check(text: str) -> str | None:
             name = text.strip()
             if not name:
@@ -419,6 +466,8 @@ class BridgeApp(App[int]):
         self.notify(f"{self.operator} has the bridge", timeout=3, markup=False)
 
     def action_help(self) -> None:
+        from bridge.ui.screens import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_reports(self) -> None:
@@ -441,6 +490,8 @@ class BridgeApp(App[int]):
 
     async def action_request_quit(self) -> None:
         if self.in_flight:
+            from bridge.ui.screens import ConfirmScreen
+
             self.push_screen(
                 ConfirmScreen(f"{self.in_flight} action(s) still being saved. Quit anyway?"),
                 self._quit_if,
@@ -538,7 +589,10 @@ def run_console(
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        gc.enable()  # if the app ended before its first screen
     if app.startup_error is not None:
         raise StoreError(app.startup_error)
     return int(result or 0)

@@ -25,7 +25,6 @@ from bridge.text import human_bytes, human_duration, safe_text
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
-from bridge.ui.screens import PromptScreen
 
 __all__ = ["EventDetailsScreen", "EventsPane"]
 
@@ -253,6 +252,8 @@ class EventsPane(Pane):
         await self._reload()
 
     def action_act(self, name: str) -> None:
+        from bridge.ui.screens import PromptScreen  # the dialogs: when first opened
+
         action = Action(name)
         ids = self.targets()
         if not ids:

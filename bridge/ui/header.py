@@ -18,7 +18,8 @@ __all__ = ["BridgeHeader"]
 
 class _Clock(LinesView, can_focus=False):
     """A line view, so each tick re-sends only the digits that changed (a label
-    re-sends itself whole: a third of the console's idle output)."""
+    re-sends itself whole: a third of the console's idle output). Its line has
+    no styled parts, so none of LinesView's component classes is ever styled."""
 
 
 class BridgeHeader(Horizontal):

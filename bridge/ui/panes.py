@@ -12,11 +12,11 @@ from bridge.models import Change, Snapshot
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import Line, LinesView, plain
-from bridge.ui.network_view import DeviceScreen, NetworkView, network_summary
 from bridge.ui.rowtable import RowTable
 
 if TYPE_CHECKING:
     from bridge.ui.app import BridgeApp
+    from bridge.ui.network_view import NetworkView
 
 __all__ = ["HealthPane", "Pane", "matches"]
 
@@ -80,11 +80,17 @@ class HealthPane(Pane):
         self.collector_errors: dict[str, Any] = {}
         self.checks: list[Snapshot] = []
         self._series_at = float("-inf")
+        self._network: NetworkView | None = None
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
-        # The network half: shown only where devices are configured.
-        yield NetworkView(id="network-table")
+        # The network half, only where devices are configured: a hidden table still
+        # cost its styling at every style pass of the first screen.
+        if self.bridge.config.devices:
+            from bridge.ui.network_view import NetworkView
+
+            self._network = NetworkView(id="network-table")
+            yield self._network
 
     def on_mount(self) -> None:
         self.set_class(bool(self.bridge.config.devices), "-devices")
@@ -94,19 +100,23 @@ class HealthPane(Pane):
         return self.query_one("#health-view", LinesView)
 
     @property
-    def network(self) -> NetworkView:
-        return self.query_one(NetworkView)
+    def network(self) -> NetworkView | None:
+        """The device table, where devices are configured."""
+        return self._network
 
     @property
     def body(self) -> LinesView | RowTable:
         # With devices, focus lands on their table so Enter opens one; Tab reaches the host lines.
         # In the 80x24 summary the table is hidden (a summary line stands for it).
         table = self.network
-        return table if self.bridge.config.devices and table.display else self.host_view
+        return table if table is not None and table.display else self.host_view
 
     def open_details(self, key: str) -> None:
-        if self.network.status(key) is not None:
-            self.app.push_screen(DeviceScreen(key, self.network))
+        from bridge.ui.network_view import DeviceScreen
+
+        table = self.network
+        if table is not None and table.status(key) is not None:
+            self.app.push_screen(DeviceScreen(key, table))
 
     @property
     def compact(self) -> bool:
@@ -145,7 +155,8 @@ class HealthPane(Pane):
                 # A failing device shows in the device table, not as a host problem.
                 if h.consecutive_failures and not h.name.startswith("snmp:")
             }
-        await self.network.load(changes)
+        if (table := self.network) is not None:
+            await table.load(changes)
         # Events and jobs do not change this pane's lines; any reading may (the
         # compact summary counts devices).
         if changes is None or any(c.kind in ("reading", "health") for c in changes):
@@ -164,7 +175,11 @@ class HealthPane(Pane):
             )
             for name, h in self.collector_errors.items()
         ]
-        summary = [network_summary(self.network.statuses)] if app.config.devices and compact else []
+        summary: list[Line] = []
+        if (table := self.network) is not None and compact:
+            from bridge.ui.network_view import network_summary
+
+            summary.append(network_summary(table.statuses))
         checks: list[Line] = []
         add_check_lines(checks, self.checks, compact=compact)
         # A filter shows a subset, and before the first layout the height is 0:
@@ -192,9 +207,9 @@ class HealthPane(Pane):
                 *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
             ]
         self.host_view.set_lines(lines)
-        if self.network.filter_text != self.filter_text:
-            self.network.filter_text = self.filter_text
-            self.network.redraw()
+        if table is not None and table.filter_text != self.filter_text:
+            table.filter_text = self.filter_text
+            table.redraw()
 
     def on_resize(self) -> None:
         self.redraw()

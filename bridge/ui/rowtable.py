@@ -23,7 +23,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bridge.text import safe_text
-from bridge.ui.lines import STYLE_CLASSES, StyleCache, changed_span, refresh_span
+from bridge.ui.lines import (
+    STYLE_CLASSES,
+    LazyComponentStyles,
+    StyleCache,
+    changed_span,
+    refresh_span,
+)
 
 __all__ = ["Column", "Row", "RowTable"]
 
@@ -55,7 +61,7 @@ def _fit(text: str, width: int, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
-class RowTable(ScrollView, can_focus=True):
+class RowTable(LazyComponentStyles, ScrollView, can_focus=True):
     """Keyboard-first list with a fixed header line; the cursor follows its row key."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

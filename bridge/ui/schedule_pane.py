@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
 from bridge.config import JobConfig
-from bridge.maintenance import config_windows
 from bridge.models import (
     Change,
     JobRun,
@@ -25,15 +24,16 @@ from bridge.models import (
     ScheduleAction,
     ScheduleChange,
 )
-from bridge.reschedule import TimeError, parse_new_time, target_occurrence
-from bridge.schedule import ENVELOPE_MIN, ENVELOPE_SAMPLES
-from bridge.schedule_events import CHECK_OF, ENVELOPE, SOURCE
 from bridge.text import human_duration, safe_text
 from bridge.timeline import DayTimes, day_bounds, timeline_strip
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane, matches
 from bridge.ui.rowtable import Column, Row, RowTable
-from bridge.ui.screens import DetailsScreen, PromptScreen
+
+# The schedule engine's modules (bridge.schedule, .maintenance, .reschedule,
+# .schedule_events) and the dialogs are imported where an operator's action,
+# a job's details or a maintenance window need them: a console without jobs
+# never does, and its first screen starts sooner without them.
 
 __all__ = ["SchedulePane"]
 
@@ -235,6 +235,8 @@ class SchedulePane(Pane):
         configs = self.bridge.config.maintenance
         if not configs and not self.windows:
             return None
+        from bridge.maintenance import config_windows
+
         parts: list[tuple[str, str]] = [("maint ", "label")]
         for w in self.windows:
             until = f" until {_when(w.end, now)}" if w.end is not None else " while it runs"
@@ -255,6 +257,9 @@ class SchedulePane(Pane):
         return next((j for j in self.jobs if j.name == key), None)
 
     def action_change(self, name: str) -> None:
+        from bridge.reschedule import target_occurrence
+        from bridge.ui.screens import PromptScreen
+
         job = self._job()
         if job is None:
             self.app.bell()
@@ -289,6 +294,9 @@ class SchedulePane(Pane):
     def _ask_reason(
         self, job: JobConfig, action: ScheduleAction, occurrence: float, when: str | None
     ) -> None:
+        from bridge.reschedule import parse_new_time
+        from bridge.ui.screens import PromptScreen
+
         if action is ScheduleAction.RESCHEDULE and when is None:
             return  # cancelled at the time prompt
         now = self.bridge.clock.now()
@@ -322,6 +330,8 @@ class SchedulePane(Pane):
         when: str | None,
         reason: str,
     ) -> ScheduleChange | None:
+        from bridge.reschedule import TimeError, parse_new_time
+
         app = self.bridge
         now = app.clock.now()
         app.in_flight += 1
@@ -349,6 +359,9 @@ class SchedulePane(Pane):
             self.run_worker(self._details(job), group="details", exclusive=True)
 
     async def _details(self, job: JobConfig) -> None:
+        from bridge.schedule_events import CHECK_OF, ENVELOPE, SOURCE
+        from bridge.ui.screens import DetailsScreen
+
         app = self.bridge
         runs = await app.store.job_runs(job.name, limit=20)
         changes = (await app.store.schedule_changes(job.name))[-10:]
@@ -383,6 +396,8 @@ def _marks_line(marks: str) -> Line:
 
 
 def _time_error(text: str, now: float) -> str | None:
+    from bridge.reschedule import TimeError, parse_new_time
+
     try:
         parse_new_time(text, now)
     except TimeError as exc:
@@ -399,6 +414,8 @@ def job_details(
     now: float,
 ) -> list[tuple[str, str]]:
     """Everything about one job: schedule, occurrences, runs with output, envelope."""
+    from bridge.schedule import ENVELOPE_MIN, ENVELOPE_SAMPLES
+
     record = records.get(job.name)
     data = record.data if record is not None else {}
     fields: list[tuple[str, str]] = [
