@@ -19,13 +19,25 @@ __all__ = ["PtyApp"]
 
 class PtyApp:
     def __init__(
-        self, args: list[str], env: dict[str, str], cwd: Path, size: tuple[int, int] = (80, 24)
+        self,
+        args: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        size: tuple[int, int] = (80, 24),
+        *,
+        under_shell: bool = False,
     ) -> None:
+        """With `under_shell`, a shell that does not exec it leads the terminal's
+        session, as `make run` does in a tmux pane: a hang-up's SIGHUP goes to
+        the shell, not to bridge."""
         self.master, slave = pty.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        argv = [sys.executable, "-m", "bridge", *args]
+        if under_shell:
+            argv = ["sh", "-c", '"$@"; exit $?', "sh", *argv]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", *args],
+            argv,
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -71,10 +83,17 @@ class PtyApp:
                     break
         return self.output[start:]
 
+    def hang_up(self) -> None:
+        """Close the terminal, as a killed tmux pane or a dropped SSH link does."""
+        os.close(self.master)
+        self.master = -1
+
     def press(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
     def wait(self, within: float) -> int:
+        if self.master < 0:  # hung up: nothing left to drain
+            return self.proc.wait(timeout=within)
         deadline = time.monotonic() + within
         while self.proc.poll() is None and time.monotonic() < deadline:
             self.drain(0.1)  # keep the terminal from filling while it shuts down
@@ -90,5 +109,6 @@ class PtyApp:
                 self.proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=10)
-        with contextlib.suppress(OSError):
-            os.close(self.master)
+        if self.master >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.master)

@@ -7,7 +7,6 @@ import contextlib
 import gc
 import io
 import logging
-import signal
 import socket
 import time
 from collections.abc import Iterable
@@ -45,6 +44,7 @@ from bridge.ui.keybar import KeyBar
 from bridge.ui.panes import HealthPane, Pane
 from bridge.ui.rowtable import RowTable
 from bridge.ui.schedule_pane import SchedulePane
+from bridge.ui.session import end_with_the_terminal
 from bridge.ui.theming import next_theme, start_theme
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -241,12 +241,10 @@ class BridgeApp(App[int]):
             self._feed.poke()
 
     async def on_mount(self) -> None:
-        # A dropped SSH session (SIGHUP) or a service stop (SIGTERM) ends the app
-        # cleanly, so the lease is released at once instead of lapsing.
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+        # A dropped SSH session (SIGHUP, or a terminal that hung up without one)
+        # or a service stop (SIGTERM) ends the app cleanly, so the lease is
+        # released at once instead of lapsing.
+        end_with_the_terminal(self)
         terminal_output.watch(self)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.

@@ -10,8 +10,6 @@ through pages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import socket
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ from bridge.ui.bigdigits import big_number
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import Line, LinesView, plain
+from bridge.ui.session import end_with_the_terminal
 from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -163,10 +162,7 @@ class WallApp(App[int]):
         yield Static("", id="refreshed", markup=False)
 
     async def on_mount(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+        end_with_the_terminal(self)
         terminal_output.watch(self)
         self._store = await open_readonly_store(self.store_path)
         await self.reload()
