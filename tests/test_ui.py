@@ -200,6 +200,17 @@ async def test_help_scrolls_to_its_last_line_at_80x24(db: Path) -> None:
         assert dialog.region.y < y < dialog.region.bottom - 1, (y, dialog.region)
 
 
+async def test_every_help_line_fits_at_80x24(db: Path) -> None:
+    """A description cut at the dialog's edge reads as something else."""
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        view = app.screen.query_one(LinesView)
+        longest = max(sum(len(text) for text, _ in line) for line in view.lines)
+        assert 0 < longest <= view.size.width, (longest, view.size.width)
+
+
 def test_help_names_every_bound_key() -> None:
     """A key bound in the console but missing from help is a key nobody finds."""
     shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}

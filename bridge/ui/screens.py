@@ -32,14 +32,11 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Looking closer",
         [
             ("Enter", "details of the row under the cursor"),
-            (
-                "c (in details)",
-                "copy the event's details to your clipboard (OSC 52, works over SSH)",
-            ),
+            ("c (in details)", "copy its details to your clipboard (OSC 52, over SSH)"),
             ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
             ("Ctrl+P", "command palette: every action, and themes"),
             ("t", "next theme (bridge's and your own)"),
-            ("Ctrl+L", "redraw the screen (after another program wrote over it)"),
+            ("Ctrl+L", "redraw the whole screen (if something wrote over it)"),
             ("?", "this help"),
         ],
     ),
@@ -59,7 +56,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Schedule pane",
         [
-            ("r", "reschedule this occurrence to a new time (with a reason)"),
+            ("r", "reschedule this occurrence (a new time, and a reason)"),
             ("H", "hold this occurrence, or release it (with a reason)"),
             ("m", "mark this occurrence done by hand (with a reason)"),
         ],
