@@ -408,3 +408,19 @@ def test_random_updates_leave_the_screen_textual_would(
         assert mine.cells == theirs.cells, f"seed {seed} step {step}: {out!r} vs {reference!r}"
     if seed % 2 == 0:  # (starting again forgets the screen: everything is sent)
         assert sent_mine < sent_theirs / 2
+
+
+def test_a_partial_first_paint_is_known_to_the_full_update_after_it() -> None:
+    """Textual may paint a new screen as a partial update covering it all, then
+    repaint it whole: the second time, nothing needs to go out."""
+    rows = [plain(f"row {i}".ljust(12), Style(bold=i == 0)) for i in range(3)]
+    first = ChopsUpdate(
+        [{0: row} for row in rows], spans=[(y, 0, 12) for y in range(3)], chop_ends=[[12]] * 3
+    )
+    term = Terminal()
+    assert term.feed(ours(first)) == 12 * 3
+    assert ours(full(rows)) == ""
+    # A partial update of another size starts again: its cells are sent, others unknown.
+    wider = ChopsUpdate([{0: plain("x" * 14)}], spans=[(0, 0, 14)], chop_ends=[[14]])
+    assert Terminal().feed(ours(wider)) == 14
+    assert Terminal().feed(ours(full([plain("x" * 14)]))) == 0

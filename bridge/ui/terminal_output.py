@@ -356,6 +356,13 @@ def _fits(y: int, x: int, width: int) -> bool:
 def _render_chops(self: ChopsUpdate, console: Console) -> str:
     """A partial update: each chop from its left edge to the span's right end, as
     Textual sends it, less the cells the terminal already shows."""
+    # The chops are the whole screen, a row each, cut up to its width. A partial
+    # update can come first (Textual paints a screen that is ready in parts):
+    # the shadow takes its size from it, so what it draws is known when the
+    # first full update follows, rather than all of it sent again.
+    size = (max((ends[-1] for ends in self.chop_ends if ends), default=0), len(self.chops))
+    if size != (_shadow.width, _shadow.height):
+        _shadow.resize(*size)
     writer = _Writer(console)
     encoded = writer.cache.encoded
     for y, x1, x2 in self.spans:
