@@ -18,7 +18,7 @@ from bridge.store.base import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Collector, Reading
 
-__all__ = ["CollectorRunner"]
+__all__ = ["CollectorRunner", "until_next_multiple"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ def _evidence(reading: Reading) -> dict[str, Any]:
         "top_cpu": list(procs.get("by_cpu", []))[:5],
         "top_memory": list(procs.get("by_mem", []))[:5],
     }
+
+
+def until_next_multiple(now: float, period: float) -> float:
+    """Seconds from `now` to the next whole multiple of `period` that is at least
+    half a period away: a run that ended just before a boundary skips it rather
+    than run again at once."""
+    wait = period - now % period
+    return wait + period if wait < period / 2 else wait
 
 
 def backoff_for(consecutive_failures: int) -> float:
@@ -165,7 +173,11 @@ class CollectorRunner:
                 health = await self.run_once(collector, health)
                 if health.runs == 1 and self.on_first_run is not None:
                     self.on_first_run(collector)
-                delay = collector.interval * health.backoff - (time.monotonic() - started)
+                period = collector.interval * health.backoff
+                if collector.on_the_clock:
+                    delay = until_next_multiple(self.clock.now(), period)
+                else:
+                    delay = period - (time.monotonic() - started)
                 await asyncio.sleep(max(0.0, delay))
         finally:
             await collector.close()

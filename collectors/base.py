@@ -30,6 +30,10 @@ class Collector(Protocol):
     # failure tells, e.g. ("snmp", "core-sw1"); None where failure is not about
     # a remote thing being down (the local host).
     reachability: tuple[str, str] | None
+    # Runs start on whole multiples of the interval in wall-clock time (the local
+    # host, shown beside the screen's clock), rather than an interval after the
+    # previous run ended (remote devices: their polls stay spread out).
+    on_the_clock: bool
 
     async def collect(self) -> list[Reading]:
         """Poll once. Raise on failure: the runner records it and tries again later."""

@@ -133,6 +133,7 @@ class HttpCheckCollector:
         self.interval = target.interval
         # Down is an observation of its own (status), not a collector failure.
         self.reachability: tuple[str, str] | None = None
+        self.on_the_clock = False
         self._client: httpx.AsyncClient | None = None
         self._unverified: httpx.AsyncClient | None = None  # only once verification failed
 

@@ -400,6 +400,7 @@ class SnmpCollector:
         self.name = f"snmp:{target.name}"
         self.interval = target.interval
         self.reachability: tuple[str, str] | None = ("snmp", target.name)
+        self.on_the_clock = False
         self.max_walk_requests = max_walk_requests
         self.varbinds_per_response = max(1, varbinds_per_response)
         self._limit = limit

@@ -3,15 +3,17 @@ collector runner end to end, from a reading to a stored event with its evidence.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from seed import HOST, T0
 
 from bridge.clock import FixedClock
 from bridge.config import Config
 from bridge.models import CollectorHealth, EventInput, EventState, Severity
 from bridge.rules import Observation, RuleEngine, threshold_observations
-from bridge.runner import CollectorRunner
+from bridge.runner import CollectorRunner, until_next_multiple
 from bridge.store import Store
 from bridge.thresholds import LevelTracker
 from collectors.base import Reading
@@ -229,6 +231,7 @@ class FakeCollector:
     name = "fake"
     interval = 1.0
     reachability: tuple[str, str] | None = None
+    on_the_clock = False
 
     def __init__(self, clock: FixedClock, cpus: list[float]) -> None:
         self.clock = clock
@@ -319,3 +322,41 @@ async def test_a_new_poller_resolves_and_unflaps_what_the_last_one_raised(store:
     assert cpu is not None and cpu.state is EventState.RESOLVED
     # Without the restore, the recovery would have been silent.
     assert RuleEngine(config()).process([obs(Severity.OK, T0 + 100)]) == []
+
+
+def test_until_next_multiple() -> None:
+    assert until_next_multiple(100.25, 1.0) == pytest.approx(0.75)
+    assert until_next_multiple(100.75, 1.0) == pytest.approx(1.25)  # not at once: the one after
+    assert until_next_multiple(100.0, 1.0) == pytest.approx(1.0)
+    assert until_next_multiple(101.0, 2.0) == pytest.approx(1.0)
+    assert until_next_multiple(100.5, 2.0) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("on_the_clock", [True, False])
+async def test_a_collector_on_the_clock_starts_on_whole_seconds(
+    store: Store, monkeypatch: pytest.MonkeyPatch, on_the_clock: bool
+) -> None:
+    """The local host is sampled on the second (the header's clock moves in the
+    same frame); others keep an interval from the end of their previous run."""
+    clock = FixedClock(T0 + 0.3)  # T0 is a whole second
+    collector = FakeCollector(clock, [10.0] * 5)
+    collector.on_the_clock = on_the_clock
+    runner = CollectorRunner(store, [collector], clock, LevelTracker({}), RuleEngine(Config()))
+    starts: list[float] = []
+
+    async def sleep(delay: float) -> None:  # time is the fake clock's
+        clock.advance(delay)
+        starts.append(clock.now())
+        if len(starts) == 3:
+            raise asyncio.CancelledError
+        clock.advance(0.04)  # the next run takes 40 ms
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    with pytest.raises(asyncio.CancelledError):
+        await runner._loop(collector)
+    offsets = [t - T0 for t in starts]
+    if on_the_clock:
+        assert offsets == pytest.approx([1.0, 2.0, 3.0], abs=1e-6)
+    else:  # an interval after each run (less the run's real time, here ~0)
+        assert offsets == pytest.approx([1.3, 2.34, 3.38], abs=0.05)
+    assert collector.closed

@@ -28,6 +28,7 @@ from bridge.feed import ChangeFeed
 from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
+from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.ui import terminal_output
 from bridge.ui.display import (
@@ -61,6 +62,9 @@ EXIT_STORE = 2  # as the CLI exits for any user mistake; run_console reports the
 AGE_REDRAW_S = 5
 NARROW_FOOTER_COLUMNS = 100
 LEASE_CHECK_S = 5
+# The clock ticks this long after each second, when the local sample taken on the
+# second has usually been drawn already, with the clock moved in its frame.
+TICK_OFFSET_S = 0.25
 FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
 
 
@@ -261,7 +265,7 @@ class BridgeApp(App[int]):
         await self._refresh_lease()
         self.query_one(EventsPane).body.focus()
         self._tick()
-        self.set_interval(1.0, self._tick)
+        self._schedule_tick()
         # `bridge` turns the garbage collector off until the first screen is drawn.
         self.call_after_refresh(gc.enable)
 
@@ -299,6 +303,19 @@ class BridgeApp(App[int]):
         """Seconds since the newest local sample, or since start-up if none came yet."""
         snap = self.query_one(HealthPane).snapshot
         return self.clock.now() - (self._started_at if snap is None else snap.at)
+
+    def _schedule_tick(self) -> None:
+        # On the clock, as the local collector samples (`on_the_clock`): an
+        # interval timer's phase is wherever on_mount fell, and where a second
+        # began between the sample and the tick, both moved the clock: two
+        # screen updates a second. Each tick is timed anew, so a clock step
+        # cannot leave the phase wrong.
+        delay = until_next_multiple(self.clock.now() - TICK_OFFSET_S, 1.0)
+        self.set_timer(delay, self._timed_tick, name="tick")
+
+    def _timed_tick(self) -> None:
+        self._tick()
+        self._schedule_tick()
 
     def _tick(self) -> None:
         polling = bool(self._poller and self._poller.holds_lease)
