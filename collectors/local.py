@@ -7,7 +7,8 @@ thread, and a first sample moments after priming measured nothing but its own
 start-up (100 % busy, and a critical CPU event on every console start).
 
 The process table is ~95 % of a sample's cost, so it is refreshed on its own,
-slower interval and the last table is reused in between.
+slower interval and the last table is reused in between; on Linux it is read
+from /proc directly (collectors/procscan.py), ~5 times cheaper than psutil's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from collectors import procscan
 from collectors.base import Reading
 
 __all__ = ["LocalCollector"]
@@ -159,6 +161,7 @@ class LocalCollector:
         self.process_warmup = process_warmup
         self._procs_due = time.monotonic() + process_warmup
         self._procs_primed = False
+        self._scanner = procscan.ProcScanner() if procscan.available() else None
         self._prime_later: asyncio.TimerHandle | None = None
         seeds = [_IMPORTED]
         if started_cpu is not None and (early := _CpuMeter.from_proc_stat(*started_cpu)):
@@ -196,8 +199,11 @@ class LocalCollector:
         # caches the Process objects between scans. A table already read (no
         # warm-up) needs no priming.
         if self.top and not self._procs:
-            for _ in psutil.process_iter(["cpu_percent"]):
-                pass
+            if self._scanner is not None:
+                self._scanner.scan()
+            else:
+                for _ in psutil.process_iter(["cpu_percent"]):
+                    pass
             self._procs_due = max(self._procs_due, time.monotonic() + self.process_warmup)
 
     def _sample(self) -> Reading:
@@ -304,6 +310,14 @@ class LocalCollector:
         ]
 
     def _processes(self, at: float) -> dict[str, Any]:
+        rows = self._scanner.scan() if self._scanner is not None else self._psutil_processes()
+        by_cpu = sorted(rows, key=lambda r: r["cpu"], reverse=True)[: self.top]
+        by_mem = sorted(rows, key=lambda r: r["rss"], reverse=True)[: self.top]
+        return {"at": at, "count": len(rows), "by_cpu": by_cpu, "by_mem": by_mem}
+
+    @staticmethod
+    def _psutil_processes() -> list[dict[str, Any]]:
+        """Where there is no Linux /proc (procscan): psutil's table."""
         rows: list[dict[str, Any]] = []
         for proc in psutil.process_iter(["pid", "name", "username", "cpu_percent", "memory_info"]):
             info = proc.info
@@ -317,9 +331,7 @@ class LocalCollector:
                     "rss": mem.rss if mem else 0,
                 }
             )
-        by_cpu = sorted(rows, key=lambda r: r["cpu"], reverse=True)[: self.top]
-        by_mem = sorted(rows, key=lambda r: r["rss"], reverse=True)[: self.top]
-        return {"at": at, "count": len(rows), "by_cpu": by_cpu, "by_mem": by_mem}
+        return rows
 
     @staticmethod
     def _temperatures() -> list[dict[str, Any]]:
