@@ -86,6 +86,17 @@ class ConsoleScreen(Screen[object]):
             self._resumed = True
             event.refresh_styles = False
 
+    def _compositor_refresh(self) -> None:
+        # The app mounts inside a batch, which App._display ends by dropping any
+        # update, and the console's on_mount awaits the store, so the refresh
+        # Textual defers to after the batch ran inside it: a whole-screen render
+        # (~30-60 ms) thrown away. Inside a batch the screen is only marked for
+        # repaint; the update after the batch draws it once.
+        if self.app._batch_count:
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
+
 
 class BridgeApp(App[int]):
     CSS_PATH = "bridge.tcss"
