@@ -3,6 +3,7 @@ output would show: both are fed to a small terminal model and compared."""
 
 from __future__ import annotations
 
+import inspect
 import random
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -147,6 +148,23 @@ def test_another_textual_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not terminal_output.install()
     assert ChopsUpdate.render_segments is terminal_output._original
     assert LayoutUpdate.render_segments is terminal_output._original_layout
+
+
+def test_the_fingerprint_covers_each_function_whole() -> None:
+    # The cheap reading of a function's lines must give what inspect's tokenizer
+    # gives, or a change at a function's end could pass unnoticed.
+    for part in (
+        ChopsUpdate.__init__,
+        terminal_output._original,
+        LayoutUpdate.__init__,
+        terminal_output._original_layout,
+        test_the_fingerprint_covers_each_function_whole,  # ends in a nested block
+    ):
+        assert terminal_output._source(part).rstrip() == inspect.getsource(part).rstrip()
+    assert terminal_output.install()  # this Textual is the one the patch was written for
+
+    def inner() -> None:
+        pass
 
 
 def test_partial_updates_send_only_the_changed_cells() -> None:

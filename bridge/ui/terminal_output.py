@@ -28,9 +28,10 @@ it changes nothing and the console keeps Textual's own output.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
+import linecache
 import re
+import zlib
+from types import CodeType
 from typing import Any
 
 from rich.cells import get_character_cell_size
@@ -44,7 +45,7 @@ from textual.strip import SGR_STYLES, Strip
 __all__ = ["install", "invalidate", "redraw", "reset", "watch"]
 
 # The code this replaces or relies on, so a Textual release that changes it is left alone.
-_EXPECTED = "949a47b1119f1b49"
+_EXPECTED = "28bbe06a-2611"
 
 _original = ChopsUpdate.render_segments
 _original_layout = LayoutUpdate.render_segments
@@ -454,6 +455,23 @@ def watch(app: App[Any]) -> None:
     app.app_resume_signal.subscribe(app, lambda _: redraw(app), immediate=True)
 
 
+def _last_line(code: CodeType) -> int:
+    lines = [line for *_, line in code.co_lines() if line]
+    lines += (_last_line(c) for c in code.co_consts if isinstance(c, CodeType))
+    return max(lines, default=code.co_firstlineno)
+
+
+def _source(function: Any) -> str:
+    """A function's lines, from its first to the last one with code in it.
+
+    inspect.getsource finds them with the tokenizer, whose patterns alone took
+    ~12 ms of every start; the code object already knows its lines.
+    """
+    code = function.__code__
+    lines = linecache.getlines(code.co_filename)
+    return "".join(lines[code.co_firstlineno - 1 : _last_line(code)])
+
+
 def _fingerprint() -> str:
     parts = (
         ChopsUpdate.__init__,
@@ -461,8 +479,8 @@ def _fingerprint() -> str:
         LayoutUpdate.__init__,
         _original_layout,
     )
-    source = "".join(inspect.getsource(part) for part in parts)
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
+    source = "\n".join(_source(part) for part in parts)
+    return f"{zlib.crc32(source.encode()):08x}-{len(source)}"
 
 
 def install() -> bool:
