@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["config_path", "data_dir", "default_store_path", "user_config_dir"]
+__all__ = ["cache_dir", "config_path", "data_dir", "default_store_path", "user_config_dir"]
 
 CONFIG_ENV = "BRIDGE_CONFIG"
 
@@ -24,6 +24,11 @@ def user_config_dir() -> Path:
 
 def data_dir() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "bridge"
+
+
+def cache_dir() -> Path:
+    """What can be made again (parsed stylesheets): safe to delete at any time."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "bridge"
 
 
 def default_store_path() -> Path:

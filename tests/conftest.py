@@ -62,6 +62,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
     env.update(
         XDG_CONFIG_HOME=str(config_home),
         XDG_DATA_HOME=str(data_home),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
         BRIDGE_OPERATOR="tester",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
@@ -70,6 +71,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
         monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return Isolated(root=tmp_path, env=env)
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 from conftest import wait_until
+from textual.css.parse import parse as real_parse
 
 from bridge.clock import SystemClock
 from bridge.config import Config
 from bridge.lease import LEASE_NAME
 from bridge.poller import Poller
 from bridge.store import open_store
+from bridge.ui import css_cache
 from bridge.ui.app import FIRST_SAMPLE_WAIT_S, BridgeApp, ConsoleScreen, create_app
 from bridge.ui.lines import LinesView
 from bridge.ui.panes import HealthPane
@@ -210,3 +212,90 @@ async def test_garbage_collection_is_back_on_once_the_first_screen_is_drawn(
             await wait_until(enabled, within=5.0, what="gc.enable after the first screen")
     finally:
         gc.enable()
+
+
+def cached_app(tmp_path: Path, settings: dict[str, Any]) -> BridgeApp:
+    return create_app(
+        Config.model_validate(settings),
+        operator="alice",
+        store_path=tmp_path / "bridge.db",
+        collect=False,
+        css_cache=True,
+    )
+
+
+@pytest.mark.parametrize("settings", [{}, {"ui": {"theme": "bridge-light"}}])
+async def test_parsed_stylesheets_load_back_and_style_the_screen_as_parsing_does(
+    tmp_path: Path, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "bridge"
+
+    first = cached_app(tmp_path, settings)
+    async with first.run_test(size=(120, 40)) as pilot:
+        assert first._css_loaded == frozenset()  # nothing kept yet
+
+        async def written() -> bool:
+            await pilot.pause()
+            return any(cache.glob("tcss-*.pickle"))
+
+        await wait_until(written, within=5.0, what="the parsed stylesheets written")
+        parsed = styles_of(first)
+
+    parses: list[object] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        parses.append(args[2])  # where the CSS was read from
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr("textual.css.stylesheet.parse", counting)
+    second = cached_app(tmp_path, settings)
+    async with second.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert second._css_loaded  # the first run's rules came back ...
+        assert parses == []  # ... so nothing was tokenized again
+        assert styles_of(second) == parsed
+
+
+async def test_a_cache_file_not_ours_alone_or_unreadable_is_parsed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = cached_app(tmp_path, {})
+    async with first.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        (path,) = (tmp_path / "cache" / "bridge").glob("tcss-*.pickle")
+        good = path.read_bytes()
+        # Someone else could have written it: unpickling it would run their code.
+        path.chmod(0o666)
+        assert css_cache.load(first.stylesheet) == frozenset()
+        path.chmod(0o600)
+        assert css_cache.load(first.stylesheet)  # the same file, ours alone
+        path.write_bytes(good[: len(good) // 2])  # cut short
+        assert css_cache.load(first.stylesheet) == frozenset()
+
+    second = cached_app(tmp_path, {})
+    async with second.run_test(size=(120, 40)) as pilot:
+        assert second._css_loaded == frozenset()  # parsed as usual ...
+
+        async def rewritten() -> bool:
+            await pilot.pause()
+            return path.read_bytes() != good[: len(good) // 2]
+
+        await wait_until(rewritten, within=5.0, what="the cut-short cache written again")
+        assert css_cache.load(second.stylesheet)  # ... and kept whole again
+
+
+async def test_only_the_command_line_console_writes_a_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    app = create_app(Config.model_validate({}), operator="alice", store_path=tmp_path / "bridge.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        async def enabled() -> bool:
+            await pilot.pause()
+            return gc.isenabled()
+
+        await wait_until(enabled, within=5.0, what="the first screen")
+    assert not (tmp_path / "cache").exists()

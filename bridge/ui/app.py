@@ -31,6 +31,8 @@ from bridge.poller import Poller
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.ui import terminal_output
+from bridge.ui.css_cache import load as css_cache_load
+from bridge.ui.css_cache import save as css_cache_save
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -133,6 +135,7 @@ class BridgeApp(App[int]):
         hostname: str | None = None,
         feed_interval: float = 0.5,
         user_themes: list[Theme] | None = None,
+        css_cache: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -173,6 +176,10 @@ class BridgeApp(App[int]):
         start_theme(
             self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
         )
+        # The CLI's console keeps its parsed stylesheets between runs; tests and
+        # other embedders parse as Textual does and write nothing to the cache.
+        self._css_cache = css_cache
+        self._css_loaded = css_cache_load(self.stylesheet) if css_cache else frozenset()
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
@@ -277,8 +284,17 @@ class BridgeApp(App[int]):
         self.query_one(EventsPane).body.focus()
         self._tick()
         self._schedule_tick()
-        # `bridge` turns the garbage collector off until the first screen is drawn.
-        self.call_after_refresh(gc.enable)
+        self.call_after_refresh(self._after_first_screen)
+
+    def _after_first_screen(self) -> None:
+        gc.enable()  # `bridge` turns it off until the first screen is drawn
+        self._keep_css()
+
+    def _keep_css(self) -> None:
+        # At the first screen, and again at the end for what was parsed later
+        # (widgets first shown after it), so the next start parses nothing.
+        if self._css_cache and css_cache_save(self.stylesheet, self._css_loaded):
+            self._css_loaded = css_cache_load(self.stylesheet)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:
@@ -368,6 +384,7 @@ class BridgeApp(App[int]):
         # However the app ends (q, Ctrl+Q, a crash), give up the lease and close the
         # store: aiosqlite's threads would otherwise keep the process alive.
         await self.shutdown()
+        self._keep_css()
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -591,6 +608,7 @@ def create_app(
     hostname: str | None = None,
     feed_interval: float = 0.5,
     user_themes: list[Theme] | None = None,
+    css_cache: bool = False,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -601,6 +619,7 @@ def create_app(
         hostname=hostname,
         feed_interval=feed_interval,
         user_themes=user_themes,
+        css_cache=css_cache,
     )
 
 
@@ -614,7 +633,9 @@ def run_console(
     from bridge.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
-    app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
+    app = create_app(
+        config, operator=operator, collect=collect, user_themes=user_themes, css_cache=True
+    )
     try:
         result = app.run()
     finally:
