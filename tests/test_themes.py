@@ -10,6 +10,7 @@ from conftest import Isolated, one_error_line, run_bridge, settled, wait_until
 from seed import T0, make_app, seed_store
 from test_ui import rendered
 from textual.app import App
+from textual.color import Color
 
 from bridge.clock import FixedClock
 from bridge.config import Config, ConfigError
@@ -169,3 +170,28 @@ def looks(app: App[Any]) -> tuple[object, ...]:
         [type(f).__name__ for f in app._filters],
         app.get_css_variables(),
     )
+
+
+@pytest.mark.parametrize("name", [t.name for t in THEMES])
+async def test_muted_text_is_muted_against_its_background_in_every_theme(
+    db: Path, name: str
+) -> None:
+    """$text-muted is "auto 60%": a colour that contrasts with what it is drawn on.
+    Line views and tables once drew it as plain white: the events table's column
+    heads vanished on the light theme, and muted labels outshone the values."""
+    config = Config.model_validate({"ui": {"theme": name}})
+    app = create_app(config, operator="alice", store_path=db, collect=False, clock=FixedClock(T0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(EventsPane).body
+        background = table.background_colors[1]
+        foreground = table.colors[3]
+        head = table._style("rowtable--header").color
+        assert head is not None
+        muted = Color.from_rich_color(head)
+        # Legible: far from the background ...
+        assert abs(muted.brightness - background.brightness) > 0.25, (muted, background)
+        # ... and quieter than the text beside it.
+        assert abs(muted.brightness - background.brightness) < abs(
+            foreground.brightness - background.brightness
+        ), (muted, foreground, background)

@@ -128,7 +128,19 @@ class StyleCache:
             return Style.null()
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self._widget.get_component_rich_style(name, partial=True)
+            style = self._widget.get_component_rich_style(name, partial=True)
+            styles = self._widget.get_component_styles(name)
+            if styles.has_rule("color") and styles.auto_color:
+                # A partial style gives an "auto" colour ($text-muted is "auto 60%")
+                # as plain white, so muted labels came out brighter than values.
+                # Resolved as Textual resolves a widget's own: the contrasting text
+                # colour at that alpha, over the background it is drawn on.
+                background = self._widget.background_colors[1]
+                if styles.has_rule("background"):
+                    background += styles.background
+                color = background + background.get_contrast_text(styles.color.a)
+                style += Style(color=color.rich_color)
+            self._styles[name] = style
         return style
 
 
