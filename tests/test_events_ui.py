@@ -17,7 +17,7 @@ from bridge.models import Event, EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.header import BridgeHeader
+from bridge.ui.header import BridgeHeader, header_text
 from bridge.ui.lines import LinesView
 from bridge.ui.rowtable import RowTable
 from bridge.ui.screens import PromptScreen
@@ -410,9 +410,9 @@ async def test_sign_on_as_a_new_operator(db: Path) -> None:
         event_id = await current_id(pilot)
 
         def header() -> str:
-            return str(app.query_one("#hdr-operator", Static).content)
+            return header_text(app.query_one(BridgeHeader))
 
-        assert header() == "operator alice"
+        assert " operator alice " in header()
         await pilot.press("T")
         screen = await prompt(pilot)
         assert screen.query_one("#prompt-input", Input).value == "alice"
@@ -420,7 +420,7 @@ async def test_sign_on_as_a_new_operator(db: Path) -> None:
         assert "a name, please" in str(screen.query_one("#prompt-error", Static).content)
         await prompt(pilot, "carol")
         await wait_until(
-            settled(pilot, lambda: header() == "operator carol"), WAIT, what="the header"
+            settled(pilot, lambda: " operator carol " in header()), WAIT, what="the header"
         )
         assert app.query_one(BridgeHeader).display
         (entry, *_) = await app.store.journal()
