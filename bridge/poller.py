@@ -184,6 +184,9 @@ class Poller:
 
     async def _prune_loop(self) -> None:
         retention = self.config.store.sample_retention_hours * 3600
+        # After the first sample, not beside it: on a large store the DELETE holds
+        # the store's thread, and the console's first screen waits on that sample.
+        await self._sampled.wait()
         while True:
             try:
                 await self.store.prune(self.clock.now(), retention)

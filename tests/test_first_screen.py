@@ -299,3 +299,53 @@ async def test_only_the_command_line_console_writes_a_cache(
 
         await wait_until(enabled, within=5.0, what="the first screen")
     assert not (tmp_path / "cache").exists()
+
+
+async def test_pruning_waits_for_the_first_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a large store the prune's DELETE holds the store's thread; the first
+    # screen waits on the first sample's writes, so the prune comes after them.
+    from collectors.local import LocalCollector
+
+    release = asyncio.Event()
+    real = LocalCollector.collect
+
+    async def held(self: LocalCollector) -> list[Reading]:
+        await release.wait()
+        return await real(self)
+
+    monkeypatch.setattr(LocalCollector, "collect", held)
+    store = await open_store(tmp_path / "bridge.db")
+    pruned: list[float] = []
+    real_prune = store.prune
+
+    async def prune(now: float, sample_retention_s: float) -> int:
+        pruned.append(now)
+        return await real_prune(now, sample_retention_s)
+
+    monkeypatch.setattr(store, "prune", prune)
+    try:
+        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
+        task = asyncio.create_task(poller.run())
+        try:
+
+            async def polling() -> bool:
+                return poller.holds_lease and poller._work is not None
+
+            await wait_until(polling, within=5.0, what="the lease taken and duties started")
+            for _ in range(LOOP_TURNS):  # every duty has had its turns by now
+                await asyncio.sleep(0)
+            assert pruned == []
+            release.set()
+
+            async def done() -> bool:
+                return bool(pruned)
+
+            await wait_until(done, within=5.0, what="the prune after the first sample")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await store.close()
