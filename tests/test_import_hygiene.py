@@ -121,7 +121,12 @@ asyncio.run(main())
 # What the first screen of a console without devices, jobs, checks, webhooks and
 # traps has no use for: each waits for the command, the view or the dialog that needs it.
 NOT_AT_CONSOLE_START = (
-    "bridge.demo",  # a CLI command's machinery (the command modules themselves are light)
+    "bridge.cli_devices",  # the commands' modules: loaded with their parsers
+    "bridge.cli_events",
+    "bridge.cli_jobs",
+    "bridge.cli_report",
+    "bridge.event_json",
+    "bridge.demo",
     "bridge.devices",  # the network view, without devices
     "bridge.ui.network_view",
     "bridge.ui.screens",  # dialogs
