@@ -133,6 +133,9 @@ NOT_AT_CONSOLE_START = (
     "bridge.ui.reports_view",
     "bridge.reports",
     "bridge.handover",
+    "bridge.hours",  # calendars
+    "zoneinfo",  # time zones: calendars, jobs, maintenance windows (with sysconfig)
+    "sysconfig",
     "bridge.schedule",  # the schedule engine, without jobs or maintenance
     "bridge.schedule_loop",
     "bridge.schedule_events",
