@@ -136,6 +136,7 @@ NOT_AT_CONSOLE_START = (
     "bridge.hours",  # calendars
     "zoneinfo",  # time zones: calendars, jobs, maintenance windows (with sysconfig)
     "sysconfig",
+    "tomllib",  # without a config file or theme files, nothing to parse
     "bridge.schedule",  # the schedule engine, without jobs or maintenance
     "bridge.schedule_loop",
     "bridge.schedule_events",
