@@ -137,6 +137,8 @@ NOT_AT_CONSOLE_START = (
     "zoneinfo",  # time zones: calendars, jobs, maintenance windows (with sysconfig)
     "sysconfig",
     "tomllib",  # without a config file or theme files, nothing to parse
+    "secrets",  # job run ids (and hmac with it)
+    "hmac",
     "bridge.schedule",  # the schedule engine, without jobs or maintenance
     "bridge.schedule_loop",
     "bridge.schedule_events",
