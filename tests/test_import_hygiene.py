@@ -139,6 +139,7 @@ NOT_AT_CONSOLE_START = (
     "tomllib",  # without a config file or theme files, nothing to parse
     "secrets",  # job run ids (and hmac with it)
     "hmac",
+    "getpass",  # the login name, wanted only when no operator is named (the probe names one)
     "bridge.schedule",  # the schedule engine, without jobs or maintenance
     "bridge.schedule_loop",
     "bridge.schedule_events",
