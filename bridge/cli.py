@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from bridge import __version__
-from bridge.cli_devices import add_devices_parser
-from bridge.cli_events import add_events_parser
-from bridge.cli_jobs import add_jobs_parser
-from bridge.cli_report import add_report_parsers
 from bridge.cli_support import EXIT_USAGE, fail
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
@@ -231,6 +227,12 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_console, no_collect=False)
     if not commands:
         return parser
+    # The command modules load with their parsers: the console's start needs neither.
+    from bridge.cli_devices import add_devices_parser
+    from bridge.cli_events import add_events_parser
+    from bridge.cli_jobs import add_jobs_parser
+    from bridge.cli_report import add_report_parsers
+
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def add(

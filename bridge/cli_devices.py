@@ -52,8 +52,8 @@ HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME"
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    # Here, not at the top: every `bridge` start (the console's too) imports this
-    # module for its parser.
+    # Here, not at the top: every `bridge COMMAND` start imports this module for
+    # its parser.
     from bridge.devices import load_device_statuses
 
     config, _ = load_config(args.config)

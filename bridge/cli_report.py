@@ -18,7 +18,7 @@ from bridge.service_models import OutboxItem
 from bridge.store import Store
 
 # bridge.reports and bridge.handover are imported by the commands that use
-# them: every `bridge` start, the console's included, parses this module.
+# them: every `bridge COMMAND` start imports this module for its parsers.
 
 __all__ = ["add_report_parsers"]
 

@@ -4,8 +4,9 @@ Every problem is reported as one line naming the file, the key path and what is
 allowed, so an operator can fix a bad file without reading a traceback.
 
 Importing this module is on the path to the first screen, so it stays cheap:
-the models are `bridge.config_model` records (not pydantic), and croniter and tomllib
-are imported only when a schedule or a file is actually checked.
+the models are `bridge.config_model` records (not pydantic), and croniter, tomllib,
+zoneinfo and `bridge.hours` are imported only when a schedule, a file, a time zone
+or a calendar is actually checked or used.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import re
-import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from bridge import paths
 from bridge.config_model import Field, Model, SecretStr, ValidationError
@@ -26,7 +26,9 @@ from bridge.config_service import (
     ReportsConfig,
     WebhookConfig,
 )
-from bridge.hours import ALWAYS, DAY_NAMES, OperationalHours, parse_hhmm
+
+if TYPE_CHECKING:
+    from bridge.hours import OperationalHours
 
 __all__ = [
     "CalendarConfig",
@@ -47,6 +49,8 @@ PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
 
 
 def _known_zone(value: str) -> str:
+    import zoneinfo
+
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -75,6 +79,8 @@ def _dependency_names(value: list[str]) -> list[str]:
 
 
 def _time_of_day(value: str) -> str:
+    from bridge.hours import parse_hhmm
+
     parse_hhmm(value)
     return value.strip()
 
@@ -206,6 +212,8 @@ class MaintenanceConfig(Model):
 
     def fixed_span(self) -> tuple[float, float]:
         """(start, end) as epoch seconds, for a fixed window."""
+        import zoneinfo
+
         assert self.start is not None and self.end is not None
         tz = zoneinfo.ZoneInfo(self.timezone)
 
@@ -231,12 +239,18 @@ class CalendarConfig(Model):
     holidays: list[datetime.date] = []
 
     def _check(self) -> None:
+        from bridge.hours import parse_hhmm
+
         if parse_hhmm(self.end) <= parse_hhmm(self.start):
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         if not self.days:
             raise ValueError("days is empty: the calendar would never be open")
 
     def hours(self, name: str) -> OperationalHours:
+        import zoneinfo
+
+        from bridge.hours import DAY_NAMES, OperationalHours, parse_hhmm
+
         return OperationalHours(
             tz=zoneinfo.ZoneInfo(self.timezone),
             days=frozenset(DAY_NAMES.index(d) for d in self.days),
@@ -336,6 +350,8 @@ class Config(Model):
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""
+        from bridge.hours import ALWAYS
+
         if name is None:
             return ALWAYS
         return self.calendars[name].hours(name)

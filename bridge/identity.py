@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 
 __all__ = ["operator_name"]
@@ -15,6 +14,8 @@ def operator_name(explicit: str | None = None, configured: str | None = None) ->
     for candidate in (explicit, os.environ.get(OPERATOR_ENV), configured):
         if candidate and candidate.strip():
             return candidate.strip()
+    import getpass  # with termios: only a start without a named operator needs it
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, as in some containers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -48,7 +47,9 @@ class LeaseKeeper:
         self.clock = clock
         self.ttl = ttl
         self.name = name
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # os.urandom(4).hex() is what secrets.token_hex(4) returns, without importing
+        # secrets (and hmac, hashlib) at the console's start.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         self.held = False
         self._on_acquire = on_acquire
         self._on_lose = on_lose

@@ -15,7 +15,6 @@ and the key, like a bad config, and stops the console before the screen starts.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +84,8 @@ def _colour(where: str, key: str, value: object) -> str:
 
 def load_theme_file(path: Path, known_variables: Collection[str]) -> ThemeSpec:
     """Parse and check one theme file; raise ConfigError (one line naming it) if bad."""
+    import tomllib  # ~6 ms: only when there is a theme file to read
+
     where = str(path)
     try:
         if path.stat().st_size > _MAX_BYTES:

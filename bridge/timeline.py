@@ -11,10 +11,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from bridge.config import JobConfig
-from bridge.hours import OperationalHours
+
+if TYPE_CHECKING:
+    from bridge.hours import OperationalHours
 
 __all__ = ["DayTimes", "day_bounds", "timeline_strip"]
 
@@ -54,7 +56,10 @@ class DayTimes:
             self._cache.clear()
         within = self.hours.get(job.calendar) if job.calendar else None
         out: list[float] = []
-        from croniter import croniter  # only hosts with jobs pay its import
+        # Only hosts with jobs pay these imports.
+        from zoneinfo import ZoneInfo
+
+        from croniter import croniter
 
         try:
             it = croniter(job.schedule, datetime.fromtimestamp(start - 1, ZoneInfo(job.timezone)))

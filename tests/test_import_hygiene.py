@@ -121,13 +121,25 @@ asyncio.run(main())
 # What the first screen of a console without devices, jobs, checks, webhooks and
 # traps has no use for: each waits for the command, the view or the dialog that needs it.
 NOT_AT_CONSOLE_START = (
-    "bridge.demo",  # a CLI command's machinery (the command modules themselves are light)
+    "bridge.cli_devices",  # the commands' modules: loaded with their parsers
+    "bridge.cli_events",
+    "bridge.cli_jobs",
+    "bridge.cli_report",
+    "bridge.event_json",
+    "bridge.demo",
     "bridge.devices",  # the network view, without devices
     "bridge.ui.network_view",
     "bridge.ui.screens",  # dialogs
     "bridge.ui.reports_view",
     "bridge.reports",
     "bridge.handover",
+    "bridge.hours",  # calendars
+    "zoneinfo",  # time zones: calendars, jobs, maintenance windows (with sysconfig)
+    "sysconfig",
+    "tomllib",  # without a config file or theme files, nothing to parse
+    "secrets",  # job run ids (and hmac with it)
+    "hmac",
+    "getpass",  # the login name, wanted only when no operator is named (the probe names one)
     "bridge.schedule",  # the schedule engine, without jobs or maintenance
     "bridge.schedule_loop",
     "bridge.schedule_events",

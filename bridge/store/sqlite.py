@@ -7,7 +7,6 @@ import contextlib
 import fnmatch
 import json
 import os
-import secrets
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -551,6 +550,10 @@ class SqliteStore(ServiceQueries):
 
     # -- job signals and the schedule ----------------------------------------------
     async def job_start(self, job: str, actor: str, now: float) -> JobRun:
+        # secrets (with hmac and hashlib) here and in job_finish: the console's
+        # start opens a store but records no job signals.
+        import secrets
+
         run_id = secrets.token_hex(6)
         async with self._tx(now, "jobs", job):
             cur = await self._db.execute(
@@ -576,6 +579,8 @@ class SqliteStore(ServiceQueries):
         duration: float | None = None,
     ) -> JobRun:
         """End a run: `run_id`'s, else the job's latest running one, else a run of its own."""
+        import secrets
+
         status = JobRunStatus.OK if ok else JobRunStatus.FAILED
         message = message.strip()[:MAX_MESSAGE]
         output_tail = output_tail[-MAX_OUTPUT_TAIL:]
