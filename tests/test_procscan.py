@@ -55,8 +55,17 @@ def rows_by_pid(scanner: ProcScanner) -> dict[int, dict[str, Any]]:
 
 def test_names_users_and_memory_agree_with_psutil(long_named: psutil.Process) -> None:
     wait_for(lambda: len(long_named.cmdline()) > 1, 10, "the child to exec")
+
+    def read() -> dict[int, dict[str, Any]]:
+        return {p.pid: p.info for p in psutil.process_iter(["name", "username"])}
+
+    # Read before and after our scan: some processes rename themselves (a kernel
+    # worker's name says what it works on now), and only those that kept their
+    # name meanwhile can be compared.
+    before = read()
     ours = rows_by_pid(ProcScanner())
-    theirs = {p.pid: p.info for p in psutil.process_iter(["name", "username", "memory_info"])}
+    after = read()
+    theirs = {pid: info for pid, info in after.items() if before.get(pid) == info}
     both = ours.keys() & theirs.keys()
     assert len(both) > 3
     for pid in both:
