@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from bridge.clock import SystemClock
 from bridge.config import Config
 from bridge.lease import LEASE_NAME
 from bridge.poller import Poller
-from bridge.store import open_store
+from bridge.store import Store, open_store
 from bridge.ui import css_cache
 from bridge.ui.app import FIRST_SAMPLE_WAIT_S, BridgeApp, ConsoleScreen, create_app
 from bridge.ui.lines import LinesView
@@ -32,6 +33,19 @@ from collectors.base import Reading
 
 LOCAL = {"local": {"interval": 1, "top_processes": 0}}
 LOOP_TURNS = 1000  # far more than Textual takes from load to mount
+
+
+@contextlib.asynccontextmanager
+async def running(store: Store, config: Config) -> AsyncIterator[Poller]:
+    """A poller running on `store` for the block, stopped after it."""
+    poller = Poller(store, config, SystemClock())
+    task = asyncio.create_task(poller.run())
+    try:
+        yield poller
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def health_text(app: BridgeApp) -> str:
@@ -70,16 +84,10 @@ async def test_first_sample_returns_at_once_when_another_process_polls(tmp_path:
     store = await open_store(tmp_path / "bridge.db")
     try:
         assert await store.try_lease(LEASE_NAME, "someone-else", 60.0, time.time())
-        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
-        task = asyncio.create_task(poller.run())
-        try:
+        async with running(store, Config.model_validate(LOCAL)) as poller:
             await asyncio.wait_for(poller.first_sample(), 5.0)
             assert not poller.holds_lease
             assert await store.snapshots("local") == []  # nothing was waited for
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
     finally:
         await store.close()
 
@@ -87,17 +95,11 @@ async def test_first_sample_returns_at_once_when_another_process_polls(tmp_path:
 async def test_first_sample_returns_once_the_local_reading_is_stored(tmp_path: Path) -> None:
     store = await open_store(tmp_path / "bridge.db")
     try:
-        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
-        task = asyncio.create_task(poller.run())
-        try:
+        async with running(store, Config.model_validate(LOCAL)) as poller:
             await asyncio.wait_for(poller.first_sample(), 5.0)
             assert poller.holds_lease
             (snap,) = await store.snapshots("local")
             assert "load" in snap.data
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
     finally:
         await store.close()
 
@@ -106,15 +108,9 @@ async def test_without_a_local_collector_there_is_no_sample_to_wait_for(tmp_path
     store = await open_store(tmp_path / "bridge.db")
     try:
         config = Config.model_validate({"local": {"enabled": False}})
-        poller = Poller(store, config, SystemClock())
-        task = asyncio.create_task(poller.run())
-        try:
+        async with running(store, config) as poller:
             await asyncio.wait_for(poller.first_sample(), 5.0)
             assert poller.holds_lease
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
     finally:
         await store.close()
 
@@ -233,7 +229,7 @@ async def test_parsed_stylesheets_load_back_and_style_the_screen_as_parsing_does
 
     first = cached_app(tmp_path, settings)
     async with first.run_test(size=(120, 40)) as pilot:
-        assert first._css_loaded == frozenset()  # nothing kept yet
+        assert first._css_kept == frozenset()  # nothing kept yet
 
         async def written() -> bool:
             await pilot.pause()
@@ -252,7 +248,7 @@ async def test_parsed_stylesheets_load_back_and_style_the_screen_as_parsing_does
     second = cached_app(tmp_path, settings)
     async with second.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert second._css_loaded  # the first run's rules came back ...
+        assert second._css_kept  # the first run's rules came back ...
         assert parses == []  # ... so nothing was tokenized again
         assert styles_of(second) == parsed
 
@@ -276,7 +272,7 @@ async def test_a_cache_file_not_ours_alone_or_unreadable_is_parsed_over(
 
     second = cached_app(tmp_path, {})
     async with second.run_test(size=(120, 40)) as pilot:
-        assert second._css_loaded == frozenset()  # parsed as usual ...
+        assert second._css_kept == frozenset()  # parsed as usual ...
 
         async def rewritten() -> bool:
             await pilot.pause()
@@ -326,9 +322,7 @@ async def test_pruning_waits_for_the_first_sample(
 
     monkeypatch.setattr(store, "prune", prune)
     try:
-        poller = Poller(store, Config.model_validate(LOCAL), SystemClock())
-        task = asyncio.create_task(poller.run())
-        try:
+        async with running(store, Config.model_validate(LOCAL)) as poller:
 
             async def polling() -> bool:
                 return poller.holds_lease and poller._work is not None
@@ -343,9 +337,5 @@ async def test_pruning_waits_for_the_first_sample(
                 return bool(pruned)
 
             await wait_until(done, within=5.0, what="the prune after the first sample")
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
     finally:
         await store.close()
