@@ -179,7 +179,7 @@ class BridgeApp(App[int]):
         # The CLI's console keeps its parsed stylesheets between runs; tests and
         # other embedders parse as Textual does and write nothing to the cache.
         self._css_cache = css_cache
-        self._css_loaded = css_cache_load(self.stylesheet) if css_cache else frozenset()
+        self._css_kept = css_cache_load(self.stylesheet) if css_cache else frozenset()
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
@@ -293,8 +293,8 @@ class BridgeApp(App[int]):
     def _keep_css(self) -> None:
         # At the first screen, and again at the end for what was parsed later
         # (widgets first shown after it), so the next start parses nothing.
-        if self._css_cache and css_cache_save(self.stylesheet, self._css_loaded):
-            self._css_loaded = css_cache_load(self.stylesheet)
+        if self._css_cache and (written := css_cache_save(self.stylesheet, self._css_kept)):
+            self._css_kept = written
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:

@@ -80,21 +80,21 @@ def load(stylesheet: Stylesheet) -> frozenset[Any]:
         return frozenset()
 
 
-def save(stylesheet: Stylesheet, loaded: frozenset[Any]) -> bool:
-    """Write what `stylesheet` has parsed for its sources now, if any of it was
-    not `loaded` from the file; True when a file was written."""
+def save(stylesheet: Stylesheet, kept: frozenset[Any]) -> frozenset[Any]:
+    """Write what `stylesheet` has parsed for its sources now, if any of it is
+    not `kept` in the file already; the keys written (none when nothing was)."""
     cache = _cache(stylesheet)
     variables = dict(getattr(stylesheet, "_variables", {}))
     if cache is None or not variables:
-        return False
+        return frozenset()
     # Entries for CSS the stylesheet still has: a widget class's CSS can be parsed
     # under more than one tie-breaker in a start (the source keeps the last).
     sources = {css for css, *_ in stylesheet.source.values()}
     parsed = cache.keys()  # an LRUCache: no iteration of its own
     entries = {key: cache.get(key) for key in parsed if key[0] in sources}
     entries = {key: rules for key, rules in entries.items() if rules is not None}
-    if not entries or entries.keys() <= loaded:
-        return False
+    if not entries or entries.keys() <= kept:
+        return frozenset()
     path = _path(variables)
     data = {"installation": _installation(), "variables": variables, "rules": entries}
     try:
@@ -108,5 +108,5 @@ def save(stylesheet: Stylesheet, loaded: frozenset[Any]) -> bool:
         finally:
             tmp.unlink(missing_ok=True)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return False  # a read-only home, or rules that will not pickle: no cache
-    return True
+        return frozenset()  # a read-only home, or rules that will not pickle: no cache
+    return frozenset(entries)
