@@ -1,7 +1,7 @@
 """The console in a terminal: first screen, CPU, memory and output, next to glances.
 
     python bench/console.py [--seconds S] [--size COLSxROWS] [--only bridge] [--keep DIR]
-                            [--low-bandwidth] [--no-events]
+                            [--low-bandwidth] [--no-events] [--rounds N]
 
 Each program runs alone, one after the other, in a detached tmux pane of the
 given size on a private tmux server (`tmux -L bench<pid>`, TERM=tmux-256color),
@@ -44,6 +44,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -419,53 +420,91 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="copy each program's raw terminal output and first/last screens here",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run everything this many times and report each figure's median (1)",
+    )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.seconds <= 0:
         parser.error("--seconds must be positive")
     cols, rows_ = args.size
 
     print(
         f"{cols}x{rows_} tmux pane (TERM={TERM}, tmux {TMUX}), {args.seconds:g} s steady window, "
-        f"1 s refresh; {psutil.cpu_count()} cores; Python {sys.version.split()[0]}",
+        f"1 s refresh; {psutil.cpu_count()} cores; Python {sys.version.split()[0]}"
+        + (f"; {args.rounds} rounds, medians" if args.rounds > 1 else ""),
         flush=True,
     )
+    rounds: list[Round] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="bridge-bench-console-") as tmp:
-            work = Path(tmp)
-            with bridge_program(work, args.low_bandwidth, args.no_events) as program:
-                print(f"running bridge: {shlex.join(program.argv)}", flush=True)
-                # The first start makes the store and keeps the parsed stylesheets;
-                # its end releases the lease, so the second polls as a lone bridge does.
-                first_start = run_program(
-                    program, seconds=1.0, cols=cols, rows=rows_, work=work, keep=None
-                )
-                b = run_program(
-                    program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
-                )
-            g: Result | None = None
-            floor: Result | None = None
-            if args.only is None:
-                ensure_glances()
-                program = glances_program(work)
-                print(f"running glances: {shlex.join(program.argv)}", flush=True)
-                g = run_program(
-                    program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
-                )
-                program = textual_floor_program()
-                print(f"running {program.name}: a bare Textual app", flush=True)
-                floor = run_program(
-                    program, seconds=2.0, cols=cols, rows=rows_, work=work, keep=None
-                )
+        for _ in range(args.rounds):
+            rounds.append(one_round(args, cols, rows_))
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     print()
+    first_start = median_result([r[0] for r in rounds])
+    b = median_result([r[1] for r in rounds])
+    glances = [r[2] for r in rounds if r[2] is not None]
+    floors = [r[3] for r in rounds if r[3] is not None]
+    g = median_result(glances) if glances else None
+    floor = median_result(floors) if floors else None
     report(b, g, floor)
     print(
         f"bridge's first start (a new store, stylesheets not yet cached): first screen "
         f"{first_start.first_screen:.2f} s, {first_start.startup_cpu:.2f} CPU s"
     )
+    if len(rounds) > 1 and g is not None:
+        ratios = ", ".join(
+            f"{r[1].first_screen / r[2].first_screen:.2f}" for r in rounds if r[2] is not None
+        )
+        print(f"first screen, bridge / glances in each round: {ratios}")
     return 0
+
+
+Round = tuple[Result, Result, Result | None, Result | None]
+
+
+def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
+    """bridge's first and second start, then glances, then the bare Textual app."""
+    with tempfile.TemporaryDirectory(prefix="bridge-bench-console-") as tmp:
+        work = Path(tmp)
+        with bridge_program(work, args.low_bandwidth, args.no_events) as program:
+            print(f"running bridge: {shlex.join(program.argv)}", flush=True)
+            # The first start makes the store and keeps the parsed stylesheets;
+            # its end releases the lease, so the second polls as a lone bridge does.
+            first_start = run_program(
+                program, seconds=1.0, cols=cols, rows=rows_, work=work, keep=None
+            )
+            b = run_program(
+                program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
+            )
+        if args.only is not None:
+            return first_start, b, None, None
+        ensure_glances()
+        program = glances_program(work)
+        print(f"running glances: {shlex.join(program.argv)}", flush=True)
+        g = run_program(
+            program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
+        )
+        program = textual_floor_program()
+        print(f"running {program.name}: a bare Textual app", flush=True)
+        floor = run_program(program, seconds=2.0, cols=cols, rows=rows_, work=work, keep=None)
+        return first_start, b, g, floor
+
+
+def median_result(results: list[Result]) -> Result:
+    """Each figure's median over the rounds (a shared machine's noise is large)."""
+    numbers = {
+        name: type(getattr(results[0], name))(statistics.median(getattr(r, name) for r in results))
+        for name in Result.__dataclass_fields__
+        if name != "name"
+    }
+    return Result(name=results[0].name, **numbers)
 
 
 if __name__ == "__main__":
