@@ -1,0 +1,19 @@
+"""The `bridge` command's entry: what has to happen before the CLI is imported.
+
+Importing the CLI creates most of the dataclasses a start needs (the models,
+the store, and with the console Textual's and Rich's), so the kept code for
+their methods (bridge.dataclass_code) is put in place first.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+
+def main() -> int:
+    from bridge import dataclass_code
+
+    dataclass_code.install()
+    from bridge.cli import main as cli_main
+
+    return cli_main()
