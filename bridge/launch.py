@@ -1,8 +1,9 @@
 """The `bridge` command's entry: what has to happen before the CLI is imported.
 
-Importing the CLI creates most of the dataclasses a start needs (the models,
-the store, and with the console Textual's and Rich's), so the kept code for
-their methods (bridge.dataclass_code) is put in place first.
+Importing the CLI creates most of the dataclasses and named tuples a start
+needs (the models, the store, psutil, and with the console Textual's and
+Rich's), so the kept code for their methods (bridge.generated_code) is put in
+place first.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ __all__ = ["main"]
 
 
 def main() -> int:
-    from bridge import dataclass_code
+    from bridge import generated_code
 
-    dataclass_code.install()
+    generated_code.install()
     from bridge.cli import main as cli_main
 
     return cli_main()

@@ -1,4 +1,4 @@
-"""Kept dataclass code: the same dataclasses, from a file only we could have written."""
+"""Kept generated code: the same dataclasses and named tuples, from a file only we wrote."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bridge import dataclass_code
+from bridge import generated_code
 
-# Defines dataclasses of every kind bridge uses and prints how they behave, and
-# how many method texts this run compiled (None: the kept code is not installed).
+# Defines dataclasses and named tuples of every kind bridge and its libraries use,
+# prints how they behave, and how many method texts this run compiled (None: the
+# kept code is not installed).
 PROBE = """\
-import dataclasses, inspect, json, sys
+import collections, dataclasses, inspect, json, sys, typing
 if sys.argv[1] == "kept":
-    from bridge import dataclass_code
-    dataclass_code.install()
+    from bridge import generated_code
+    generated_code.install()
 from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,12 @@ class Event:
 class Health:
     runs: int = 0
     errors: int = 0
+
+Point = collections.namedtuple("Point", "x y", defaults=[0])
+
+class Span(typing.NamedTuple):
+    start: int
+    end: int = 1
 
 e = Event(1, "disk full", tags=("a",))
 try:
@@ -51,6 +58,7 @@ print(json.dumps({
     "signature": [str(inspect.signature(Event)), str(inspect.signature(Health))],
     "annotations": repr(Event.__init__.__annotations__),
     "slots": list(Event.__slots__),
+    "tuples": [repr(Point(1)), repr(Span(2)), Span(2)._replace(end=5) == (2, 5)],
     "compiled": None if kept is None else kept.__self__.new,
 }))
 """
@@ -79,15 +87,15 @@ def test_kept_code_makes_the_same_dataclasses(tmp_path: Path) -> None:
     assert second.pop("compiled") == 0  # every method's code came from the file
     assert first == plain
     assert second == plain
-    (kept,) = (tmp_path / "bridge").glob("dataclasses-*.marshal")
+    (kept,) = (tmp_path / "bridge").glob("generated-*.marshal")
     assert kept.stat().st_mode & 0o077 == 0  # ours alone
 
 
 def kept_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     probe("kept", tmp_path)
-    path = dataclass_code._file()
-    assert dataclass_code._read(path)  # a good file reads back
+    path = generated_code._file()
+    assert generated_code._read(path)  # a good file reads back
     return path
 
 
@@ -97,7 +105,7 @@ def test_a_file_from_another_python_is_ignored(
     path = kept_file(tmp_path, monkeypatch)
     data = marshal.loads(path.read_bytes())
     path.write_bytes(marshal.dumps({**data, "build": "cpython-399-elsewhere"}))
-    assert dataclass_code._read(path) == {}
+    assert generated_code._read(path) == {}
 
 
 def test_a_file_others_could_write_is_ignored(
@@ -105,7 +113,7 @@ def test_a_file_others_could_write_is_ignored(
 ) -> None:
     path = kept_file(tmp_path, monkeypatch)
     path.chmod(0o664)  # loading code runs it: a group-writable file is not trusted
-    assert dataclass_code._read(path) == {}
+    assert generated_code._read(path) == {}
 
 
 def test_a_cut_short_file_is_ignored_and_written_again(
@@ -114,6 +122,6 @@ def test_a_cut_short_file_is_ignored_and_written_again(
     path = kept_file(tmp_path, monkeypatch)
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])
-    assert dataclass_code._read(path) == {}
+    assert generated_code._read(path) == {}
     assert probe("kept", tmp_path)["compiled"] > 0  # type: ignore[operator]
-    assert dataclass_code._read(path)  # whole again
+    assert generated_code._read(path)  # whole again
