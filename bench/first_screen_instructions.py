@@ -59,6 +59,12 @@ def watched(self, data):
 linux_driver.LinuxDriver.write = watched
 """
 
+# What bridge.launch does first, before this harness imports Textual's driver.
+BRIDGE_FIRST = """\
+from bridge import generated_code
+generated_code.install()
+"""
+
 BRIDGE_MAIN = """\
 import bridge.ui.app
 bridge.ui.app.FIRST_SAMPLE_WAIT_S = 600.0
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             python = [sys.executable, "-c"]
             ours = count(
                 "bridge",
-                [*python, HARNESS + BRIDGE_MAIN, "--config", str(config)],
+                [*python, BRIDGE_FIRST + HARNESS + BRIDGE_MAIN, "--config", str(config)],
                 env,
                 cols,
                 rows,
