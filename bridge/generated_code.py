@@ -38,6 +38,9 @@ from bridge.paths import cache_dir
 __all__ = ["install"]
 
 _BUILD = f"{sys.implementation.cache_tag}-{sys.version}"
+# A console start keeps ~340; classes made at run time from varying text must not grow
+# the file (or a long-running poller's memory) without bound.
+MAX_KEPT = 4000
 _exec = builtins.exec
 _eval = builtins.eval
 
@@ -62,8 +65,10 @@ class _Kept:
         if code is None:
             # As exec and eval compile a string: neither module has __future__
             # flags to pass on.
-            code = self.codes[key] = compile(source, "<string>", mode, dont_inherit=True)
-            self.new += 1
+            code = compile(source, "<string>", mode, dont_inherit=True)
+            if len(self.codes) < MAX_KEPT:
+                self.codes[key] = code
+                self.new += 1
         return code
 
     def save(self) -> None:

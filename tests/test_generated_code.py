@@ -125,3 +125,14 @@ def test_a_cut_short_file_is_ignored_and_written_again(
     assert generated_code._read(path) == {}
     assert probe("kept", tmp_path)["compiled"] > 0  # type: ignore[operator]
     assert generated_code._read(path)  # whole again
+
+
+def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(generated_code, "MAX_KEPT", 3)
+    kept = generated_code._Kept(generated_code._file())
+    for n in range(10):
+        assert kept.eval(f"{n} + 1", {}) == n + 1  # still compiled and run ...
+    assert len(kept.codes) == 3  # ... but only the first three kept
+    kept.save()
+    assert len(generated_code._read(generated_code._file())) == 3
