@@ -45,6 +45,9 @@ class ActionRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
+    """What one operator action did to one event, refusals included, so each event
+    can be answered for."""
+
     event_id: int
     ok: bool
     message: str

@@ -80,6 +80,9 @@ class EventInput:
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """An event as the store holds it: one row per dedup key (source + resource +
+    check), updated in place by repeats, which every view and report reads."""
+
     id: int
     key: str
     source: str
@@ -118,6 +121,9 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
+    """A line of the append-only audit trail: who did what, when and why; no
+    event for bridge-wide entries such as a sign-on."""
+
     id: int
     event_id: int | None
     at: float
@@ -138,6 +144,9 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class LeaseInfo:
+    """Who holds a lease (the collector's: one poller per host) and until when, so
+    a reader can tell a live poller from one that died."""
+
     name: str
     holder: str
     host: str

@@ -23,6 +23,9 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class EventQuery:
+    """A parsed event filter (the `/` box, `bridge events list`), turned into SQL
+    rather than applied to what is on the screen."""
+
     severities: frozenset[Severity] = frozenset()
     states: frozenset[EventState] = frozenset()
     resource: tuple[str, ...] = ()

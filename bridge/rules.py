@@ -41,6 +41,9 @@ class Observation:
 
 @dataclass
 class _State:
+    """What the rules remember of one dedup key between observations: the level
+    last seen, the level last raised, and recent changes (for flapping)."""
+
     level: Severity = Severity.OK  # what the source last said
     raised: Severity = Severity.OK  # what we last told the store
     pending_since: float | None = None

@@ -27,6 +27,9 @@ class OutboxNew:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """A notification queued in the store, so it survives a restart and goes out
+    at most once per event, rule and target."""
+
     id: int
     target: str
     rule: str

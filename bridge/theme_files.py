@@ -63,6 +63,9 @@ _MAX_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ThemeSpec:
+    """A user theme file as read and checked; the UI makes a Textual Theme of it
+    (the core does not import Textual)."""
+
     name: str
     dark: bool
     colours: dict[str, str]

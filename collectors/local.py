@@ -111,6 +111,9 @@ _IMPORTED = _CpuMeter.now()
 
 @dataclass
 class _Counters:
+    """Cumulative per-device counters (disk or network) and when they were read:
+    a rate needs two readings."""
+
     at: float
     values: dict[str, tuple[int, int]] = field(default_factory=dict)
 

@@ -36,6 +36,9 @@ __all__ = ["Column", "Row", "RowTable"]
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A table column: its width, fixed or shared, and how early it gives way on a
+    narrow screen."""
+
     key: str
     label: str
     width: int = 0  # 0: share what the fixed columns leave
@@ -45,6 +48,9 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """A table row. Its key keeps the cursor on the same item across reloads; its
+    styles name component classes, never colours."""
+
     key: str
     cells: tuple[str, ...]
     style: str = ""  # a component class for the whole row
