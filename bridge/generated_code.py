@@ -22,17 +22,15 @@ from __future__ import annotations
 import atexit
 import builtins
 import collections
-import contextlib
 import dataclasses
 import marshal
-import os
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from bridge.cache_files import read_private, write_private
 from bridge.paths import cache_dir
 
 __all__ = ["install"]
@@ -83,34 +81,22 @@ def _file() -> Path:
 
 
 def _read(path: Path) -> dict[str, CodeType]:
+    data = read_private(path)  # loading code runs it: only a file of ours alone
+    if data is None:
+        return {}
     try:
-        with path.open("rb") as file:
-            info = os.fstat(file.fileno())
-            # Loading code runs it: only our own file, writable by us alone.
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return {}
-            data = marshal.loads(file.read())  # load(file) reads object by object: ~7x slower
-        if data["build"] != _BUILD:
-            return {}
-        codes = data["codes"]
-        if all(isinstance(k, str) and isinstance(v, CodeType) for k, v in codes.items()):
-            return dict(codes)
-    except Exception:  # missing, unreadable or corrupt: compile as usual
+        kept = marshal.loads(data)
+        if kept["build"] == _BUILD:
+            codes = kept["codes"]
+            if all(isinstance(k, str) and isinstance(v, CodeType) for k, v in codes.items()):
+                return dict(codes)
+    except Exception:  # corrupt, or from another version: compile as usual
         pass
     return {}
 
 
 def _write(path: Path, codes: dict[str, CodeType]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".generated-", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(marshal.dumps({"build": _BUILD, "codes": codes}))
-            tmp.replace(path)  # readers see the old file or the new, never half
-        finally:
-            tmp.unlink(missing_ok=True)
+    write_private(path, marshal.dumps({"build": _BUILD, "codes": codes}))
 
 
 def install() -> bool:

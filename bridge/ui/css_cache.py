@@ -16,10 +16,8 @@ written by someone else is ignored; the cache is only ever a shortcut.
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import textual
 from textual.css.stylesheet import Stylesheet
 
+from bridge.cache_files import read_private, write_private
 from bridge.paths import cache_dir
 
 __all__ = ["load", "save"]
@@ -62,21 +61,18 @@ def load(stylesheet: Stylesheet) -> frozenset[Any]:
     variables = dict(getattr(stylesheet, "_variables", {}))
     if cache is None or not variables:
         return frozenset()
-    path = _path(variables)
+    data = read_private(_path(variables))  # unpickling runs code: only a file of ours alone
+    if data is None:
+        return frozenset()
     try:
-        with path.open("rb") as file:
-            info = os.fstat(file.fileno())
-            # Unpickling runs code: only our own file, writable by us alone.
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return frozenset()
-            data = pickle.load(file)
-        if data["installation"] != _installation() or data["variables"] != variables:
+        kept = pickle.loads(data)
+        if kept["installation"] != _installation() or kept["variables"] != variables:
             return frozenset()
-        entries = data["rules"]
+        entries = kept["rules"]
         for key, rules in entries.items():
             cache[key] = rules
         return frozenset(entries)
-    except Exception:  # missing, unreadable, corrupt or from another version: parse as usual
+    except Exception:  # corrupt, or from another version: parse as usual
         return frozenset()
 
 
@@ -95,18 +91,9 @@ def save(stylesheet: Stylesheet, kept: frozenset[Any]) -> frozenset[Any]:
     entries = {key: rules for key, rules in entries.items() if rules is not None}
     if not entries or entries.keys() <= kept:
         return frozenset()
-    path = _path(variables)
     data = {"installation": _installation(), "variables": variables, "rules": entries}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=".tcss-", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)  # readers see the old file or the new, never half
-        finally:
-            tmp.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return frozenset()  # a read-only home, or rules that will not pickle: no cache
-    return frozenset(entries)
+        pickled = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return frozenset()  # rules that will not pickle: no cache
+    return frozenset(entries) if write_private(_path(variables), pickled) else frozenset()
