@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
-from bridge.ui.lines import STYLE_CLASSES, Line, LinesView
+from bridge.ui.lines import Line, LinesView
 
 __all__ = ["BridgeHeader", "header_line", "header_text"]
 
@@ -51,12 +51,12 @@ def header_line(
             parts.append((text, cls))
             used += len(text)
     parts.append((" " * (room - used), ""))
-    parts.append((right[: width - room] if width < len(right) else right, ""))
+    parts.append((right[: width - room], ""))  # cut only when narrower than the clock
     return tuple(parts)
 
 
 class BridgeHeader(LinesView, can_focus=False):
-    COMPONENT_CLASSES: ClassVar[set[str]] = STYLE_CLASSES | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "hdr-title",
         "hdr-host",
         "hdr-lease",
@@ -77,7 +77,6 @@ class BridgeHeader(LinesView, can_focus=False):
         super().__init__(id=id)
         # To the minute on slow links: a ticking seconds field is most of an idle screen's bytes.
         self.clock_format = CLOCK_SECONDS if seconds else CLOCK_MINUTES
-        self.operator = ""
         self._line: Callable[[int], Line] | None = None  # the last show(), for a width
 
     def show(
@@ -90,7 +89,6 @@ class BridgeHeader(LinesView, can_focus=False):
         stale_for: float | None,
         now: float,
     ) -> None:
-        self.operator = operator
         self._line = partial(
             header_line,
             host=host,
