@@ -49,6 +49,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 pytest: $(TEST_STAMP)
+	@scripts/install-test-deps
 	$(BIN)/pytest $(ARGS)
 
 test: lint pytest
