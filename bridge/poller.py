@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bridge import STARTED_CPU
 from bridge.clock import Clock
 from bridge.config import Config, DeviceConfig
 from bridge.config_model import SecretStr
@@ -84,7 +83,6 @@ def build_collectors(config: Config) -> list[Collector]:
                 interval=config.local.interval,
                 process_interval=config.local.process_interval,
                 top=config.local.top_processes,
-                started_cpu=STARTED_CPU,
             )
         )
     return collectors

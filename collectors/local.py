@@ -14,10 +14,8 @@ from /proc directly (collectors/procscan.py), ~5 times cheaper than psutil's.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,22 +72,6 @@ class _CpuMeter:
     @classmethod
     def now(cls) -> _CpuMeter:
         return cls(time.monotonic(), psutil.cpu_times(), psutil.cpu_times(percpu=True))
-
-    @classmethod
-    def from_proc_stat(cls, at: float, lines: Sequence[str]) -> _CpuMeter | None:
-        """A meter from /proc/stat's cpu lines read at `at`, parsed as psutil parses
-        them (its fields, in seconds); None if they do not fit this psutil."""
-        total = psutil.cpu_times()
-        width = len(total._fields)
-        rows = [line.split() for line in lines]
-        if not rows or rows[0][0] != "cpu" or any(len(row) <= width for row in rows):
-            return None
-        ticks = os.sysconf("SC_CLK_TCK")
-        kind = type(total)
-        first, *cores = (kind(*(float(v) / ticks for v in row[1 : width + 1])) for row in rows)
-        if len(cores) != len(psutil.cpu_times(percpu=True)):
-            return None
-        return cls(at, first, cores)
 
     def read(self) -> tuple[float, list[float], float]:
         """Total and per-core busy %, and the seconds they cover, since the last read."""
@@ -150,10 +132,7 @@ class LocalCollector:
         top: int = 8,
         hostname: str | None = None,
         process_warmup: float = PROCESS_WARMUP_S,
-        started_cpu: tuple[float, Sequence[str]] | None = None,
     ) -> None:
-        """`started_cpu`: /proc/stat's cpu lines from the start of the process and
-        when they were read (bridge.STARTED_CPU), for the first sample to measure from."""
         self.interval = interval
         self.process_interval = process_interval
         self.top = top
@@ -166,11 +145,7 @@ class LocalCollector:
         self._procs_primed = False
         self._scanner = procscan.ProcScanner() if procscan.available() else None
         self._prime_later: asyncio.TimerHandle | None = None
-        seeds = [_IMPORTED]
-        if started_cpu is not None and (early := _CpuMeter.from_proc_stat(*started_cpu)):
-            seeds.append(early)
-        fresh = [m for m in seeds if time.monotonic() - m.at < _IMPORTED_FRESH_S]
-        seed = min(fresh, key=lambda m: m.at, default=None)  # the longest span
+        seed = _IMPORTED if time.monotonic() - _IMPORTED.at < _IMPORTED_FRESH_S else None
         self._cpu = _CpuMeter(seed.at, seed._total, seed._cores) if seed is not None else None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sample")
         if self._cpu is None:

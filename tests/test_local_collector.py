@@ -181,36 +181,17 @@ def test_rates_need_a_previous_reading_and_time_moving_forward() -> None:
     assert _rates(_Counters(11.0, {"eth0": (0, 0)}), now) == {}  # clock went back
 
 
-def test_counters_read_at_start_parse_as_psutil_reads_them() -> None:
-    import bridge
-    from collectors.local import _CpuMeter
-
-    assert bridge.STARTED_CPU is not None  # Linux: read as `bridge` was imported
-    at, lines = bridge.STARTED_CPU
-    meter = _CpuMeter.from_proc_stat(at, lines)
-    assert meter is not None
-    now = _CpuMeter.now()
-    assert meter._total._fields == now._total._fields
-    assert len(meter._cores) == len(now._cores)
-    # The same counters, earlier: none may be ahead of a later psutil reading.
-    for before, after in zip([meter._total, *meter._cores], [now._total, *now._cores], strict=True):
-        assert all(a <= b + 1e-9 for a, b in zip(before, after, strict=True))
-    assert _CpuMeter.from_proc_stat(at, ["intr 1 2 3\n"]) is None
-    assert _CpuMeter.from_proc_stat(at, ["cpu  1 2\n"]) is None  # fewer fields than psutil's
-
-
-async def test_the_first_sample_measures_from_counters_read_at_start(
+async def test_the_first_sample_measures_from_counters_read_at_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # As the console's: counters read when the process started (bridge.STARTED_CPU),
+    # As the console's: counters read when the collector module was imported,
     # well over MIN_CPU_WINDOW_S ago, so the first sample needs no wait for its span.
-    monkeypatch.setattr("collectors.local._IMPORTED_FRESH_S", 60.0)
-    import bridge
+    from collectors.local import _CpuMeter
 
-    read = bridge._cpu_counters()
-    assert read is not None
-    started = (time.monotonic() - 2.0, read[1])
-    c = LocalCollector(interval=1.0, top=0, started_cpu=started)
+    imported = _CpuMeter.now()
+    imported.at -= 2.0
+    monkeypatch.setattr("collectors.local._IMPORTED", imported)
+    c = LocalCollector(interval=1.0, top=0)
     try:
         began = time.monotonic()
         (first,) = await c.collect()
