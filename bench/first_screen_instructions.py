@@ -11,9 +11,8 @@ data and the footer, bench/console.py's test of a drawn screen.
 
 - bridge: `bridge --config CFG` with `[local] interval = 1` in a temporary
   home that one earlier start (not counted, not under valgrind) left as an
-  operator's usual start finds it: the store made, the parsed stylesheets
-  kept. Valgrind slows it some fifty times, so the bound on waiting for the
-  first local sample (bridge.ui.app.FIRST_SAMPLE_WAIT_S) is raised here, or
+  operator's usual start finds it: the store made. Valgrind slows it some
+  fifty times, so the bound on waiting for the first local sample (bridge.ui.app.FIRST_SAMPLE_WAIT_S) is raised here, or
   the count would be of a first screen without it.
 - the reference: bench/console.py's bare Textual app (one label, Textual's
   footer), in the same run.
@@ -59,16 +58,10 @@ def watched(self, data):
 linux_driver.LinuxDriver.write = watched
 """
 
-# What bridge.launch does first, before this harness imports Textual's driver.
-BRIDGE_FIRST = """\
-from bridge import generated_code
-generated_code.install()
-"""
-
 BRIDGE_MAIN = """\
 import bridge.ui.app
 bridge.ui.app.FIRST_SAMPLE_WAIT_S = 600.0
-from bridge.launch import main
+from bridge.cli import main
 sys.argv[0] = "bridge"
 main()
 """
@@ -115,8 +108,8 @@ def count(name: str, argv: list[str], env: dict[str, str], cols: int, rows: int,
 
 
 def warm_up(argv: list[str], env: dict[str, str], cols: int, rows: int, work: Path) -> None:
-    """One ordinary start that draws and quits: the store and the stylesheet cache
-    are left as an operator's second start finds them."""
+    """One ordinary start that draws and quits: the store is left as an
+    operator's second start finds it."""
     tmux = Tmux("benchicwarm", server_env())
     command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *argv])
     try:
@@ -162,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             python = [sys.executable, "-c"]
             ours = count(
                 "bridge",
-                [*python, BRIDGE_FIRST + HARNESS + BRIDGE_MAIN, "--config", str(config)],
+                [*python, HARNESS + BRIDGE_MAIN, "--config", str(config)],
                 env,
                 cols,
                 rows,

@@ -1,3 +1,3 @@
-from bridge.launch import main
+from bridge.cli import main
 
 raise SystemExit(main())

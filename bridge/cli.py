@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -150,11 +149,6 @@ def _display(args: argparse.Namespace, config: Config) -> Config:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    # No cyclic garbage collection until the first screen is drawn (the console
-    # turns it back on then): importing and building the screen make some 50,000
-    # lasting objects and next to no cyclic garbage, and the collections meanwhile
-    # cost ~60 ms of the first screen (~40 ms of it one full collection).
-    gc.disable()
     config, path = _load(args)
     config = _display(args, config)
     from bridge.ui.app import run_console

@@ -19,10 +19,8 @@ import pytest
 from bridge.store import Store, open_store
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
     from textual.app import App
     from textual.pilot import Pilot
-    from textual.screen import Screen
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -229,34 +227,12 @@ def settled(pilot: Pilot[Any], condition: Callable[[], bool]) -> Callable[[], Aw
     return check
 
 
-def record_updates(app: App[Any]) -> list[object]:
-    """What the screens hand the terminal, from now on (drawn or not: Pilot is headless)."""
-    shown: list[object] = []
-    display = app._display
-
-    def record(screen: Screen[Any], update: RenderableType | None) -> None:
-        shown.append(update)
-        display(screen, update)
-
-    app._display = record  # type: ignore[method-assign,assignment]
-    return shown
-
-
-async def redraws_every_cell(pilot: Pilot[int], act: Callable[[], Awaitable[None]]) -> None:
-    """After `act`, nothing is taken to be on the terminal and the whole screen is drawn."""
-    from textual._compositor import LayoutUpdate
-
-    from bridge.ui import terminal_output
-
-    terminal_output._shadow.resize(2, 1)
-    terminal_output._shadow.text = ["ab"]  # as if the terminal showed it
-    shown = record_updates(pilot.app)
-    await pilot.pause()
-    assert not any(isinstance(u, LayoutUpdate) for u in shown)  # nothing repaints it all
-    await act()
-    await wait_until(
-        settled(pilot, lambda: any(isinstance(u, LayoutUpdate) for u in shown)),
-        5,
-        what="a full update",
+def screen_text(app: App[Any]) -> str:
+    """The text of every widget on the current screen, each as it draws its lines
+    (Widget.render_line), in the screen's order: for finding what is shown."""
+    return "\n".join(
+        widget.render_line(y).text
+        for widget in app.screen.query("*")
+        if widget.display and widget.size.area
+        for y in range(widget.size.height)
     )
-    assert terminal_output._shadow.text == ["\x00\x00"]  # nothing known of the terminal

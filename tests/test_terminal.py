@@ -24,6 +24,7 @@ from bridge.models import Change
 from bridge.store import open_store
 from bridge.ui.display import LOW_BW_EVENTS_S, SampleThrottle
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
+from bridge.ui.header import BridgeHeader
 
 _SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
@@ -171,7 +172,7 @@ async def test_low_bandwidth_mode(db: Path) -> None:
         assert app.animation_level == "none"
         assert app.feed_interval >= 2.0
         assert app.query_one(EventsPane).reload_every == LOW_BW_EVENTS_S
-        header = app.screen._compositor.render_strips()[0].text
+        header = app.query_one(BridgeHeader).render_line(0).text
         clock = header.rstrip().rsplit("  ", 1)[-1].strip()
         assert re.fullmatch(r"\w{3} \d\d \w{3} \d\d:\d\d \w+", clock), clock  # to the minute
 
@@ -220,4 +221,29 @@ async def test_the_console_ends_when_its_terminal_hangs_up_without_a_signal(
     finally:
         if console is not None and console.is_running():
             console.kill()  # stuck on the dead terminal, SIGTERM would not reach it
+        term.close()
+
+
+@pytest.mark.parametrize("command", ["console", "wall"])
+def test_ctrl_l_draws_every_cell_again(console_env: tuple[Isolated, Path], command: str) -> None:
+    """For a screen another program wrote over: Ctrl+L sends the whole screen,
+    every pane's text, though nothing on it changed."""
+    isolated, cfg = console_env
+    env = {**isolated.env, "TERM": "xterm-256color"}
+    args = ["console", "--no-collect"] if command == "console" else ["wall"]
+    term = PtyApp(
+        ["--config", str(cfg), *args], env, isolated.root, size=(100, 30), controlling=True
+    )
+    try:
+        term.read_until(b"CRITICAL", 20)
+        term.drain(1.0)
+        idle = term.drain(1.5)  # what a second or so brings without a key: the clock at most
+        assert b"CRITICAL" not in idle
+        term.press("\x0c")
+        redrawn = term.read_until(b"CRITICAL", 5)
+        for word in (b"MAJOR", b"bridge"):
+            assert word in redrawn
+        term.press("q")
+        assert term.wait(15) == 0
+    finally:
         term.close()

@@ -129,25 +129,13 @@ async def test_colorblind_theme_names_every_severity(db: Path) -> None:
 
 
 @pytest.mark.parametrize("name", [t.name for t in THEMES])
-async def test_configured_theme_is_in_force_from_the_start_without_a_css_refresh(
-    db: Path, name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`[ui] theme` is set before the stylesheet is first parsed (no refresh_css, which
-    parses it all again), and looks exactly as the same theme chosen later does."""
-    refreshes = 0
-    real = App.refresh_css
-
-    def counting(self: App[Any], animate: bool = True) -> None:
-        nonlocal refreshes
-        refreshes += 1
-        real(self, animate)
-
-    monkeypatch.setattr(App, "refresh_css", counting)
+async def test_configured_theme_is_in_force_from_the_start(db: Path, name: str) -> None:
+    """`[ui] theme` is in force from the first screen, and looks exactly as the
+    same theme chosen later does."""
     config = Config.model_validate({"ui": {"theme": name}})
     app = create_app(config, operator="alice", store_path=db, collect=False, clock=FixedClock(T0))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        assert refreshes == 0
         dark = next(t for t in THEMES if t.name == name).dark
         assert app.theme == name
         assert {f"-theme-{name}", "-dark-mode" if dark else "-light-mode"} <= app.classes
@@ -167,7 +155,6 @@ def looks(app: App[Any]) -> tuple[object, ...]:
         pane.styles.border,
         pane.body.get_component_rich_style("sev-critical"),
         app.ansi_color,
-        [type(f).__name__ for f in app._filters],
         app.get_css_variables(),
     )
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Isolated, one_error_line, redraws_every_cell, run_bridge, settled, wait_until
+from conftest import Isolated, one_error_line, run_bridge, settled, wait_until
 from seed import T0
 from textual.binding import Binding
 from textual.widgets import Static
@@ -87,18 +87,6 @@ async def test_wall_keys_reach_nothing(db: Path) -> None:
         await pilot.press("q")
     assert app.return_code == 0
     assert await fingerprint(db) == before
-
-
-async def test_wall_redraws_every_cell_on_ctrl_l_and_after_a_resume(db: Path) -> None:
-    app = make_wall(db)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(settled(pilot, lambda: app.data is not None), 5, what="first read")
-        await redraws_every_cell(pilot, lambda: pilot.press("ctrl+l"))
-
-        async def resume() -> None:
-            app.app_resume_signal.publish(app)
-
-        await redraws_every_cell(pilot, resume)
 
 
 async def test_wall_data_from_the_store(db: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import io
 import logging
 import socket
@@ -30,9 +29,6 @@ from bridge.models import Change
 from bridge.poller import Poller
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
-from bridge.ui import terminal_output
-from bridge.ui.css_cache import load as css_cache_load
-from bridge.ui.css_cache import save as css_cache_save
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -54,7 +50,7 @@ from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 if TYPE_CHECKING:
     from textual.widgets import Input
 
-__all__ = ["BridgeApp", "ConsoleScreen", "create_app", "run_console"]
+__all__ = ["BridgeApp", "create_app", "run_console"]
 
 log = logging.getLogger(__name__)
 SHUTDOWN_S = 5.0
@@ -68,36 +64,6 @@ LEASE_CHECK_S = 5
 # second has usually been drawn already, with the clock moved in its frame.
 TICK_OFFSET_S = 0.25
 FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
-
-
-class ConsoleScreen(Screen[object]):
-    """The console's own screen.
-
-    Textual restyles every node when a screen resumes, the first time included;
-    but then every node has just been styled as it was mounted, with the theme,
-    the stylesheets and the width's breakpoint class already in place, so that
-    pass (~40 ms of the first screen, every pane's component classes) changes
-    nothing and is left out. Later resumes (after a dialog) restyle as usual.
-    """
-
-    _resumed = False
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Called before Screen's own handler for the same event, which then reads the flag.
-        if not self._resumed:
-            self._resumed = True
-            event.refresh_styles = False
-
-    def _compositor_refresh(self) -> None:
-        # The app mounts inside a batch, which App._display ends by dropping any
-        # update, and the console's on_mount awaits the store, so the refresh
-        # Textual defers to after the batch ran inside it: a whole-screen render
-        # (~30-60 ms) thrown away. Inside a batch the screen is only marked for
-        # repaint; the update after the batch draws it once.
-        if self.app._batch_count:
-            self._repaint_required = True
-            return
-        super()._compositor_refresh()
 
 
 class BridgeApp(App[int]):
@@ -135,11 +101,9 @@ class BridgeApp(App[int]):
         hostname: str | None = None,
         feed_interval: float = 0.5,
         user_themes: list[Theme] | None = None,
-        css_cache: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
-        terminal_output.install()
         configure_app(self, config)
         self.low_bandwidth = config.ui.low_bandwidth
         self._throttle = SampleThrottle() if self.low_bandwidth else None
@@ -176,10 +140,6 @@ class BridgeApp(App[int]):
         start_theme(
             self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
         )
-        # The CLI's console keeps its parsed stylesheets between runs; tests and
-        # other embedders parse as Textual does and write nothing to the cache.
-        self._css_cache = css_cache
-        self._css_kept = css_cache_load(self.stylesheet) if css_cache else frozenset()
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
@@ -191,17 +151,6 @@ class BridgeApp(App[int]):
     def store(self) -> Store:
         assert self._store is not None, "the store opens on mount"
         return self._store
-
-    def get_default_screen(self) -> Screen[object]:
-        screen = ConsoleScreen(id="_default")
-        # Textual gives the screen its width's breakpoint class on the first
-        # resize, restyling every node; with the class already right, that
-        # resize changes nothing (~15 ms of the first screen).
-        breakpoints = self.HORIZONTAL_BREAKPOINTS or []
-        screen.add_class(
-            *screen._get_breakpoint_classes(self.size.width, breakpoints), update=False
-        )
-        return screen
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -267,7 +216,6 @@ class BridgeApp(App[int]):
         # or a service stop (SIGTERM) ends the app cleanly, so the lease is
         # released at once instead of lapsing.
         end_with_the_terminal(self)
-        terminal_output.watch(self)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.
         self._feed = feed = ChangeFeed(
@@ -284,17 +232,6 @@ class BridgeApp(App[int]):
         self.query_one(EventsPane).body.focus()
         self._tick()
         self._schedule_tick()
-        self.call_after_refresh(self._after_first_screen)
-
-    def _after_first_screen(self) -> None:
-        gc.enable()  # `bridge` turns it off until the first screen is drawn
-        self._keep_css()
-
-    def _keep_css(self) -> None:
-        # At the first screen, and again at the end for what was parsed later
-        # (widgets first shown after it), so the next start parses nothing.
-        if self._css_cache and (written := css_cache_save(self.stylesheet, self._css_kept)):
-            self._css_kept = written
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:
@@ -384,7 +321,6 @@ class BridgeApp(App[int]):
         # However the app ends (q, Ctrl+Q, a crash), give up the lease and close the
         # store: aiosqlite's threads would otherwise keep the process alive.
         await self.shutdown()
-        self._keep_css()
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -524,9 +460,9 @@ class BridgeApp(App[int]):
         self.push_screen(HandoverScreen())
 
     def action_redraw(self) -> None:
-        # Another program's output, a terminal that lost a line over a bad link:
-        # what is on the screen is no longer what the shadow holds.
-        terminal_output.redraw(self)
+        # Another program's output, or a terminal that lost a line over a bad
+        # link: what is on the screen is no longer what Textual last drew.
+        self.refresh(repaint=True, layout=True)
 
     def action_cycle_theme(self) -> None:
         self.notify(f"theme {next_theme(self)}", timeout=2, markup=False)
@@ -608,7 +544,6 @@ def create_app(
     hostname: str | None = None,
     feed_interval: float = 0.5,
     user_themes: list[Theme] | None = None,
-    css_cache: bool = False,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -619,7 +554,6 @@ def create_app(
         hostname=hostname,
         feed_interval=feed_interval,
         user_themes=user_themes,
-        css_cache=css_cache,
     )
 
 
@@ -633,13 +567,8 @@ def run_console(
     from bridge.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
-    app = create_app(
-        config, operator=operator, collect=collect, user_themes=user_themes, css_cache=True
-    )
-    try:
-        result = app.run()
-    finally:
-        gc.enable()  # if the app ended before its first screen
+    app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
+    result = app.run()
     if app.startup_error is not None:
         raise StoreError(app.startup_error)
     return int(result or 0)

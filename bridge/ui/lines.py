@@ -7,12 +7,11 @@ with control characters escaped, so untrusted strings are safe here too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -21,15 +20,12 @@ from textual.widget import Widget
 from bridge.text import safe_text
 
 if TYPE_CHECKING:
-    from textual.css.styles import RenderStyles
-
     _WidgetBase = Widget
 else:
     _WidgetBase = object
 
 __all__ = [
     "STYLE_CLASSES",
-    "LazyComponentStyles",
     "Line",
     "LinesView",
     "StyleCache",
@@ -57,48 +53,6 @@ STYLE_CLASSES: set[str] = {
     "bar-empty",
     "spark",
 }
-
-
-class LazyComponentStyles(_WidgetBase):
-    """A widget mixin: each component class is styled when first drawn, not at start.
-
-    Textual styles a virtual node for every component class a widget declares at
-    every style pass of that widget (mounting, focus, theme): the console's line
-    views and tables declare 13-17 each and draw a few (a table with no events
-    draws its header and its empty line), which was ~90 virtual nodes styled for
-    the first screen. Here a class is styled the first time a widget of its kind
-    asks for it (get_component_styles), exactly as Textual would style it; from
-    then on Textual restyles it at every pass, as it does all declared classes.
-    """
-
-    _drawn_components: ClassVar[set[str]] = set()  # per subclass: classes asked for so far
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._drawn_components = set()
-
-    @classmethod
-    def _get_component_classes(cls) -> frozenset[str]:  # type: ignore[override]
-        # What Textual restyles at each style pass: the classes drawn so far.
-        return frozenset(cls._drawn_components)
-
-    @classmethod
-    def _declared_components(cls) -> frozenset[str]:
-        return frozenset().union(*(c.__dict__.get("COMPONENT_CLASSES", ()) for c in cls.__mro__))
-
-    def get_component_styles(self, *names: str) -> RenderStyles:
-        for name in names:
-            if name in self._component_styles:
-                continue
-            if name not in self._declared_components():
-                raise KeyError(f"No {name!r} key in COMPONENT_CLASSES")
-            # As Textual's Stylesheet._process_component_classes styles each one.
-            node = DOMNode(classes=name)
-            node._attach(self)
-            self.app.stylesheet.apply(node, animate=False)
-            self._component_styles[name] = node.styles
-            type(self)._drawn_components.add(name)
-        return super().get_component_styles(*names)
 
 
 class StyleCache:
@@ -181,7 +135,7 @@ def refresh_span(view: ScrollView, line: int, span: tuple[int, int]) -> None:
         view.refresh(Region(start, line - view.scroll_offset.y, end - start, 1))
 
 
-class LinesView(LazyComponentStyles, ScrollView, can_focus=True):
+class LinesView(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = STYLE_CLASSES
 
     DEFAULT_CSS = """

@@ -25,7 +25,6 @@ from textual.strip import Strip
 from bridge.text import safe_text
 from bridge.ui.lines import (
     STYLE_CLASSES,
-    LazyComponentStyles,
     StyleCache,
     changed_span,
     refresh_span,
@@ -67,7 +66,7 @@ def _fit(text: str, width: int, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
-class RowTable(LazyComponentStyles, ScrollView, can_focus=True):
+class RowTable(ScrollView, can_focus=True):
     """Keyboard-first list with a fixed header line; the cursor follows its row key."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

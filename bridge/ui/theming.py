@@ -46,25 +46,8 @@ def load_user_themes(
 
 
 def start_theme(app: App[Any], name: str) -> None:
-    """Give an app that has not started yet its first theme.
-
-    Setting `App.theme` queues `refresh_css`, which parses every stylesheet again
-    (bridge.tcss ~20 ms on a slow host) and then throws the parse cache away, so
-    the first mount parses it all a third time. Before anything is parsed, what
-    Textual's theme watcher does comes down to the classes, the ANSI filter and
-    the variables the stylesheet will be parsed with.
-    """
-    app.set_reactive(App.theme, name)
-    theme = app.current_theme
-    classes = {c: False for c in app.classes if c.startswith("-theme-")}
-    classes |= {
-        f"-theme-{theme.name}": True,
-        "-dark-mode": theme.dark,
-        "-light-mode": not theme.dark,
-    }
-    app.update_classes(classes, update=False)
-    app._refresh_truecolor_filter(app.ansi_theme)
-    app.stylesheet.set_variables(app.get_css_variables())
+    """Give an app its first theme, through Textual's own theme watcher."""
+    app.theme = name
 
 
 def bridge_theme_names(app: App[Any]) -> list[str]:

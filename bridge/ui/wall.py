@@ -27,7 +27,6 @@ from bridge.models import Severity
 from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.text import human_duration, safe_text
-from bridge.ui import terminal_output
 from bridge.ui.bigdigits import big_number
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
@@ -117,8 +116,6 @@ class WallApp(App[int]):
     ) -> None:
         before_app_init(config)
         super().__init__()
-        # The wall often runs over SSH too: only changed cells go out, as on the console.
-        terminal_output.install()
         configure_app(self, config)
         if config.ui.low_bandwidth:
             refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
@@ -163,14 +160,13 @@ class WallApp(App[int]):
 
     async def on_mount(self) -> None:
         end_with_the_terminal(self)
-        terminal_output.watch(self)
         self._store = await open_readonly_store(self.store_path)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
 
     def action_redraw(self) -> None:
-        terminal_output.redraw(self)
+        self.refresh(repaint=True, layout=True)
 
     async def on_unmount(self) -> None:
         if self._store is not None:
