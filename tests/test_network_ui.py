@@ -6,12 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import settled, wait_until
+from conftest import screen_text, settled, wait_until
 from seed import T0
 from seed_network import make_network_app, seed_network, switch_reading
 
 from bridge.store import open_store
-from bridge.ui.app import BridgeApp
 from bridge.ui.lines import LinesView
 from bridge.ui.network_view import DeviceScreen, NetworkView
 from bridge.ui.panes import HealthPane
@@ -29,11 +28,6 @@ async def db(tmp_path: Path) -> Path:
 
 def rendered(widget: RowTable | LinesView) -> str:
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
-
-
-def screen_text(app: BridgeApp) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join(strip.text for strip in strips)
 
 
 def statuses(table: NetworkView) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import screen_text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
@@ -24,10 +25,6 @@ class TableApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield LinesView() if self.lines else RowTable([Column("name", "NAME")])
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def record_refreshes(widget: RowTable | LinesView) -> list[tuple[Region, ...]]:
