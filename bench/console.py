@@ -1,7 +1,7 @@
 """The console in a terminal: first screen, CPU, memory and output, next to glances.
 
     python bench/console.py [--seconds S] [--size COLSxROWS] [--only bridge] [--keep DIR]
-                            [--low-bandwidth] [--no-events] [--rounds N]
+                            [--low-bandwidth] [--no-events] [--rounds N] [--before DIR]
 
 Each program runs alone, one after the other, in a detached tmux pane of the
 given size on a private tmux server (`tmux -L bench<pid>`, TERM=tmux-256color),
@@ -11,12 +11,16 @@ with all pane output recorded by `pipe-pane`:
   does, with XDG_DATA_HOME/XDG_CONFIG_HOME/XDG_CACHE_HOME in a fresh temporary
   folder and CFG setting `[local] interval = 1`, so it takes the collector
   lease and samples this host every second. It starts twice in that folder:
-  the first start (a new store, stylesheets not yet kept in the cache) is
+  the first start (a new store) is
   reported on its own; the figures are of the second, an operator's usual start;
 - glances: `glances -t 1` from a throwaway venv (/tmp/bench-glances-venv, made
   with pip on first use; never a dependency of this project);
 - textual floor: a bare Textual app (one label, Textual's footer) in the same
   venv, for its first screen only: what any Textual app pays before drawing.
+
+- with `--before DIR`: the same bridge figures for another checkout (DIR with
+  its own `.venv`, e.g. a worktree of main), run in every round beside this one,
+  so a change's before and after come from the same run.
 
 The pane's shell waits on a FIFO and then execs the program, so the clock
 starts at the exec. Figures:
@@ -219,27 +223,32 @@ for = 86400
 
 @contextlib.contextmanager
 def bridge_program(
-    work: Path, low_bandwidth: bool = False, no_events: bool = False
+    work: Path, low_bandwidth: bool = False, no_events: bool = False, checkout: Path = ROOT
 ) -> Iterator[Program]:
-    home = work / "bridge-home"
+    """bridge as `make run` starts it from `checkout` (its .venv)."""
+    before = checkout != ROOT
+    home = work / ("bridge-before-home" if before else "bridge-home")
+    bridge = checkout / ".venv" / "bin" / "bridge" if before else BRIDGE
+    python = checkout / ".venv" / "bin" / "python" if before else Path(sys.executable)
     config = home / "config" / "bridge" / "config.toml"
     config.parent.mkdir(parents=True)
     (home / "data").mkdir()
     (home / "cache").mkdir()
     config.write_text("[local]\ninterval = 1\n" + (NO_EVENTS if no_events else ""))
-    if not BRIDGE.exists():
-        raise BenchError(f"{BRIDGE} not found: run this with the project's venv python")
+    if not bridge.exists():
+        raise BenchError(f"{bridge} not found: run this with the project's venv python")
     # As `make run` does: start from byte-compiled modules even where
     # PYTHONDONTWRITEBYTECODE is set.
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "bridge", "collectors", "themes"],
-        cwd=ROOT,
+        [str(python), "-m", "compileall", "-q", "bridge", "collectors", "themes"],
+        cwd=checkout,
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    name = "bridge --low-bandwidth" if low_bandwidth else "bridge"
     yield Program(
-        name="bridge --low-bandwidth" if low_bandwidth else "bridge",
-        argv=[str(BRIDGE), "--config", str(config)]
+        name=f"{name} (before)" if before else name,
+        argv=[str(bridge), "--config", str(config)]
         + (["--low-bandwidth"] if low_bandwidth else []),
         env={
             "XDG_DATA_HOME": str(home / "data"),
@@ -421,6 +430,11 @@ def main(argv: list[str] | None = None) -> int:
         help="copy each program's raw terminal output and first/last screens here",
     )
     parser.add_argument(
+        "--before",
+        type=Path,
+        help="also measure bridge from this checkout (with its .venv) in every round",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -454,8 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     g = median_result(glances) if glances else None
     floor = median_result(floors) if floors else None
     report(b, g, floor)
+    befores = [r[4] for r in rounds if r[4] is not None]
+    if befores:
+        print()
+        report_before(median_result(befores), b)
     print(
-        f"bridge's first start (a new store, stylesheets not yet cached): first screen "
+        f"bridge's first start (a new store): first screen "
         f"{first_start.first_screen:.2f} s, {first_start.startup_cpu:.2f} CPU s"
     )
     if len(rounds) > 1 and g is not None:
@@ -466,7 +484,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-Round = tuple[Result, Result, Result | None, Result | None]
+Round = tuple[Result, Result, Result | None, Result | None, Result | None]
+
+
+def report_before(before: Result, after: Result) -> None:
+    """The same figures for the other checkout, measured in the same rounds."""
+    print("metric                before    after   after/before")
+    for label, field, fmt in (
+        ("first screen (s)", "first_screen", "{:.2f}"),
+        ("startup CPU (s)", "startup_cpu", "{:.2f}"),
+        ("CPU (% of one core)", "cpu_percent", "{:.1f}"),
+        ("peak RSS (MB)", "peak_rss_mb", "{:.1f}"),
+        ("startup bytes", "startup_bytes", "{:,.0f}"),
+        ("output (bytes/s)", "bytes_per_second", "{:,.0f}"),
+    ):
+        x, y = float(getattr(before, field)), float(getattr(after, field))
+        ratio = f"{y / x:.2f}" if x else "-"
+        print(f"{label:<20} {fmt.format(x):>8} {fmt.format(y):>8} {ratio:>14}")
 
 
 def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
@@ -475,7 +509,7 @@ def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
         work = Path(tmp)
         with bridge_program(work, args.low_bandwidth, args.no_events) as program:
             print(f"running bridge: {shlex.join(program.argv)}", flush=True)
-            # The first start makes the store and keeps the parsed stylesheets;
+            # The first start makes the store;
             # its end releases the lease, so the second polls as a lone bridge does.
             first_start = run_program(
                 program, seconds=1.0, cols=cols, rows=rows_, work=work, keep=None
@@ -483,8 +517,18 @@ def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
             b = run_program(
                 program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=args.keep
             )
+        before = None
+        if args.before is not None:
+            with bridge_program(
+                work, args.low_bandwidth, args.no_events, args.before.resolve()
+            ) as program:
+                print(f"running bridge (before): {shlex.join(program.argv)}", flush=True)
+                run_program(program, seconds=1.0, cols=cols, rows=rows_, work=work, keep=None)
+                before = run_program(
+                    program, seconds=args.seconds, cols=cols, rows=rows_, work=work, keep=None
+                )
         if args.only is not None:
-            return first_start, b, None, None
+            return first_start, b, None, None, before
         ensure_glances()
         program = glances_program(work)
         print(f"running glances: {shlex.join(program.argv)}", flush=True)
@@ -494,7 +538,7 @@ def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
         program = textual_floor_program()
         print(f"running {program.name}: a bare Textual app", flush=True)
         floor = run_program(program, seconds=2.0, cols=cols, rows=rows_, work=work, keep=None)
-        return first_start, b, g, floor
+        return first_start, b, g, floor, before
 
 
 def median_result(results: list[Result]) -> Result:
