@@ -1,6 +1,6 @@
 # Three commands on a fresh machine with only Python 3.11+:
 #   make run    start the console
-#   make test   lint, type-check and run the tests
+#   make test   lint, type-check, check the layers' imports and run the tests
 #   make demo   a simulated estate (SNMP devices, jobs) with the console on it
 # Each creates .venv and installs what it needs, again only when pyproject.toml changed.
 
@@ -47,6 +47,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 pytest: $(TEST_STAMP)
 	@scripts/install-test-deps
