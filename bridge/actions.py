@@ -118,7 +118,8 @@ def apply_action(
         if state is EventState.RESOLVED:
             raise ActionRefused(f"event {event_id} is resolved; raise a new one instead")
         raised = Severity(severity + 1) if severity >= Severity.INFO else Severity.WARNING
-        updates: dict[str, Any] = {"severity": int(raised)}
+        # The operator's grade stands: the rules may raise it further, never lower it.
+        updates: dict[str, Any] = {"severity": int(raised), "operator_severity": int(raised)}
         if state is EventState.ACKNOWLEDGED:  # a severity rise re-opens, as for a device
             updates.update(state=EventState.OPEN.value, opened_at=now)
         return updates

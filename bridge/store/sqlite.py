@@ -49,7 +49,7 @@ CHANGE_RETENTION_S = 3600.0
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at", "shelved_until", "suppressed_by",
+    "acked_by", "acked_at", "shelved_until", "suppressed_by", "operator_severity",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
@@ -364,7 +364,7 @@ class SqliteStore(ServiceQueries):
                     "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
                     "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None, "shelved_until": None,
-                    "evidence": json.dumps(e.evidence) if e.evidence else None,
+                    "operator_severity": None, "evidence": json.dumps(e.evidence) if e.evidence else None,
                     "suppressed_by": window_of(e.resource),
                 }  # fmt: skip
                 created.add(e.key)
@@ -883,15 +883,29 @@ def _job_where(job: str | None, since: float | None) -> tuple[str, tuple[Any, ..
 
 
 def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
-    """Apply one raise or clear to a known event row; return the journal action, if any."""
+    """Apply one raise or clear to a known event row; return the journal action, if any.
+
+    An operator's decisions outlast the next observation: a severity an operator
+    set is a floor (the rules may raise past it, never lower it) until the event
+    resolves; owner and shelving are never touched by a raise.
+    """
     state = row["state"]
     if e.severity is Severity.OK:
         if state == EventState.RESOLVED.value:
             return None
-        row.update(state=EventState.RESOLVED.value, resolved_at=e.at, last_seen=e.at)
+        row.update(
+            state=EventState.RESOLVED.value,
+            resolved_at=e.at,
+            last_seen=e.at,
+            operator_severity=None,
+        )
         return ("resolve", e.summary)
     action: tuple[str, str] | None = None
-    rose_after_ack = state == EventState.ACKNOWLEDGED.value and int(e.severity) > row["severity"]
+    floor = row.get("operator_severity")
+    severity = int(e.severity)
+    if floor is not None and state != EventState.RESOLVED.value:
+        severity = max(severity, int(floor))
+    rose_after_ack = state == EventState.ACKNOWLEDGED.value and severity > row["severity"]
     if state == EventState.RESOLVED.value or rose_after_ack:
         row.update(
             state=EventState.OPEN.value,
@@ -901,11 +915,13 @@ def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
             acked_at=None,
             shelved_until=None,
         )
+        if state == EventState.RESOLVED.value:
+            row["operator_severity"] = None
         action = ("reopen", e.summary)
-    elif int(e.severity) != row["severity"]:
-        action = ("severity", f"{Severity(row['severity']).label} -> {e.severity.label}")
+    elif severity != row["severity"]:
+        action = ("severity", f"{Severity(row['severity']).label} -> {Severity(severity).label}")
     row.update(
-        severity=int(e.severity),
+        severity=severity,
         summary=e.summary,
         count=row["count"] + 1,
         last_seen=e.at,
