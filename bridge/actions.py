@@ -10,10 +10,12 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.models import EventState, Severity
+from bridge.models import EventState, ScheduleAction, Severity
 
 __all__ = [
     "MAX_NOTE",
+    "SCHEDULE_SOURCE",
+    "SCHEDULE_VERBS",
     "Action",
     "ActionError",
     "ActionRefused",
@@ -23,6 +25,15 @@ __all__ = [
 ]
 
 MAX_NOTE = 2000
+# The source of the schedule engine's job events (resource: the job's name).
+SCHEDULE_SOURCE = "schedule"
+# How the journal names an operator's schedule change that resolved a job's event.
+SCHEDULE_VERBS = {
+    ScheduleAction.DONE: "marked done",
+    ScheduleAction.HOLD: "held",
+    ScheduleAction.RESCHEDULE: "rescheduled",
+    ScheduleAction.RELEASE: "released",
+}
 
 
 class Action(enum.StrEnum):

@@ -33,6 +33,9 @@ class Observation:
     value: float | None = None
     detail: str = ""
     evidence: dict[str, Any] | None = None
+    # False for a check whose every change is news (a job's occurrences: each late
+    # one is its own trouble), so that no flapping event stands in for it.
+    flaps: bool = True
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -88,7 +91,8 @@ class RuleEngine:
         out: list[EventInput] = []
         if obs.severity != st.level:
             st.level = obs.severity
-            st.changes.append(obs.at)
+            if obs.flaps:
+                st.changes.append(obs.at)
         while st.changes and st.changes[0] < obs.at - rule.flap_window:
             st.changes.popleft()
         flap_check = obs.check + FLAPPING

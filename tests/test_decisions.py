@@ -93,3 +93,35 @@ async def test_owner_and_shelve_outlast_rule_updates(store: Store) -> None:
     assert after.owner == "alice"
     assert after.state is EventState.SHELVED and after.shelved_until == T0 + 3600
     assert after.severity is Severity.CRITICAL and after.count == 4
+
+
+# -- the occurrence's events end with it ------------------------------------------------
+async def test_a_job_late_every_cycle_is_not_flapping_and_each_success_resolves(
+    store: Store,
+) -> None:
+    """report-build (every 2 minutes, grace 20 s) starts at :45 each cycle: late each
+    time for 25 s. Ten cycles are ten lates and ten successes, never a flapping event."""
+    cfg = Config.model_validate(
+        {"jobs": [{"name": "report-build", "schedule": "*/2 * * * *", "grace": 20}]}
+    )
+    clock = FixedClock(T0 - 1)
+    loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+    await loop.tick()
+    for cycle in range(10):
+        start = T0 + cycle * 2 * M
+        for at in (start + 30, start + 45, start + 48):
+            clock.set(at)
+            if at == start + 45:
+                run = await store.job_start("report-build", "cron", at)
+            if at == start + 48:
+                await store.job_finish("report-build", "cron", at, ok=True, run_id=run.run_id)
+            await loop.tick()
+        late = await one(store, "schedule|report-build|late")
+        assert late.state is EventState.RESOLVED, cycle
+    keys = [e.key for e in await store.list_events(include_resolved=True)]
+    assert "schedule|report-build|late:flapping" not in keys
+    late = await one(store, "schedule|report-build|late")
+    entries = [j for j in await store.journal(late.id) if j.action == "resolve"]
+    assert len(entries) == 10
+    assert entries[0].note.startswith("report-build started (run ")
+    assert entries[0].note.endswith(" by cron)")

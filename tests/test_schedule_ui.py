@@ -181,8 +181,11 @@ async def test_reschedule_refuses_bad_times_then_moves_the_occurrence(db: Path) 
         finally:
             await store.close()
         assert change.occurrence == T0 - 66 * M - 40  # today's 10:00
-        assert journal[0].actor == "alice" and journal[0].action == "job reschedule"
-        assert "db freeze until noon" in journal[0].note
+        entry = next(j for j in journal if j.action == "job reschedule")
+        assert entry.actor == "alice" and "db freeze until noon" in entry.note
+        # The late occurrence is late no more: its event resolved by alice, with why.
+        resolved = next(j for j in journal if j.action == "resolve")
+        assert (resolved.actor, resolved.note) == ("alice", "rescheduled: db freeze until noon")
 
 
 async def test_hold_release_and_mark_done(db: Path) -> None:
@@ -278,3 +281,51 @@ async def test_short_pane_keeps_one_timeline_line_and_names_open_maintenance(db:
         lines = pane(app).timeline.lines
         assert len(lines) == 1 and "▼" in "".join(t for t, _ in lines[0])
         assert "maint open: net-work" in str(pane(app).border_title)
+
+
+async def late_event(path: Path, job: str = "backup") -> tuple[str, list[tuple[str, str, str]]]:
+    """The state of the job's late event, and its journal (oldest first)."""
+    store = await open_store(path)
+    try:
+        event = await store.find_event(f"schedule|{job}|late")
+        assert event is not None
+        journal = [(j.actor, j.action, j.note) for j in reversed(await store.journal(event.id))]
+        return event.state.value, journal
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "reason", "note"),
+    [("m", "ran it by hand", "marked done: ran it by hand"), ("H", "db freeze", "held: db freeze")],
+)
+async def test_mark_done_or_hold_resolves_the_late_event_by_the_operator(
+    db: Path, key: str, reason: str, note: str
+) -> None:
+    assert (await late_event(db))[0] == "open"
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press(key)
+        await answer(pilot, reason)
+
+        async def resolved() -> bool:
+            return (await late_event(db))[0] == "resolved"
+
+        await wait_until(resolved, WAIT, what="the late event resolved")
+    _, journal = await late_event(db)
+    assert journal[-1] == ("alice", "resolve", note)
+    # The lease holder's next ticks agree: nothing re-opens, nothing flaps.
+    store = await open_store(db)
+    try:
+        cfg = config()
+        clock = FixedClock(T0 + 5)
+        loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+        for i in range(5):
+            clock.set(T0 + 5 + i)
+            await loop.tick()
+        keys = {e.key: e.state.value for e in await store.list_events(include_resolved=True)}
+    finally:
+        await store.close()
+    assert keys["schedule|backup|late"] == "resolved"
+    assert not any(k.endswith(":flapping") for k in keys)

@@ -16,7 +16,15 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import Action, ActionRefused, ActionResult, apply_action, check_note
+from bridge.actions import (
+    SCHEDULE_SOURCE,
+    SCHEDULE_VERBS,
+    Action,
+    ActionRefused,
+    ActionResult,
+    apply_action,
+    check_note,
+)
 from bridge.models import (
     Change,
     CollectorHealth,
@@ -664,6 +672,7 @@ class SqliteStore(ServiceQueries):
         now: float,
         *,
         new_time: float | None = None,
+        resolves: Sequence[str] = (),
     ) -> ScheduleChange:
         """An operator's change to one occurrence, journalled with actor and reason."""
         reason = reason.strip()
@@ -692,8 +701,45 @@ class SqliteStore(ServiceQueries):
                 "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
                 (now, actor, f"job {action.value}", f"{note}: {reason}"),
             )
+            if resolves:
+                await self._resolve_moot(job, action, resolves, actor, reason, now)
         assert change_id is not None
         return ScheduleChange(change_id, job, occurrence, action, new_time, actor, reason, now)
+
+    async def _resolve_moot(
+        self,
+        job: str,
+        action: ScheduleAction,
+        checks: Sequence[str],
+        actor: str,
+        reason: str,
+        now: float,
+    ) -> None:
+        """Resolve the job's events a schedule change ends, inside its transaction."""
+        keys = [f"{SCHEDULE_SOURCE}|{job}|{check}" for check in checks]
+        async with self._db.execute(
+            f"SELECT id FROM events WHERE dedup_key IN ({','.join('?' * len(keys))}) "
+            "AND state != 'resolved'",
+            keys,
+        ) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        if not ids:
+            return
+        cur = await self._db.execute(
+            "INSERT INTO changes(at, kind, ref) VALUES (?, 'events', '')", (now,)
+        )
+        seq = cur.lastrowid
+        verb = SCHEDULE_VERBS.get(action, action.value)
+        for event_id in ids:
+            await self._db.execute(
+                "UPDATE events SET state = 'resolved', resolved_at = ?, last_seen = ?, "
+                "operator_severity = NULL, seq = ? WHERE id = ?",
+                (now, now, seq, event_id),
+            )
+            await self._db.execute(
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                (event_id, now, actor, "resolve", f"{verb}: {reason}"),
+            )
 
     async def schedule_changes(
         self, job: str | None = None, *, since: float | None = None, limit: int = 1000

@@ -331,16 +331,20 @@ class SchedulePane(Pane):
         reason: str,
     ) -> ScheduleChange | None:
         from bridge.reschedule import TimeError, parse_new_time
+        from bridge.schedule_events import moot_checks
 
         app = self.bridge
         now = app.clock.now()
+        record = self.records.get(job.name)
+        resolves = moot_checks(record.data, action, occurrence) if record is not None else ()
         app.in_flight += 1
         try:
             # Parsed again at the moment of saving: the time may have passed meanwhile.
             new_time = parse_new_time(when, now) if when is not None else None
             change = await app.store.change_schedule(
-                job.name, action, occurrence, app.operator, reason, now, new_time=new_time
-            )
+                job.name, action, occurrence, app.operator, reason, now, new_time=new_time,
+                resolves=resolves,
+            )  # fmt: skip
         except (TimeError, JobSignalError) as exc:
             app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
             return None
