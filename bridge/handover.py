@@ -290,11 +290,7 @@ def _operator_note(j: JournalEntry) -> bool:
 
 def _run_detail(run: JobRun) -> str:
     """A failed run in a few words, the exit code said once (`exit 3: ORA-01555`)."""
-    code = f"exit {run.exit_code}" if run.exit_code is not None else "failed"
-    message = run.message.strip()
-    if not message or message == code:
-        return code
-    return f"{code}: {message}"
+    return run.outcome or "failed"
 
 
 async def write_handover_note(store: Store, actor: str, note: str, now: float) -> None:

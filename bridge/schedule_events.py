@@ -93,9 +93,8 @@ def _summary(job: JobConfig, status: JobStatus, at: float) -> str:
         return f"{name} blocked: waiting for {', '.join(cur.blocked_by)}"
     if state is S.FAILED:
         run = status.last_run
-        code = f" (exit {run.exit_code})" if run is not None and run.exit_code is not None else ""
-        message = f": {run.message}" if run is not None and run.message else ""
-        return f"{name} failed{code}{message}"[:300]
+        outcome = run.outcome if run is not None else ""
+        return (f"{name} failed ({outcome})" if outcome else f"{name} failed")[:300]
     if state is S.OVERRUNNING:
         run = status.last_run
         took = (
@@ -167,10 +166,15 @@ def moot_checks(
     return ()
 
 
-def report_key(status: JobStatus) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+def report_key(
+    status: JobStatus,
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...], str | None]:
     """What `job_observations` would say, in short: when it is unchanged (upcoming ->
-    due), the rules would do nothing with the observations, so they need not be made."""
-    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags
+    due), the rules would do nothing with the observations, so they need not be made.
+    Each failed run is news (its count, its message), even straight after another."""
+    run = status.last_run
+    failed_run = run.run_id if status.state is S.FAILED and run is not None else None
+    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags, failed_run
 
 
 def job_observations(job: JobConfig, status: JobStatus, at: float) -> list[Observation]:

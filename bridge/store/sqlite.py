@@ -383,10 +383,12 @@ class SqliteStore(ServiceQueries):
             action = _transition(row, e)
             if action is not None:
                 journal.append((e.key, e.at, actor, *action))
-                # A re-opened or re-graded event shows what the host looked like
-                # then, not at its first raise days ago. Written apart from the
-                # other columns: _existing need not read every event's evidence.
-                if e.evidence and action[0] != "resolve" and e.key not in created:
+                # A re-opened event shows what the host looked like when it was
+                # raised again, not at its first raise days ago; a re-grade keeps
+                # the evidence of the raise, which is what the details call it.
+                # Written apart from the other columns: _existing need not read
+                # every event's evidence.
+                if e.evidence and action[0] == "reopen" and e.key not in created:
                     evidence[e.key] = json.dumps(e.evidence)
         inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
         updates = [

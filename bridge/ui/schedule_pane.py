@@ -493,9 +493,8 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        code = f" exit {run.exit_code}" if run.exit_code is not None else ""
-        message = f"  {safe_text(run.message, limit=60)}" if run.message else ""
-        history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{code}{message}")
+        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:
