@@ -184,13 +184,12 @@ def compute_handover(data: HandoverData, config: Config, now: float) -> Handover
             continue
         if e.state is EventState.SHELVED:
             shelve = next((j for j in reversed(journal) if j.action == "shelve"), None)
+            why = _shelve_why(shelve.note) if shelve is not None else ""
+            if not why:  # shelved without a reason: the latest note says why, if any
+                note = next((j for j in reversed(journal) if j.action == "note"), None)
+                why = note.note if note is not None else ""
             out.shelved.append(
-                Shelved(
-                    e,
-                    e.shelved_until,
-                    shelve.actor if shelve is not None else "",
-                    _shelve_why(shelve.note) if shelve is not None else "",
-                )
+                Shelved(e, e.shelved_until, shelve.actor if shelve is not None else "", why)
             )
         if e.owner:
             out.owned.append(e)
