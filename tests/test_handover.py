@@ -337,3 +337,26 @@ async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:
         view = app.screen.query_one(LinesView)
         assert view.size.width == 76
         assert view.virtual_size.width == view.size.width, (view.virtual_size, view.size)
+
+
+def test_cli_handover_carries_the_whole_shift(isolated: Isolated) -> None:
+    """`bridge handover` in text, Markdown and JSON, at the real time (a long --since)."""
+    config = seeded_config(isolated, seed_shift, SHIFT_CONFIG)
+    args = ("--config", str(config), "handover", "--since", "90d")
+    text = run_bridge(isolated, *args)
+    assert text.returncode == 0, text.stderr
+    for title in ("From the outgoing shift", "Shelved", "Owned", "Escalated",
+                  "Holds and reschedules in force"):  # fmt: skip
+        assert f"\n{title}\n" in text.stdout, title
+    assert "vendor ticket 4411" in text.stdout and "Handed over by bob." in text.stdout
+    etl_lines = [ln for ln in text.stdout.splitlines() if ln.lstrip().startswith("etl ")]
+    assert len(etl_lines) == 1 and " 12 " in etl_lines[0], etl_lines
+    md = run_bridge(isolated, *args, "--markdown")
+    assert "## Shelved" in md.stdout and "## Escalated" in md.stdout
+    data = json.loads(run_bridge(isolated, *args, "--json").stdout)
+    assert data["outgoing"] == "bob"
+    assert [e["resource"] for e in data["shelved"]] == ["ap1"]
+    assert [(e["resource"], e["owner"]) for e in data["owned"]] == [("shop", "bob")]
+    assert [e["resource"] for e in data["escalated"]] == ["etl"]
+    # Run at the real time, weeks after T0: the seed's hold and reschedule have passed.
+    assert data["in_force"] == []
