@@ -125,3 +125,21 @@ async def test_a_job_late_every_cycle_is_not_flapping_and_each_success_resolves(
     assert len(entries) == 10
     assert entries[0].note.startswith("report-build started (run ")
     assert entries[0].note.endswith(" by cron)")
+
+
+def test_what_an_operator_change_resolves_is_the_targeted_occurrences_trouble() -> None:
+    from bridge.models import ScheduleAction as A
+    from bridge.schedule_events import moot_checks
+
+    data = {
+        "current": {"scheduled": 200.0, "due": 200.0, "state": "late"},
+        "previous": {"scheduled": 100.0, "due": 100.0, "state": "missed"},
+    }
+    assert moot_checks(data, A.DONE, 100.0) == ("missed",)  # the missed one, not the late
+    assert moot_checks(data, A.DONE, 200.0) == ("late",)
+    assert moot_checks(data, A.HOLD, 200.0) == ("late",)
+    assert moot_checks(data, A.RESCHEDULE, 300.0) == ()  # the next one: nothing is late yet
+    assert moot_checks(data, A.RELEASE, 200.0) == ()
+    failed = {"current": {"scheduled": 200.0, "due": 200.0, "state": "failed"}}
+    assert moot_checks(failed, A.DONE, 200.0) == ("failed",)
+    assert moot_checks(failed, A.RESCHEDULE, 200.0) == ()
