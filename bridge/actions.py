@@ -10,10 +10,12 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.models import EventState, Severity
+from bridge.models import EventState, ScheduleAction, Severity
 
 __all__ = [
     "MAX_NOTE",
+    "SCHEDULE_SOURCE",
+    "SCHEDULE_VERBS",
     "Action",
     "ActionError",
     "ActionRefused",
@@ -23,6 +25,15 @@ __all__ = [
 ]
 
 MAX_NOTE = 2000
+# The source of the schedule engine's job events (resource: the job's name).
+SCHEDULE_SOURCE = "schedule"
+# How the journal names an operator's schedule change that resolved a job's event.
+SCHEDULE_VERBS = {
+    ScheduleAction.DONE: "marked done",
+    ScheduleAction.HOLD: "held",
+    ScheduleAction.RESCHEDULE: "rescheduled",
+    ScheduleAction.RELEASE: "released",
+}
 
 
 class Action(enum.StrEnum):
@@ -118,7 +129,8 @@ def apply_action(
         if state is EventState.RESOLVED:
             raise ActionRefused(f"event {event_id} is resolved; raise a new one instead")
         raised = Severity(severity + 1) if severity >= Severity.INFO else Severity.WARNING
-        updates: dict[str, Any] = {"severity": int(raised)}
+        # The operator's grade stands: the rules may raise it further, never lower it.
+        updates: dict[str, Any] = {"severity": int(raised), "operator_severity": int(raised)}
         if state is EventState.ACKNOWLEDGED:  # a severity rise re-opens, as for a device
             updates.update(state=EventState.OPEN.value, opened_at=now)
         return updates

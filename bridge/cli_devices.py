@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bridge.cli_support import with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
-from bridge.text import column_widths, human_duration, human_rate, safe_text
+from bridge.text import column_widths, human_duration, rate_text, safe_text
 
 if TYPE_CHECKING:
     from bridge.devices import DeviceStatus
@@ -31,7 +31,7 @@ def _when(t: float | None) -> str:
 def _row(d: DeviceStatus) -> list[str]:
     status = d.status + (" (stale)" if d.stale and d.status != "never polled" else "")
     rates = (
-        f"{human_rate(d.in_bps or 0)}/{human_rate(d.out_bps or 0)}"
+        f"in {rate_text(d.in_bps or 0)}  out {rate_text(d.out_bps or 0)}"
         if d.in_bps is not None or d.out_bps is not None
         else "—"
     )
@@ -48,7 +48,7 @@ def _row(d: DeviceStatus) -> list[str]:
 
 
 HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME", "IF UP/DOWN",
-          "IN/OUT"]  # fmt: skip
+          "TRAFFIC"]  # fmt: skip
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

@@ -233,6 +233,16 @@ class JobRun:
     def finished(self) -> bool:
         return self.status is not JobRunStatus.RUNNING
 
+    @property
+    def outcome(self) -> str:
+        """The exit code and message said once: `exit 3: ORA-01555`, not `exit 3: exit 3`
+        (a wrapped command's message is its exit code when it wrote nothing else)."""
+        code = f"exit {self.exit_code}" if self.exit_code is not None else ""
+        message = self.message.strip()
+        if not message or message == code:
+            return code
+        return f"{code}: {message}" if code else message
+
 
 class ScheduleAction(enum.StrEnum):
     RESCHEDULE = "reschedule"

@@ -40,9 +40,14 @@ def parse_new_time(text: str, now: float, tz: tzinfo | None = None) -> float:
     when: datetime
     if raw.startswith("+"):
         try:
-            return now + parse_duration(raw[1:])
+            t = now + parse_duration(raw[1:])
         except ValueError as exc:
             raise TimeError(f"{raw!r}: {exc}") from None
+        # To the minute, as the prompt confirms it: the time shown is the time stored.
+        t -= t % 60
+        if t <= now:
+            raise TimeError(f"{raw!r} is less than a minute away")
+        return t
     if m := _HHMM.match(raw):
         hour, minute = int(m.group(1)), int(m.group(2))
         if hour > 23 or minute > 59:

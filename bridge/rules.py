@@ -33,6 +33,13 @@ class Observation:
     value: float | None = None
     detail: str = ""
     evidence: dict[str, Any] | None = None
+    # False for a check whose every change is news (a job's occurrences: each late
+    # one is its own trouble), so that no flapping event stands in for it.
+    flaps: bool = True
+    # False for a check whose event must follow every change even while a flapping
+    # event stands (reachability: the device table shows each poll's answer, and the
+    # event and availability must agree with it).
+    held_while_flapping: bool = True
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -88,7 +95,8 @@ class RuleEngine:
         out: list[EventInput] = []
         if obs.severity != st.level:
             st.level = obs.severity
-            st.changes.append(obs.at)
+            if obs.flaps:
+                st.changes.append(obs.at)
         while st.changes and st.changes[0] < obs.at - rule.flap_window:
             st.changes.popleft()
         flap_check = obs.check + FLAPPING
@@ -120,7 +128,7 @@ class RuleEngine:
             st.pending_since = None
         elif st.pending_since is None:
             st.pending_since = obs.at
-        if st.flapping:
+        if st.flapping and obs.held_while_flapping:
             return out  # the flapping event stands for the check until it settles
         if obs.severity is Severity.OK:
             if st.raised is not Severity.OK:

@@ -131,6 +131,7 @@ class CollectorRunner:
             Severity.OK if ok else Severity.MAJOR,
             f"{resource} answers again" if ok else f"{resource} unreachable: {why}"[:300],
             at,
+            held_while_flapping=False,  # each poll's answer: the device table shows the same
         )
         events = self.rules.process([observation])
         if events:

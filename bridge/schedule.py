@@ -153,6 +153,9 @@ class JobStatus:
     envelope: Envelope
     expected: float | None  # expected duration: config, else the learned median
     valid_until: float = field(default=_INF, compare=False)  # recompute at or after this
+    # When the job is next due to run, operators' changes applied: a rescheduled
+    # occurrence's new time, else the next occurrence's (never a time already past).
+    next_run: float | None = None
 
     @property
     def exception(self) -> bool:
@@ -617,9 +620,14 @@ class ScheduleEngine:
             or envelope.median != median
         ):
             envelope = job.envelope = Envelope(count, median, low, high, flagged)
+        if cur_occ is not None and cur_occ.state is _RESCHEDULED:
+            next_run: float | None = cur_occ.due
+        else:
+            next_run = nxt_due if nxt_due is not None and nxt_due > now else None
         return JobStatus(
-            cfg.name, state, cur_occ, prev_occ, next_due, last_run, envelope, expected, until
-        )
+            cfg.name, state, cur_occ, prev_occ, next_due, last_run, envelope, expected, until,
+            next_run,
+        )  # fmt: skip
 
 
 # Hot-path aliases: an enum member lookup costs ~0.12 us, a module global ~0.03 us.

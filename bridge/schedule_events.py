@@ -10,19 +10,30 @@ severities below, add `for`, or a runbook.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bridge.actions import SCHEDULE_SOURCE, SCHEDULE_VERBS
 from bridge.config import JobConfig
-from bridge.models import Severity
+from bridge.models import ScheduleAction, Severity
 from bridge.rules import Observation
 from bridge.schedule import JobStatus
 from bridge.schedule import OccurrenceState as S
 from bridge.text import human_duration
 
-__all__ = ["CHECKS", "ENVELOPE", "SEVERITY", "SOURCE", "job_observations", "report_key"]
+__all__ = [
+    "CHECKS",
+    "ENVELOPE",
+    "SEVERITY",
+    "SOURCE",
+    "job_observations",
+    "moot_checks",
+    "report_key",
+]
 
-SOURCE = "schedule"
+SOURCE = SCHEDULE_SOURCE
 ENVELOPE = "envelope"
 
 # The check each troubled state raises, and its default severity.
@@ -82,9 +93,8 @@ def _summary(job: JobConfig, status: JobStatus, at: float) -> str:
         return f"{name} blocked: waiting for {', '.join(cur.blocked_by)}"
     if state is S.FAILED:
         run = status.last_run
-        code = f" (exit {run.exit_code})" if run is not None and run.exit_code is not None else ""
-        message = f": {run.message}" if run is not None and run.message else ""
-        return f"{name} failed{code}{message}"[:300]
+        outcome = run.outcome if run is not None else ""
+        return (f"{name} failed ({outcome})" if outcome else f"{name} failed")[:300]
     if state is S.OVERRUNNING:
         run = status.last_run
         took = (
@@ -118,36 +128,84 @@ def _envelope_summary(name: str, status: JobStatus) -> str:
     )
 
 
-def report_key(status: JobStatus) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+def _why(job: JobConfig, status: JobStatus) -> str:
+    """Why the job's troubles end: who marked, held or moved it, or the run that succeeded."""
+    cur = status.current
+    change = cur.change if cur is not None else None
+    if change is not None and status.state in (S.SUCCEEDED, S.HELD, S.RESCHEDULED):
+        verb = SCHEDULE_VERBS.get(change.action, change.action.value)
+        return f"{job.name} {verb} by {change.actor}: {change.reason}"
+    run = status.last_run
+    if status.state in (S.SUCCEEDED, S.RUNNING) and run is not None:
+        by = f" by {run.actor}" if run.actor else ""
+        verb = "started" if status.state is S.RUNNING else "succeeded"
+        return f"{job.name} {verb} (run {run.run_id}{by})"
+    return f"{job.name} {status.state}"
+
+
+# What an operator's change to an occurrence in each state ends at once.
+_MOOT: dict[ScheduleAction, frozenset[str]] = {
+    ScheduleAction.DONE: frozenset({"late", "missed", "failed", "blocked"}),
+    ScheduleAction.RESCHEDULE: frozenset({"late", "blocked"}),
+    ScheduleAction.HOLD: frozenset({"late", "blocked"}),
+}
+
+
+def moot_checks(
+    data: Mapping[str, Any], action: ScheduleAction, occurrence: float
+) -> tuple[str, ...]:
+    """The job's checks an operator's change to `occurrence` ends (its late, missed or
+    failed event), from the stored status `data`: resolved with the change, by the
+    operator and with their reason, rather than left to the next engine tick."""
+    wanted = _MOOT.get(action, frozenset())
+    for key in ("current", "previous"):
+        occ = data.get(key)
+        if occ and occ.get("scheduled") == occurrence:
+            check = next((c for st, c in CHECK_OF.items() if st.value == occ.get("state")), None)
+            return (check,) if check is not None and check in wanted else ()
+    return ()
+
+
+def report_key(
+    status: JobStatus,
+) -> tuple[str | None, tuple[str, ...], tuple[str, ...], str | None]:
     """What `job_observations` would say, in short: when it is unchanged (upcoming ->
-    due), the rules would do nothing with the observations, so they need not be made."""
-    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags
+    due), the rules would do nothing with the observations, so they need not be made.
+    Each failed run is news (its count, its message), even straight after another."""
+    run = status.last_run
+    failed_run = run.run_id if status.state is S.FAILED and run is not None else None
+    return CHECK_OF.get(status.state), ENDS.get(status.state, ()), status.envelope.flags, failed_run
 
 
 def job_observations(job: JobConfig, status: JobStatus, at: float) -> list[Observation]:
     """What this status says about each of the job's checks (OK ones included, to resolve)."""
     out: list[Observation] = []
+    # Each occurrence is its own news: a job late every cycle is late every cycle,
+    # not "flapping", and its success must still resolve the late event.
     raised = CHECK_OF.get(status.state)
+    why = _why(job, status)
     for check in ENDS.get(status.state, ()):
         if check != raised:
-            out.append(
-                Observation(SOURCE, job.name, check, Severity.OK, f"{job.name} {status.state}", at)
-            )
+            out.append(Observation(SOURCE, job.name, check, Severity.OK, why, at, flaps=False))
     if raised is not None:
         out.append(
-            Observation(SOURCE, job.name, raised, SEVERITY[raised], _summary(job, status, at), at)
-        )
+            Observation(
+                SOURCE, job.name, raised, SEVERITY[raised], _summary(job, status, at), at,
+                flaps=False,
+            )
+        )  # fmt: skip
     if status.envelope.flags:
         out.append(
             Observation(
                 SOURCE, job.name, ENVELOPE, SEVERITY[ENVELOPE],
-                _envelope_summary(job.name, status), at,
+                _envelope_summary(job.name, status), at, flaps=False,
             )
         )  # fmt: skip
     else:
         out.append(
             Observation(
-                SOURCE, job.name, ENVELOPE, Severity.OK, f"{job.name} within its envelope", at
+                SOURCE, job.name, ENVELOPE, Severity.OK, f"{job.name} within its envelope", at,
+                flaps=False,
             )
-        )
+        )  # fmt: skip
     return out

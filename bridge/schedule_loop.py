@@ -62,6 +62,7 @@ def status_record(status: JobStatus, now: float, first_at: float) -> JobStatusRe
     env = status.envelope
     data: dict[str, Any] = {
         "next_due": status.next_due,
+        "next_run": status.next_run,
         "current": _occurrence(status.current),
         "previous": _occurrence(status.previous),
         "expected": status.expected,

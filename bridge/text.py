@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 __all__ = [
+    "byte_rate_text",
     "column_widths",
     "human_bytes",
     "human_duration",
     "human_rate",
     "human_utc",
+    "metric_text",
+    "rate_text",
     "redact_url",
     "safe_text",
 ]
@@ -48,6 +51,54 @@ def human_rate(bits_per_s: float) -> str:
             return f"{bits_per_s:.0f}{unit}/s" if unit == "b" else f"{bits_per_s:.1f}{unit}/s"
         bits_per_s /= 1000
     return f"{bits_per_s:.1f}Tb/s"  # pragma: no cover
+
+
+def _three_figures(n: float) -> str:
+    return f"{n:.0f}" if abs(n) >= 100 or n == int(n) else f"{n:.3g}"
+
+
+def rate_text(bits_per_s: float) -> str:
+    """A network rate as an operator reads it, with a space: `301 Mb/s`, `12.5 Kb/s`."""
+    for unit in ("b/s", "Kb/s", "Mb/s", "Gb/s"):
+        if abs(bits_per_s) < 1000 or unit == "Gb/s":
+            return f"{_three_figures(bits_per_s)} {unit}"
+        bits_per_s /= 1000
+    return f"{_three_figures(bits_per_s)} Tb/s"  # pragma: no cover
+
+
+def byte_rate_text(bytes_per_s: float) -> str:
+    """Disk throughput in binary units: `31.9 KiB/s`, `2.4 MiB/s`."""
+    for unit in ("B/s", "KiB/s", "MiB/s", "GiB/s"):
+        if abs(bytes_per_s) < 1024 or unit == "GiB/s":
+            return f"{_three_figures(bytes_per_s)} {unit}"
+        bytes_per_s /= 1024
+    return f"{_three_figures(bytes_per_s)} TiB/s"  # pragma: no cover
+
+
+_PERCENT = frozenset({"cpu", "memory", "swap", "disk"})
+_BIT_RATES = frozenset({"net_rx", "net_tx", "in_bps", "out_bps"})
+_BYTE_RATES = frozenset({"disk_read", "disk_write"})
+
+
+def metric_text(name: str, value: float) -> str:
+    """A collected metric's value with its unit (`disk_read 32688.2` is `31.9 KiB/s`),
+    so evidence and details never show a bare number whose unit must be guessed."""
+    kind = name.split(":", 1)[0]
+    if kind in _PERCENT:
+        return f"{value:.1f}%"
+    if kind == "load":
+        return f"{value:.2f} per core"
+    if kind in _BIT_RATES:
+        return rate_text(value)
+    if kind in _BYTE_RATES:
+        return byte_rate_text(value)
+    if kind == "errors":
+        return f"{value:.1f}/s"
+    if kind == "uptime":
+        return human_duration(value)
+    if kind in ("if_up", "if_down"):
+        return f"{value:.0f}"
+    return f"{value:g}"
 
 
 def human_duration(seconds: float) -> str:

@@ -317,7 +317,8 @@ def test_apply_action_table() -> None:
     shelved_acked = row(EventState.SHELVED, acked_by="x")
     assert apply_action(1, shelved_acked, Action.UNSHELVE, "a", now)["state"] == "acknowledged"
     assert apply_action(1, row(EventState.OPEN, Severity.INFO), Action.ESCALATE, "a", now) == {
-        "severity": int(Severity.WARNING)
+        "severity": int(Severity.WARNING),
+        "operator_severity": int(Severity.WARNING),
     }
     with pytest.raises(ActionRefused, match="resolved"):
         apply_action(1, row(EventState.RESOLVED), Action.SHELVE, "a", now, until=now + 1)

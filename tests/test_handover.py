@@ -10,15 +10,23 @@ import pytest
 from conftest import Isolated, run_bridge, seeded_config, wait_until
 from seed import T0, make_app, seed_store
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from bridge.actions import Action
 from bridge.config import parse_config
-from bridge.handover import HANDOVER_ACTION, accept_handover, build_handover, render_handover
+from bridge.handover import (
+    HANDOVER_ACTION,
+    accept_handover,
+    build_handover,
+    handover_json,
+    render_handover,
+)
 from bridge.models import EventInput, ScheduleAction, Severity
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.lines import LinesView
 from bridge.ui.reports_view import HandoverScreen, ReportsScreen
+from bridge.ui.screens import ConfirmScreen, PromptScreen
 
 H = 3600.0
 CONFIG = """
@@ -51,8 +59,102 @@ async def seed(store: Store) -> None:
         "backup", "cron", now - 1.4 * H, ok=False, run_id=run.run_id, exit_code=3, message="disk"
     )
     await store.change_schedule(
-        "backup", ScheduleAction.HOLD, now + 0.5 * H - (now % H), "bob", "storage work", now - H
+        "backup", ScheduleAction.HOLD, now + H - (now % H), "bob", "storage work", now - H
     )
+
+
+async def seed_shift(store: Store) -> None:
+    """The seed, and the rest of a shift: shelved, owned and escalated events, a job
+    failing every few minutes, a reschedule and a note for the next shift."""
+    await seed(store)
+    now = T0
+    await store.upsert_events(
+        [
+            EventInput("snmp", "ap1", "reachability", Severity.MINOR, "ap1 flapping", now - 3 * H),
+            EventInput("http", "shop", "http", Severity.MINOR, "slow: 2.4 s", now - 2 * H),
+            EventInput("schedule", "etl", "failed", Severity.MAJOR, "etl failed", now - 2 * H),
+        ],
+        "bridge",
+    )  # fmt: skip
+    ap1, shop, etl = [await store.find_event(k) for k in
+                      ("snmp|ap1|reachability", "http|shop|http", "schedule|etl|failed")]  # fmt: skip
+    assert ap1 is not None and shop is not None and etl is not None
+    await store.act([ap1.id], Action.SHELVE, "alice", now - 2 * H, until=now + 2 * H,
+                    note="lobby AP works, vendor ticket 4411")  # fmt: skip
+    await store.act([shop.id], Action.OWN, "bob", now - 1.5 * H, note="mine")
+    await store.act([etl.id], Action.ESCALATE, "bob", now - 1.2 * H, note="finance waiting")
+    for i in range(12):  # etl fails every 5 minutes: one line, not twelve
+        at = now - 2 * H + i * 300
+        run = await store.job_start("etl", "cron", at)
+        await store.job_finish(
+            "etl", "cron", at + 20, ok=False, run_id=run.run_id, exit_code=3, message="exit 3"
+        )
+    await store.change_schedule(
+        "report", ScheduleAction.RESCHEDULE, now + H - (now % H), "bob", "after the ETL fix",
+        now - 0.5 * H, new_time=now + 3 * H - (now % H),
+    )  # fmt: skip
+    await store.record("bob", "handover note", "etl rerun at 06:00; watch ap1", now - 0.2 * H)
+
+
+SHIFT_CONFIG = (
+    CONFIG
+    + """
+[[jobs]]
+name = "etl"
+schedule = "*/5 * * * *"
+
+[[jobs]]
+name = "report"
+schedule = "0 */6 * * *"
+"""
+)
+
+
+async def test_handover_carries_the_whole_shift(tmp_path: Path) -> None:
+    config = parse_config(SHIFT_CONFIG.format(db=tmp_path / "b.db"), "t.toml")
+    store = await open_store(tmp_path / "b.db")
+    try:
+        await seed_shift(store)
+        h = await build_handover(store, config, T0)
+    finally:
+        await store.close()
+    [shelved] = h.shelved
+    assert shelved.event.resource == "ap1" and shelved.until == T0 + 2 * H
+    assert (shelved.by, shelved.why) == ("alice", "lobby AP works, vendor ticket 4411")
+    assert [(e.resource, e.owner) for e in h.owned] == [("shop", "bob")]
+    [up] = h.escalated
+    assert (up.event.resource, up.by, up.note) == (
+        "etl",
+        "bob",
+        "major -> critical: finance waiting",
+    )
+    [etl] = [x for x in h.exceptions if x.job == "etl"]
+    assert (etl.count, etl.at, etl.last) == (12, T0 - 2 * H, T0 - 2 * H + 11 * 300)
+    assert etl.detail == "exit 3"  # said once, not "exit 3: exit 3"
+    assert {(f.job, f.state, f.actor, f.reason) for f in h.in_force} == {
+        ("backup", "held", "bob", "storage work"),
+        ("report", "rescheduled", "bob", "after the ETL fix"),
+    }
+    assert h.outgoing == "bob" and [j.note for j in h.written] == ["etl rerun at 06:00; watch ap1"]
+    text = render_handover(h)
+    for title in ("From the outgoing shift", "Shelved", "Owned", "Escalated",
+                  "Holds and reschedules in force"):  # fmt: skip
+        assert f"\n{title}" in text, title
+    assert "vendor ticket 4411" in text and "finance waiting" in text
+    assert "Handed over by bob." in text
+    assert sum(1 for line in text.splitlines() if line.lstrip().startswith("etl ")) == 1
+    md = render_handover(h, markdown=True)
+    assert "## Shelved" in md and "## Holds and reschedules in force" in md
+    data = handover_json(h)
+    assert data["outgoing"] == "bob"
+    assert data["shelved"][0]["why"] == "lobby AP works, vendor ticket 4411"
+    assert data["owned"][0]["owner"] == "bob"
+    assert data["escalated"][0]["escalated_by"] == "bob"
+    [etl_json] = [x for x in data["schedule_exceptions"] if x["job"] == "etl"]
+    assert (etl_json["count"], etl_json["first"], etl_json["last"]) == (
+        12, T0 - 2 * H, T0 - 2 * H + 11 * 300,
+    )  # fmt: skip
+    assert {f["job"] for f in data["in_force"]} == {"backup", "report"}
 
 
 async def test_handover_has_every_kind_of_item_and_acceptance_starts_the_next(
@@ -145,6 +247,10 @@ async def test_console_views_and_accepting_the_handover(tmp_path: Path) -> None:
         assert "[bold red]pwned[/]" in lines_text(app.screen.query_one(LinesView))  # literal
         await pilot.press("a")
         assert isinstance(app, BridgeApp)
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="who takes over")
+        await pilot.press("enter")  # prefilled: alice
+        await wait_until(on_screen(pilot, ConfirmScreen), 5, what="the confirmation")
+        await pilot.press("y")
 
         async def journalled() -> bool:
             await pilot.pause()
@@ -153,6 +259,66 @@ async def test_console_views_and_accepting_the_handover(tmp_path: Path) -> None:
 
         await wait_until(journalled, 5, what="the handover in the journal")
         assert not isinstance(app.screen, HandoverScreen)
+
+
+def on_screen(pilot: Pilot[int], screen_type: type) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        await pilot.pause()
+        return isinstance(pilot.app.screen, screen_type)
+
+    return check
+
+
+def question(app: BridgeApp) -> str:
+    screen = app.screen
+    if isinstance(screen, PromptScreen):
+        return str(screen.query_one("#prompt-question", Static).content)
+    assert isinstance(screen, ConfirmScreen), screen
+    return screen.question
+
+
+async def test_accepting_asks_who_takes_over_and_journals_both_names(tmp_path: Path) -> None:
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("O")
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
+        await pilot.press("w")  # alice, going off shift, writes the handover
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="the note prompt")
+        app.screen.query_one(Input).value = "core-sw1 uplink: carrier ticket 7781"
+        await pilot.press("enter")
+        await wait_until(
+            settled(pilot, HandoverScreen, "carrier ticket 7781"), 5, what="the note shown"
+        )
+        assert "Handed over by alice." in lines_text(app.screen.query_one(LinesView))
+        # The prompt is prefilled with this console's operator: alice, the outgoing one.
+        await pilot.press("a")
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="who takes over")
+        assert app.screen.query_one(Input).value == "alice"
+        assert "Who is taking over from alice?" in question(app)
+        await pilot.press("enter")
+        await wait_until(on_screen(pilot, ConfirmScreen), 5, what="the confirmation")
+        assert "alice is also the outgoing operator" in question(app)
+        await pilot.press("n")
+        await wait_until(on_screen(pilot, HandoverScreen), 5, what="back at the handover")
+        assert await app.store.last_journal(HANDOVER_ACTION) is None
+        await pilot.press("a")
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="who takes over")
+        app.screen.query_one(Input).value = "carol"
+        await pilot.press("enter")
+        await wait_until(on_screen(pilot, ConfirmScreen), 5, what="the confirmation")
+        assert question(app).startswith("carol takes over from alice: ")
+        await pilot.press("y")
+
+        async def journalled() -> bool:
+            await pilot.pause()
+            return await app.store.last_journal(HANDOVER_ACTION) is not None
+
+        await wait_until(journalled, 5, what="the handover in the journal")
+        entry = await app.store.last_journal(HANDOVER_ACTION)
+        assert entry is not None and entry.actor == "carol"
+        assert entry.note.startswith("from alice to carol: accepted the handover of ")
 
 
 async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:
@@ -171,3 +337,26 @@ async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:
         view = app.screen.query_one(LinesView)
         assert view.size.width == 76
         assert view.virtual_size.width == view.size.width, (view.virtual_size, view.size)
+
+
+def test_cli_handover_carries_the_whole_shift(isolated: Isolated) -> None:
+    """`bridge handover` in text, Markdown and JSON, at the real time (a long --since)."""
+    config = seeded_config(isolated, seed_shift, SHIFT_CONFIG)
+    args = ("--config", str(config), "handover", "--since", "90d")
+    text = run_bridge(isolated, *args)
+    assert text.returncode == 0, text.stderr
+    for title in ("From the outgoing shift", "Shelved", "Owned", "Escalated",
+                  "Holds and reschedules in force"):  # fmt: skip
+        assert f"\n{title}\n" in text.stdout, title
+    assert "vendor ticket 4411" in text.stdout and "Handed over by bob." in text.stdout
+    etl_lines = [ln for ln in text.stdout.splitlines() if ln.lstrip().startswith("etl ")]
+    assert len(etl_lines) == 1 and " 12 " in etl_lines[0], etl_lines
+    md = run_bridge(isolated, *args, "--markdown")
+    assert "## Shelved" in md.stdout and "## Escalated" in md.stdout
+    data = json.loads(run_bridge(isolated, *args, "--json").stdout)
+    assert data["outgoing"] == "bob"
+    assert [e["resource"] for e in data["shelved"]] == ["ap1"]
+    assert [(e["resource"], e["owner"]) for e in data["owned"]] == [("shop", "bob")]
+    assert [e["resource"] for e in data["escalated"]] == ["etl"]
+    # Run at the real time, weeks after T0: the seed's hold and reschedule have passed.
+    assert data["in_force"] == []

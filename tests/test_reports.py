@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -310,11 +311,18 @@ async def test_collectors_known_before_first_runs_were_kept_count_all_along(
     db = tmp_path / "bridge.db"
     store = await open_store(db)
     await store.close()
+    first_run = _first_run_migration(MIGRATIONS)
+    # Later migrations' added columns go too, so that they apply again cleanly.
+    later = "".join(
+        f"ALTER TABLE {table} DROP COLUMN {column};"
+        for m in MIGRATIONS[first_run:]
+        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", m)
+    )
     conn = sqlite3.connect(db)
     try:  # back to the schema before the migration that added first_run
         conn.executescript(
-            "ALTER TABLE collector_health DROP COLUMN first_run;"
-            f"DELETE FROM schema_version WHERE version >= {_first_run_migration(MIGRATIONS)};"
+            later + "ALTER TABLE collector_health DROP COLUMN first_run;"
+            f"DELETE FROM schema_version WHERE version >= {first_run};"
             "INSERT INTO collector_health(name, interval, last_run) VALUES ('snmp:sw1', 60, 5);"
         )
         conn.commit()

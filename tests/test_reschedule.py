@@ -23,6 +23,8 @@ def test_new_times() -> None:
         == datetime(2026, 3, 3, 2, tzinfo=UTC).timestamp()
     )
     assert parse_new_time("+2h", NOW, UTC) == NOW + 2 * H
+    # To the minute, as the prompt shows it: 11:06:40 + 2h is 13:06.
+    assert parse_new_time("+2h", NOW + 40, UTC) == NOW + 2 * H
     london = ZoneInfo("Europe/London")
     assert (
         parse_new_time("12:00", NOW, london) == datetime(2026, 3, 2, 12, tzinfo=london).timestamp()
@@ -38,6 +40,7 @@ def test_new_times() -> None:
         ("09:00", "is in the past"),
         ("2026-03-02 11:06", "is in the past"),
         ("+0m", "more than zero"),
+        ("+30s", "less than a minute away"),
         ("+soon", "not a duration"),
         ("2028-01-01 00:00", "more than a year away"),
     ],

@@ -163,6 +163,13 @@ async def test_reschedule_refuses_bad_times_then_moves_the_occurrence(db: Path) 
         await answer(pilot, "+2h")
         reason = app.screen
         assert isinstance(reason, PromptScreen) and reason is not screen
+        # 11:06:40 + 2h, to the minute: the time confirmed is the time stored,
+        # however long the operator takes over the reason.
+        question = str(reason.query_one("#prompt-question", Static).content)
+        assert "Reschedule backup 10:00 to 13:06: reason" in question
+        clock = app.clock
+        assert isinstance(clock, FixedClock)
+        clock.set(T0 + 100)
         await answer(pilot, "   ")
         assert "reason is required" in error_of(reason)
         await answer(pilot, "db freeze until noon")
@@ -172,7 +179,7 @@ async def test_reschedule_refuses_bad_times_then_moves_the_occurrence(db: Path) 
 
         await wait_until(saved, WAIT, what="the reschedule in the store")
         assert await changes(db) == [
-            (ScheduleAction.RESCHEDULE, "alice", "db freeze until noon", T0 + 2 * H)
+            (ScheduleAction.RESCHEDULE, "alice", "db freeze until noon", T0 + 2 * H - 40)
         ]
         store = await open_store(db)
         try:
@@ -181,8 +188,11 @@ async def test_reschedule_refuses_bad_times_then_moves_the_occurrence(db: Path) 
         finally:
             await store.close()
         assert change.occurrence == T0 - 66 * M - 40  # today's 10:00
-        assert journal[0].actor == "alice" and journal[0].action == "job reschedule"
-        assert "db freeze until noon" in journal[0].note
+        entry = next(j for j in journal if j.action == "job reschedule")
+        assert entry.actor == "alice" and "db freeze until noon" in entry.note
+        # The late occurrence is late no more: its event resolved by alice, with why.
+        resolved = next(j for j in journal if j.action == "resolve")
+        assert (resolved.actor, resolved.note) == ("alice", "rescheduled: db freeze until noon")
 
 
 async def test_hold_release_and_mark_done(db: Path) -> None:
@@ -278,3 +288,98 @@ async def test_short_pane_keeps_one_timeline_line_and_names_open_maintenance(db:
         lines = pane(app).timeline.lines
         assert len(lines) == 1 and "▼" in "".join(t for t, _ in lines[0])
         assert "maint open: net-work" in str(pane(app).border_title)
+
+
+async def late_event(path: Path, job: str = "backup") -> tuple[str, list[tuple[str, str, str]]]:
+    """The state of the job's late event, and its journal (oldest first)."""
+    store = await open_store(path)
+    try:
+        event = await store.find_event(f"schedule|{job}|late")
+        assert event is not None
+        journal = [(j.actor, j.action, j.note) for j in reversed(await store.journal(event.id))]
+        return event.state.value, journal
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "reason", "note"),
+    [("m", "ran it by hand", "marked done: ran it by hand"), ("H", "db freeze", "held: db freeze")],
+)
+async def test_mark_done_or_hold_resolves_the_late_event_by_the_operator(
+    db: Path, key: str, reason: str, note: str
+) -> None:
+    assert (await late_event(db))[0] == "open"
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press(key)
+        await answer(pilot, reason)
+
+        async def resolved() -> bool:
+            return (await late_event(db))[0] == "resolved"
+
+        await wait_until(resolved, WAIT, what="the late event resolved")
+    _, journal = await late_event(db)
+    assert journal[-1] == ("alice", "resolve", note)
+    # The lease holder's next ticks agree: nothing re-opens, nothing flaps.
+    store = await open_store(db)
+    try:
+        cfg = config()
+        clock = FixedClock(T0 + 5)
+        loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+        for i in range(5):
+            clock.set(T0 + 5 + i)
+            await loop.tick()
+        keys = {e.key: e.state.value for e in await store.list_events(include_resolved=True)}
+    finally:
+        await store.close()
+    assert keys["schedule|backup|late"] == "resolved"
+    assert not any(k.endswith(":flapping") for k in keys)
+
+
+async def test_next_column_details_and_engine_agree_after_reschedule_and_hold(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press("r")
+        await answer(pilot, "13:30")
+        await answer(pilot, "db freeze")
+        await on_job(pilot, "etl")  # blocked, due 11:00: already past
+        await pilot.press("H")
+        await answer(pilot, "waiting for the backup")
+
+        async def saved() -> bool:
+            return len(await changes(db)) == 2
+
+        await wait_until(saved, WAIT, what="both changes in the store")
+        store = await open_store(db)
+        try:
+            cfg = config()
+            loop = ScheduleLoop(store, cfg, FixedClock(T0 + 5), RuleEngine(cfg))
+            await loop.tick()
+            engine = loop.engine.statuses
+        finally:
+            await store.close()
+        table = pane(app).body
+
+        def moved() -> bool:
+            rows = {r.key: r.cells for r in table.rows}
+            return rows["backup"][3] == "rescheduled" and rows["etl"][3] == "held"
+
+        await wait_until(settled(pilot, moved), WAIT, what="the engine's new states")
+        rows = {r.key: r.cells for r in table.rows}
+        assert engine["backup"].next_run == T0 + 2 * H + 23 * M + 20  # 13:30
+        assert rows["backup"][1] == "13:30"
+        # Held: its 11:00 will not run; NEXT is the next occurrence, not a time past.
+        assert engine["etl"].next_run == T0 + 23 * H + 53 * M + 20  # Thu 11:00
+        assert rows["etl"][1] == "Thu 11:00"
+        for name, shown in (("backup", "2026-11-18 13:30:00"), ("etl", "2026-11-19 11:00:00")):
+            await on_job(pilot, name)
+            await pilot.press("enter")
+            await wait_until(
+                settled(pilot, lambda: isinstance(app.screen, DetailsScreen)), WAIT, what="details"
+            )
+            fields = dict(app.screen.fields)  # type: ignore[attr-defined]
+            assert fields["next due"].startswith(shown), (name, fields["next due"])
+            await pilot.press("escape")

@@ -305,7 +305,7 @@ async def test_cancelled_write_leaves_no_open_transaction(store: Store) -> None:
                 other.execute("ROLLBACK")
 
 
-async def test_evidence_follows_reopens_and_regrades_not_repeats(store: Store) -> None:
+async def test_evidence_is_of_the_raise_or_reopen_not_repeats_or_regrades(store: Store) -> None:
     def cpu(sev: Severity, at: float, mark: str) -> EventInput:
         return EventInput("local", "h1", "cpu", sev, f"cpu {mark}", at, evidence={"mark": mark})
 
@@ -322,5 +322,7 @@ async def test_evidence_follows_reopens_and_regrades_not_repeats(store: Store) -
     assert await evidence() == "raise"  # the recovery does not overwrite it
     await store.upsert_events([cpu(Severity.WARNING, 4.0, "reopen")], actor="t")
     assert await evidence() == "reopen"  # days later: what the host looks like now
+    # A re-grade is not a raise: the evidence stays the moment the event was raised,
+    # as its details say ("EVIDENCE at raise").
     await store.upsert_events([cpu(Severity.CRITICAL, 5.0, "worse")], actor="t")
-    assert await evidence() == "worse"
+    assert await evidence() == "reopen"

@@ -165,8 +165,12 @@ class Store(Protocol):
         now: float,
         *,
         new_time: float | None = None,
+        resolves: Sequence[str] = (),
     ) -> ScheduleChange:
         """Reschedule, hold, release or mark done one occurrence; journalled.
+
+        `resolves`: the job's schedule checks the change ends (its late or failed
+        event), resolved in the same transaction with the actor and reason.
 
         Raises JobSignalError (nothing changed) for an empty reason or a new time in the past.
         """

@@ -189,6 +189,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE collector_health ADD COLUMN first_run REAL;
     UPDATE collector_health SET first_run = 0;
     """,
+    # 9: the severity an operator set (escalate): the rules may raise an event past
+    # it, never lower it, until the event resolves.
+    """
+    ALTER TABLE events ADD COLUMN operator_severity INTEGER;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,7 +16,15 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import Action, ActionRefused, ActionResult, apply_action, check_note
+from bridge.actions import (
+    SCHEDULE_SOURCE,
+    SCHEDULE_VERBS,
+    Action,
+    ActionRefused,
+    ActionResult,
+    apply_action,
+    check_note,
+)
 from bridge.models import (
     Change,
     CollectorHealth,
@@ -49,7 +57,7 @@ CHANGE_RETENTION_S = 3600.0
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at", "shelved_until", "suppressed_by",
+    "acked_by", "acked_at", "shelved_until", "suppressed_by", "operator_severity",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
@@ -364,7 +372,7 @@ class SqliteStore(ServiceQueries):
                     "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
                     "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
                     "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None, "shelved_until": None,
-                    "evidence": json.dumps(e.evidence) if e.evidence else None,
+                    "operator_severity": None, "evidence": json.dumps(e.evidence) if e.evidence else None,
                     "suppressed_by": window_of(e.resource),
                 }  # fmt: skip
                 created.add(e.key)
@@ -375,10 +383,12 @@ class SqliteStore(ServiceQueries):
             action = _transition(row, e)
             if action is not None:
                 journal.append((e.key, e.at, actor, *action))
-                # A re-opened or re-graded event shows what the host looked like
-                # then, not at its first raise days ago. Written apart from the
-                # other columns: _existing need not read every event's evidence.
-                if e.evidence and action[0] != "resolve" and e.key not in created:
+                # A re-opened event shows what the host looked like when it was
+                # raised again, not at its first raise days ago; a re-grade keeps
+                # the evidence of the raise, which is what the details call it.
+                # Written apart from the other columns: _existing need not read
+                # every event's evidence.
+                if e.evidence and action[0] == "reopen" and e.key not in created:
                     evidence[e.key] = json.dumps(e.evidence)
         inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
         updates = [
@@ -664,6 +674,7 @@ class SqliteStore(ServiceQueries):
         now: float,
         *,
         new_time: float | None = None,
+        resolves: Sequence[str] = (),
     ) -> ScheduleChange:
         """An operator's change to one occurrence, journalled with actor and reason."""
         reason = reason.strip()
@@ -692,8 +703,45 @@ class SqliteStore(ServiceQueries):
                 "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
                 (now, actor, f"job {action.value}", f"{note}: {reason}"),
             )
+            if resolves:
+                await self._resolve_moot(job, action, resolves, actor, reason, now)
         assert change_id is not None
         return ScheduleChange(change_id, job, occurrence, action, new_time, actor, reason, now)
+
+    async def _resolve_moot(
+        self,
+        job: str,
+        action: ScheduleAction,
+        checks: Sequence[str],
+        actor: str,
+        reason: str,
+        now: float,
+    ) -> None:
+        """Resolve the job's events a schedule change ends, inside its transaction."""
+        keys = [f"{SCHEDULE_SOURCE}|{job}|{check}" for check in checks]
+        async with self._db.execute(
+            f"SELECT id FROM events WHERE dedup_key IN ({','.join('?' * len(keys))}) "
+            "AND state != 'resolved'",
+            keys,
+        ) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        if not ids:
+            return
+        cur = await self._db.execute(
+            "INSERT INTO changes(at, kind, ref) VALUES (?, 'events', '')", (now,)
+        )
+        seq = cur.lastrowid
+        verb = SCHEDULE_VERBS.get(action, action.value)
+        for event_id in ids:
+            await self._db.execute(
+                "UPDATE events SET state = 'resolved', resolved_at = ?, last_seen = ?, "
+                "operator_severity = NULL, seq = ? WHERE id = ?",
+                (now, now, seq, event_id),
+            )
+            await self._db.execute(
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                (event_id, now, actor, "resolve", f"{verb}: {reason}"),
+            )
 
     async def schedule_changes(
         self, job: str | None = None, *, since: float | None = None, limit: int = 1000
@@ -883,15 +931,29 @@ def _job_where(job: str | None, since: float | None) -> tuple[str, tuple[Any, ..
 
 
 def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
-    """Apply one raise or clear to a known event row; return the journal action, if any."""
+    """Apply one raise or clear to a known event row; return the journal action, if any.
+
+    An operator's decisions outlast the next observation: a severity an operator
+    set is a floor (the rules may raise past it, never lower it) until the event
+    resolves; owner and shelving are never touched by a raise.
+    """
     state = row["state"]
     if e.severity is Severity.OK:
         if state == EventState.RESOLVED.value:
             return None
-        row.update(state=EventState.RESOLVED.value, resolved_at=e.at, last_seen=e.at)
+        row.update(
+            state=EventState.RESOLVED.value,
+            resolved_at=e.at,
+            last_seen=e.at,
+            operator_severity=None,
+        )
         return ("resolve", e.summary)
     action: tuple[str, str] | None = None
-    rose_after_ack = state == EventState.ACKNOWLEDGED.value and int(e.severity) > row["severity"]
+    floor = row.get("operator_severity")
+    severity = int(e.severity)
+    if floor is not None and state != EventState.RESOLVED.value:
+        severity = max(severity, int(floor))
+    rose_after_ack = state == EventState.ACKNOWLEDGED.value and severity > row["severity"]
     if state == EventState.RESOLVED.value or rose_after_ack:
         row.update(
             state=EventState.OPEN.value,
@@ -901,11 +963,13 @@ def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
             acked_at=None,
             shelved_until=None,
         )
+        if state == EventState.RESOLVED.value:
+            row["operator_severity"] = None
         action = ("reopen", e.summary)
-    elif int(e.severity) != row["severity"]:
-        action = ("severity", f"{Severity(row['severity']).label} -> {e.severity.label}")
+    elif severity != row["severity"]:
+        action = ("severity", f"{Severity(row['severity']).label} -> {Severity(severity).label}")
     row.update(
-        severity=int(e.severity),
+        severity=severity,
         summary=e.summary,
         count=row["count"] + 1,
         last_seen=e.at,

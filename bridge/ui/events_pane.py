@@ -21,7 +21,7 @@ from bridge.actions import Action, ActionError, check_note
 from bridge.durations import parse_duration
 from bridge.models import Change, Event, EventState
 from bridge.query import EventQuery, QueryError, parse_query
-from bridge.text import human_bytes, human_duration, safe_text
+from bridge.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
@@ -350,7 +350,7 @@ def _evidence_lines(evidence: dict[str, Any]) -> list[Line]:
         lines.append(
             (
                 ("  values  ", "label"),
-                ("  ".join(f"{k} {v:.1f}" for k, v in sorted(metrics.items())), ""),
+                ("  ".join(f"{k} {metric_text(k, v)}" for k, v in sorted(metrics.items())), ""),
             )
         )
     for title, key in (("top by CPU", "top_cpu"), ("top by memory", "top_memory")):

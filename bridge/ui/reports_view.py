@@ -26,9 +26,11 @@ from bridge.handover import (
     HandoverData,
     accept_handover,
     compute_handover,
+    handover_counts,
     handover_heading,
     handover_tables,
     read_handover_data,
+    write_handover_note,
 )
 from bridge.reports import (
     Period,
@@ -217,12 +219,16 @@ class ReportsScreen(_ServiceScreen):
 
 
 class HandoverScreen(_ServiceScreen):
-    """The outgoing shift's handover; `a` accepts it as the incoming operator."""
+    """The outgoing shift's handover: `w` writes a note for the next shift, `a`
+    accepts it as the incoming operator (asked by name, then confirmed)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "accept", "Accept handover")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "Accept handover"),
+        Binding("w", "write", "Write a note"),
+    ]
     dialog_id = "handover-dialog"
     title_text = "Shift handover"
-    subtitle = "a accept · Esc closes"
+    subtitle = "a accept · w write a note · Esc closes"
 
     def __init__(self, compute: HandoverCompute = compute_handover) -> None:
         super().__init__()
@@ -240,10 +246,72 @@ class HandoverScreen(_ServiceScreen):
         if self.show(generation, lines):
             self.handover = handover
 
-    async def action_accept(self) -> None:
-        if self.handover is None:
+    def action_write(self) -> None:
+        from bridge.ui.screens import PromptScreen
+
+        self.app.push_screen(
+            PromptScreen(
+                "A note for the next shift (what to watch, what is under way):",
+                check=lambda text: None if text.strip() else "the note is empty",
+            ),
+            self._write,
+        )
+
+    def _write(self, note: str | None) -> None:
+        if note is None:
             return
-        app = self.bridge
-        await accept_handover(app.store, self.handover, app.operator, app.clock.now())
-        self.app.notify(f"{app.operator} accepted the handover", timeout=3, markup=False)
-        self.dismiss(True)
+
+        async def save() -> None:
+            app = self.bridge
+            await write_handover_note(app.store, app.operator, note, app.clock.now())
+            self.start()
+
+        self.run_worker(save(), group="write")
+
+    def action_accept(self) -> None:
+        from bridge.ui.screens import PromptScreen
+
+        handover = self.handover
+        if handover is None:
+            self.app.bell()
+            return
+        outgoing = handover.outgoing
+        frm = f" from {outgoing}" if outgoing else ""
+        self.app.push_screen(
+            PromptScreen(
+                f"Who is taking over{frm}? (your name)",
+                value=self.bridge.operator,
+                check=lambda text: None if text.strip() else "a name is required",
+            ),
+            lambda name: self._confirm(handover, name),
+        )
+
+    def _confirm(self, handover: Handover, name: str | None) -> None:
+        from bridge.ui.screens import ConfirmScreen
+
+        if name is None:
+            return
+        incoming = name.strip()
+        outgoing = handover.outgoing
+        if outgoing and incoming == outgoing:
+            question = (
+                f"{incoming} is also the outgoing operator. Accept the handover as "
+                f"{incoming} anyway? ({handover_counts(handover)})"
+            )
+        else:
+            frm = f" from {outgoing}" if outgoing else ""
+            question = f"{incoming} takes over{frm}: {handover_counts(handover)}. Accept?"
+        self.app.push_screen(
+            ConfirmScreen(question),
+            lambda yes: self._accept(handover, incoming) if yes else None,
+        )
+
+    def _accept(self, handover: Handover, incoming: str) -> None:
+        async def save() -> None:
+            app = self.bridge
+            await accept_handover(app.store, handover, incoming, app.clock.now())
+            frm = f" from {handover.outgoing}" if handover.outgoing else ""
+            self.app.notify(f"{incoming} accepted the handover{frm}", timeout=3, markup=False)
+            self.dismiss(True)
+
+        self.run_worker(save(), group="accept")

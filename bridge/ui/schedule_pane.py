@@ -164,10 +164,13 @@ class SchedulePane(Pane):
             record = self.records.get(job.name)
             data = record.data if record is not None else {}
             state = record.state if record is not None else "—"
-            nxt = data.get("next_due") if record is not None else self._day.next_after(job, now)
-            current = data.get("current") or {}
-            if state in ("rescheduled", "held") and current.get("due"):
-                nxt = current["due"]
+            # The engine's next run (a reschedule applied; after a hold, the next
+            # occurrence), so NEXT and the details say the same.
+            nxt = (
+                data.get("next_run", data.get("next_due"))
+                if record is not None
+                else self._day.next_after(job, now)
+            )
             last = data.get("last_run")
             last_text = ""
             if last:
@@ -286,28 +289,40 @@ class SchedulePane(Pane):
                     f"Reschedule {what} to: (14:30, 2026-03-02 14:30, +2h)",
                     check=lambda text: _time_error(text, self.bridge.clock.now()),
                 ),
-                lambda text: self._ask_reason(job, action, occurrence, text),
+                lambda text: self._ask_time_reason(job, action, occurrence, text),
             )
         else:
             self._ask_reason(job, action, occurrence, None)
 
-    def _ask_reason(
+    def _ask_time_reason(
         self, job: JobConfig, action: ScheduleAction, occurrence: float, when: str | None
     ) -> None:
-        from bridge.reschedule import parse_new_time
+        """The new time is worked out once, when its prompt closes: what the reason
+        prompt confirms is what is stored (a `+2h` is not counted again on saving)."""
+        from bridge.reschedule import TimeError, parse_new_time
+
+        if when is None:
+            return  # cancelled at the time prompt
+        try:
+            new_time = parse_new_time(when, self.bridge.clock.now())
+        except TimeError as exc:  # passed the check a moment ago; the minute turned since
+            self.app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
+            return
+        self._ask_reason(job, action, occurrence, new_time)
+
+    def _ask_reason(
+        self, job: JobConfig, action: ScheduleAction, occurrence: float, new_time: float | None
+    ) -> None:
         from bridge.ui.screens import PromptScreen
 
-        if action is ScheduleAction.RESCHEDULE and when is None:
-            return  # cancelled at the time prompt
         now = self.bridge.clock.now()
-        new_time = parse_new_time(when, now) if when is not None else None
         target = f" to {_when(new_time, now)}" if new_time is not None else ""
         self.app.push_screen(
             PromptScreen(
                 f"{ACTION_WORD[action]} {job.name} {_when(occurrence, now)}{target}: reason",
                 check=lambda text: None if text.strip() else "a reason is required",
             ),
-            lambda reason: self._apply(job, action, occurrence, when, reason),
+            lambda reason: self._apply(job, action, occurrence, new_time, reason),
         )
 
     def _apply(
@@ -315,33 +330,35 @@ class SchedulePane(Pane):
         job: JobConfig,
         action: ScheduleAction,
         occurrence: float,
-        when: str | None,
+        new_time: float | None,
         reason: str | None,
     ) -> None:
         if reason is None:
             return
-        self.run_worker(self._change(job, action, occurrence, when, reason))
+        self.run_worker(self._change(job, action, occurrence, new_time, reason))
 
     async def _change(
         self,
         job: JobConfig,
         action: ScheduleAction,
         occurrence: float,
-        when: str | None,
+        new_time: float | None,
         reason: str,
     ) -> ScheduleChange | None:
-        from bridge.reschedule import TimeError, parse_new_time
+        from bridge.schedule_events import moot_checks
 
         app = self.bridge
         now = app.clock.now()
+        record = self.records.get(job.name)
+        resolves = moot_checks(record.data, action, occurrence) if record is not None else ()
         app.in_flight += 1
         try:
-            # Parsed again at the moment of saving: the time may have passed meanwhile.
-            new_time = parse_new_time(when, now) if when is not None else None
+            # The store refuses a time that has passed meanwhile.
             change = await app.store.change_schedule(
-                job.name, action, occurrence, app.operator, reason, now, new_time=new_time
-            )
-        except (TimeError, JobSignalError) as exc:
+                job.name, action, occurrence, app.operator, reason, now, new_time=new_time,
+                resolves=resolves,
+            )  # fmt: skip
+        except JobSignalError as exc:
             app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
             return None
         finally:
@@ -422,7 +439,7 @@ def job_details(
         ("state", record.state if record is not None else "— (no schedule engine running)"),
         ("schedule", f"{job.schedule} ({job.timezone})"),
         ("calendar", job.calendar or "— (every occurrence expected)"),
-        ("next due", _iso(data.get("next_due"))),
+        ("next due", _iso(data.get("next_run", data.get("next_due")))),
     ]
     for label, key in (("current", "current"), ("previous", "previous")):
         occ = data.get(key)
@@ -476,9 +493,8 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        code = f" exit {run.exit_code}" if run.exit_code is not None else ""
-        message = f"  {safe_text(run.message, limit=60)}" if run.message else ""
-        history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{code}{message}")
+        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:

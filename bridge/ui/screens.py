@@ -65,7 +65,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Service levels",
         [
             ("R", "reports: response times, jobs, availability, outbox"),
-            ("O", "shift handover (a accepts it as the incoming operator)"),
+            ("O", "shift handover (w writes a note for the next shift, a accepts it)"),
             ("T", "take the bridge: sign on by name on a shared account"),
         ],
     ),
