@@ -281,6 +281,15 @@ def test_every_config_key_is_documented_with_its_default(path: str) -> None:
             assert isinstance(default, Model), f"{where}: say `value`, unset or required"
 
 
+# -- benchmarks ----------------------------------------------------------------------
+def test_every_benchmark_is_described_in_performance() -> None:
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    scripts = sorted(p.name for p in (ROOT / "bench").glob("[!_]*.py"))
+    assert scripts, "no benchmarks found"
+    missing = [name for name in scripts if f"`bench/{name}" not in text]
+    assert missing == [], "benchmarks docs/performance.md does not describe"
+
+
 # -- examples ------------------------------------------------------------------------
 def examples() -> Iterator[tuple[str, str]]:
     for doc in [README, CONFIG_DOC]:
