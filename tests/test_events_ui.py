@@ -430,3 +430,147 @@ async def test_sign_on_as_a_new_operator(db: Path) -> None:
         await pilot.press("o")
         owned = await stored(pilot, event_id, lambda e: e.owner is not None, "ownership")
         assert owned.owner == "carol"
+
+
+# -- the cursor keeps the operator's event, whatever the list does ---------------------------
+async def test_cursor_keeps_its_event_when_it_leaves_the_list(db: Path) -> None:
+    """Another console acknowledges the top event and it resolves: it leaves the open
+    list. The cursor stays on it (shown resolved) instead of falling onto the next
+    row, which `a` would then have acknowledged."""
+    app = make_app(db)
+    other = await open_store(db)  # another operator's console on the same store
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            chosen = await other.get_event(top)
+            assert chosen is not None
+            await other.act([top], Action.ACK, "bob", T0)
+            await other.upsert_events(
+                [EventInput(chosen.source, chosen.resource, chosen.check, Severity.OK, "ok", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, top) or ())[STATE : STATE + 1] == ("rslvd",)),
+                WAIT,
+                what="the chosen row showing resolved",
+            )
+            assert pane(app).body.current_key == str(top)
+            await pilot.press("a")
+            await prompt(pilot, "")
+            await wait_until(
+                settled(pilot, lambda: not isinstance(app.screen, PromptScreen)), WAIT, what="close"
+            )
+            await pilot.pause()
+            # Refused (bob acknowledged it), and no other event was acknowledged instead.
+            for event in await app.store.list_events():
+                assert event.acked_by != "alice", event
+            # Once the cursor moves off it, the resolved event leaves the list.
+            await pilot.press("j")
+            await other.upsert_events(
+                [EventInput("http", "shop.example", "http", Severity.WARNING, "slow", T0 + 1)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: row_of(app, top) is None), WAIT, what="the row to go"
+            )
+    finally:
+        await other.close()
+
+
+async def test_cursor_follows_its_event_when_rows_resort(db: Path) -> None:
+    """A severity rise and an acknowledgement elsewhere re-sort the rows under the cursor."""
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            uplink = await other.find_event("snmp|core-sw1|ifOperStatus:Gi0/1")
+            assert uplink is not None
+            await other.upsert_events(
+                [
+                    EventInput(
+                        "snmp", "core-sw1", "ifOperStatus:Gi0/1", Severity.CRITICAL, "down", T0
+                    )
+                ],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: pane(app).body.rows[0].key == str(uplink.id)),
+                WAIT,
+                what="the uplink sorted above",
+            )
+            assert pane(app).body.current_key == str(top)
+            await other.act([top], Action.ACK, "bob", T0)
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, top) or ())[STATE : STATE + 1] == ("ack",)),
+                WAIT,
+                what="the chosen row acknowledged",
+            )
+            assert pane(app).body.current_key == str(top)
+    finally:
+        await other.close()
+
+
+async def test_marked_events_stay_shown_when_they_leave_the_list(db: Path) -> None:
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            first = int(pane(app).body.rows[0].key)
+            await pilot.press("space")  # marks the top row, the cursor moves down
+            chosen = await other.get_event(first)
+            assert chosen is not None
+            await other.act([first], Action.ACK, "bob", T0)
+            await other.upsert_events(
+                [EventInput(chosen.source, chosen.resource, chosen.check, Severity.OK, "ok", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, first) or ())[STATE : STATE + 1] == ("rslvd",)),
+                WAIT,
+                what="the marked row showing resolved",
+            )
+            assert (row_of(app, first) or ())[0] == "*"
+    finally:
+        await other.close()
+
+
+async def test_the_action_hits_the_events_of_the_prompt_when_it_opened(db: Path) -> None:
+    """Rows move while the prompt is open: the note goes to the event it named."""
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            await pilot.press("n")
+            await prompt(pilot)
+            await other.upsert_events(
+                [EventInput("snmp", "new-sw9", "reach", Severity.CRITICAL, "unreachable", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: pane(app).body.rows[0].cells[3] == "new-sw9"),
+                WAIT,
+                what="a new critical above",
+            )
+            await prompt(pilot, "checked")
+            await wait_until(
+                settled(pilot, lambda: not isinstance(app.screen, PromptScreen)), WAIT, what="close"
+            )
+
+            async def noted() -> bool:
+                await pilot.pause()
+                return any(j.action == "note" for j in await app.store.journal())
+
+            await wait_until(noted, WAIT, what="the note")
+            notes = [j for j in await app.store.journal() if j.action == "note"]
+            assert [(j.event_id, j.note) for j in notes] == [(top, "checked")]
+    finally:
+        await other.close()

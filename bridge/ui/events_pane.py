@@ -73,6 +73,7 @@ class EventsPane(Pane):
         self.include_resolved = False
         self.query_: EventQuery = EventQuery()
         self.marked: set[int] = set()
+        self._release_cursor = False  # the next reload may drop the cursor's event
         self._dirty = False
         self._loading = False
         self._counted_at = float("-inf")
@@ -137,14 +138,16 @@ class EventsPane(Pane):
         try:
             app = self.bridge
             keep = app.config.events.keep_unacknowledged_resolved
-            self.events = await app.store.list_events(
+            events = await app.store.list_events(
                 include_resolved=self.include_resolved,
                 limit=app.config.events.list_limit,
                 query=self.query_,
                 keep_unacked_resolved=keep,
             )
-            if len(self.events) < app.config.events.list_limit:
-                self.total = len(self.events)
+            listed = len(events)
+            self.events = await self._keep_chosen(events)
+            if listed < app.config.events.list_limit:
+                self.total = listed
                 self._count_stale = False
             else:
                 # Counted by the timer, after this window is on screen: a keypress
@@ -156,6 +159,30 @@ class EventsPane(Pane):
         finally:
             self._loading = False
         self.redraw()
+
+    async def _keep_chosen(self, events: list[Event]) -> list[Event]:
+        """Keep the events the operator chose in the list, where they were.
+
+        The event under the cursor and the marked ones stay shown when they leave
+        the list (resolved, acknowledged elsewhere, beyond the window), with their
+        new state, so the cursor never falls onto a neighbour that the next key
+        would act on. The cursor's event is dropped once the cursor has left it,
+        at the next reload; a filter or history change lets it go at once.
+        """
+        chosen = set(self.marked)
+        key = self.body.current_key
+        if key is not None and not self._release_cursor:
+            chosen.add(int(key))
+        self._release_cursor = False
+        missing = chosen - {e.id for e in events}
+        if not missing:
+            return events
+        found = await self.bridge.store.events_by_id(sorted(missing))
+        self.marked &= {e.id for e in events} | found.keys()  # gone from the store: unmarked
+        where = {e.id: i for i, e in enumerate(self.events)}
+        for event_id in sorted(found, key=lambda i: where.get(i, len(self.events))):
+            events.insert(min(where.get(event_id, len(events)), len(events)), found[event_id])
+        return events
 
     def redraw(self) -> None:
         now = self.bridge.clock.now()
@@ -224,6 +251,7 @@ class EventsPane(Pane):
             self.border_subtitle = plain(f"filter error: {exc}")
             return
         self.border_subtitle = plain(f"filter: {text}" if text else "")
+        self._release_cursor = True
         self._counted_at = float("-inf")  # a new query needs a new count
         self.total = None
         self._dirty = True
@@ -247,6 +275,7 @@ class EventsPane(Pane):
 
     async def action_history(self) -> None:
         self.include_resolved = not self.include_resolved
+        self._release_cursor = True
         self._counted_at = float("-inf")
         self.total = None
         await self._reload()
