@@ -574,3 +574,30 @@ async def test_the_action_hits_the_events_of_the_prompt_when_it_opened(db: Path)
             assert [(j.event_id, j.note) for j in notes] == [(top, "checked")]
     finally:
         await other.close()
+
+
+# -- every prompt names what it acts on ---------------------------------------------------------
+@pytest.mark.parametrize("key", ["a", "n", "s"])
+async def test_the_prompt_names_the_event(db: Path, key: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("end")  # the INFO trap with markup and an escape in its summary
+        event_id = await current_id(pilot)
+        await pilot.press(key)
+        question = (await prompt(pilot)).question
+        assert "INFO edge-rt2 trap: [bold red]pwned[/] \\x1b[2J" in question
+        assert f"event {event_id}" in question and "\x1b" not in question
+
+
+async def test_the_prompt_lists_the_marked_events(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("space", "space")
+        await pilot.press("a")
+        question = (await prompt(pilot)).question
+        assert "2 marked events:" in question
+        assert f"CRITICAL {HOST} disk:/var: /var is 96.5% full" in question
+        assert "MAJOR core-sw1 ifOperStatus:Gi0/1: uplink Gi0/1 down" in question
+        assert "shop.example" not in question

@@ -37,6 +37,16 @@ _STATE_LABEL = {
     EventState.SUPPRESSED: "suppr",
     EventState.RESOLVED: "rslvd",
 }  # storms: however many commits arrive, redraw at most this often
+PROMPT_ROWS = 5  # marked events a prompt lists one by one; it counts the rest
+VERB = {
+    Action.ACK: "Acknowledge",
+    Action.UNACK: "Take back the acknowledgement of",
+    Action.NOTE: "Add a note to",
+    Action.SHELVE: "Shelve",
+    Action.UNSHELVE: "Bring back",
+    Action.ESCALATE: "Escalate",
+    Action.OWN: "Take ownership of",
+}
 
 
 class EventsPane(Pane):
@@ -288,27 +298,51 @@ class EventsPane(Pane):
         if not ids:
             self.app.bell()
             return
-        which = f"event {ids[0]}" if len(ids) == 1 else f"{len(ids)} marked events"
+        # What the prompt names is what the action acts on: both are taken now,
+        # as the prompt opens, whatever the list does while it is open.
+        about = f"{VERB[action]} {self.describe(ids)}"
         if action is Action.SHELVE:
             self.app.push_screen(
                 PromptScreen(
-                    f"Shelve {which} for how long? (30m, 2h, 1d)",
+                    f"{about}\nFor how long? (30m, 2h, 1d)",
                     value="1h",
                     check=_duration_error,
                 ),
                 lambda text: self._shelve(ids, text),
             )
         elif action in (Action.ACK, Action.NOTE):
-            what = "Note" if action is Action.NOTE else "Acknowledge; note (optional)"
+            what = "Note:" if action is Action.NOTE else "Note (optional):"
             self.app.push_screen(
                 PromptScreen(
-                    f"{what} for {which}:",
+                    f"{about}\n{what}",
                     check=lambda text: _note_error(text, required=action is Action.NOTE),
                 ),
                 lambda text: self._run(action, ids, note=text) if text is not None else None,
             )
         else:
             self.run_worker(self._act(action, ids))
+
+    def describe(self, ids: list[int]) -> str:
+        """The events as an operator tells them apart: severity, resource, check, summary."""
+        shown = {e.id: e for e in self.events}
+
+        def line(event_id: int) -> str:
+            e = shown.get(event_id)
+            if e is None:
+                return f"event {event_id}"
+            return (
+                f"{e.severity.label.upper()} {safe_text(e.resource, limit=40)} "
+                f"{safe_text(e.check, limit=40)}: {safe_text(e.summary, limit=80)}"
+                f" (event {e.id})"
+            )
+
+        if len(ids) == 1:
+            return line(ids[0])
+        lines = [f"{len(ids)} marked events:"]
+        lines += [f"  {line(i)}" for i in ids[:PROMPT_ROWS]]
+        if len(ids) > PROMPT_ROWS:
+            lines.append(f"  and {len(ids) - PROMPT_ROWS} more")
+        return "\n".join(lines)
 
     def _run(
         self, action: Action, ids: list[int], *, note: str = "", until: float | None = None
