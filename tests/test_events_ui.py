@@ -601,3 +601,25 @@ async def test_the_prompt_lists_the_marked_events(db: Path) -> None:
         assert f"CRITICAL {HOST} disk:/var: /var is 96.5% full" in question
         assert "MAJOR core-sw1 ifOperStatus:Gi0/1: uplink Gi0/1 down" in question
         assert "shop.example" not in question
+
+
+# -- M marks every event the filter matches, C clears the marks; the border counts them ----------
+async def test_mark_all_that_match_the_filter_and_clear(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        events = pane(app)
+        await current_id(pilot)
+        await pilot.press("slash", *"sev:major+", "enter")
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 2), WAIT, what="filter")
+        major_up = {int(r.key) for r in events.body.rows}
+        await pilot.press("M")
+        assert events.marked == major_up
+        assert "2 marked" in str(events.border_title)
+        assert [r.cells[0] for r in events.body.rows] == ["*", "*"]
+        await pilot.press("slash", "escape")  # the filter cleared: the marks stay
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 4), WAIT, what="all")
+        assert events.marked == major_up and "2 marked" in str(events.border_title)
+        await pilot.press("C")
+        assert not events.marked
+        assert "marked" not in str(events.border_title)
+        assert all(r.cells[0] == "" for r in events.body.rows)

@@ -61,6 +61,8 @@ class EventsPane(Pane):
         Binding("e", "act('escalate')", "Escalate", show=False),
         Binding("o", "act('own')", "Own", show=False),
         Binding("space", "mark", "Mark", show=False),
+        Binding("M", "mark_all", "Mark all", show=False),
+        Binding("C", "clear_marks", "Clear marks", show=False),
         Binding("h", "history", "History"),
     ]
 
@@ -84,6 +86,7 @@ class EventsPane(Pane):
         self.query_: EventQuery = EventQuery()
         self.marked: set[int] = set()
         self._release_cursor = False  # the next reload may drop the cursor's event
+        self._kept: set[int] = set()  # listed only because the operator chose them
         self._dirty = False
         self._loading = False
         self._counted_at = float("-inf")
@@ -185,6 +188,7 @@ class EventsPane(Pane):
             chosen.add(int(key))
         self._release_cursor = False
         missing = chosen - {e.id for e in events}
+        self._kept = set()
         if not missing:
             return events
         found = await self.bridge.store.events_by_id(sorted(missing))
@@ -192,6 +196,7 @@ class EventsPane(Pane):
         where = {e.id: i for i, e in enumerate(self.events)}
         for event_id in sorted(found, key=lambda i: where.get(i, len(self.events))):
             events.insert(min(where.get(event_id, len(events)), len(events)), found[event_id])
+        self._kept = set(found)
         return events
 
     def redraw(self) -> None:
@@ -244,7 +249,8 @@ class EventsPane(Pane):
             else str(self.total)
         )
         mode = ", history" if self.include_resolved else ""
-        title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack)"
+        marks = f"; {len(self.marked)} marked" if self.marked else ""
+        title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack{marks})"
         if title != self.border_title:  # setting it repaints the whole border
             self.border_title = plain(title)
 
@@ -282,6 +288,26 @@ class EventsPane(Pane):
         self.marked ^= {int(key)}
         self.redraw()
         self.body.action_cursor(1)
+
+    def action_mark_all(self) -> None:
+        """Mark every listed event that matches the filter (not those kept for the cursor)."""
+        matching = [e.id for e in self.events if e.id not in self._kept]
+        if not matching:
+            self.app.bell()
+            return
+        self.marked |= set(matching)
+        self.redraw()
+        if self.total is None or self.total > len(matching):
+            self.app.notify(
+                f"marked the {len(matching)} events listed; more match the filter",
+                timeout=3,
+                markup=False,
+            )
+
+    def action_clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self.redraw()
 
     async def action_history(self) -> None:
         self.include_resolved = not self.include_resolved

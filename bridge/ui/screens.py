@@ -50,6 +50,8 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("e", "escalate: raise the severity one step"),
             ("o", "take ownership"),
             ("space", "mark rows; actions then apply to every marked row"),
+            ("M", "mark every listed event the filter matches"),
+            ("C", "clear the marks"),
             ("h", "show history (resolved events) too"),
         ],
     ),
