@@ -113,10 +113,11 @@ async def test_ack_with_note_then_unack(db: Path) -> None:
         assert pane(app).body.current_key == str(event_id)
 
         await pilot.press("u")
+        await prompt(pilot, "wrong one")
         opened = await stored(pilot, event_id, lambda e: e.state is EventState.OPEN, "the unack")
         assert opened.acked_by is None
         (entry, *_) = await app.store.journal(event_id)
-        assert (entry.action, entry.actor) == ("unack", "alice")
+        assert (entry.action, entry.actor, entry.note) == ("unack", "alice", "wrong one")
 
 
 async def test_escape_cancels_the_prompt(db: Path) -> None:
@@ -186,13 +187,16 @@ async def test_shelve_for_a_duration(db: Path) -> None:
         screen = await prompt(pilot, "soon")
         assert "not a duration" in str(screen.query_one("#prompt-error", Static).content)
         await prompt(pilot, "30m")
+        screen = await prompt(pilot)
+        assert "for 30m" in screen.question and "Reason (optional):" in screen.question
+        await prompt(pilot, "vendor on site")
         shelved = await stored(
             pilot, event_id, lambda e: e.state is EventState.SHELVED, "the shelve"
         )
         assert shelved.shelved_until == T0 + 1800
         (entry, *_) = await app.store.journal(event_id)
         assert (entry.action, entry.actor) == ("shelve", "alice")
-        assert entry.note.startswith("until ")
+        assert entry.note.startswith("until ") and entry.note.endswith(": vendor on site")
         await wait_until(
             settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "shelvd"),
             WAIT,
@@ -209,16 +213,18 @@ async def test_escalate_and_own(db: Path) -> None:
         event_id = await current_id(pilot)
         assert (row_of(app, event_id) or ())[1] == "MAJOR"
         await pilot.press("e")
+        await prompt(pilot, "")  # the reason is optional
         up = await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
         assert up.state is EventState.OPEN
         (entry, *_) = await app.store.journal(event_id)
         assert (entry.action, entry.actor, entry.note) == ("escalate", "alice", "major -> critical")
 
         await pilot.press("o")
+        await prompt(pilot, "I know this switch")
         owned = await stored(pilot, event_id, lambda e: e.owner == "alice", "ownership")
         assert owned.severity is Severity.CRITICAL
         (entry, *_) = await app.store.journal(event_id)
-        assert (entry.action, entry.actor) == ("own", "alice")
+        assert (entry.action, entry.actor, entry.note) == ("own", "alice", "I know this switch")
         await wait_until(
             settled(pilot, lambda: (row_of(app, event_id) or ())[8] == "alice"),
             WAIT,
@@ -428,6 +434,7 @@ async def test_sign_on_as_a_new_operator(db: Path) -> None:
         assert entry.note == "took the bridge from alice"
         # What carol does from now on is journalled as hers.
         await pilot.press("o")
+        await prompt(pilot, "")
         owned = await stored(pilot, event_id, lambda e: e.owner is not None, "ownership")
         assert owned.owner == "carol"
 
@@ -623,3 +630,80 @@ async def test_mark_all_that_match_the_filter_and_clear(db: Path) -> None:
         assert not events.marked
         assert "marked" not in str(events.border_title)
         assert all(r.cells[0] == "" for r in events.body.rows)
+
+
+# -- g: assign, d: release ownership, S: unshelve, x: resolve by hand ------------------------------
+async def journalled(pilot: Pilot[int], event_id: int, action: str) -> tuple[str, str]:
+    """Wait for the event's newest journal entry to be `action`; its (actor, note)."""
+    app = pilot.app
+    assert isinstance(app, BridgeApp)
+
+    async def done() -> bool:
+        await pilot.pause()
+        entries = await app.store.journal(event_id)
+        return bool(entries) and entries[0].action == action
+
+    await wait_until(done, WAIT, what=f"the {action}")
+    (entry, *_) = await app.store.journal(event_id)
+    return entry.actor, entry.note
+
+
+async def test_assign_then_release_ownership(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await pilot.press("g")
+        screen = await prompt(pilot, "   ")
+        assert "the name is empty" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "bob")
+        screen = await prompt(pilot)
+        assert "to bob" in screen.question and "disk:/var" in screen.question
+        await prompt(pilot, "DBA on call")
+        assert await journalled(pilot, event_id, "assign") == ("alice", "to bob: DBA on call")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[8] == "bob"), WAIT, what="owner"
+        )
+        await pilot.press("d")
+        screen = await prompt(pilot)
+        assert screen.question.startswith("Release ownership of CRITICAL")
+        await prompt(pilot, "")
+        assert await journalled(pilot, event_id, "disown") == ("alice", "from bob")
+        await stored(pilot, event_id, lambda e: e.owner is None, "no owner")
+
+
+async def test_unshelve_brings_a_shelved_event_back(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await app.store.act([event_id], Action.SHELVE, "bob", T0, until=T0 + 3600)
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "shelvd"),
+            WAIT,
+            what="shelved",
+        )
+        await pilot.press("S")
+        await prompt(pilot, "needed now")
+        assert await journalled(pilot, event_id, "unshelve") == ("alice", "needed now")
+        back = await stored(pilot, event_id, lambda e: e.state is EventState.OPEN, "unshelve")
+        assert back.shelved_until is None
+
+
+async def test_resolve_by_hand_needs_a_reason(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("end")  # the trap: nothing will ever clear it
+        event_id = await current_id(pilot)
+        before = await app.store.journal()
+        await pilot.press("x")
+        screen = await prompt(pilot, "")
+        assert "Reason:" in screen.question and "trap" in screen.question
+        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        assert await app.store.journal() == before
+        await prompt(pilot, "rebooted, checked by hand")
+        assert await journalled(pilot, event_id, "resolve") == (
+            "alice",
+            "rebooted, checked by hand",
+        )
+        done = await stored(pilot, event_id, lambda e: e.state is EventState.RESOLVED, "resolve")
+        assert done.acked_by == "alice"

@@ -111,8 +111,11 @@ class Store(Protocol):
         *,
         note: str = "",
         until: float | None = None,
+        to: str | None = None,
     ) -> list[ActionResult]:
-        """An operator action, journalled; raises ActionError for a bad request."""
+        """An operator action, journalled; raises ActionError for a bad request.
+
+        `to` names the operator an ASSIGN gives the events to."""
         ...
 
     async def record(self, actor: str, action: str, note: str, now: float) -> None: ...

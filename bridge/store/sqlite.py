@@ -16,7 +16,15 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import Action, ActionRefused, ActionResult, apply_action, check_note
+from bridge.actions import (
+    NOTE_REQUIRED,
+    Action,
+    ActionRefused,
+    ActionResult,
+    apply_action,
+    check_name,
+    check_note,
+)
 from bridge.models import (
     Change,
     CollectorHealth,
@@ -474,6 +482,7 @@ class SqliteStore(ServiceQueries):
         *,
         note: str = "",
         until: float | None = None,
+        to: str | None = None,
     ) -> list[ActionResult]:
         """Apply an operator action to each event in one transaction.
 
@@ -481,7 +490,9 @@ class SqliteStore(ServiceQueries):
         never lose an update: the second sees the first's change and is refused
         with who did it.
         """
-        note = check_note(note, required=action is Action.NOTE)
+        note = check_note(note, required=action in NOTE_REQUIRED)
+        if action is Action.ASSIGN:
+            to = check_name(to or "")
         results: list[ActionResult] = []
         async with self._tx(now, "events") as seq:
             ids = list(dict.fromkeys(event_ids))
@@ -504,7 +515,7 @@ class SqliteStore(ServiceQueries):
                     continue
                 row = dict(zip(("state", "severity", "acked_by", "owner"), found, strict=True))
                 try:
-                    updates = apply_action(event_id, row, action, actor, now, until=until)
+                    updates = apply_action(event_id, row, action, actor, now, until=until, to=to)
                 except ActionRefused as exc:
                     results.append(ActionResult(event_id, False, str(exc)))
                     continue
@@ -521,8 +532,10 @@ class SqliteStore(ServiceQueries):
                         f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}"
                         + (f": {note}" if note else "")
                     )
-                elif action is Action.OWN and row["owner"]:
+                elif action is Action.DISOWN or (action is Action.OWN and row["owner"]):
                     detail = f"from {row['owner']}" + (f": {note}" if note else "")
+                elif action is Action.ASSIGN:
+                    detail = f"to {to}" + (f": {note}" if note else "")
                 await self._db.execute(
                     "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
                     (event_id, now, actor, action.value, detail),

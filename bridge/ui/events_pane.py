@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
-from bridge.actions import Action, ActionError, check_note
+from bridge.actions import NOTE_REQUIRED, Action, ActionError, check_name, check_note
 from bridge.durations import parse_duration
 from bridge.models import Change, Event, EventState
 from bridge.query import EventQuery, QueryError, parse_query
@@ -46,6 +47,9 @@ VERB = {
     Action.UNSHELVE: "Bring back",
     Action.ESCALATE: "Escalate",
     Action.OWN: "Take ownership of",
+    Action.DISOWN: "Release ownership of",
+    Action.ASSIGN: "Assign",
+    Action.RESOLVE: "Resolve by hand",
 }
 
 
@@ -60,6 +64,10 @@ class EventsPane(Pane):
         Binding("s", "act('shelve')", "Shelve"),
         Binding("e", "act('escalate')", "Escalate", show=False),
         Binding("o", "act('own')", "Own", show=False),
+        Binding("d", "act('disown')", "Release ownership", show=False),
+        Binding("g", "act('assign')", "Assign", show=False),
+        Binding("S", "act('unshelve')", "Unshelve", show=False),
+        Binding("x", "act('resolve')", "Resolve by hand", show=False),
         Binding("space", "mark", "Mark", show=False),
         Binding("M", "mark_all", "Mark all", show=False),
         Binding("C", "clear_marks", "Clear marks", show=False),
@@ -317,8 +325,6 @@ class EventsPane(Pane):
         await self._reload()
 
     def action_act(self, name: str) -> None:
-        from bridge.ui.screens import PromptScreen  # the dialogs: when first opened
-
         action = Action(name)
         ids = self.targets()
         if not ids:
@@ -328,25 +334,49 @@ class EventsPane(Pane):
         # as the prompt opens, whatever the list does while it is open.
         about = f"{VERB[action]} {self.describe(ids)}"
         if action is Action.SHELVE:
-            self.app.push_screen(
-                PromptScreen(
-                    f"{about}\nFor how long? (30m, 2h, 1d)",
-                    value="1h",
-                    check=_duration_error,
-                ),
-                lambda text: self._shelve(ids, text),
+            self._ask(
+                f"{about}\nFor how long? (30m, 2h, 1d)",
+                lambda text: self._ask_note(action, ids, f"{about}\nfor {text.strip()}", span=text),
+                value="1h",
+                check=_duration_error,
             )
-        elif action in (Action.ACK, Action.NOTE):
-            what = "Note:" if action is Action.NOTE else "Note (optional):"
-            self.app.push_screen(
-                PromptScreen(
-                    f"{about}\n{what}",
-                    check=lambda text: _note_error(text, required=action is Action.NOTE),
-                ),
-                lambda text: self._run(action, ids, note=text) if text is not None else None,
+        elif action is Action.ASSIGN:
+            self._ask(
+                f"{about}\nTo whom? (an operator's name)",
+                lambda name: self._ask_note(action, ids, f"{about}\nto {name.strip()}", to=name),
+                check=_name_error,
             )
         else:
-            self.run_worker(self._act(action, ids))
+            self._ask_note(action, ids, about)
+
+    def _ask(
+        self,
+        question: str,
+        then: Callable[[str], object],
+        *,
+        value: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """One prompt; `then` gets the answer, and nothing happens on Esc."""
+        from bridge.ui.screens import PromptScreen  # the dialogs: when first opened
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                then(text)
+
+        self.app.push_screen(PromptScreen(question, value=value, check=check), answered)
+
+    def _ask_note(
+        self, action: Action, ids: list[int], about: str, *, span: str = "", to: str = ""
+    ) -> None:
+        """The last prompt of every action: its note, required where NOTE_REQUIRED says."""
+        required = action in NOTE_REQUIRED
+        label = "Note" if action in (Action.ACK, Action.NOTE) else "Reason"
+        self._ask(
+            f"{about}\n{label}{'' if required else ' (optional)'}:",
+            lambda note: self._run(action, ids, note=note, span=span, to=to),
+            check=lambda text: _note_error(text, required=required),
+        )
 
     def describe(self, ids: list[int]) -> str:
         """The events as an operator tells them apart: severity, resource, check, summary."""
@@ -371,24 +401,26 @@ class EventsPane(Pane):
         return "\n".join(lines)
 
     def _run(
-        self, action: Action, ids: list[int], *, note: str = "", until: float | None = None
+        self, action: Action, ids: list[int], *, note: str = "", span: str = "", to: str = ""
     ) -> None:
-        self.run_worker(self._act(action, ids, note=note, until=until))
-
-    def _shelve(self, ids: list[int], text: str | None) -> None:
-        if text is None:
-            return
-        until = self.bridge.clock.now() + parse_duration(text)
-        self._run(Action.SHELVE, ids, until=until)
+        # A shelve lasts what was typed from the moment it is confirmed.
+        until = self.bridge.clock.now() + parse_duration(span) if span else None
+        self.run_worker(self._act(action, ids, note=note, until=until, to=to.strip() or None))
 
     async def _act(
-        self, action: Action, ids: list[int], *, note: str = "", until: float | None = None
+        self,
+        action: Action,
+        ids: list[int],
+        *,
+        note: str = "",
+        until: float | None = None,
+        to: str | None = None,
     ) -> None:
         app = self.bridge
         app.in_flight += 1
         try:
             results = await app.store.act(
-                ids, action, app.operator, app.clock.now(), note=note or "", until=until
+                ids, action, app.operator, app.clock.now(), note=note, until=until, to=to
             )
         except ActionError as exc:
             app.notify(str(exc), title=action.value, severity="error", markup=False)
@@ -414,6 +446,14 @@ def _duration_error(text: str) -> str | None:
     try:
         parse_duration(text)
     except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _name_error(text: str) -> str | None:
+    try:
+        check_name(text)
+    except ActionError as exc:
         return str(exc)
     return None
 
