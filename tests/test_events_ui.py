@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from bridge.actions import Action
+from bridge.clock import FixedClock
 from bridge.models import Event, EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
@@ -707,3 +708,93 @@ async def test_resolve_by_hand_needs_a_reason(db: Path) -> None:
         )
         done = await stored(pilot, event_id, lambda e: e.state is EventState.RESOLVED, "resolve")
         assert done.acked_by == "alice"
+
+
+# -- the bell: a new alarm rings and flashes the border ---------------------------------------------
+def bell_app(db: Path, bell: str | None) -> BridgeApp:
+    from bridge.config import Config
+    from bridge.ui.app import create_app
+
+    ui = {} if bell is None else {"bell": bell}
+    return create_app(
+        Config.model_validate({"ui": ui}),
+        operator="alice",
+        store_path=db,
+        clock=FixedClock(T0),
+        collect=False,
+        hostname=HOST,
+        feed_interval=0.05,
+    )
+
+
+def raise_event(resource: str, severity: Severity, at: float = T0) -> EventInput:
+    return EventInput("snmp", resource, "reach", severity, f"{resource} unreachable", at)
+
+
+@pytest.mark.parametrize(("bell", "rings_for_major"), [(None, False), ("major", True)])
+async def test_a_new_alarm_rings_the_bell_and_flashes_the_border(
+    db: Path, bell: str | None, rings_for_major: bool
+) -> None:
+    app = bell_app(db, bell)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            events = pane(app)
+            await current_id(pilot)
+            await pilot.pause(0.3)
+            assert events.alarms == 0  # the critical there at start does not ring
+            await other.upsert_events([raise_event("dist-sw2", Severity.MAJOR)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: any(r.cells[3] == "dist-sw2" for r in events.body.rows)),
+                WAIT,
+                what="the major listed",
+            )
+            assert events.alarms == int(rings_for_major)
+            # A filter hiding it must not hide a new critical from the bell.
+            await pilot.press("slash", *"host:nothing-here", "enter")
+            await wait_until(settled(pilot, lambda: not events.body.rows), WAIT, what="filtered")
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: events.alarms == int(rings_for_major) + 1),
+                WAIT,
+                what="the bell",
+            )
+            await wait_until(
+                settled(pilot, lambda: events.has_class("-alarm")), WAIT, what="the flash"
+            )
+            await wait_until(
+                settled(pilot, lambda: not events.has_class("-alarm")), WAIT, what="flash ends"
+            )
+            # Repeats of the same alarm do not ring again.
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL, T0 + 5)], "bridge")
+            await pilot.pause(0.5)
+            assert events.alarms == int(rings_for_major) + 1
+    finally:
+        await other.close()
+
+
+async def test_no_bell_when_off_or_for_the_operators_own_escalation(db: Path) -> None:
+    app = bell_app(db, "off")
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: row_of(app, 5) is not None), WAIT, what="listed"
+            )
+            await pilot.pause(0.3)
+            assert pane(app).alarms == 0
+    finally:
+        await other.close()
+    app = bell_app(db, "critical")
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("home", "j", "j")  # a major: escalated by the operator here
+        event_id = await current_id(pilot)
+        assert (row_of(app, event_id) or ())[1] == "MAJOR"
+        await pilot.press("e")
+        await prompt(pilot, "")
+        await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
+        await pilot.pause(0.5)
+        assert pane(app).alarms == 0

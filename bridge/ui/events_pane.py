@@ -20,7 +20,7 @@ from textual.timer import Timer
 
 from bridge.actions import NOTE_REQUIRED, Action, ActionError, check_name, check_note
 from bridge.durations import parse_duration
-from bridge.models import Change, Event, EventState
+from bridge.models import Change, Event, EventState, Severity
 from bridge.query import EventQuery, QueryError, parse_query
 from bridge.text import human_bytes, human_duration, safe_text
 from bridge.ui.lines import Line, LinesView, plain
@@ -38,6 +38,9 @@ _STATE_LABEL = {
     EventState.SUPPRESSED: "suppr",
     EventState.RESOLVED: "rslvd",
 }  # storms: however many commits arrive, redraw at most this often
+FLASH_EVERY_S = 0.4
+FLASHES = 3  # the border flashes this many times for a new alarm
+ALARM_SCAN = 100  # with a filter on, the newest alarms looked at apart from the list
 PROMPT_ROWS = 5  # marked events a prompt lists one by one; it counts the rest
 VERB = {
     Action.ACK: "Acknowledge",
@@ -95,6 +98,10 @@ class EventsPane(Pane):
         self.marked: set[int] = set()
         self._release_cursor = False  # the next reload may drop the cursor's event
         self._kept: set[int] = set()  # listed only because the operator chose them
+        # (id, opened_at) of each event that rang, or was already there: rings once.
+        self._alarmed: set[tuple[int, float | None]] | None = None  # None: not loaded yet
+        self._acting: set[int] = set()  # events the operator's own action changes: no bell
+        self.alarms = 0  # times the bell rang
         self._dirty = False
         self._loading = False
         self._counted_at = float("-inf")
@@ -166,6 +173,7 @@ class EventsPane(Pane):
                 keep_unacked_resolved=keep,
             )
             listed = len(events)
+            await self._ring_for_new(events)
             self.events = await self._keep_chosen(events)
             if listed < app.config.events.list_limit:
                 self.total = listed
@@ -180,6 +188,38 @@ class EventsPane(Pane):
         finally:
             self._loading = False
         self.redraw()
+
+    async def _ring_for_new(self, events: list[Event]) -> None:
+        """Ring the bell and flash the border for a new alarm at `[ui] bell` or above.
+
+        An operator in another tmux window or SSH tab is flagged: a new event, or
+        one re-opened or raised to that severity, rings once. Events there at
+        start, and changes the operator made here, do not ring.
+        """
+        level = self.bridge.config.ui.bell
+        if level == "off":
+            return
+        floor = Severity.CRITICAL if level == "critical" else Severity.MAJOR
+        if not self.query_.empty:  # a filter must not hide an alarm
+            events = await self.bridge.store.list_events(
+                limit=ALARM_SCAN, query=parse_query(f"sev:{floor.label}+")
+            )
+        now = {
+            (e.id, e.opened_at)
+            for e in events
+            if e.severity >= floor and e.state is EventState.OPEN and not e.suppressed
+        }
+        known = self._alarmed
+        self._alarmed = now if known is None else known | now
+        if known is not None and {a for a in now - known if a[0] not in self._acting}:
+            self.alarms += 1
+            self.app.bell()
+            self._flash(FLASHES * 2)
+
+    def _flash(self, left: int) -> None:
+        self.set_class(left % 2 == 0 and left > 0, "-alarm")
+        if left > 0:
+            self.set_timer(FLASH_EVERY_S, lambda: self._flash(left - 1))
 
     async def _keep_chosen(self, events: list[Event]) -> list[Event]:
         """Keep the events the operator chose in the list, where they were.
@@ -408,6 +448,21 @@ class EventsPane(Pane):
         self.run_worker(self._act(action, ids, note=note, until=until, to=to.strip() or None))
 
     async def _act(
+        self,
+        action: Action,
+        ids: list[int],
+        *,
+        note: str = "",
+        until: float | None = None,
+        to: str | None = None,
+    ) -> None:
+        self._acting |= set(ids)
+        try:
+            await self._act_now(action, ids, note=note, until=until, to=to)
+        finally:
+            self._acting -= set(ids)
+
+    async def _act_now(
         self,
         action: Action,
         ids: list[int],
