@@ -77,7 +77,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ),
     (
         "Leaving",
-        [("q", "quit (asks first if an action is still being saved)"), ("Esc", "close a dialog")],
+        [
+            ("q Ctrl+Q", "quit (asks first if an action is still being saved)"),
+            ("Esc", "close a dialog"),
+        ],
     ),
 ]
 
