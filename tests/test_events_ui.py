@@ -798,3 +798,31 @@ async def test_no_bell_when_off_or_for_the_operators_own_escalation(db: Path) ->
         await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
         await pilot.pause(0.5)
         assert pane(app).alarms == 0
+
+
+# -- w: a maintenance window for the event's host ------------------------------------------------
+async def test_maintenance_window_from_an_event(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("home", "j")  # core-sw1's uplink
+        event_id = await current_id(pilot)
+        await pilot.press("w")
+        screen = await prompt(pilot)
+        assert "maintenance window from now for core-sw1" in screen.question
+        assert "MAJOR core-sw1 ifOperStatus:Gi0/1: uplink Gi0/1 down" in screen.question
+        await prompt(pilot, "2h")
+        screen = await prompt(pilot, "")
+        assert "for 2h" in screen.question
+        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "line card swap")
+        actor, note = await journalled(pilot, event_id, "maintenance")
+        assert actor == "alice"
+        assert note.startswith("core-sw1 until ") and note.endswith(": line card swap")
+        (window,) = await app.store.maintenance_windows()
+        assert (window.hosts, window.start, window.end) == (("core-sw1",), T0, T0 + 7200)
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "maint"),
+            WAIT,
+            what="the row muted",
+        )

@@ -201,6 +201,17 @@ class Store(Protocol):
 
     async def maintenance_windows(self) -> list[MaintenanceWindow]: ...
 
+    async def open_window_for(
+        self, event_ids: Sequence[int], actor: str, reason: str, now: float, end: float
+    ) -> list[str]:
+        """An operator's window, now until `end`, for these events' hosts; journalled.
+
+        The lease holder's set_maintenance_windows keeps it; close_expired_windows ends it.
+        """
+        ...
+
+    async def close_expired_windows(self, now: float) -> int: ...
+
     # -- the collector lease ---------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
         """Take or renew `name` for `holder`; False while someone else holds it."""

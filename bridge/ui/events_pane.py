@@ -71,6 +71,7 @@ class EventsPane(Pane):
         Binding("g", "act('assign')", "Assign", show=False),
         Binding("S", "act('unshelve')", "Unshelve", show=False),
         Binding("x", "act('resolve')", "Resolve by hand", show=False),
+        Binding("w", "window", "Maintenance window", show=False),
         Binding("space", "mark", "Mark", show=False),
         Binding("M", "mark_all", "Mark all", show=False),
         Binding("C", "clear_marks", "Clear marks", show=False),
@@ -388,6 +389,50 @@ class EventsPane(Pane):
             )
         else:
             self._ask_note(action, ids, about)
+
+    def action_window(self) -> None:
+        """A maintenance window for the chosen events' hosts: from now, for how long, why."""
+        ids = self.targets()
+        if not ids:
+            self.app.bell()
+            return
+        shown = {e.id: e for e in self.events}
+        hosts = sorted({shown[i].resource for i in ids if i in shown})
+        about = (
+            f"Open a maintenance window from now for {', '.join(safe_text(h) for h in hosts)}"
+            f"\n(from {self.describe(ids)})"
+        )
+
+        def ask_reason(span: str) -> None:
+            self._ask(
+                f"{about}\nfor {span.strip()}\nReason:",
+                lambda reason: self.run_worker(self._open_window(ids, span, reason)),
+                check=lambda text: _note_error(text, required=True),
+            )
+
+        self._ask(
+            f"{about}\nFor how long? (30m, 2h, 1d)", ask_reason, value="1h", check=_duration_error
+        )
+
+    async def _open_window(self, ids: list[int], span: str, reason: str) -> None:
+        app = self.bridge
+        now = app.clock.now()
+        app.in_flight += 1
+        self._acting |= set(ids)
+        try:
+            hosts = await app.store.open_window_for(
+                ids, app.operator, reason, now, now + parse_duration(span)
+            )
+        except ActionError as exc:
+            app.notify(str(exc), title="maintenance", severity="error", markup=False)
+            return
+        finally:
+            app.in_flight -= 1
+            self._acting -= set(ids)
+        shown = ", ".join(safe_text(h) for h in hosts)
+        app.notify(f"maintenance window for {shown}", timeout=3, markup=False)
+        self.marked.clear()
+        await self._reload()
 
     def _ask(
         self,

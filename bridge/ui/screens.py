@@ -53,6 +53,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("d", "release ownership"),
             ("g", "assign to a named operator"),
             ("x", "resolve by hand (a reason is required)"),
+            ("w", "maintenance window for the event's host (from now)"),
             ("space", "mark rows; actions then apply to every marked row"),
             ("M", "mark every listed event the filter matches"),
             ("C", "clear the marks"),
