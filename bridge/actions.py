@@ -13,7 +13,9 @@ from typing import Any
 from bridge.models import EventState, ScheduleAction, Severity
 
 __all__ = [
+    "MAX_NAME",
     "MAX_NOTE",
+    "NOTE_REQUIRED",
     "SCHEDULE_SOURCE",
     "SCHEDULE_VERBS",
     "Action",
@@ -21,6 +23,7 @@ __all__ = [
     "ActionRefused",
     "ActionResult",
     "apply_action",
+    "check_name",
     "check_note",
 ]
 
@@ -44,6 +47,14 @@ class Action(enum.StrEnum):
     UNSHELVE = "unshelve"
     ESCALATE = "escalate"
     OWN = "own"
+    DISOWN = "disown"
+    ASSIGN = "assign"
+    RESOLVE = "resolve"
+
+
+# A reason is required where the action cannot be told from what it did.
+NOTE_REQUIRED = frozenset({Action.NOTE, Action.RESOLVE})
+MAX_NAME = 64
 
 
 class ActionError(ValueError):
@@ -74,6 +85,16 @@ def check_note(note: str, *, required: bool) -> str:
     return note
 
 
+def check_name(name: str) -> str:
+    """An operator's name, as the journal and the owner column keep it."""
+    name = name.strip()
+    if not name:
+        raise ActionError("the name is empty")
+    if len(name) > MAX_NAME or not name.isprintable():
+        raise ActionError(f"the name must be at most {MAX_NAME} printable characters")
+    return name
+
+
 def _who(row: dict[str, Any]) -> str:
     return str(row.get("acked_by") or "someone")
 
@@ -86,8 +107,12 @@ def apply_action(
     now: float,
     *,
     until: float | None = None,
+    to: str | None = None,
 ) -> dict[str, Any]:
-    """The column updates `action` makes to an event `row`; raise ActionRefused if none."""
+    """The column updates `action` makes to an event `row`; raise ActionRefused if none.
+
+    `to` is the operator an ASSIGN gives the event to.
+    """
     state = EventState(row["state"])
     if action is Action.ACK:
         if state is EventState.ACKNOWLEDGED:
@@ -138,4 +163,23 @@ def apply_action(
         if row.get("owner") == actor:
             raise ActionRefused(f"event {event_id} is already yours")
         return {"owner": actor}
+    if action is Action.DISOWN:
+        if not row.get("owner"):
+            raise ActionRefused(f"event {event_id} has no owner")
+        return {"owner": None}
+    if action is Action.ASSIGN:
+        if to is None:
+            raise ActionError("assign needs the name of an operator")
+        name = check_name(to)
+        if row.get("owner") == name:
+            raise ActionRefused(f"event {event_id} is already {name}'s")
+        return {"owner": name}
+    if action is Action.RESOLVE:
+        if state is EventState.RESOLVED:
+            raise ActionRefused(f"event {event_id} is already resolved")
+        # Resolved by a person, who has seen it: it does not wait in the list for an ack.
+        updates = {"state": EventState.RESOLVED.value, "resolved_at": now, "shelved_until": None}
+        if not row.get("acked_by"):
+            updates.update(acked_by=actor, acked_at=now)
+        return updates
     raise ActionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive enum

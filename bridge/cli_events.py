@@ -1,8 +1,9 @@
-"""`bridge events ...`: list, show, acknowledge and raise events from scripts.
+"""`bridge events ...`: list, show, act on and raise events from scripts; every
+console action has its verb here.
 
 Exit status: 0 done; 1 refused by the event's state (already acknowledged by
-someone); 2 bad input (unknown event, empty or overlong note, bad filter or
-severity), in which case nothing was changed.
+someone); 2 bad input (unknown event, empty or overlong note, bad duration or
+name, bad filter or severity), in which case nothing was changed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bridge.actions import MAX_NOTE, Action, ActionError
 from bridge.cli_support import fail, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
+from bridge.durations import parse_duration
 from bridge.event_json import event_json
 from bridge.identity import operator_name
 from bridge.models import Event, EventInput, Severity
@@ -113,12 +115,21 @@ def cmd_act(args: argparse.Namespace) -> int:
     actor = operator_name(args.operator, config.operator.name)
     action = Action(args.action)
     now = SystemClock().now()
+    until = None
+    if action is Action.SHELVE:
+        try:
+            until = now + parse_duration(args.for_)
+        except ValueError as exc:
+            return fail(f"events shelve: --for: {exc}")
+    to = getattr(args, "to", None)
 
     async def work(store: Store) -> int:
         missing = [i for i in args.ids if await store.get_event(i) is None]
         if missing:
             raise InputError(f"no event {', '.join(map(str, missing))}; nothing changed")
-        results = await store.act(args.ids, action, actor, now, note=args.note or "")
+        results = await store.act(
+            args.ids, action, actor, now, note=args.note or "", until=until, to=to
+        )
         for r in results:
             stream = sys.stdout if r.ok else sys.stderr
             print(("" if r.ok else "bridge: ") + r.message, file=stream)
@@ -194,15 +205,25 @@ def add_events_parser(
     for name, help in (
         ("ack", "acknowledge events"),
         ("unack", "take an acknowledgement back"),
-        ("note", "add a note to events"),
-        ("own", "take ownership of events"),
-        ("escalate", "raise events' severity one step"),
+        ("note", "add a note to events (--note required)"),
+        ("shelve", "shelve events for a while (--for 30m, 2h, 1d)"),
         ("unshelve", "bring shelved events back"),
+        ("own", "take ownership of events"),
+        ("disown", "release the ownership of events"),
+        ("assign", "give events to a named operator (--to NAME)"),
+        ("escalate", "raise events' severity one step"),
+        ("resolve", "resolve events by hand (--note required: why)"),
     ):
         p = action(name, cmd_act, help)
         p.set_defaults(action=name)
         p.add_argument("ids", type=int, nargs="+", metavar="ID")
         p.add_argument("--note", default="", help=f"why (at most {MAX_NOTE} characters)")
+        if name == "shelve":
+            p.add_argument(
+                "--for", dest="for_", required=True, metavar="DURATION", help="30m, 2h, 1d, 1h30m"
+            )
+        elif name == "assign":
+            p.add_argument("--to", required=True, metavar="NAME", help="the operator")
     raise_ = action("raise", cmd_raise, "raise (or with --severity ok, clear) an event")
     raise_.add_argument(
         "--severity", required=True, help="critical, major, minor, warning, info or ok"

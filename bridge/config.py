@@ -297,6 +297,8 @@ class UiConfig(Model):
     stale_after_intervals: float = Field(default=3, gt=0)
     monochrome: bool = False  # severity by words, symbols, bold and reverse only
     low_bandwidth: bool = False  # no animations, minute clock, slower redraws
+    # A new event at this severity or above rings the terminal bell and flashes the pane.
+    bell: Literal["off", "major", "critical"] = "critical"
 
 
 def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:

@@ -291,4 +291,4 @@ class MaintenanceWindow:
     hosts: tuple[str, ...]
     start: float
     end: float | None  # None: until the job that opened it ends
-    source: str = "config"  # "config", or "job" for a job with maintenance = true
+    source: str = "config"  # "config", "job" (maintenance = true), "operator" (from an event)

@@ -196,6 +196,8 @@ class Poller:
         while True:
             try:
                 await self.store.unshelve_expired(self.clock.now())
+                # Operators' maintenance windows end here too: there may be no schedule duty.
+                await self.store.close_expired_windows(self.clock.now())
             except Exception as exc:
                 log.warning("unshelving events failed: %s", exc)
             await asyncio.sleep(UNSHELVE_EVERY_S)

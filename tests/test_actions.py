@@ -356,3 +356,59 @@ async def test_console_window_reads_the_order_index(store: Store) -> None:
             )
         )
     assert "events_console_order" in plan and "TEMP B-TREE" not in plan
+
+
+# -- release ownership, assign to a named operator, resolve by hand -------------------------------
+async def test_assign_disown_and_resolve_by_hand_are_journalled(store: Store) -> None:
+    event = await raised(store, Severity.MAJOR, check="trap")  # a trap: nothing clears it
+    eid = event.id
+    (assigned,) = await store.act([eid], Action.ASSIGN, "alice", T0 + 1, to=" bob ", note="DBA")
+    assert assigned.ok
+    assert (await get(store, eid)).owner == "bob"
+    entry = await last(store, eid)
+    assert (entry.action, entry.actor, entry.note) == ("assign", "alice", "to bob: DBA")
+    (again,) = await store.act([eid], Action.ASSIGN, "carol", T0 + 2, to="bob")
+    assert not again.ok and "already bob's" in again.message
+
+    (released,) = await store.act([eid], Action.DISOWN, "bob", T0 + 3, note="handed back")
+    assert released.ok and (await get(store, eid)).owner is None
+    entry = await last(store, eid)
+    assert (entry.action, entry.actor, entry.note) == ("disown", "bob", "from bob: handed back")
+    (none,) = await store.act([eid], Action.DISOWN, "bob", T0 + 4)
+    assert not none.ok and "has no owner" in none.message
+
+    (done,) = await store.act([eid], Action.RESOLVE, "carol", T0 + 5, note="port re-seated")
+    assert done.ok
+    resolved = await get(store, eid)
+    assert resolved.state is EventState.RESOLVED and resolved.resolved_at == T0 + 5
+    # Resolved by someone who saw it: it does not wait in the list for an acknowledgement.
+    assert resolved.acked_by == "carol"
+    assert eid not in {e.id for e in await store.list_events()}
+    entry = await last(store, eid)
+    assert (entry.action, entry.actor, entry.note) == ("resolve", "carol", "port re-seated")
+    (twice,) = await store.act([eid], Action.RESOLVE, "carol", T0 + 6, note="again")
+    assert not twice.ok and "already resolved" in twice.message
+    # The trap comes again: the event re-opens, as after any resolve.
+    await store.upsert_events([ev(Severity.MAJOR, T0 + 7, check="trap")], "rules")
+    assert (await get(store, eid)).state is EventState.OPEN
+
+
+@pytest.mark.parametrize(
+    ("action", "kwargs", "match"),
+    [
+        (Action.RESOLVE, {"note": "  "}, "the note is empty"),
+        (Action.ASSIGN, {"to": ""}, "the name is empty"),
+        (Action.ASSIGN, {}, "the name is empty"),
+        (Action.ASSIGN, {"to": "x" * 65}, "at most 64"),
+        (Action.ASSIGN, {"to": "bob\x1b[2J"}, "printable"),
+    ],
+)
+async def test_resolve_and_assign_need_a_reason_and_a_name(
+    store: Store, action: Action, kwargs: dict[str, Any], match: str
+) -> None:
+    event = await raised(store)
+    journal = await store.journal(event.id)
+    with pytest.raises(ActionError, match=match):
+        await store.act([event.id], action, "alice", T0 + 1, **kwargs)
+    assert await store.journal(event.id) == journal
+    assert await get(store, event.id) == event

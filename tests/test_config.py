@@ -283,3 +283,12 @@ def test_short_snmp_v3_device_key_is_a_config_error(key: str) -> None:
             "x.toml",
         )
     assert info.value.lines == [f"x.toml: devices[0]: {key} must be at least 8 characters"]
+
+
+def test_ui_bell_is_off_major_or_critical() -> None:
+    assert parse_config("", "x.toml").ui.bell == "critical"
+    assert parse_config('[ui]\nbell = "major"\n', "x.toml").ui.bell == "major"
+    with pytest.raises(ConfigError) as info:
+        parse_config('[ui]\nbell = "loud"\n', "x.toml")
+    (line,) = info.value.lines
+    assert line.startswith("x.toml: ui.bell: ") and "'critical'" in line and "loud" in line

@@ -205,6 +205,61 @@ ACT_ERRORS = [
 ]
 
 
+# -- shelve, assign, disown, resolve, and reasons ---------------------------------------------------
+def test_shelve_assign_disown_resolve_with_notes(cli: Cli) -> None:
+    trap, other = cli.seed((Severity.MAJOR, "trap"), (Severity.MINOR, "queue"))
+    before = time.time()
+    shelved = cli("shelve", str(other), "--for", "30m", "--note", "vendor ticket 42")
+    assert shelved.returncode == 0, shelved.stderr
+    assert shelved.stdout.strip() == f"shelve: event {other}"
+    shown = cli.show(other)
+    assert shown["state"] == "shelved"
+    assert before + 1800 <= shown["shelved_until"] <= time.time() + 1800
+    assert shown["journal"][0]["note"].endswith(": vendor ticket 42")
+
+    for argv in (
+        ["assign", str(trap), "--to", "bob", "--note", "DBA on call"],
+        ["escalate", str(trap), "--note", "customers see it"],
+        ["own", str(trap), "--note", "mine now"],
+        ["disown", str(trap), "--note", "off shift"],
+        ["resolve", str(trap), "--note", "port re-seated"],
+    ):
+        result = cli(*argv, operator="carol")
+        assert result.returncode == 0, (argv, result.stderr)
+    shown = cli.show(trap)
+    assert shown["state"] == "resolved" and shown["owner"] is None
+    assert [(j["action"], j["actor"], j["note"]) for j in shown["journal"][:5]] == [
+        ("resolve", "carol", "port re-seated"),
+        ("disown", "carol", "from carol: off shift"),
+        ("own", "carol", "from bob: mine now"),
+        ("escalate", "carol", "major -> critical: customers see it"),
+        ("assign", "carol", "to bob: DBA on call"),
+    ]
+    again = cli("disown", str(trap))
+    assert again.returncode == 1 and f"event {trap} has no owner" in again.stderr
+
+
+VERB_ERRORS = [
+    (["shelve", "{id}"], ["events shelve", "--for"]),
+    (["shelve", "{id}", "--for", "soon"], ["events shelve: --for", "'soon' is not a duration"]),
+    (["shelve", "{id}", "--for", "0m"], ["more than zero"]),
+    (["assign", "{id}"], ["events assign", "--to"]),
+    (["assign", "{id}", "--to", "  "], ["events assign", "the name is empty"]),
+    (["resolve", "{id}"], ["events resolve", "the note is empty"]),
+    (["disown", "999"], ["no event 999", "nothing changed"]),
+    (["resolve", "x", "--note", "n"], ["events resolve", "invalid int value: 'x'"]),
+]
+
+
+def test_new_verbs_bad_input_changes_nothing(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
+    before = cli.state()
+    commands = [[a.replace("{id}", str(event_id)) for a in args] for args, _ in VERB_ERRORS]
+    for result, (_, parts) in zip(cli.parallel(*commands), VERB_ERRORS, strict=True):
+        one_error_line(result, *parts)
+    assert cli.state() == before
+
+
 def test_bad_input_changes_nothing(cli: Cli) -> None:
     (event_id,) = cli.seed((Severity.CRITICAL, "replication"))
     before = cli.state()

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from bridge.actions import Action
+from bridge.clock import FixedClock
 from bridge.models import Event, EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
@@ -113,10 +114,11 @@ async def test_ack_with_note_then_unack(db: Path) -> None:
         assert pane(app).body.current_key == str(event_id)
 
         await pilot.press("u")
+        await prompt(pilot, "wrong one")
         opened = await stored(pilot, event_id, lambda e: e.state is EventState.OPEN, "the unack")
         assert opened.acked_by is None
         (entry, *_) = await app.store.journal(event_id)
-        assert (entry.action, entry.actor) == ("unack", "alice")
+        assert (entry.action, entry.actor, entry.note) == ("unack", "alice", "wrong one")
 
 
 async def test_escape_cancels_the_prompt(db: Path) -> None:
@@ -186,13 +188,16 @@ async def test_shelve_for_a_duration(db: Path) -> None:
         screen = await prompt(pilot, "soon")
         assert "not a duration" in str(screen.query_one("#prompt-error", Static).content)
         await prompt(pilot, "30m")
+        screen = await prompt(pilot)
+        assert "for 30m" in screen.question and "Reason (optional):" in screen.question
+        await prompt(pilot, "vendor on site")
         shelved = await stored(
             pilot, event_id, lambda e: e.state is EventState.SHELVED, "the shelve"
         )
         assert shelved.shelved_until == T0 + 1800
         (entry, *_) = await app.store.journal(event_id)
         assert (entry.action, entry.actor) == ("shelve", "alice")
-        assert entry.note.startswith("until ")
+        assert entry.note.startswith("until ") and entry.note.endswith(": vendor on site")
         await wait_until(
             settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "shelvd"),
             WAIT,
@@ -209,16 +214,18 @@ async def test_escalate_and_own(db: Path) -> None:
         event_id = await current_id(pilot)
         assert (row_of(app, event_id) or ())[1] == "MAJOR"
         await pilot.press("e")
+        await prompt(pilot, "")  # the reason is optional
         up = await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
         assert up.state is EventState.OPEN
         (entry, *_) = await app.store.journal(event_id)
         assert (entry.action, entry.actor, entry.note) == ("escalate", "alice", "major -> critical")
 
         await pilot.press("o")
+        await prompt(pilot, "I know this switch")
         owned = await stored(pilot, event_id, lambda e: e.owner == "alice", "ownership")
         assert owned.severity is Severity.CRITICAL
         (entry, *_) = await app.store.journal(event_id)
-        assert (entry.action, entry.actor) == ("own", "alice")
+        assert (entry.action, entry.actor, entry.note) == ("own", "alice", "I know this switch")
         await wait_until(
             settled(pilot, lambda: (row_of(app, event_id) or ())[8] == "alice"),
             WAIT,
@@ -428,5 +435,394 @@ async def test_sign_on_as_a_new_operator(db: Path) -> None:
         assert entry.note == "took the bridge from alice"
         # What carol does from now on is journalled as hers.
         await pilot.press("o")
+        await prompt(pilot, "")
         owned = await stored(pilot, event_id, lambda e: e.owner is not None, "ownership")
         assert owned.owner == "carol"
+
+
+# -- the cursor keeps the operator's event, whatever the list does ---------------------------
+async def test_cursor_keeps_its_event_when_it_leaves_the_list(db: Path) -> None:
+    """Another console acknowledges the top event and it resolves: it leaves the open
+    list. The cursor stays on it (shown resolved) instead of falling onto the next
+    row, which `a` would then have acknowledged."""
+    app = make_app(db)
+    other = await open_store(db)  # another operator's console on the same store
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            chosen = await other.get_event(top)
+            assert chosen is not None
+            await other.act([top], Action.ACK, "bob", T0)
+            await other.upsert_events(
+                [EventInput(chosen.source, chosen.resource, chosen.check, Severity.OK, "ok", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, top) or ())[STATE : STATE + 1] == ("rslvd",)),
+                WAIT,
+                what="the chosen row showing resolved",
+            )
+            assert pane(app).body.current_key == str(top)
+            await pilot.press("a")
+            await prompt(pilot, "")
+            await wait_until(
+                settled(pilot, lambda: not isinstance(app.screen, PromptScreen)), WAIT, what="close"
+            )
+            await pilot.pause()
+            # Refused (bob acknowledged it), and no other event was acknowledged instead.
+            for event in await app.store.list_events():
+                assert event.acked_by != "alice", event
+            # Once the cursor moves off it, the resolved event leaves the list.
+            await pilot.press("j")
+            await other.upsert_events(
+                [EventInput("http", "shop.example", "http", Severity.WARNING, "slow", T0 + 1)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: row_of(app, top) is None), WAIT, what="the row to go"
+            )
+    finally:
+        await other.close()
+
+
+async def test_cursor_follows_its_event_when_rows_resort(db: Path) -> None:
+    """A severity rise and an acknowledgement elsewhere re-sort the rows under the cursor."""
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            uplink = await other.find_event("snmp|core-sw1|ifOperStatus:Gi0/1")
+            assert uplink is not None
+            await other.upsert_events(
+                [
+                    EventInput(
+                        "snmp", "core-sw1", "ifOperStatus:Gi0/1", Severity.CRITICAL, "down", T0
+                    )
+                ],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: pane(app).body.rows[0].key == str(uplink.id)),
+                WAIT,
+                what="the uplink sorted above",
+            )
+            assert pane(app).body.current_key == str(top)
+            await other.act([top], Action.ACK, "bob", T0)
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, top) or ())[STATE : STATE + 1] == ("ack",)),
+                WAIT,
+                what="the chosen row acknowledged",
+            )
+            assert pane(app).body.current_key == str(top)
+    finally:
+        await other.close()
+
+
+async def test_marked_events_stay_shown_when_they_leave_the_list(db: Path) -> None:
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            first = int(pane(app).body.rows[0].key)
+            await pilot.press("space")  # marks the top row, the cursor moves down
+            chosen = await other.get_event(first)
+            assert chosen is not None
+            await other.act([first], Action.ACK, "bob", T0)
+            await other.upsert_events(
+                [EventInput(chosen.source, chosen.resource, chosen.check, Severity.OK, "ok", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: (row_of(app, first) or ())[STATE : STATE + 1] == ("rslvd",)),
+                WAIT,
+                what="the marked row showing resolved",
+            )
+            assert (row_of(app, first) or ())[0] == "*"
+    finally:
+        await other.close()
+
+
+async def test_the_action_hits_the_events_of_the_prompt_when_it_opened(db: Path) -> None:
+    """Rows move while the prompt is open: the note goes to the event it named."""
+    app = make_app(db)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("home")
+            top = await current_id(pilot)
+            await pilot.press("n")
+            await prompt(pilot)
+            await other.upsert_events(
+                [EventInput("snmp", "new-sw9", "reach", Severity.CRITICAL, "unreachable", T0)],
+                "bridge",
+            )
+            await wait_until(
+                settled(pilot, lambda: pane(app).body.rows[0].cells[3] == "new-sw9"),
+                WAIT,
+                what="a new critical above",
+            )
+            await prompt(pilot, "checked")
+            await wait_until(
+                settled(pilot, lambda: not isinstance(app.screen, PromptScreen)), WAIT, what="close"
+            )
+
+            async def noted() -> bool:
+                await pilot.pause()
+                return any(j.action == "note" for j in await app.store.journal())
+
+            await wait_until(noted, WAIT, what="the note")
+            notes = [j for j in await app.store.journal() if j.action == "note"]
+            assert [(j.event_id, j.note) for j in notes] == [(top, "checked")]
+    finally:
+        await other.close()
+
+
+# -- every prompt names what it acts on ---------------------------------------------------------
+@pytest.mark.parametrize("key", ["a", "n", "s"])
+async def test_the_prompt_names_the_event(db: Path, key: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("end")  # the INFO trap with markup and an escape in its summary
+        event_id = await current_id(pilot)
+        await pilot.press(key)
+        question = (await prompt(pilot)).question
+        assert "INFO edge-rt2 trap: [bold red]pwned[/] \\x1b[2J" in question
+        assert f"event {event_id}" in question and "\x1b" not in question
+
+
+async def test_the_prompt_lists_the_marked_events(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("space", "space")
+        await pilot.press("a")
+        question = (await prompt(pilot)).question
+        assert "2 marked events:" in question
+        assert f"CRITICAL {HOST} disk:/var: /var is 96.5% full" in question
+        assert "MAJOR core-sw1 ifOperStatus:Gi0/1: uplink Gi0/1 down" in question
+        assert "shop.example" not in question
+
+
+# -- M marks every event the filter matches, C clears the marks; the border counts them ----------
+async def test_mark_all_that_match_the_filter_and_clear(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        events = pane(app)
+        await current_id(pilot)
+        await pilot.press("slash", *"sev:major+", "enter")
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 2), WAIT, what="filter")
+        major_up = {int(r.key) for r in events.body.rows}
+        await pilot.press("M")
+        assert events.marked == major_up
+        assert "2 marked" in str(events.border_title)
+        assert [r.cells[0] for r in events.body.rows] == ["*", "*"]
+        await pilot.press("slash", "escape")  # the filter cleared: the marks stay
+        await wait_until(settled(pilot, lambda: len(events.body.rows) == 4), WAIT, what="all")
+        assert events.marked == major_up and "2 marked" in str(events.border_title)
+        await pilot.press("C")
+        assert not events.marked
+        assert "marked" not in str(events.border_title)
+        assert all(r.cells[0] == "" for r in events.body.rows)
+
+
+# -- g: assign, d: release ownership, S: unshelve, x: resolve by hand ------------------------------
+async def journalled(pilot: Pilot[int], event_id: int, action: str) -> tuple[str, str]:
+    """Wait for the event's newest journal entry to be `action`; its (actor, note)."""
+    app = pilot.app
+    assert isinstance(app, BridgeApp)
+
+    async def done() -> bool:
+        await pilot.pause()
+        entries = await app.store.journal(event_id)
+        return bool(entries) and entries[0].action == action
+
+    await wait_until(done, WAIT, what=f"the {action}")
+    (entry, *_) = await app.store.journal(event_id)
+    return entry.actor, entry.note
+
+
+async def test_assign_then_release_ownership(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await pilot.press("g")
+        screen = await prompt(pilot, "   ")
+        assert "the name is empty" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "bob")
+        screen = await prompt(pilot)
+        assert "to bob" in screen.question and "disk:/var" in screen.question
+        await prompt(pilot, "DBA on call")
+        assert await journalled(pilot, event_id, "assign") == ("alice", "to bob: DBA on call")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[8] == "bob"), WAIT, what="owner"
+        )
+        await pilot.press("d")
+        screen = await prompt(pilot)
+        assert screen.question.startswith("Release ownership of CRITICAL")
+        await prompt(pilot, "")
+        assert await journalled(pilot, event_id, "disown") == ("alice", "from bob")
+        await stored(pilot, event_id, lambda e: e.owner is None, "no owner")
+
+
+async def test_unshelve_brings_a_shelved_event_back(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await app.store.act([event_id], Action.SHELVE, "bob", T0, until=T0 + 3600)
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "shelvd"),
+            WAIT,
+            what="shelved",
+        )
+        await pilot.press("S")
+        await prompt(pilot, "needed now")
+        assert await journalled(pilot, event_id, "unshelve") == ("alice", "needed now")
+        back = await stored(pilot, event_id, lambda e: e.state is EventState.OPEN, "unshelve")
+        assert back.shelved_until is None
+
+
+async def test_resolve_by_hand_needs_a_reason(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("end")  # the trap: nothing will ever clear it
+        event_id = await current_id(pilot)
+        before = await app.store.journal()
+        await pilot.press("x")
+        screen = await prompt(pilot, "")
+        assert "Reason:" in screen.question and "trap" in screen.question
+        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        assert await app.store.journal() == before
+        await prompt(pilot, "rebooted, checked by hand")
+        assert await journalled(pilot, event_id, "resolve") == (
+            "alice",
+            "rebooted, checked by hand",
+        )
+        done = await stored(pilot, event_id, lambda e: e.state is EventState.RESOLVED, "resolve")
+        assert done.acked_by == "alice"
+
+
+# -- the bell: a new alarm rings and flashes the border ---------------------------------------------
+def bell_app(db: Path, bell: str | None) -> BridgeApp:
+    from bridge.config import Config
+    from bridge.ui.app import create_app
+
+    ui = {} if bell is None else {"bell": bell}
+    return create_app(
+        Config.model_validate({"ui": ui}),
+        operator="alice",
+        store_path=db,
+        clock=FixedClock(T0),
+        collect=False,
+        hostname=HOST,
+        feed_interval=0.05,
+    )
+
+
+def raise_event(resource: str, severity: Severity, at: float = T0) -> EventInput:
+    return EventInput("snmp", resource, "reach", severity, f"{resource} unreachable", at)
+
+
+@pytest.mark.parametrize(("bell", "rings_for_major"), [(None, False), ("major", True)])
+async def test_a_new_alarm_rings_the_bell_and_flashes_the_border(
+    db: Path, bell: str | None, rings_for_major: bool
+) -> None:
+    app = bell_app(db, bell)
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            events = pane(app)
+            await current_id(pilot)
+            await pilot.pause(0.3)
+            assert events.alarms == 0  # the critical there at start does not ring
+            await other.upsert_events([raise_event("dist-sw2", Severity.MAJOR)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: any(r.cells[3] == "dist-sw2" for r in events.body.rows)),
+                WAIT,
+                what="the major listed",
+            )
+            assert events.alarms == int(rings_for_major)
+            # A filter hiding it must not hide a new critical from the bell.
+            await pilot.press("slash", *"host:nothing-here", "enter")
+            await wait_until(settled(pilot, lambda: not events.body.rows), WAIT, what="filtered")
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: events.alarms == int(rings_for_major) + 1),
+                WAIT,
+                what="the bell",
+            )
+            await wait_until(
+                settled(pilot, lambda: events.has_class("-alarm")), WAIT, what="the flash"
+            )
+            await wait_until(
+                settled(pilot, lambda: not events.has_class("-alarm")), WAIT, what="flash ends"
+            )
+            # Repeats of the same alarm do not ring again.
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL, T0 + 5)], "bridge")
+            await pilot.pause(0.5)
+            assert events.alarms == int(rings_for_major) + 1
+    finally:
+        await other.close()
+
+
+async def test_no_bell_when_off_or_for_the_operators_own_escalation(db: Path) -> None:
+    app = bell_app(db, "off")
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await other.upsert_events([raise_event("fw-dmz", Severity.CRITICAL)], "bridge")
+            await wait_until(
+                settled(pilot, lambda: row_of(app, 5) is not None), WAIT, what="listed"
+            )
+            await pilot.pause(0.3)
+            assert pane(app).alarms == 0
+    finally:
+        await other.close()
+    app = bell_app(db, "critical")
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("home", "j", "j")  # a major: escalated by the operator here
+        event_id = await current_id(pilot)
+        assert (row_of(app, event_id) or ())[1] == "MAJOR"
+        await pilot.press("e")
+        await prompt(pilot, "")
+        await stored(pilot, event_id, lambda e: e.severity is Severity.CRITICAL, "escalate")
+        await pilot.pause(0.5)
+        assert pane(app).alarms == 0
+
+
+# -- w: a maintenance window for the event's host ------------------------------------------------
+async def test_maintenance_window_from_an_event(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await current_id(pilot)
+        await pilot.press("home", "j")  # core-sw1's uplink
+        event_id = await current_id(pilot)
+        await pilot.press("w")
+        screen = await prompt(pilot)
+        assert "maintenance window from now for core-sw1" in screen.question
+        assert "MAJOR core-sw1 ifOperStatus:Gi0/1: uplink Gi0/1 down" in screen.question
+        await prompt(pilot, "2h")
+        screen = await prompt(pilot, "")
+        assert "for 2h" in screen.question
+        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        await prompt(pilot, "line card swap")
+        actor, note = await journalled(pilot, event_id, "maintenance")
+        assert actor == "alice"
+        assert note.startswith("core-sw1 until ") and note.endswith(": line card swap")
+        (window,) = await app.store.maintenance_windows()
+        assert (window.hosts, window.start, window.end) == (("core-sw1",), T0, T0 + 7200)
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "maint"),
+            WAIT,
+            what="the row muted",
+        )

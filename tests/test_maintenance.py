@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from conftest import Isolated, config_errors, run_bridge
 
+from bridge.actions import ActionError
 from bridge.clock import FixedClock
 from bridge.config import Config, MaintenanceConfig
 from bridge.maintenance import config_windows
@@ -156,3 +158,71 @@ async def test_windows_left_behind_do_not_suppress(store: Store) -> None:
     config = Config()
     await ScheduleLoop(store, config, FixedClock(T), RuleEngine(config)).tick()
     assert await store.maintenance_windows() == []
+
+
+# -- a window an operator opens from an event ------------------------------------------------------
+async def suppressed(store: Store, key: str) -> bool:
+    event = await store.find_event(key)
+    assert event is not None, key
+    return event.suppressed
+
+
+async def test_an_operators_window_mutes_the_host_and_outlives_the_lease_holder(
+    store: Store,
+) -> None:
+    await store.upsert_events(
+        [
+            EventInput("snmp", "fw-dmz", "reach", Severity.CRITICAL, "unreachable", T),
+            EventInput("snmp", "fw-dmz", "ifOperStatus", Severity.MAJOR, "down", T),
+            EventInput("snmp", "core-sw1", "reach", Severity.CRITICAL, "unreachable", T),
+        ],
+        "test",
+    )
+    fw = await store.find_event("snmp|fw-dmz|reach")
+    other = await store.find_event("snmp|core-sw1|reach")
+    assert fw is not None and other is not None
+    for reason, end, match in (("  ", T + 60 * M, "the note is empty"), ("psu", T, "future")):
+        with pytest.raises(ActionError, match=match):
+            await store.open_window_for([fw.id], "alice", reason, T, end)
+    with pytest.raises(ActionError, match="no event 999"):
+        await store.open_window_for([999], "alice", "psu", T, T + M)
+    assert await store.maintenance_windows() == []
+
+    hosts = await store.open_window_for([fw.id], "alice", "replacing the PSU", T, T + 60 * M)
+    assert hosts == ["fw-dmz"]
+    (window,) = await store.maintenance_windows()
+    assert (window.hosts, window.start, window.end, window.source) == (
+        ("fw-dmz",),
+        T,
+        T + 60 * M,
+        "operator",
+    )
+    muted = {e.check: e.suppressed for e in await store.list_events() if e.resource == "fw-dmz"}
+    assert muted == {"reach": True, "ifOperStatus": True}  # at once, not at the next poll
+    assert not await suppressed(store, "snmp|core-sw1|reach")
+    (entry, *_) = await store.journal(fw.id)
+    assert (entry.actor, entry.action) == ("alice", "maintenance")
+    assert entry.note.startswith("fw-dmz until ") and entry.note.endswith(": replacing the PSU")
+    assert any(
+        (j.actor, j.action, j.event_id) == ("alice", "maintenance opened", None)
+        for j in await store.journal()
+    )
+    # The lease holder writing its own windows keeps the operator's.
+    config = Config()
+    await ScheduleLoop(store, config, FixedClock(T + M), RuleEngine(config)).tick()
+    assert [w.source for w in await store.maintenance_windows()] == ["operator"]
+    # New events for the host inside the window are muted as they come.
+    await store.upsert_events(
+        [EventInput("snmp", "fw-dmz", "cpu", Severity.MAJOR, "cpu 95%", T + 2 * M)], "test"
+    )
+    assert await suppressed(store, "snmp|fw-dmz|cpu")
+
+    assert await store.close_expired_windows(T + 59 * M) == 0
+    assert await store.close_expired_windows(T + 60 * M) == 1
+    assert await store.maintenance_windows() == []
+    alerting = [e for e in await store.list_events() if e.resource == "fw-dmz"]
+    assert len(alerting) == 3 and not any(e.suppressed for e in alerting)
+    assert any(
+        (j.action, j.note) == ("maintenance closed", "operator:fw-dmz")
+        for j in await store.journal()
+    )

@@ -8,7 +8,7 @@ import pytest
 from conftest import settled, wait_until
 from seed import HOST, T0, make_app, seed_store
 from textual.binding import Binding
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 
 from bridge.clock import FixedClock
@@ -215,7 +215,7 @@ async def test_every_help_line_fits_at_80x24(db: Path) -> None:
 def test_help_names_every_bound_key() -> None:
     """A key bound in the console but missing from help is a key nobody finds."""
     shown = {token for _, keys in KEYS for key, _ in keys for token in key.split()}
-    names = {"slash": "/", "question_mark": "?", "ctrl+l": "Ctrl+L"}
+    names = {"slash": "/", "question_mark": "?", "ctrl+l": "Ctrl+L", "ctrl+q": "Ctrl+Q"}
     bound = [
         *BridgeApp.BINDINGS,
         *EventsPane.BINDINGS,
@@ -281,6 +281,53 @@ async def test_command_palette_runs_actions(db: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert focused_id(app) == "health-view"
+
+
+async def test_ctrl_q_asks_too_while_an_action_is_in_flight(db: Path) -> None:
+    """Textual's own quit key must not skip the "still being saved" question."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.in_flight = 1
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.is_running
+        await pilot.press("ctrl+q", "y")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_palette_lists_every_action_of_the_focused_pane_once(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for key, pane in (("1", EventsPane), ("2", SchedulePane)):
+            await pilot.press(key)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert len(titles) == len(set(titles)), titles
+            assert titles.count("Keys") == 1 and "Maximize" not in titles
+            assert "Quit" not in titles and "Quit bridge" in titles and "Theme" in titles
+            for binding in pane.BINDINGS:
+                assert isinstance(binding, Binding)
+                assert f"{pane.title}: {binding.description}" in titles, binding
+        assert "Schedule: Reschedule" in titles and "Schedule: Mark done" in titles
+        assert not any(t.startswith("Events: ") for t in titles)
+
+        await pilot.press("1", "end")  # the trap, resolved by hand from the palette
+        await pilot.press("ctrl+p", *"Resolve by hand")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        hits = palette.query_one(CommandList)
+        await wait_until(settled(pilot, lambda: hits.option_count > 0), 2, what="palette search")
+        await pilot.press("enter")
+        await wait_until(
+            settled(
+                pilot,
+                lambda: "Resolve by hand INFO edge-rt2" in str(getattr(app.screen, "question", "")),
+            ),
+            2,
+            what="the resolve prompt",
+        )
 
 
 async def test_another_process_commit_shows_within_a_second(db: Path) -> None:

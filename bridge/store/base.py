@@ -111,8 +111,11 @@ class Store(Protocol):
         *,
         note: str = "",
         until: float | None = None,
+        to: str | None = None,
     ) -> list[ActionResult]:
-        """An operator action, journalled; raises ActionError for a bad request."""
+        """An operator action, journalled; raises ActionError for a bad request.
+
+        `to` names the operator an ASSIGN gives the events to."""
         ...
 
     async def record(self, actor: str, action: str, note: str, now: float) -> None: ...
@@ -201,6 +204,17 @@ class Store(Protocol):
         ...
 
     async def maintenance_windows(self) -> list[MaintenanceWindow]: ...
+
+    async def open_window_for(
+        self, event_ids: Sequence[int], actor: str, reason: str, now: float, end: float
+    ) -> list[str]:
+        """An operator's window, now until `end`, for these events' hosts; journalled.
+
+        The lease holder's set_maintenance_windows keeps it; close_expired_windows ends it.
+        """
+        ...
+
+    async def close_expired_windows(self, now: float) -> int: ...
 
     # -- the collector lease ---------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import glob
 import json
 import os
 import socket
@@ -17,12 +18,15 @@ from typing import Any
 import aiosqlite
 
 from bridge.actions import (
+    NOTE_REQUIRED,
     SCHEDULE_SOURCE,
     SCHEDULE_VERBS,
     Action,
+    ActionError,
     ActionRefused,
     ActionResult,
     apply_action,
+    check_name,
     check_note,
 )
 from bridge.models import (
@@ -53,6 +57,7 @@ from collectors.base import Reading
 __all__ = ["SqliteStore", "open_sqlite_store"]
 
 BUSY_TIMEOUT_MS = 5000
+OPERATOR_WINDOW = "operator"  # the source of a window an operator opened from an event
 CHANGE_RETENTION_S = 3600.0
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
@@ -484,6 +489,7 @@ class SqliteStore(ServiceQueries):
         *,
         note: str = "",
         until: float | None = None,
+        to: str | None = None,
     ) -> list[ActionResult]:
         """Apply an operator action to each event in one transaction.
 
@@ -491,7 +497,9 @@ class SqliteStore(ServiceQueries):
         never lose an update: the second sees the first's change and is refused
         with who did it.
         """
-        note = check_note(note, required=action is Action.NOTE)
+        note = check_note(note, required=action in NOTE_REQUIRED)
+        if action is Action.ASSIGN:
+            to = check_name(to or "")
         results: list[ActionResult] = []
         async with self._tx(now, "events") as seq:
             ids = list(dict.fromkeys(event_ids))
@@ -514,7 +522,7 @@ class SqliteStore(ServiceQueries):
                     continue
                 row = dict(zip(("state", "severity", "acked_by", "owner"), found, strict=True))
                 try:
-                    updates = apply_action(event_id, row, action, actor, now, until=until)
+                    updates = apply_action(event_id, row, action, actor, now, until=until, to=to)
                 except ActionRefused as exc:
                     results.append(ActionResult(event_id, False, str(exc)))
                     continue
@@ -531,8 +539,10 @@ class SqliteStore(ServiceQueries):
                         f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}"
                         + (f": {note}" if note else "")
                     )
-                elif action is Action.OWN and row["owner"]:
+                elif action is Action.DISOWN or (action is Action.OWN and row["owner"]):
                     detail = f"from {row['owner']}" + (f": {note}" if note else "")
+                elif action is Action.ASSIGN:
+                    detail = f"to {to}" + (f": {note}" if note else "")
                 await self._db.execute(
                     "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
                     (event_id, now, actor, action.value, detail),
@@ -788,7 +798,13 @@ class SqliteStore(ServiceQueries):
         async with self._tx(now, "maintenance"):
             async with self._db.execute("SELECT name FROM maintenance_windows") as cur:
                 before = {row[0] for row in await cur.fetchall()}
-            await self._db.execute("DELETE FROM maintenance_windows")
+            # Operators' windows are theirs to end (or their end time): not the lease holder's.
+            await self._db.execute(
+                "DELETE FROM maintenance_windows WHERE source != ? OR end <= ?",
+                (OPERATOR_WINDOW, now),
+            )
+            async with self._db.execute("SELECT name FROM maintenance_windows") as cur:
+                before -= {row[0] for row in await cur.fetchall()}
             await self._db.executemany(
                 "INSERT INTO maintenance_windows(name, hosts, start, end, source) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -809,6 +825,77 @@ class SqliteStore(ServiceQueries):
                     "VALUES (NULL, ?, 'bridge', ?, ?)",
                     (now, f"maintenance {verb}", name),
                 )
+
+    async def open_window_for(
+        self, event_ids: Sequence[int], actor: str, reason: str, now: float, end: float
+    ) -> list[str]:
+        """An operator's maintenance window, now until `end`, for the hosts of these
+        events; their unresolved events are muted at once. Journalled on each event
+        and for the bridge. Returns the hosts; ActionError (nothing changed) for an
+        empty reason, an end not in the future or no such event."""
+        reason = check_note(reason, required=True)
+        if end <= now:
+            raise ActionError("the window must end in the future")
+        hosts: dict[str, list[int]] = {}
+        async with self._tx(now, "maintenance"):
+            for event_id in dict.fromkeys(event_ids):
+                async with self._db.execute(
+                    "SELECT resource FROM events WHERE id = ?", (event_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    raise ActionError(f"no event {event_id}")
+                hosts.setdefault(row[0], []).append(event_id)
+            for host, ids in hosts.items():
+                name = f"operator:{host}"  # a second window for a host replaces the first
+                await self._db.execute(
+                    "INSERT OR REPLACE INTO maintenance_windows(name, hosts, start, end, source) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (name, json.dumps([glob.escape(host)]), now, end, OPERATOR_WINDOW),
+                )
+                await self._db.execute(
+                    "UPDATE events SET suppressed_by = ? WHERE resource = ? AND state != 'resolved'",
+                    (name, host),
+                )
+                note = f"{host} until {human_utc(end)}: {reason}"
+                await self._db.executemany(
+                    "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                    [(i, now, actor, "maintenance", note) for i in ids]
+                    + [
+                        (
+                            None,
+                            now,
+                            actor,
+                            "maintenance opened",
+                            f"{name} until {human_utc(end)}: {reason}",
+                        )
+                    ],
+                )
+        return list(hosts)
+
+    async def close_expired_windows(self, now: float) -> int:
+        """End the operators' windows whose time is up; their events alert again."""
+        async with self._db.execute(
+            "SELECT name FROM maintenance_windows WHERE source = ? AND end <= ?",
+            (OPERATOR_WINDOW, now),
+        ) as cur:
+            due = [row[0] for row in await cur.fetchall()]
+        if not due:
+            return 0
+        async with self._tx(now, "maintenance"):
+            for name in due:
+                await self._db.execute("DELETE FROM maintenance_windows WHERE name = ?", (name,))
+                await self._db.execute(
+                    "UPDATE events SET suppressed_by = NULL WHERE suppressed_by = ? "
+                    "AND state != 'resolved'",
+                    (name,),
+                )
+                await self._db.execute(
+                    "INSERT INTO journal(event_id, at, actor, action, note) "
+                    "VALUES (NULL, ?, 'bridge', 'maintenance closed', ?)",
+                    (now, name),
+                )
+        return len(due)
 
     async def maintenance_windows(self) -> list[MaintenanceWindow]:
         async with self._db.execute(

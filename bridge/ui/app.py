@@ -83,6 +83,7 @@ class BridgeApp(App[int]):
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "request_quit", "Quit"),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True),  # Textual's too
         Binding("T", "sign_on", "Take the bridge", show=False),
         Binding("R", "reports", "Reports", show=False),
         Binding("O", "handover", "Handover", show=False),
@@ -488,7 +489,11 @@ class BridgeApp(App[int]):
         self.exit(0)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's Quit skipped the in-flight check, its Keys and Maximize doubled
+        # ours (help, zoom): only its theme picker and screenshot are kept.
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Screenshot"):
+                yield command
         for pane_id, label in (
             ("events-pane", "Events"),
             ("schedule-pane", "Schedule"),
@@ -517,21 +522,23 @@ class BridgeApp(App[int]):
         yield SystemCommand(
             "Shift handover", "Review and accept the handover", self.action_handover
         )
-        events = self.query_one(EventsPane)
-        for name, what in (
-            ("ack", "Acknowledge"),
-            ("unack", "Unacknowledge"),
-            ("note", "Add a note to"),
-            ("shelve", "Shelve"),
-            ("escalate", "Escalate"),
-            ("own", "Take ownership of"),
-        ):
-            yield SystemCommand(f"{what} event", f"{what} the selected or marked events",
-                                lambda n=name: events.action_act(n))  # fmt: skip
-        yield SystemCommand(
-            "Toggle event history", "Show resolved events too", events.action_history
-        )
+        yield from self._pane_commands(screen)
         yield SystemCommand("Quit bridge", "Leave the console", self.action_request_quit)
+
+    def _pane_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key of the focused pane (the Events pane if none is), named as the
+        footer and the help name it."""
+        node = screen.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent  # type: ignore[assignment]
+        pane = node or self.query_one(EventsPane)
+        for binding in pane.BINDINGS:
+            if isinstance(binding, Binding):
+                yield SystemCommand(
+                    f"{pane.title}: {binding.description}",
+                    f"key {binding.key}",
+                    lambda b=binding: self.run_action(b.action, pane),
+                )
 
 
 def create_app(

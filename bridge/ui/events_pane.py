@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -17,9 +18,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
-from bridge.actions import Action, ActionError, check_note
+from bridge.actions import NOTE_REQUIRED, Action, ActionError, check_name, check_note
 from bridge.durations import parse_duration
-from bridge.models import Change, Event, EventState
+from bridge.models import Change, Event, EventState, Severity
 from bridge.query import EventQuery, QueryError, parse_query
 from bridge.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.ui.lines import Line, LinesView, plain
@@ -37,6 +38,22 @@ _STATE_LABEL = {
     EventState.SUPPRESSED: "suppr",
     EventState.RESOLVED: "rslvd",
 }  # storms: however many commits arrive, redraw at most this often
+FLASH_EVERY_S = 0.4
+FLASHES = 3  # the border flashes this many times for a new alarm
+ALARM_SCAN = 100  # with a filter on, the newest alarms looked at apart from the list
+PROMPT_ROWS = 5  # marked events a prompt lists one by one; it counts the rest
+VERB = {
+    Action.ACK: "Acknowledge",
+    Action.UNACK: "Take back the acknowledgement of",
+    Action.NOTE: "Add a note to",
+    Action.SHELVE: "Shelve",
+    Action.UNSHELVE: "Bring back",
+    Action.ESCALATE: "Escalate",
+    Action.OWN: "Take ownership of",
+    Action.DISOWN: "Release ownership of",
+    Action.ASSIGN: "Assign",
+    Action.RESOLVE: "Resolve by hand",
+}
 
 
 class EventsPane(Pane):
@@ -50,7 +67,14 @@ class EventsPane(Pane):
         Binding("s", "act('shelve')", "Shelve"),
         Binding("e", "act('escalate')", "Escalate", show=False),
         Binding("o", "act('own')", "Own", show=False),
+        Binding("d", "act('disown')", "Release ownership", show=False),
+        Binding("g", "act('assign')", "Assign", show=False),
+        Binding("S", "act('unshelve')", "Unshelve", show=False),
+        Binding("x", "act('resolve')", "Resolve by hand", show=False),
+        Binding("w", "window", "Maintenance window", show=False),
         Binding("space", "mark", "Mark", show=False),
+        Binding("M", "mark_all", "Mark all", show=False),
+        Binding("C", "clear_marks", "Clear marks", show=False),
         Binding("h", "history", "History"),
     ]
 
@@ -73,6 +97,12 @@ class EventsPane(Pane):
         self.include_resolved = False
         self.query_: EventQuery = EventQuery()
         self.marked: set[int] = set()
+        self._release_cursor = False  # the next reload may drop the cursor's event
+        self._kept: set[int] = set()  # listed only because the operator chose them
+        # (id, opened_at) of each event that rang, or was already there: rings once.
+        self._alarmed: set[tuple[int, float | None]] | None = None  # None: not loaded yet
+        self._acting: set[int] = set()  # events the operator's own action changes: no bell
+        self.alarms = 0  # times the bell rang
         self._dirty = False
         self._loading = False
         self._counted_at = float("-inf")
@@ -137,14 +167,17 @@ class EventsPane(Pane):
         try:
             app = self.bridge
             keep = app.config.events.keep_unacknowledged_resolved
-            self.events = await app.store.list_events(
+            events = await app.store.list_events(
                 include_resolved=self.include_resolved,
                 limit=app.config.events.list_limit,
                 query=self.query_,
                 keep_unacked_resolved=keep,
             )
-            if len(self.events) < app.config.events.list_limit:
-                self.total = len(self.events)
+            listed = len(events)
+            await self._ring_for_new(events)
+            self.events = await self._keep_chosen(events)
+            if listed < app.config.events.list_limit:
+                self.total = listed
                 self._count_stale = False
             else:
                 # Counted by the timer, after this window is on screen: a keypress
@@ -156,6 +189,64 @@ class EventsPane(Pane):
         finally:
             self._loading = False
         self.redraw()
+
+    async def _ring_for_new(self, events: list[Event]) -> None:
+        """Ring the bell and flash the border for a new alarm at `[ui] bell` or above.
+
+        An operator in another tmux window or SSH tab is flagged: a new event, or
+        one re-opened or raised to that severity, rings once. Events there at
+        start, and changes the operator made here, do not ring.
+        """
+        level = self.bridge.config.ui.bell
+        if level == "off":
+            return
+        floor = Severity.CRITICAL if level == "critical" else Severity.MAJOR
+        if not self.query_.empty:  # a filter must not hide an alarm
+            events = await self.bridge.store.list_events(
+                limit=ALARM_SCAN, query=parse_query(f"sev:{floor.label}+")
+            )
+        now = {
+            (e.id, e.opened_at)
+            for e in events
+            if e.severity >= floor and e.state is EventState.OPEN and not e.suppressed
+        }
+        known = self._alarmed
+        self._alarmed = now if known is None else known | now
+        if known is not None and {a for a in now - known if a[0] not in self._acting}:
+            self.alarms += 1
+            self.app.bell()
+            self._flash(FLASHES * 2)
+
+    def _flash(self, left: int) -> None:
+        self.set_class(left % 2 == 0 and left > 0, "-alarm")
+        if left > 0:
+            self.set_timer(FLASH_EVERY_S, lambda: self._flash(left - 1))
+
+    async def _keep_chosen(self, events: list[Event]) -> list[Event]:
+        """Keep the events the operator chose in the list, where they were.
+
+        The event under the cursor and the marked ones stay shown when they leave
+        the list (resolved, acknowledged elsewhere, beyond the window), with their
+        new state, so the cursor never falls onto a neighbour that the next key
+        would act on. The cursor's event is dropped once the cursor has left it,
+        at the next reload; a filter or history change lets it go at once.
+        """
+        chosen = set(self.marked)
+        key = self.body.current_key
+        if key is not None and not self._release_cursor:
+            chosen.add(int(key))
+        self._release_cursor = False
+        missing = chosen - {e.id for e in events}
+        self._kept = set()
+        if not missing:
+            return events
+        found = await self.bridge.store.events_by_id(sorted(missing))
+        self.marked &= {e.id for e in events} | found.keys()  # gone from the store: unmarked
+        where = {e.id: i for i, e in enumerate(self.events)}
+        for event_id in sorted(found, key=lambda i: where.get(i, len(self.events))):
+            events.insert(min(where.get(event_id, len(events)), len(events)), found[event_id])
+        self._kept = set(found)
+        return events
 
     def redraw(self) -> None:
         now = self.bridge.clock.now()
@@ -207,7 +298,8 @@ class EventsPane(Pane):
             else str(self.total)
         )
         mode = ", history" if self.include_resolved else ""
-        title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack)"
+        marks = f"; {len(self.marked)} marked" if self.marked else ""
+        title = f"{self.number} {self.title} ({shown}{mode}; {unacked} to ack{marks})"
         if title != self.border_title:  # setting it repaints the whole border
             self.border_title = plain(title)
 
@@ -224,6 +316,7 @@ class EventsPane(Pane):
             self.border_subtitle = plain(f"filter error: {exc}")
             return
         self.border_subtitle = plain(f"filter: {text}" if text else "")
+        self._release_cursor = True
         self._counted_at = float("-inf")  # a new query needs a new count
         self.total = None
         self._dirty = True
@@ -245,61 +338,189 @@ class EventsPane(Pane):
         self.redraw()
         self.body.action_cursor(1)
 
+    def action_mark_all(self) -> None:
+        """Mark every listed event that matches the filter (not those kept for the cursor)."""
+        matching = [e.id for e in self.events if e.id not in self._kept]
+        if not matching:
+            self.app.bell()
+            return
+        self.marked |= set(matching)
+        self.redraw()
+        if self.total is None or self.total > len(matching):
+            self.app.notify(
+                f"marked the {len(matching)} events listed; more match the filter",
+                timeout=3,
+                markup=False,
+            )
+
+    def action_clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self.redraw()
+
     async def action_history(self) -> None:
         self.include_resolved = not self.include_resolved
+        self._release_cursor = True
         self._counted_at = float("-inf")
         self.total = None
         await self._reload()
 
     def action_act(self, name: str) -> None:
-        from bridge.ui.screens import PromptScreen  # the dialogs: when first opened
-
         action = Action(name)
         ids = self.targets()
         if not ids:
             self.app.bell()
             return
-        which = f"event {ids[0]}" if len(ids) == 1 else f"{len(ids)} marked events"
+        # What the prompt names is what the action acts on: both are taken now,
+        # as the prompt opens, whatever the list does while it is open.
+        about = f"{VERB[action]} {self.describe(ids)}"
         if action is Action.SHELVE:
-            self.app.push_screen(
-                PromptScreen(
-                    f"Shelve {which} for how long? (30m, 2h, 1d)",
-                    value="1h",
-                    check=_duration_error,
-                ),
-                lambda text: self._shelve(ids, text),
+            self._ask(
+                f"{about}\nFor how long? (30m, 2h, 1d)",
+                lambda text: self._ask_note(action, ids, f"{about}\nfor {text.strip()}", span=text),
+                value="1h",
+                check=_duration_error,
             )
-        elif action in (Action.ACK, Action.NOTE):
-            what = "Note" if action is Action.NOTE else "Acknowledge; note (optional)"
-            self.app.push_screen(
-                PromptScreen(
-                    f"{what} for {which}:",
-                    check=lambda text: _note_error(text, required=action is Action.NOTE),
-                ),
-                lambda text: self._run(action, ids, note=text) if text is not None else None,
+        elif action is Action.ASSIGN:
+            self._ask(
+                f"{about}\nTo whom? (an operator's name)",
+                lambda name: self._ask_note(action, ids, f"{about}\nto {name.strip()}", to=name),
+                check=_name_error,
             )
         else:
-            self.run_worker(self._act(action, ids))
+            self._ask_note(action, ids, about)
+
+    def action_window(self) -> None:
+        """A maintenance window for the chosen events' hosts: from now, for how long, why."""
+        ids = self.targets()
+        if not ids:
+            self.app.bell()
+            return
+        shown = {e.id: e for e in self.events}
+        hosts = sorted({shown[i].resource for i in ids if i in shown})
+        about = (
+            f"Open a maintenance window from now for {', '.join(safe_text(h) for h in hosts)}"
+            f"\n(from {self.describe(ids)})"
+        )
+
+        def ask_reason(span: str) -> None:
+            self._ask(
+                f"{about}\nfor {span.strip()}\nReason:",
+                lambda reason: self.run_worker(self._open_window(ids, span, reason)),
+                check=lambda text: _note_error(text, required=True),
+            )
+
+        self._ask(
+            f"{about}\nFor how long? (30m, 2h, 1d)", ask_reason, value="1h", check=_duration_error
+        )
+
+    async def _open_window(self, ids: list[int], span: str, reason: str) -> None:
+        app = self.bridge
+        now = app.clock.now()
+        app.in_flight += 1
+        self._acting |= set(ids)
+        try:
+            hosts = await app.store.open_window_for(
+                ids, app.operator, reason, now, now + parse_duration(span)
+            )
+        except ActionError as exc:
+            app.notify(str(exc), title="maintenance", severity="error", markup=False)
+            return
+        finally:
+            app.in_flight -= 1
+            self._acting -= set(ids)
+        shown = ", ".join(safe_text(h) for h in hosts)
+        app.notify(f"maintenance window for {shown}", timeout=3, markup=False)
+        self.marked.clear()
+        await self._reload()
+
+    def _ask(
+        self,
+        question: str,
+        then: Callable[[str], object],
+        *,
+        value: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """One prompt; `then` gets the answer, and nothing happens on Esc."""
+        from bridge.ui.screens import PromptScreen  # the dialogs: when first opened
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                then(text)
+
+        self.app.push_screen(PromptScreen(question, value=value, check=check), answered)
+
+    def _ask_note(
+        self, action: Action, ids: list[int], about: str, *, span: str = "", to: str = ""
+    ) -> None:
+        """The last prompt of every action: its note, required where NOTE_REQUIRED says."""
+        required = action in NOTE_REQUIRED
+        label = "Note" if action in (Action.ACK, Action.NOTE) else "Reason"
+        self._ask(
+            f"{about}\n{label}{'' if required else ' (optional)'}:",
+            lambda note: self._run(action, ids, note=note, span=span, to=to),
+            check=lambda text: _note_error(text, required=required),
+        )
+
+    def describe(self, ids: list[int]) -> str:
+        """The events as an operator tells them apart: severity, resource, check, summary."""
+        shown = {e.id: e for e in self.events}
+
+        def line(event_id: int) -> str:
+            e = shown.get(event_id)
+            if e is None:
+                return f"event {event_id}"
+            return (
+                f"{e.severity.label.upper()} {safe_text(e.resource, limit=40)} "
+                f"{safe_text(e.check, limit=40)}: {safe_text(e.summary, limit=80)}"
+                f" (event {e.id})"
+            )
+
+        if len(ids) == 1:
+            return line(ids[0])
+        lines = [f"{len(ids)} marked events:"]
+        lines += [f"  {line(i)}" for i in ids[:PROMPT_ROWS]]
+        if len(ids) > PROMPT_ROWS:
+            lines.append(f"  and {len(ids) - PROMPT_ROWS} more")
+        return "\n".join(lines)
 
     def _run(
-        self, action: Action, ids: list[int], *, note: str = "", until: float | None = None
+        self, action: Action, ids: list[int], *, note: str = "", span: str = "", to: str = ""
     ) -> None:
-        self.run_worker(self._act(action, ids, note=note, until=until))
-
-    def _shelve(self, ids: list[int], text: str | None) -> None:
-        if text is None:
-            return
-        until = self.bridge.clock.now() + parse_duration(text)
-        self._run(Action.SHELVE, ids, until=until)
+        # A shelve lasts what was typed from the moment it is confirmed.
+        until = self.bridge.clock.now() + parse_duration(span) if span else None
+        self.run_worker(self._act(action, ids, note=note, until=until, to=to.strip() or None))
 
     async def _act(
-        self, action: Action, ids: list[int], *, note: str = "", until: float | None = None
+        self,
+        action: Action,
+        ids: list[int],
+        *,
+        note: str = "",
+        until: float | None = None,
+        to: str | None = None,
+    ) -> None:
+        self._acting |= set(ids)
+        try:
+            await self._act_now(action, ids, note=note, until=until, to=to)
+        finally:
+            self._acting -= set(ids)
+
+    async def _act_now(
+        self,
+        action: Action,
+        ids: list[int],
+        *,
+        note: str = "",
+        until: float | None = None,
+        to: str | None = None,
     ) -> None:
         app = self.bridge
         app.in_flight += 1
         try:
             results = await app.store.act(
-                ids, action, app.operator, app.clock.now(), note=note or "", until=until
+                ids, action, app.operator, app.clock.now(), note=note, until=until, to=to
             )
         except ActionError as exc:
             app.notify(str(exc), title=action.value, severity="error", markup=False)
@@ -325,6 +546,14 @@ def _duration_error(text: str) -> str | None:
     try:
         parse_duration(text)
     except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _name_error(text: str) -> str | None:
+    try:
+        check_name(text)
+    except ActionError as exc:
         return str(exc)
     return None
 

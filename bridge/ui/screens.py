@@ -47,9 +47,16 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("u", "take an acknowledgement back"),
             ("n", "add a note"),
             ("s", "shelve for a while (30m, 2h, 1d)"),
+            ("S", "bring a shelved event back"),
             ("e", "escalate: raise the severity one step"),
             ("o", "take ownership"),
+            ("d", "release ownership"),
+            ("g", "assign to a named operator"),
+            ("x", "resolve by hand (a reason is required)"),
+            ("w", "maintenance window for the event's host (from now)"),
             ("space", "mark rows; actions then apply to every marked row"),
+            ("M", "mark every listed event the filter matches"),
+            ("C", "clear the marks"),
             ("h", "show history (resolved events) too"),
         ],
     ),
@@ -71,7 +78,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ),
     (
         "Leaving",
-        [("q", "quit (asks first if an action is still being saved)"), ("Esc", "close a dialog")],
+        [
+            ("q Ctrl+Q", "quit (asks first if an action is still being saved)"),
+            ("Esc", "close a dialog"),
+        ],
     ),
 ]
 
