@@ -43,7 +43,21 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config, path = _load(args)
+    from bridge.theme_files import user_themes_dir
+    from bridge.ui.theming import read_user_themes, theme_names
+
+    # Every problem before any summary: the theme files, then the config with its theme.
+    problems: list[str] = []
+    try:
+        mine = read_user_themes()
+    except ConfigError as exc:
+        problems, mine = exc.lines, []
+    try:
+        config, path = load_config(args.config, themes=theme_names(mine))
+    except ConfigError as exc:
+        problems += exc.lines
+    if problems:
+        raise ConfigError(problems)
     local = config.local
     print(f"config:   {path if path else 'none found; built-in defaults'}")
     print(
@@ -104,10 +118,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         url = redact_url(c.url, keep_path=True)
         print(f"  {c.name:<16} {url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
-    from bridge.theme_files import user_themes_dir
-    from bridge.ui.theming import load_user_themes
-
-    mine = load_user_themes(config, path)
     print(f"theme:    {config.ui.theme} ({len(mine)} user theme(s) in {user_themes_dir()})")
     print("config is valid")
     return EXIT_OK

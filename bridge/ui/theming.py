@@ -12,7 +12,15 @@ from bridge.config import Config
 from bridge.theme_files import ThemeSpec, check_theme_name, user_themes
 from themes import THEMES, VARIABLE_DEFAULTS
 
-__all__ = ["bridge_theme_names", "load_user_themes", "next_theme", "start_theme", "to_theme"]
+__all__ = [
+    "bridge_theme_names",
+    "load_user_themes",
+    "next_theme",
+    "read_user_themes",
+    "start_theme",
+    "theme_names",
+    "to_theme",
+]
 
 
 def to_theme(spec: ThemeSpec) -> Theme:
@@ -35,12 +43,22 @@ def to_theme(spec: ThemeSpec) -> Theme:
     )
 
 
+def read_user_themes(folder: Path | None = None) -> list[Theme]:
+    """The user's theme files as themes; raises ConfigError for a bad file."""
+    return [to_theme(s) for s in user_themes(VARIABLE_DEFAULTS.keys(), folder)]
+
+
+def theme_names(user: list[Theme]) -> list[str]:
+    """Every theme `[ui] theme` may name."""
+    return [t.name for t in THEMES] + [t.name for t in user]
+
+
 def load_user_themes(
     config: Config, config_path: Path | None, folder: Path | None = None
 ) -> list[Theme]:
     """The user's themes; raises ConfigError for a bad file or an unknown `[ui] theme`."""
-    extra = [to_theme(s) for s in user_themes(VARIABLE_DEFAULTS.keys(), folder)]
-    names = [t.name for t in THEMES] + [t.name for t in extra]
+    extra = read_user_themes(folder)
+    names = theme_names(extra)
     check_theme_name(config.ui.theme, names, str(config_path) if config_path else "config")
     return extra
 
