@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bridge import __version__
-from bridge.cli_support import EXIT_USAGE, fail
+from bridge.cli_support import EXIT_USAGE, add_global_options, fail, global_options
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.identity import operator_name
@@ -226,13 +226,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
         description="A terminal console for IT operations bridges.",
         exit_on_error=commands,
     )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $BRIDGE_CONFIG, then XDG)"
-    )
-    parser.add_argument(
-        "--operator", metavar="NAME", help="who is acting (default: $BRIDGE_OPERATOR, login name)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    add_global_options(parser)
     _display_options(parser, False)
     parser.set_defaults(func=cmd_console, no_collect=False)
     if not commands:
@@ -244,11 +238,12 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     from bridge.cli_report import add_report_parsers
 
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    common = global_options(_Parser)
 
     def add(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[common])
         p.set_defaults(func=func)
         return p
 

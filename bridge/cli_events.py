@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.actions import MAX_NOTE, Action, ActionError
-from bridge.cli_support import fail, positive_int, with_store
+from bridge.cli_support import fail, global_options, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.event_json import event_json
@@ -182,7 +182,7 @@ def add_events_parser(
     def action(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[global_options()])
         p.set_defaults(func=func)
         return p
 

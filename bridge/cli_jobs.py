@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO
 
-from bridge.cli_support import EXIT_USAGE, fail, with_store
+from bridge.cli_support import EXIT_USAGE, fail, global_options, with_store
 from bridge.clock import SystemClock
 from bridge.config import Config, load_config
 from bridge.identity import operator_name
@@ -245,7 +245,7 @@ def add_jobs_parser(
     def signal_parser(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[global_options()])
         p.set_defaults(func=func, signal=name)
         p.add_argument("name", metavar="NAME", help="the job's name in the config")
         return p
