@@ -28,6 +28,7 @@ from bridge.feed import ChangeFeed
 from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
+from bridge.preferences import remember_theme, remembered_theme
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.ui import terminal_output
@@ -136,6 +137,7 @@ class BridgeApp(App[int]):
         feed_interval: float = 0.5,
         user_themes: list[Theme] | None = None,
         css_cache: bool = False,
+        remember_theme: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -173,9 +175,12 @@ class BridgeApp(App[int]):
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
-        start_theme(
-            self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
-        )
+        # The CLI's console starts with the theme chosen last and keeps a new choice
+        # (bridge.preferences); tests and other embedders use the config's.
+        self._remember_theme = remember_theme
+        chosen = remembered_theme(config.ui.theme) if remember_theme else None
+        first = chosen if chosen in self.available_themes else config.ui.theme
+        start_theme(self, first if first in self.available_themes else DEFAULT_THEME)
         # The CLI's console keeps its parsed stylesheets between runs; tests and
         # other embedders parse as Textual does and write nothing to the cache.
         self._css_cache = css_cache
@@ -268,6 +273,8 @@ class BridgeApp(App[int]):
         # released at once instead of lapsing.
         end_with_the_terminal(self)
         terminal_output.watch(self)
+        if self._remember_theme:
+            self.theme_changed_signal.subscribe(self, self._theme_chosen)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.
         self._feed = feed = ChangeFeed(
@@ -285,6 +292,9 @@ class BridgeApp(App[int]):
         self._tick()
         self._schedule_tick()
         self.call_after_refresh(self._after_first_screen)
+
+    def _theme_chosen(self, theme: Theme) -> None:
+        remember_theme(theme.name, self.config.ui.theme)
 
     def _after_first_screen(self) -> None:
         gc.enable()  # `bridge` turns it off until the first screen is drawn
@@ -609,6 +619,7 @@ def create_app(
     feed_interval: float = 0.5,
     user_themes: list[Theme] | None = None,
     css_cache: bool = False,
+    remember_theme: bool = False,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -620,6 +631,7 @@ def create_app(
         feed_interval=feed_interval,
         user_themes=user_themes,
         css_cache=css_cache,
+        remember_theme=remember_theme,
     )
 
 
@@ -634,7 +646,12 @@ def run_console(
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(
-        config, operator=operator, collect=collect, user_themes=user_themes, css_cache=True
+        config,
+        operator=operator,
+        collect=collect,
+        user_themes=user_themes,
+        css_cache=True,
+        remember_theme=True,
     )
     try:
         result = app.run()

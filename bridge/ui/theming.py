@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from bridge.config import Config
 from bridge.theme_files import ThemeSpec, check_theme_name, user_themes
@@ -49,8 +49,10 @@ def read_user_themes(folder: Path | None = None) -> list[Theme]:
 
 
 def theme_names(user: list[Theme]) -> list[str]:
-    """Every theme `[ui] theme` may name."""
-    return [t.name for t in THEMES] + [t.name for t in user]
+    """Every theme `[ui] theme` may name: bridge's, the user's, and Textual's
+    own (`nord`, `gruvbox`, ...), which the palette's theme picker offers too."""
+    names = [t.name for t in THEMES] + [t.name for t in user]
+    return names + [n for n in BUILTIN_THEMES if n not in names]
 
 
 def load_user_themes(
