@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bridge.actions import MAX_NOTE, Action, ActionError
@@ -24,6 +23,7 @@ from bridge.models import Event, EventInput, Severity
 from bridge.query import QueryError, parse_query
 from bridge.store import Store
 from bridge.text import human_duration, safe_text
+from bridge.timefmt import show_time
 
 __all__ = ["add_events_parser"]
 
@@ -37,7 +37,7 @@ class InputError(Exception):
 
 
 def _iso(t: float | None) -> str:
-    return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return show_time(t, "second", label=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

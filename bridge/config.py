@@ -27,6 +27,7 @@ from bridge.config_service import (
     ReportsConfig,
     WebhookConfig,
 )
+from bridge.timefmt import use_display_zone
 
 if TYPE_CHECKING:
     from bridge.hours import OperationalHours
@@ -312,6 +313,8 @@ class OperatorConfig(Model):
 
 class UiConfig(Model):
     theme: str = "bridge-dark"
+    # The zone of every time on screen and in reports; the console's header names it.
+    time: Literal["local", "utc"] = "local"
     stale_after_intervals: float = Field(default=3, gt=0)
     monochrome: bool = False  # severity by words, symbols, bold and reverse only
     low_bandwidth: bool = False  # no animations, minute clock, slower redraws
@@ -591,7 +594,16 @@ def load_config(
     explicit: str | None = None, themes: Collection[str] | None = None
 ) -> tuple[Config, Path | None]:
     """Load the config; return it and the file it came from (None: built-in defaults).
-    With `themes`, `[ui] theme` must be one of them (reported with the file's other problems)."""
+    With `themes`, `[ui] theme` must be one of them (reported with the file's other problems).
+    The loaded `[ui] time` is the zone the process shows times in from now on."""
+    config, path = _load_config(explicit, themes)
+    use_display_zone(config.ui.time)
+    return config, path
+
+
+def _load_config(
+    explicit: str | None, themes: Collection[str] | None
+) -> tuple[Config, Path | None]:
     path, named = paths.config_path(explicit)
     if not named and not path.exists():
         return Config(), None

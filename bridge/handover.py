@@ -27,7 +27,7 @@ from bridge.reports import (
 )
 from bridge.schedule import evaluate
 from bridge.store.base import Store
-from bridge.text import human_duration, human_utc, safe_text
+from bridge.text import human_duration, human_time, human_utc, safe_text
 
 __all__ = [
     "HANDOVER_ACTION",
@@ -182,11 +182,11 @@ def handover_tables(h: Handover) -> list[Table]:
         Table("Acknowledged, not resolved (with notes)",
               ("id", "severity", "state", "age", "resource", "summary", "by"), acked_rows),
         Table("Schedule exceptions", ("job", "state", "at", "detail"),
-              [(safe_text(x.job, limit=30), x.state, human_utc(x.at), safe_text(x.detail, limit=80))
+              [(safe_text(x.job, limit=30), x.state, human_time(x.at), safe_text(x.detail, limit=80))
                for x in h.exceptions]),
         Table("Reschedules and holds", CHANGE_HEADERS, change_rows(h.changes)),
         Table("Operator notes", ("when", "who", "action", "event", "note"),
-              [(human_utc(j.at), safe_text(j.actor, limit=20), j.action,
+              [(human_time(j.at), safe_text(j.actor, limit=20), j.action,
                 "" if j.event_id is None else str(j.event_id), safe_text(j.note, limit=100))
                for j in h.notes]),
         Table("On the bridge", ("operator", "actions"),
@@ -201,7 +201,7 @@ def handover_heading(h: Handover) -> list[str]:
         else "no handover accepted in this period"
     )
     return [
-        f"Shift handover {human_utc(h.start)} to {human_utc(h.end)}",
+        f"Shift handover {human_time(h.start)} to {human_time(h.end)}",
         f"The shift: {human_duration(h.end - h.start)}, {since}.",
     ]
 

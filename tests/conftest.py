@@ -51,6 +51,16 @@ class Isolated:
         return path
 
 
+@pytest.fixture(autouse=True)
+def _display_zone() -> Iterator[None]:
+    """Each test starts with times shown in local time, whatever the last one chose."""
+    from bridge.timefmt import use_display_zone
+
+    use_display_zone("local")
+    yield
+    use_display_zone("local")
+
+
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
     """Point XDG (and nothing else) into tmp_path, in this process and for children."""
