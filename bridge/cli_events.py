@@ -18,6 +18,7 @@ from bridge.cli_support import fail, global_options, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.event_json import event_json
+from bridge.evidence_text import evidence_lines
 from bridge.identity import operator_name
 from bridge.models import Event, EventInput, Severity
 from bridge.query import QueryError, parse_query
@@ -102,6 +103,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if key.endswith(("_seen", "_at", "_until")):
             value = _iso(value)
         print(f"{key:<14} {safe_text(str(value if value is not None else '—'))}")
+    print("\n".join(evidence_lines(evidence)))
     print("journal:")
     for j in journal:
         print(f"  {_iso(j.at)}  {safe_text(j.actor):<12} {j.action:<9} {safe_text(j.note)}")
