@@ -27,7 +27,7 @@ from bridge.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleC
 from bridge.query import EventQuery
 from bridge.store.base import Store
 from bridge.text import column_widths, human_duration, human_time, safe_text
-from bridge.timefmt import show_time
+from bridge.timefmt import display_tzinfo, show_time
 
 __all__ = [
     "JobStats",
@@ -77,13 +77,15 @@ def _instant(text: str, flag: str) -> float:
         raise PeriodError(
             f"{flag} {text!r} is not a date and time (try 2026-11-21T08:00 or 2026-11-21)"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)  # naive times are UTC, as the journal is
+    if when.tzinfo is None and display_tzinfo() is not None:
+        when = when.replace(tzinfo=display_tzinfo())
+    # A naive time is read in the zone the report shows its times in ([ui] time);
+    # .timestamp() reads one still naive in this host's zone, with its DST rules.
     return when.timestamp()
 
 
 def parse_period(since: str | None, start: str | None, end: str | None, now: float) -> Period:
-    """From `--since 24h`, or `--from ISO [--to ISO]` (UTC unless a zone is given)."""
+    """From `--since 24h`, or `--from ISO [--to ISO]` (in the display zone unless one is given)."""
     if since is not None and start is not None:
         raise PeriodError("use either --since or --from, not both")
     to = _instant(end, "--to") if end is not None else now

@@ -119,3 +119,17 @@ async def test_the_cli_reports_times_in_the_chosen_zone(
     assert heading.startswith("Shift handover ") and shown[-3:] in heading, heading
     for result in (show, handover):
         assert other not in result.stdout
+
+
+@pytest.mark.parametrize(("zone", "utc_hour"), [("utc", 9), ("local", 0)])
+def test_a_reports_from_and_to_are_read_in_the_zone_it_shows(
+    tokyo: None, zone: str, utc_hour: int
+) -> None:
+    from datetime import UTC, datetime
+
+    from bridge.reports import parse_period
+
+    use_display_zone(zone)  # type: ignore[arg-type]
+    period = parse_period(None, "2026-11-18T09:00", "2026-11-18T10:00+00:00", T0)
+    assert period.start == datetime(2026, 11, 18, utc_hour, tzinfo=UTC).timestamp()
+    assert period.end == datetime(2026, 11, 18, 10, tzinfo=UTC).timestamp()  # a zone given
