@@ -14,7 +14,6 @@ costs almost nothing.
 from __future__ import annotations
 
 import datetime
-import difflib
 import itertools
 import operator
 import re
@@ -606,6 +605,8 @@ class Model:
         known = list(cls._by_key)
         guess = cls._suggest.get(key.lower())
         if guess not in known:
+            import difflib  # ~2 ms: only when a file has an unknown key
+
             close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.7)
             guess = close[0] if close else None
         return f'unknown key (did you mean "{guess}"?)' if guess else "unknown key"
