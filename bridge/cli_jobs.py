@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import logging
 import re
 import signal
 import sys
@@ -184,6 +185,20 @@ async def _pump(reader: asyncio.StreamReader, out: BinaryIO, name: str, tail: Ou
 
 def cmd_run(args: argparse.Namespace) -> int:
     command = list(args.command)
+    if command and command[0].startswith("-") and "--" in command:
+        # `job run NAME -v --config F -- COMMAND`: bridge's own options before the `--`.
+        split = command.index("--")
+        options: argparse.ArgumentParser = global_options()
+        options.exit_on_error = False
+        try:
+            _, unknown = options.parse_known_args(command[:split], namespace=args)
+        except argparse.ArgumentError as exc:
+            return fail(f"job run: {exc}")
+        if unknown:
+            return fail(f"job run: unrecognized arguments before '--': {' '.join(unknown)}")
+        if args.verbose:  # main() set the level before these were read
+            logging.getLogger().setLevel(logging.INFO)
+        command = command[split:]
     if command and command[0] == "--":
         command = command[1:]
     if not command:

@@ -213,3 +213,17 @@ def test_an_unknown_jobs_error_says_it_raised_an_event(cli: Cli, signal: str) ->
     assert result.returncode == 2
     one_error_line(result, f"job {signal}: unknown job 'nope'", "raised an unknown-job event")
     assert [e.check for e in cli.read()[1]] == ["unknown-job"]
+
+
+def test_run_takes_bridges_options_between_the_name_and_the_command(cli: Cli) -> None:
+    """`bridge job run NAME --operator X -- COMMAND`: the options are bridge's, not the command."""
+    result = run_bridge(
+        cli.isolated, "job", "run", "backup", "--config", str(cli.config),
+        "--operator", "cron", "-v", "--", sys.executable, "-c", "print('done')",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    [run] = cli.read()[0]
+    assert (run.status, run.actor) == (JobRunStatus.OK, "cron")
+    bad = run_bridge(cli.isolated, "job", "run", "backup", "--bogus", "--", "true")
+    one_error_line(bad, "job run: unrecognized arguments before '--': --bogus")
