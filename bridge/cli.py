@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bridge import __version__
-from bridge.cli_support import EXIT_USAGE, fail
+from bridge.cli_support import EXIT_USAGE, add_global_options, fail, global_options
 from bridge.clock import SystemClock
 from bridge.config import Config, ConfigError, load_config
 from bridge.identity import operator_name
@@ -42,7 +42,21 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config, path = _load(args)
+    from bridge.theme_files import user_themes_dir
+    from bridge.ui.theming import read_user_themes, theme_names
+
+    # Every problem before any summary: the theme files, then the config with its theme.
+    problems: list[str] = []
+    try:
+        mine = read_user_themes()
+    except ConfigError as exc:
+        problems, mine = exc.lines, []
+    try:
+        config, path = load_config(args.config, themes=theme_names(mine))
+    except ConfigError as exc:
+        problems += exc.lines
+    if problems:
+        raise ConfigError(problems)
     local = config.local
     print(f"config:   {path if path else 'none found; built-in defaults'}")
     print(
@@ -103,10 +117,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         url = redact_url(c.url, keep_path=True)
         print(f"  {c.name:<16} {url} expect {c.expect_status} every {c.interval:g} s")
     print(f"operator: {operator_name(args.operator, config.operator.name)}")
-    from bridge.theme_files import user_themes_dir
-    from bridge.ui.theming import load_user_themes
-
-    mine = load_user_themes(config, path)
     print(f"theme:    {config.ui.theme} ({len(mine)} user theme(s) in {user_themes_dir()})")
     print("config is valid")
     return EXIT_OK
@@ -210,13 +220,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
         description="A terminal console for IT operations bridges.",
         exit_on_error=commands,
     )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $BRIDGE_CONFIG, then XDG)"
-    )
-    parser.add_argument(
-        "--operator", metavar="NAME", help="who is acting (default: $BRIDGE_OPERATOR, login name)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    add_global_options(parser)
     _display_options(parser, False)
     parser.set_defaults(func=cmd_console, no_collect=False)
     if not commands:
@@ -228,11 +232,12 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     from bridge.cli_report import add_report_parsers
 
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    common = global_options(_Parser)
 
     def add(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[common])
         p.set_defaults(func=func)
         return p
 

@@ -10,13 +10,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bridge.cli_support import with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.text import column_widths, human_duration, rate_text, safe_text
+from bridge.timefmt import show_time, zone_name
 
 if TYPE_CHECKING:
     from bridge.devices import DeviceStatus
@@ -25,7 +25,7 @@ __all__ = ["add_devices_parser"]
 
 
 def _when(t: float | None) -> str:
-    return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return show_time(t, "second")  # the zone is in the column's heading
 
 
 def _row(d: DeviceStatus) -> list[str]:
@@ -47,8 +47,9 @@ def _row(d: DeviceStatus) -> list[str]:
     ]
 
 
-HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME", "IF UP/DOWN",
-          "TRAFFIC"]  # fmt: skip
+def _header(now: float) -> list[str]:
+    return ["NAME", "ADDRESS", "STATUS", f"LAST SUCCESS ({zone_name(now)})", "SYSNAME", "UPTIME",
+            "IF UP/DOWN", "TRAFFIC"]  # fmt: skip
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -66,7 +67,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not statuses:
         print("no devices configured ([[devices]] in the config)")
         return 0
-    rows = [HEADER, *(_row(d) for d in statuses)]
+    rows = [_header(now), *(_row(d) for d in statuses)]
     widths = column_widths(rows)
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -12,20 +12,21 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bridge.actions import MAX_NOTE, Action, ActionError
-from bridge.cli_support import fail, positive_int, with_store
+from bridge.cli_support import fail, global_options, positive_int, with_store
 from bridge.clock import SystemClock
 from bridge.config import load_config
 from bridge.durations import parse_duration
 from bridge.event_json import event_json
+from bridge.evidence_text import evidence_lines
 from bridge.identity import operator_name
 from bridge.models import Event, EventInput, Severity
 from bridge.query import QueryError, parse_query
 from bridge.store import Store
 from bridge.text import human_duration, safe_text
+from bridge.timefmt import show_time
 
 __all__ = ["add_events_parser"]
 
@@ -39,7 +40,7 @@ class InputError(Exception):
 
 
 def _iso(t: float | None) -> str:
-    return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return show_time(t, "second", label=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -104,6 +105,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if key.endswith(("_seen", "_at", "_until")):
             value = _iso(value)
         print(f"{key:<14} {safe_text(str(value if value is not None else '—'))}")
+    print("\n".join(evidence_lines(evidence)))
     print("journal:")
     for j in journal:
         print(f"  {_iso(j.at)}  {safe_text(j.actor):<12} {j.action:<9} {safe_text(j.note)}")
@@ -193,7 +195,7 @@ def add_events_parser(
     def action(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[global_options()])
         p.set_defaults(func=func)
         return p
 

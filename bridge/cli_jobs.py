@@ -1,6 +1,6 @@
 """`bridge job ...`: signals from the jobs themselves, written straight into the store.
 
-    bridge job start NAME                 prints the run id
+    bridge job start NAME [--run-id ID]   prints the run id (ID: the caller's own)
     bridge job ok NAME [--run-id ID]
     bridge job fail NAME [--exit-code N] [--message TEXT] [--run-id ID]
     bridge job run NAME -- COMMAND ARGS...
@@ -18,13 +18,15 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import logging
+import re
 import signal
 import sys
 import time
 from collections.abc import Callable
 from typing import BinaryIO
 
-from bridge.cli_support import EXIT_USAGE, fail, with_store
+from bridge.cli_support import EXIT_USAGE, fail, global_options, with_store
 from bridge.clock import SystemClock
 from bridge.config import Config, load_config
 from bridge.identity import operator_name
@@ -59,16 +61,40 @@ def _known(args: argparse.Namespace, signal_name: str) -> tuple[Config, str, int
         detail=f"config: {where}",
     )
     with_store(config, lambda store: store.upsert_events([event], actor))
-    return config, actor, fail(f"job {signal_name}: unknown job {shown!r} (not in {where})")
+    # Said, so that whoever reads the error knows the console shows it too.
+    raised = "raised an unknown-job event (warning) instead"
+    return (
+        config,
+        actor,
+        fail(f"job {signal_name}: unknown job {shown!r} (not in {where}); {raised}"),
+    )
 
 
 def cmd_start(args: argparse.Namespace) -> int:
     config, actor, refused = _known(args, "start")
     if refused is not None:
         return refused
-    run = with_store(config, lambda s: s.job_start(args.name, actor, SystemClock().now()))
+    try:
+        run = with_store(
+            config, lambda s: s.job_start(args.name, actor, SystemClock().now(), run_id=args.run_id)
+        )
+    except JobSignalError as exc:
+        return fail(f"job start: {exc}; nothing recorded")
     print(run.run_id)
     return EXIT_OK
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
+
+
+def run_id_text(text: str) -> str:
+    """An argparse type: a run id a shell, a log line and a URL carry unchanged."""
+    if not _RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{safe_text(text, limit=80)!r} is not a run id (1-64 letters, digits and . _ : @ -,"
+            " starting with a letter or digit)"
+        )
+    return text
 
 
 def _describe(run: JobRun) -> str:
@@ -159,6 +185,20 @@ async def _pump(reader: asyncio.StreamReader, out: BinaryIO, name: str, tail: Ou
 
 def cmd_run(args: argparse.Namespace) -> int:
     command = list(args.command)
+    if command and command[0].startswith("-") and "--" in command:
+        # `job run NAME -v --config F -- COMMAND`: bridge's own options before the `--`.
+        split = command.index("--")
+        options: argparse.ArgumentParser = global_options()
+        options.exit_on_error = False
+        try:
+            _, unknown = options.parse_known_args(command[:split], namespace=args)
+        except argparse.ArgumentError as exc:
+            return fail(f"job run: {exc}")
+        if unknown:
+            return fail(f"job run: unrecognized arguments before '--': {' '.join(unknown)}")
+        if args.verbose:  # main() set the level before these were read
+            logging.getLogger().setLevel(logging.INFO)
+        command = command[split:]
     if command and command[0] == "--":
         command = command[1:]
     if not command:
@@ -245,16 +285,22 @@ def add_jobs_parser(
     def signal_parser(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[global_options()])
         p.set_defaults(func=func, signal=name)
         p.add_argument("name", metavar="NAME", help="the job's name in the config")
         return p
 
-    signal_parser("start", cmd_start, "a run started; prints its run id")
+    start = signal_parser("start", cmd_start, "a run started; prints its run id")
+    start.add_argument(
+        "--run-id",
+        metavar="ID",
+        type=run_id_text,
+        help="the run's id, e.g. your scheduler's (default: a new one); it must be new",
+    )
     ok = signal_parser("ok", cmd_end, "a run ended well")
     fail = signal_parser("fail", cmd_end, "a run failed")
     for p in (ok, fail):
-        p.add_argument("--run-id", metavar="ID", help="the id `job start` printed")
+        p.add_argument("--run-id", metavar="ID", help="the id given to or printed by `job start`")
         p.add_argument("--message", default="", help="one line about the run")
     fail.add_argument("--exit-code", type=int, metavar="N", help="the job's exit status")
     run = signal_parser("run", cmd_run, "run a command as the job, recording it")

@@ -116,7 +116,12 @@ def add_report_parsers(
 ) -> None:
     p = add("report", cmd_report, "service levels for a period, inside operational hours")
     p.add_argument("--since", metavar="DURATION", help="the last DURATION: 24h, 7d, 1h30m")
-    p.add_argument("--from", dest="start", metavar="ISO", help="start, e.g. 2026-11-21T08:00 (UTC)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="start, e.g. 2026-11-21T08:00 (in [ui] time's zone)",
+    )
     p.add_argument("--to", dest="end", metavar="ISO", help="end (default: now)")
     _formats(p)
     h = add("handover", cmd_handover, "the shift handover: what this shift leaves open")

@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import re
+from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from bridge import paths
-from bridge.config_model import Field, Model, SecretStr, ValidationError
+from bridge.config_model import Field, Loc, Model, SecretStr, ValidationError
 from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.config_service import (
     EscalationConfig,
@@ -26,6 +27,7 @@ from bridge.config_service import (
     ReportsConfig,
     WebhookConfig,
 )
+from bridge.timefmt import use_display_zone
 
 if TYPE_CHECKING:
     from bridge.hours import OperationalHours
@@ -137,6 +139,13 @@ class LocalConfig(Model):
 
 
 class DeviceConfig(Model):
+    _suggest: ClassVar[dict[str, str]] = {
+        "host": "address",
+        "hostname": "address",
+        "ip": "address",
+        "snmp_version": "version",
+    }
+
     name: str = Field(min_length=1, max_length=64)
     address: str = Field(min_length=1)
     port: int = Field(default=161, ge=1, le=65535)
@@ -162,6 +171,14 @@ class DeviceConfig(Model):
 
 
 class JobConfig(Model):
+    _suggest: ClassVar[dict[str, str]] = {
+        "cron": "schedule",
+        "tz": "timezone",
+        "time_zone": "timezone",
+        "depends": "depends_on",
+        "after": "depends_on",
+    }
+
     name: str = Field(min_length=1, max_length=64)
     schedule: str = Field(min_length=1, description="cron expression", check=_valid_cron)
     timezone: str = Field(default="UTC", check=_known_zone)
@@ -184,6 +201,8 @@ class MaintenanceConfig(Model):
     Either recurring (cron `schedule` + `duration` seconds, in `timezone`) or fixed
     (`start`/`end`; a time without an offset is read in `timezone`).
     """
+
+    _suggest: ClassVar[dict[str, str]] = {"cron": "schedule", "tz": "timezone"}
 
     name: str = Field(min_length=1, max_length=64)
     hosts: list[str] = Field(min_length=1)
@@ -294,6 +313,8 @@ class OperatorConfig(Model):
 
 class UiConfig(Model):
     theme: str = "bridge-dark"
+    # The zone of every time on screen and in reports; the console's header names it.
+    time: Literal["local", "utc"] = "local"
     stale_after_intervals: float = Field(default=3, gt=0)
     monochrome: bool = False  # severity by words, symbols, bold and reverse only
     low_bandwidth: bool = False  # no animations, minute clock, slower redraws
@@ -301,10 +322,11 @@ class UiConfig(Model):
     bell: Literal["off", "major", "critical"] = "critical"
 
 
-def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:
+def _duplicates(names: list[tuple[int, str]]) -> list[tuple[str, int, int]]:
+    """(name, first index, repeated index) for each repeat of an indexed name."""
     seen: dict[str, int] = {}
     dups = []
-    for i, name in enumerate(names):
+    for i, name in names:
         if name in seen:
             dups.append((name, seen[name], i))
         else:
@@ -312,37 +334,54 @@ def _duplicates(names: list[str]) -> list[tuple[str, int, int]]:
     return dups
 
 
-def _unique_devices(devices: list[DeviceConfig]) -> list[DeviceConfig]:
-    for name, first, again in _duplicates([d.name for d in devices]):
-        raise ValueError(f"duplicate device name {name!r} (devices[{first}] and [{again}])")
-    return devices
+# -- the input as given, for the checks across records -----------------------------------
+def _given(record: Any, key: str) -> Any:
+    """A key of an input record: a table as read from TOML, or a checked record."""
+    if isinstance(record, dict):
+        return record.get(key)
+    if isinstance(record, Model):
+        spec = type(record)._by_key.get(key)
+        return None if spec is None else getattr(record, spec.name, None)
+    return None
 
 
-def _unique_jobs(jobs: list[JobConfig]) -> list[JobConfig]:
-    for name, first, again in _duplicates([j.name for j in jobs]):
-        raise ValueError(f"duplicate job name {name!r} (jobs[{first}] and [{again}])")
-    return jobs
+def _given_list(raw: dict[str, Any], key: str) -> list[Any]:
+    value = raw.get(key)
+    return list(value) if isinstance(value, list | tuple) else []
 
 
-def _unique_windows(windows: list[MaintenanceConfig]) -> list[MaintenanceConfig]:
-    for name, first, again in _duplicates([w.name for w in windows]):
-        raise ValueError(
-            f"duplicate maintenance window {name!r} (maintenance[{first}] and [{again}])"
-        )
-    return windows
+def _given_names(records: list[Any], key: str = "name") -> list[tuple[int, str]]:
+    """(index, name) of the records whose name is a usable string; the others
+    have a line of their own already."""
+    out = []
+    for i, record in enumerate(records):
+        name = _given(record, key)
+        if isinstance(name, str) and name.strip():
+            out.append((i, name))
+    return out
+
+
+_UNIQUE: tuple[tuple[str, str], ...] = (
+    ("devices", "duplicate device name {name!r} (devices[{first}] and [{again}])"),
+    ("jobs", "duplicate job name {name!r} (jobs[{first}] and [{again}])"),
+    ("maintenance", "duplicate maintenance window {name!r} (maintenance[{first}] and [{again}])"),
+    ("webhooks", "duplicate name {name!r} (webhooks[{first}] and [{again}])"),
+    ("escalations", "duplicate name {name!r} (escalations[{first}] and [{again}])"),
+    ("http_checks", "duplicate name {name!r} (http_checks[{first}] and [{again}])"),
+)
 
 
 class Config(Model):
     store: StoreConfig = StoreConfig()
     local: LocalConfig = LocalConfig()
-    devices: list[DeviceConfig] = Field(default=[], check=_unique_devices)
-    jobs: list[JobConfig] = Field(default=[], check=_unique_jobs)
+    devices: list[DeviceConfig] = []
+    jobs: list[JobConfig] = []
     operator: OperatorConfig = OperatorConfig()
     ui: UiConfig = UiConfig()
     events: EventsConfig = EventsConfig()
     rules: list[RuleConfig] = []
     calendars: dict[str, CalendarConfig] = {}
-    maintenance: list[MaintenanceConfig] = Field(default=[], check=_unique_windows)
+    maintenance: list[MaintenanceConfig] = []
     reports: ReportsConfig = ReportsConfig()
     webhooks: list[WebhookConfig] = []
     escalations: list[EscalationConfig] = []
@@ -365,54 +404,67 @@ class Config(Model):
                 return rule
         return _DEFAULT_RULE
 
-    def _check(self) -> None:
-        problems = job_graph_problems(self.jobs) + service_problems(self)
-        for i, job in enumerate(self.jobs):
-            if job.calendar is not None and job.calendar not in self.calendars:
-                known = ", ".join(sorted(self.calendars)) or "none defined"
+    @classmethod
+    def _input_problems(cls, value: dict[str, Any]) -> list[tuple[Loc, str]]:
+        """Unique names and references between sections, read from the input as given
+        so that they are reported with every other problem of the file, not after."""
+        problems: list[tuple[Loc, str]] = []
+        for key, message in _UNIQUE:
+            for name, first, again in _duplicates(_given_names(_given_list(value, key))):
+                problems.append(((key,), message.format(name=name, first=first, again=again)))
+        jobs = _given_list(value, "jobs")
+        problems += job_graph_problems(jobs)
+        calendars = value.get("calendars")
+        known_calendars = sorted(calendars) if isinstance(calendars, dict) else []
+        for i, name in _given_names(jobs):
+            calendar = _given(jobs[i], "calendar")
+            if isinstance(calendar, str) and calendar not in known_calendars:
+                known = ", ".join(known_calendars) or "none defined"
                 problems.append(
-                    f"jobs[{i}].calendar: job {job.name!r}: unknown calendar "
-                    f"{job.calendar!r} (known: {known})"
+                    (
+                        ("jobs", i, "calendar"),
+                        f"job {name!r}: unknown calendar {calendar!r} (known: {known})",
+                    )
                 )
-        if problems:
-            raise ConfigError(problems)  # not a ValueError: lines of their own, not one at "top"
+        problems += service_problems(value, known_calendars)
+        return problems
 
 
-def service_problems(config: Config) -> list[str]:
+def service_problems(raw: dict[str, Any], calendars: list[str]) -> list[tuple[Loc, str]]:
     """Names that must refer to something: the report calendar and escalation targets."""
-    problems: list[str] = []
-    if config.reports.calendar is not None and config.reports.calendar not in config.calendars:
-        problems.append(f"reports.calendar: unknown calendar {config.reports.calendar!r}")
-    hooks = {w.name for w in config.webhooks}
-    for kind, names in (
-        ("webhooks", [w.name for w in config.webhooks]),
-        ("escalations", [e.name for e in config.escalations]),
-        ("http_checks", [c.name for c in config.http_checks]),
-    ):
-        for name, first, again in _duplicates(names):
-            problems.append(f"{kind}: duplicate name {name!r} ({kind}[{first}] and [{again}])")
-    for i, rule in enumerate(config.escalations):
-        for k, target in enumerate(rule.targets):
-            if target not in hooks:
-                problems.append(f"escalations[{i}].targets[{k}]: unknown webhook {target!r}")
+    problems: list[tuple[Loc, str]] = []
+    calendar = _given(raw.get("reports"), "calendar")
+    if isinstance(calendar, str) and calendar not in calendars:
+        problems.append((("reports", "calendar"), f"unknown calendar {calendar!r}"))
+    hooks = {name for _, name in _given_names(_given_list(raw, "webhooks"))}
+    for i, rule in enumerate(_given_list(raw, "escalations")):
+        targets = _given(rule, "targets")
+        for k, target in enumerate(targets if isinstance(targets, list) else []):
+            if isinstance(target, str) and target not in hooks:
+                problems.append((("escalations", i, "targets", k), f"unknown webhook {target!r}"))
     return problems
 
 
-def job_graph_problems(jobs: list[JobConfig]) -> list[str]:
-    """One line per unknown dependency, self-dependency and dependency cycle."""
-    index = {job.name: i for i, job in enumerate(jobs)}
-    problems: list[str] = []
+def job_graph_problems(jobs: list[Any]) -> list[tuple[Loc, str]]:
+    """One problem per unknown dependency, self-dependency and dependency cycle,
+    of the jobs as given (tables or records)."""
+    named = _given_names(jobs)
+    index = {name: i for i, name in reversed(named)}  # the first job of a name
+    problems: list[tuple[Loc, str]] = []
     edges: dict[str, list[str]] = {}
-    for i, job in enumerate(jobs):
-        edges[job.name] = []
-        for k, dep in enumerate(job.depends_on):
-            where = f"jobs[{i}].depends_on[{k}]"
-            if dep == job.name:
-                problems.append(f"{where}: job {job.name!r} depends on itself")
+    for i, name in named:
+        edges.setdefault(name, [])
+        given = _given(jobs[i], "depends_on")
+        for k, dep in enumerate(given if isinstance(given, list) else []):
+            if not isinstance(dep, str) or not dep.strip() or dep in given[:k]:
+                continue  # not a name (a line of its own), or said already
+            where: Loc = ("jobs", i, "depends_on", k)
+            if dep == name:
+                problems.append((where, f"job {name!r} depends on itself"))
             elif dep not in index:
-                problems.append(f"{where}: unknown job {dep!r}")
+                problems.append((where, f"unknown job {dep!r}"))
             else:
-                edges[job.name].append(dep)
+                edges[name].append(dep)
     # Iterative depth-first search; each cycle is named once, from its first job in the file.
     done: set[str] = set()
     seen_cycles: set[frozenset[str]] = set()
@@ -438,7 +490,7 @@ def job_graph_problems(jobs: list[JobConfig]) -> list[str]:
                     start = min(cycle, key=index.__getitem__)
                     at = cycle.index(start)
                     ordered = [*cycle[at:], *cycle[:at], start]
-                    problems.append(f"jobs: dependency cycle {' -> '.join(ordered)}")
+                    problems.append((("jobs",), f"dependency cycle {' -> '.join(ordered)}"))
             elif nxt not in done:
                 on_path[nxt] = len(path)
                 path.append(nxt)
@@ -467,29 +519,51 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+_SECRET_KEYS = ("community", "communities", "_key", "password", "token", "secret")
+
+
+def _shown(value: Any) -> str:
+    """A value as the file's author wrote it: TOML's words, not Python's reprs."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
 def _describe(error: Any) -> str:
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key"
     msg = str(error.get("msg", "invalid"))
-    msg = msg.removeprefix("Value error, ")
-    if (
-        kind not in ("missing", "value_error")
-        and "input" in error
-        and not isinstance(error["input"], dict | list)
+    if error.get("type", "") not in ("missing", "value_error", "extra_forbidden") and (
+        "input" in error
     ):
-        value = error["input"]
         # Never echo secrets back, even when they are the wrong type.
         loc = error.get("loc", ())
-        if not any(str(p).endswith(("community", "communities", "_key")) for p in loc):
-            msg += f" (got {value!r})"
+        if not any(str(p).endswith(_SECRET_KEYS) for p in loc):
+            msg += f", got {_shown(error['input'])}"
     return msg
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def parse_config(text: str, source: str) -> Config:
+def unknown_theme(name: object, available: Collection[str]) -> str | None:
+    """The line for a `[ui] theme` that is none of `available`, else None."""
+    if not isinstance(name, str) or name in available:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(name, list(available), n=1, cutoff=0.7)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    return f"ui.theme: unknown theme {name!r} ({hint}available: {', '.join(available)})"
+
+
+def parse_config(text: str, source: str, themes: Collection[str] | None = None) -> Config:
+    """The checked config of a file's text; every problem is one line of the
+    ConfigError. With `themes`, `[ui] theme` must be one of them."""
     import tomllib  # ~8 ms: only when there is a file to read
 
     try:
@@ -504,17 +578,34 @@ def parse_config(text: str, source: str) -> Config:
             where = f"{source}:{len(lines)}:{len(lines[-1]) + 1}"
         reason = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)", "", message)
         raise ConfigError([f"{where}: invalid TOML: {reason}"]) from None
+    problems: list[str] = []
     try:
-        return Config.model_validate(raw)
-    except ConfigError as exc:
-        raise ConfigError([f"{source}: {line}" for line in exc.lines]) from None
+        config = Config.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{source}: {_key_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
-        raise ConfigError(lines) from None
+        problems = [f"{source}: {_key_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+    ui = raw.get("ui")
+    theme = unknown_theme(ui.get("theme"), themes) if isinstance(ui, dict) and themes else None
+    if theme is not None:
+        problems.append(f"{source}: {theme}")
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
-def load_config(explicit: str | None = None) -> tuple[Config, Path | None]:
-    """Load the config; return it and the file it came from (None: built-in defaults)."""
+def load_config(
+    explicit: str | None = None, themes: Collection[str] | None = None
+) -> tuple[Config, Path | None]:
+    """Load the config; return it and the file it came from (None: built-in defaults).
+    With `themes`, `[ui] theme` must be one of them (reported with the file's other problems).
+    The loaded `[ui] time` is the zone the process shows times in from now on."""
+    config, path = _load_config(explicit, themes)
+    use_display_zone(config.ui.time)
+    return config, path
+
+
+def _load_config(
+    explicit: str | None, themes: Collection[str] | None
+) -> tuple[Config, Path | None]:
     path, named = paths.config_path(explicit)
     if not named and not path.exists():
         return Config(), None
@@ -530,4 +621,4 @@ def load_config(explicit: str | None = None) -> tuple[Config, Path | None]:
         raise ConfigError([f"{path}: config file is not UTF-8 text ({exc.reason})"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror}"]) from None
-    return parse_config(text, str(path)), path
+    return parse_config(text, str(path), themes), path

@@ -3,15 +3,18 @@
 The config used pydantic for this; importing it and building the schemas of ~25
 models cost ~150 ms and ~10 MB before the first screen. The config needs only a
 small part of it: TOML scalars, lists, tables, Literal choices, a few bounds and
-check functions. This module does that much, keeps pydantic's error wording
-(tests and operators know it) and its small API (`model_validate`,
-`model_copy`, `model_dump`), and defers all type-hint work to the first
-validation that needs it, so defining a model costs almost nothing.
+check functions. This module does that much, in the words of the file's
+author (TOML's "table", "a whole number", "true or false", not Python's
+types), keeps pydantic's small API (`model_validate`, `model_copy`,
+`model_dump`) and error records (`type`, `loc`, `msg`, `input`), and defers all
+type-hint work to the first validation that needs it, so defining a model
+costs almost nothing.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import operator
 import re
 import sys
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, Union, dataclass_transform
 
-__all__ = ["Field", "FieldInfo", "Model", "SecretStr", "ValidationError"]
+__all__ = ["Field", "FieldInfo", "Loc", "Model", "SecretStr", "ValidationError"]
 
 Loc = tuple[int | str, ...]
 Errors = list[dict[str, Any]]
@@ -156,6 +159,8 @@ def _error(errors: Errors, kind: str, loc: Loc, msg: str, value: Any) -> Any:
 
 
 # -- scalars, with pydantic's lax conversions for the types TOML can hold ---------------
+_DATE = "expected a date such as 2026-01-31"
+_DATETIME = "expected a date and time such as 2026-01-31T02:00:00"
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
@@ -163,10 +168,12 @@ _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 def _to_str(value: Any, loc: Loc, errors: Errors) -> Any:
     if isinstance(value, str):
         return value
-    return _error(errors, "string_type", loc, "Input should be a valid string", value)
+    return _error(errors, "string_type", loc, "expected a string", value)
 
 
 def _to_int(value: Any, loc: Loc, errors: Errors) -> Any:
+    if isinstance(value, bool):  # `retries = true` is a slip, not 1
+        return _error(errors, "int_type", loc, "expected a whole number", value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -176,28 +183,30 @@ def _to_int(value: Any, loc: Loc, errors: Errors) -> Any:
             errors,
             "int_from_float",
             loc,
-            "Input should be a valid integer, got a number with a fractional part",
+            "expected a whole number",
             value,
         )
     if isinstance(value, str):
         try:
             return int(value.strip())
         except ValueError:
-            msg = "Input should be a valid integer, unable to parse string as an integer"
+            msg = "expected a whole number"
             return _error(errors, "int_parsing", loc, msg, value)
-    return _error(errors, "int_type", loc, "Input should be a valid integer", value)
+    return _error(errors, "int_type", loc, "expected a whole number", value)
 
 
 def _to_float(value: Any, loc: Loc, errors: Errors) -> Any:
+    if isinstance(value, bool):  # `interval = true` is a slip, not 1 second
+        return _error(errors, "float_type", loc, "expected a number", value)
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
         try:
             return float(value.strip())
         except ValueError:
-            msg = "Input should be a valid number, unable to parse string as a number"
+            msg = "expected a number"
             return _error(errors, "float_parsing", loc, msg, value)
-    return _error(errors, "float_type", loc, "Input should be a valid number", value)
+    return _error(errors, "float_type", loc, "expected a number", value)
 
 
 def _to_bool(value: Any, loc: Loc, errors: Errors) -> Any:
@@ -208,9 +217,9 @@ def _to_bool(value: Any, loc: Loc, errors: Errors) -> Any:
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     if isinstance(value, int | str):
-        msg = "Input should be a valid boolean, unable to interpret input"
+        msg = "expected true or false"
         return _error(errors, "bool_parsing", loc, msg, value)
-    return _error(errors, "bool_type", loc, "Input should be a valid boolean", value)
+    return _error(errors, "bool_type", loc, "expected true or false", value)
 
 
 def _to_path(value: Any, loc: Loc, errors: Errors) -> Any:
@@ -218,7 +227,7 @@ def _to_path(value: Any, loc: Loc, errors: Errors) -> Any:
         return value
     if isinstance(value, str):
         return Path(value)
-    msg = "Input is not a valid path for <class 'pathlib.Path'>"
+    msg = "expected a path (a string)"
     return _error(errors, "path_type", loc, msg, value)
 
 
@@ -227,7 +236,7 @@ def _to_secret(value: Any, loc: Loc, errors: Errors) -> Any:
         return value
     if isinstance(value, str):
         return SecretStr(value)
-    return _error(errors, "string_type", loc, "Input should be a valid string", value)
+    return _error(errors, "string_type", loc, "expected a string", value)
 
 
 def _to_datetime(value: Any, loc: Loc, errors: Errors) -> Any:
@@ -239,40 +248,40 @@ def _to_datetime(value: Any, loc: Loc, errors: Errors) -> Any:
         try:
             return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
         except (OverflowError, OSError, ValueError):
-            msg = "Input should be a valid datetime, dates after 9999 are not supported"
+            msg = "expected a date and time before the year 10000"
             return _error(errors, "datetime_parsing", loc, msg, value)
     if isinstance(value, str):
         try:
             return datetime.datetime.fromisoformat(value.strip())
         except ValueError:
-            msg = "Input should be a valid datetime or date, invalid format"
+            msg = _DATETIME
             return _error(errors, "datetime_from_date_parsing", loc, msg, value)
-    return _error(errors, "datetime_type", loc, "Input should be a valid datetime", value)
+    return _error(errors, "datetime_type", loc, _DATETIME, value)
 
 
 def _to_date(value: Any, loc: Loc, errors: Errors) -> Any:
     if isinstance(value, datetime.datetime):
         if value.time() == datetime.time(0):
             return value.date()
-        msg = "Datetimes provided to dates should have zero time - e.g. be exact dates"
+        msg = "expected a date without a time of day, such as 2026-01-31"
         return _error(errors, "date_from_datetime_inexact", loc, msg, value)
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):  # a Unix time
         moment = _to_datetime(value, loc, [])
         if moment is _BAD:
-            return _error(errors, "date_type", loc, "Input should be a valid date", value)
+            return _error(errors, "date_type", loc, _DATE, value)
         if moment.time() == datetime.time(0):
             return moment.date()
-        msg = "Datetimes provided to dates should have zero time - e.g. be exact dates"
+        msg = "expected a date without a time of day, such as 2026-01-31"
         return _error(errors, "date_from_datetime_inexact", loc, msg, value)
     if isinstance(value, str):
         try:
             return datetime.date.fromisoformat(value.strip())
         except ValueError:
-            msg = "Input should be a valid date or datetime, invalid format"
+            msg = _DATE
             return _error(errors, "date_from_datetime_parsing", loc, msg, value)
-    return _error(errors, "date_type", loc, "Input should be a valid date", value)
+    return _error(errors, "date_type", loc, _DATE, value)
 
 
 _SCALARS: dict[Any, Converter] = {
@@ -302,7 +311,7 @@ def _choices(values: tuple[Any, ...]) -> str:
 def _literal(values: tuple[Any, ...]) -> Converter:
     allowed = set(values)
     kinds = {type(v) for v in values}  # "3" is a choice, 3 is not
-    msg = f"Input should be {_choices(values)}"
+    msg = f"expected {_choices(values)}"
 
     def convert(value: Any, loc: Loc, errors: Errors) -> Any:
         if type(value) in kinds and value in allowed:
@@ -315,7 +324,7 @@ def _literal(values: tuple[Any, ...]) -> Converter:
 def _list(item: Converter) -> Converter:
     def convert(value: Any, loc: Loc, errors: Errors) -> Any:
         if not isinstance(value, list | tuple):
-            return _error(errors, "list_type", loc, "Input should be a valid list", value)
+            return _error(errors, "list_type", loc, "expected a list", value)
         before = len(errors)
         out = [item(v, (*loc, i), errors) for i, v in enumerate(value)]
         return out if len(errors) == before else _BAD
@@ -326,7 +335,7 @@ def _list(item: Converter) -> Converter:
 def _dict(item: Converter) -> Converter:
     def convert(value: Any, loc: Loc, errors: Errors) -> Any:
         if not isinstance(value, dict):
-            return _error(errors, "dict_type", loc, "Input should be a valid dictionary", value)
+            return _error(errors, "dict_type", loc, "expected a table", value)
         before = len(errors)
         out = {k: item(v, (*loc, k), errors) for k, v in value.items()}
         return out if len(errors) == before else _BAD
@@ -342,6 +351,9 @@ def _label(hint: Any) -> str:
 
 
 def _union(members: list[tuple[Any, Converter]]) -> Converter:
+    """Each member in turn; when all refuse, one line saying what each would take
+    (a member that refused deeper inside, e.g. a table's key, keeps its own lines)."""
+
     def convert(value: Any, loc: Loc, errors: Errors) -> Any:
         # A member that takes the value as it is wins; else the first that converts it.
         for hint, member in members:
@@ -355,6 +367,13 @@ def _union(members: list[tuple[Any, Converter]]) -> Converter:
             if not mine:
                 return out
             tried += mine
+        wanted = [e["msg"] for e in tried]
+        if len(tried) == len(members) and all(
+            e["loc"] == (*loc, _label(h)) and m.startswith("expected ")
+            for e, (h, _), m in zip(tried, members, wanted, strict=True)
+        ):
+            msg = "expected " + " or ".join(m.removeprefix("expected ") for m in wanted)
+            return _error(errors, tried[0]["type"], loc, msg, value)
         errors += tried
         return _BAD
 
@@ -364,10 +383,10 @@ def _union(members: list[tuple[Any, Converter]]) -> Converter:
 # Numeric bounds as data: (FieldInfo attribute, holds if, error type, wording), in
 # the order pydantic checks them (so NaN reports the upper bound, as it did).
 _BOUNDS: tuple[tuple[str, Callable[[Any, Any], bool], str, str], ...] = (
-    ("le", operator.le, "less_than_equal", "less than or equal to"),
-    ("lt", operator.lt, "less_than", "less than"),
-    ("ge", operator.ge, "greater_than_equal", "greater than or equal to"),
-    ("gt", operator.gt, "greater_than", "greater than"),
+    ("le", operator.le, "less_than_equal", "at most"),
+    ("lt", operator.lt, "less_than", "below"),
+    ("ge", operator.ge, "greater_than_equal", "at least"),
+    ("gt", operator.gt, "greater_than", "above"),
 )
 
 
@@ -377,7 +396,7 @@ def _bounded(inner: Converter, info: FieldInfo) -> Converter:
     for attr, holds, kind, wording in _BOUNDS:
         limit = getattr(info, attr)
         if limit is not None:
-            problem = (kind, f"Input should be {wording} {limit}")
+            problem = (kind, f"must be {wording} {limit}")
             checks.append(
                 lambda v, holds=holds, limit=limit, problem=problem: (  # type: ignore[misc]
                     None if holds(v, limit) else problem
@@ -391,7 +410,7 @@ def _bounded(inner: Converter, info: FieldInfo) -> Converter:
         checks.append(lambda v: None if len(v) <= high else _too_long(v, high))
     if info.pattern is not None:
         regex = re.compile(info.pattern)
-        msg = f"String should match pattern '{info.pattern}'"
+        msg = f"must match the pattern '{info.pattern}'"
         checks.append(lambda v: None if regex.search(v) else ("string_pattern_mismatch", msg))
     check = info.check
 
@@ -407,7 +426,7 @@ def _bounded(inner: Converter, info: FieldInfo) -> Converter:
             try:
                 out = check(out)
             except ValueError as exc:
-                return _error(errors, "value_error", loc, f"Value error, {exc}", value)
+                return _error(errors, "value_error", loc, str(exc), value)
         return out
 
     return convert
@@ -419,19 +438,19 @@ def _plural(n: int, word: str) -> str:
 
 def _too_short(value: Any, low: int) -> tuple[str, str]:
     if isinstance(value, str):
-        return "string_too_short", f"String should have at least {_plural(low, 'character')}"
+        return "string_too_short", f"must have at least {_plural(low, 'character')}"
     return (
         "too_short",
-        f"List should have at least {_plural(low, 'item')} after validation, not {len(value)}",
+        f"must have at least {_plural(low, 'item')}, not {len(value)}",
     )
 
 
 def _too_long(value: Any, high: int) -> tuple[str, str]:
     if isinstance(value, str):
-        return "string_too_long", f"String should have at most {_plural(high, 'character')}"
+        return "string_too_long", f"must have at most {_plural(high, 'character')}"
     return (
         "too_long",
-        f"List should have at most {_plural(high, 'item')} after validation, not {len(value)}",
+        f"must have at most {_plural(high, 'item')}, not {len(value)}",
     )
 
 
@@ -456,9 +475,14 @@ def _converter(hint: Any, info: FieldInfo | None = None) -> Converter:
         conv = _dict(_converter(hint.__args__[1]))
     elif origin is Union or isinstance(hint, types.UnionType):
         args = [a for a in hint.__args__ if a is not type(None)]
-        inner = (
-            _converter(args[0]) if len(args) == 1 else _union([(a, _converter(a)) for a in args])
-        )
+        inner: Converter
+        if len(args) == 1:
+            inner = _converter(args[0])
+        elif all(getattr(a, "__origin__", None) is Literal for a in args):
+            # One list of choices, as the file's author sees them.
+            inner = _literal(tuple(itertools.chain.from_iterable(a.__args__ for a in args)))
+        else:
+            inner = _union([(a, _converter(a)) for a in args])
         if len(args) == len(hint.__args__):
             conv = inner
         else:
@@ -497,7 +521,13 @@ class Model:
     Subclasses declare fields as annotations, with a default or a `Field(...)`.
     Override `_check` for rules across fields (raise ValueError); it runs only
     when every field was valid, with the problem reported at the model's key.
+    Override `_input_problems` for rules across records (unique names, references
+    between sections): it reads the input as given, so it reports its problems
+    in the same run as every field's, valid or not. `_suggest` maps keys that
+    other tools use to this model's own, for the "did you mean" of an unknown key.
     """
+
+    _suggest: ClassVar[dict[str, str]] = {}
 
     _specs: ClassVar[dict[str, _Spec]] = {}
     _by_key: ClassVar[dict[str, _Spec]] = {}
@@ -540,7 +570,7 @@ class Model:
         if isinstance(value, cls):
             return value
         if not isinstance(value, dict):
-            msg = f"Input should be a valid dictionary or instance of {cls.__name__}"
+            msg = "expected a table"
             return _error(errors, "model_type", loc, msg, value)
         if value and not cls._hints_resolved:
             cls._resolve()
@@ -551,21 +581,42 @@ class Model:
                 assert spec.converter is not None
                 fields[spec.name] = spec.converter(value[spec.key], (*loc, spec.key), errors)
             elif spec.info.default is _MISSING:
-                _error(errors, "missing", (*loc, spec.key), "Field required", value)
+                _error(errors, "missing", (*loc, spec.key), "required key is missing", value)
             else:
                 fields[spec.name] = spec.default()
         for key, extra in value.items():
             if key not in cls._by_key:
-                msg = "Extra inputs are not permitted"
-                _error(errors, "extra_forbidden", (*loc, key), msg, extra)
+                _error(errors, "extra_forbidden", (*loc, key), cls._unknown_key(key), extra)
+        for where, problem in cls._input_problems(value):
+            _error(errors, "value_error", (*loc, *where), problem, value)
         if len(errors) != before:
             return _BAD
         made = cls._make(fields)
         try:
             made._check()
         except ValueError as exc:
-            return _error(errors, "value_error", loc, f"Value error, {exc}", value)
+            return _error(errors, "value_error", loc, str(exc), value)
         return made
+
+    @classmethod
+    def _unknown_key(cls, key: object) -> str:
+        if not isinstance(key, str):
+            return "unknown key"
+        known = list(cls._by_key)
+        guess = cls._suggest.get(key.lower())
+        if guess not in known:
+            import difflib  # ~2 ms: only when a file has an unknown key
+
+            close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.7)
+            guess = close[0] if close else None
+        return f'unknown key (did you mean "{guess}"?)' if guess else "unknown key"
+
+    @classmethod
+    def _input_problems(cls, value: dict[str, Any]) -> list[tuple[Loc, str]]:
+        """Problems across records, each with its place under this model's key;
+        `value` is the input as given (any item may be invalid, or a record)."""
+        del value
+        return []
 
     @classmethod
     def _make(cls, fields: dict[str, Any]) -> Self:

@@ -35,7 +35,7 @@ from bridge.reports import (
 )
 from bridge.schedule import JobStatus, evaluate
 from bridge.store.base import Store
-from bridge.text import human_duration, human_utc, safe_text
+from bridge.text import human_duration, human_time, human_utc, safe_text
 
 __all__ = [
     "HANDOVER_ACTION",
@@ -339,8 +339,8 @@ def _exception_cells(x: ScheduleException) -> tuple[str, ...]:
         safe_text(x.job, limit=30),
         x.state,
         str(x.count),
-        human_utc(x.at),
-        human_utc(x.last) if x.last is not None else "",
+        human_time(x.at),
+        human_time(x.last) if x.last is not None else "",
         safe_text(x.detail, limit=80),
     )
 
@@ -356,28 +356,28 @@ def handover_tables(h: Handover) -> list[Table]:
         )  # fmt: skip
     return [
         Table("From the outgoing shift", ("when", "who", "note"),
-              [(human_utc(j.at), safe_text(j.actor, limit=20), safe_text(j.note, limit=200))
+              [(human_time(j.at), safe_text(j.actor, limit=20), safe_text(j.note, limit=200))
                for j in h.written], "no handover note written"),
         Table("Open and unacknowledged", _EVENT_HEADERS,
               [_event_cells(e, h.end) for e in h.unacknowledged]),
         Table("Acknowledged, not resolved (with notes)", (*_EVENT_HEADERS, "by"), acked_rows),
         Table("Shelved", (*_EVENT_HEADERS, "until", "by", "why"),
-              [(*_event_cells(s.event, h.end), human_utc(s.until), safe_text(s.by, limit=20),
+              [(*_event_cells(s.event, h.end), human_time(s.until), safe_text(s.by, limit=20),
                 safe_text(s.why, limit=80)) for s in h.shelved]),
         Table("Owned", (*_EVENT_HEADERS, "owner"),
               [(*_event_cells(e, h.end), safe_text(e.owner or "", limit=20)) for e in h.owned]),
         Table("Escalated", (*_EVENT_HEADERS, "by", "when", "note"),
-              [(*_event_cells(x.event, h.end), safe_text(x.by, limit=20), human_utc(x.at),
+              [(*_event_cells(x.event, h.end), safe_text(x.by, limit=20), human_time(x.at),
                 safe_text(x.note, limit=80)) for x in h.escalated]),
         Table("Schedule exceptions", ("job", "state", "times", "first", "last", "detail"),
               [_exception_cells(x) for x in h.exceptions]),
         Table("Holds and reschedules in force", ("job", "state", "occurrence", "due", "by", "reason"),
-              [(safe_text(f.job, limit=30), f.state, human_utc(f.scheduled),
-                human_utc(f.due) if f.state == "rescheduled" else "held",
+              [(safe_text(f.job, limit=30), f.state, human_time(f.scheduled),
+                human_time(f.due) if f.state == "rescheduled" else "held",
                 safe_text(f.actor, limit=20), safe_text(f.reason, limit=80)) for f in h.in_force]),
         Table("Reschedules and holds", CHANGE_HEADERS, change_rows(h.changes)),
         Table("Operator notes", ("when", "who", "action", "event", "note"),
-              [(human_utc(j.at), safe_text(j.actor, limit=20), j.action,
+              [(human_time(j.at), safe_text(j.actor, limit=20), j.action,
                 "" if j.event_id is None else str(j.event_id), safe_text(j.note, limit=100))
                for j in h.notes]),
         Table("On the bridge", ("operator", "actions"),
@@ -392,7 +392,7 @@ def handover_heading(h: Handover) -> list[str]:
         else "no handover accepted in this period"
     )
     lines = [
-        f"Shift handover {human_utc(h.start)} to {human_utc(h.end)}",
+        f"Shift handover {human_time(h.start)} to {human_time(h.end)}",
         f"The shift: {human_duration(h.end - h.start)}, {since}.",
     ]
     if h.outgoing:

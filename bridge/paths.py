@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "config_path", "data_dir", "default_store_path", "user_config_dir"]
+__all__ = [
+    "cache_dir",
+    "config_path",
+    "data_dir",
+    "default_store_path",
+    "state_dir",
+    "user_config_dir",
+]
 
 CONFIG_ENV = "BRIDGE_CONFIG"
 
@@ -29,6 +36,11 @@ def data_dir() -> Path:
 def cache_dir() -> Path:
     """What can be made again (parsed stylesheets): safe to delete at any time."""
     return _xdg("XDG_CACHE_HOME", ".cache") / "bridge"
+
+
+def state_dir() -> Path:
+    """What the console remembers between starts (the operator's theme): not config, not data."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "bridge"
 
 
 def default_store_path() -> Path:

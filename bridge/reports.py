@@ -26,7 +26,8 @@ from bridge.hours import OperationalHours
 from bridge.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.query import EventQuery
 from bridge.store.base import Store
-from bridge.text import column_widths, human_duration, human_utc, safe_text
+from bridge.text import column_widths, human_duration, human_time, safe_text
+from bridge.timefmt import display_tzinfo, show_time
 
 __all__ = [
     "JobStats",
@@ -76,13 +77,15 @@ def _instant(text: str, flag: str) -> float:
         raise PeriodError(
             f"{flag} {text!r} is not a date and time (try 2026-11-21T08:00 or 2026-11-21)"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)  # naive times are UTC, as the journal is
+    if when.tzinfo is None and display_tzinfo() is not None:
+        when = when.replace(tzinfo=display_tzinfo())
+    # A naive time is read in the zone the report shows its times in ([ui] time);
+    # .timestamp() reads one still naive in this host's zone, with its DST rules.
     return when.timestamp()
 
 
 def parse_period(since: str | None, start: str | None, end: str | None, now: float) -> Period:
-    """From `--since 24h`, or `--from ISO [--to ISO]` (UTC unless a zone is given)."""
+    """From `--since 24h`, or `--from ISO [--to ISO]` (in the display zone unless one is given)."""
     if since is not None and start is not None:
         raise PeriodError("use either --since or --from, not both")
     to = _instant(end, "--to") if end is not None else now
@@ -97,10 +100,10 @@ def parse_period(since: str | None, start: str | None, end: str | None, now: flo
     begin = _instant(start, "--from")
     if begin > to:
         raise PeriodError(
-            f"the period is reversed: --from {human_utc(begin)} is after --to {human_utc(to)}"
+            f"the period is reversed: --from {human_time(begin)} is after --to {human_time(to)}"
         )
     if begin == to:
-        raise PeriodError(f"the period is empty: --from and --to are both {human_utc(to)}")
+        raise PeriodError(f"the period is empty: --from and --to are both {human_time(to)}")
     return Period(begin, to)
 
 
@@ -538,7 +541,7 @@ CHANGE_HEADERS = ("when", "job", "action", "by", "reason")
 def change_rows(changes: Iterable[ScheduleChange]) -> list[tuple[str, ...]]:
     """Reschedules and holds as rows; the service report and the handover both list them."""
     return [
-        (human_utc(c.at), safe_text(c.job, limit=30), c.action.value,
+        (human_time(c.at), safe_text(c.job, limit=30), c.action.value,
          safe_text(c.actor, limit=20), safe_text(c.reason, limit=80))
         for c in changes
     ]  # fmt: skip
@@ -557,15 +560,14 @@ def change_json(c: ScheduleChange) -> dict[str, Any]:
 
 
 def monitored_note(a: Availability, period: Period) -> str:
-    """Say when only part of the period counted: "monitored since 08:15 UTC"
+    """Say when only part of the period counted: "monitored since 08:15 UTC" (display zone)
     (with the date when that is more than a day before the period's end)."""
     if not a.polled:
         return "never polled"
     if a.since is None:
         return "whole period"
-    since = dt.datetime.fromtimestamp(a.since, dt.UTC)
     recent = period.end - a.since <= 86400
-    return f"monitored since {since.strftime('%H:%M UTC' if recent else '%Y-%m-%d %H:%M UTC')}"
+    return f"monitored since {show_time(a.since, 'hm' if recent else 'minute', label=True)}"
 
 
 RESPONSE_HEADERS = ("", "incidents", "acked", "MTTA", "resolved", "MTTR")
@@ -619,7 +621,7 @@ def report_heading(report: Report) -> list[str]:
         else []
     )
     return [
-        f"Service report {human_utc(p.start)} to {human_utc(p.end)}",
+        f"Service report {human_time(p.start)} to {human_time(p.end)}",
         *cut,
         f"Operational hours: {report.calendar} ({hours} of the period); "
         "response times count only inside them.",

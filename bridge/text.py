@@ -11,12 +11,15 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from bridge.timefmt import show_time
+
 __all__ = [
     "byte_rate_text",
     "column_widths",
     "human_bytes",
     "human_duration",
     "human_rate",
+    "human_time",
     "human_utc",
     "metric_text",
     "rate_text",
@@ -112,8 +115,14 @@ def human_duration(seconds: float) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+def human_time(t: float | None) -> str:
+    """An instant to the minute in the display zone (`[ui] time`), named after it."""
+    return show_time(t, "minute", label=True)
+
+
 def human_utc(t: float | None) -> str:
-    """An instant to the minute in UTC, the zone the journal and reports are kept in."""
+    """An instant to the minute in UTC, for text that is stored (journal notes) and
+    so read later in any zone; what is shown uses `human_time`."""
     if t is None:
         return "—"
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

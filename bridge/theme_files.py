@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge import paths
-from bridge.config import ConfigError
+from bridge.config import ConfigError, unknown_theme
 
 __all__ = [
     "BASE_COLOURS",
@@ -156,7 +156,6 @@ def user_themes(known_variables: Collection[str], folder: Path | None = None) ->
 
 def check_theme_name(name: str, available: Collection[str], source: str) -> None:
     """The configured theme must exist; the error lists every theme there is."""
-    if name not in available:
-        raise ConfigError(
-            [f"{source}: ui.theme: unknown theme {name!r} (available: {', '.join(available)})"]
-        )
+    problem = unknown_theme(name, available)
+    if problem is not None:
+        raise ConfigError([f"{source}: {problem}"])

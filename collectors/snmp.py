@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import socket
 import time
 import weakref
@@ -182,6 +183,16 @@ class SnmpTarget:
     def deadline(self) -> float:
         """The longest one request can take before pysnmp gives up on it."""
         return self.timeout * (self.retries + 1)
+
+
+def mask_secrets(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each of `secrets` that stands in it as a value of its own (quoted,
+    or between spaces and punctuation) shown as ***; a secret that is only part of
+    a longer word ("fw" in "fw-dmz") is not one, and masking it would garble the text."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        pattern = rf"(?<![\w.-]){re.escape(secret)}(?![\w.-])"
+        text = re.sub(pattern, "***", text)
+    return text
 
 
 # --- one engine and one limit per event loop ---------------------------------
@@ -451,10 +462,13 @@ class SnmpCollector:
     # --- requests ----------------------------------------------------------------
 
     def _describe(self, what: str) -> str:
-        text = f"SNMP device {self.target.name} ({self.target.endpoint}): {what}"
-        for secret in self.target.secrets:
-            text = text.replace(secret, "***")
-        return text
+        """One line naming the device; `what` may be a library's text, so a secret
+        it echoes is masked there, and only there: the device's name and address
+        are ours and shown as they are, even if a community equals one of them."""
+        return (
+            f"SNMP device {self.target.name} ({self.target.endpoint}): "
+            f"{mask_secrets(what, self.target.secrets)}"
+        )
 
     async def _target(self) -> Any:
         if self._transport is None:

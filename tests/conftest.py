@@ -49,6 +49,16 @@ class Isolated:
         return path
 
 
+@pytest.fixture(autouse=True)
+def _display_zone() -> Iterator[None]:
+    """Each test starts with times shown in local time, whatever the last one chose."""
+    from bridge.timefmt import use_display_zone
+
+    use_display_zone("local")
+    yield
+    use_display_zone("local")
+
+
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
     """Point XDG (and nothing else) into tmp_path, in this process and for children."""
@@ -61,6 +71,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
         XDG_CONFIG_HOME=str(config_home),
         XDG_DATA_HOME=str(data_home),
         XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
         BRIDGE_OPERATOR="tester",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
@@ -70,6 +81,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Isolated:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     return Isolated(root=tmp_path, env=env)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,66 @@ def test_bad_console_options_are_reported_by_the_full_cli(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("bridge: ") and "(see bridge --help)" in err, err
+
+
+# -- bridge's own options after the subcommand too ----------------------------------------
+def _help_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from bridge.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--help"])
+    return capsys.readouterr().out
+
+
+def _commands_in(help_text: str, title: str) -> list[str]:
+    section = help_text.partition(f"\n{title}:\n")[2]
+    return re.findall(r"^ {4}([a-z][a-z-]*)(?= |$)", section, flags=re.MULTILINE)
+
+
+def test_every_subcommand_takes_the_global_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each command and each of its actions (found in the help, so a new one is covered)."""
+    paths: list[list[str]] = []
+    for command in _commands_in(_help_of([], capsys), "commands"):
+        paths.append([command])
+        for title in ("actions", "signals"):
+            nested = _commands_in(_help_of([command], capsys), title)
+            paths += [[command, action] for action in nested]
+    assert ["check-config"] in paths and ["events", "show"] in paths and ["job", "ok"] in paths
+    for path in paths:
+        usage = _help_of(path, capsys).partition("\n\n")[0]
+        for option in ("[--config PATH]", "[--operator NAME]", "[-v]"):
+            assert option in usage, (path, usage)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check-config", "--config", "c.toml", "--operator", "alice", "-v"],
+        ["events", "show", "7", "--config", "c.toml", "--operator", "alice", "-v"],
+        ["events", "--config", "c.toml", "list", "--operator", "alice", "--verbose"],
+        ["job", "ok", "backup", "--config=c.toml", "--operator=alice", "-v"],
+        ["handover", "-v", "--operator", "alice", "--config", "c.toml"],
+    ],
+)
+def test_global_options_after_the_subcommand(argv: list[str]) -> None:
+    from bridge.cli import parse_args
+
+    args = parse_args(argv)
+    assert (args.config, args.operator, args.verbose) == ("c.toml", "alice", True)
+
+
+def test_global_options_before_the_subcommand_are_kept() -> None:
+    from bridge.cli import parse_args
+
+    args = parse_args(["--config", "c.toml", "--operator", "alice", "-v", "events", "show", "7"])
+    assert (args.config, args.operator, args.verbose) == ("c.toml", "alice", True)
+    args = parse_args(["events", "show", "7"])
+    assert (args.config, args.operator, args.verbose) == (None, None, False)
+
+
+def test_check_config_with_config_after_it(isolated: Isolated) -> None:
+    path = isolated.write_config("[local]\ninterval = 7\n", name="after.toml")
+    result = run_bridge(isolated, "check-config", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"config:   {path}" in result.stdout
+    assert "every 7 s" in result.stdout

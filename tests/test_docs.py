@@ -150,6 +150,7 @@ KEY_NAMES = {
     "home": "Home",
     "end": "End",
     "ctrl+l": "Ctrl+L",
+    "ctrl+q": "Ctrl+Q",
 }
 
 

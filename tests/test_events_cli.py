@@ -341,3 +341,43 @@ def test_output_cut_short_by_the_reader_is_not_a_traceback(cli: Cli) -> None:
         os.close(write_end)
     assert "Traceback" not in result.stderr and "Exception" not in result.stderr, result.stderr
     assert result.returncode == 141
+
+
+def test_show_text_includes_the_evidence(cli: Cli) -> None:
+    """As the console's details do: the values and top processes frozen at raise,
+    untrusted names shown literally."""
+    evidence = {
+        "at": T0 - 5,
+        "metrics": {"cpu": 99.0, "memory": 61.0},
+        "top_cpu": [{"pid": 4242, "name": "postgres\x1b[2J", "cpu": 91.0, "rss": 900 * 2**20}],
+        "top_memory": [{"pid": 777, "name": "java", "cpu": 1.0, "rss": 2 * 2**30}],
+        "probe": {"url": "https://shop.example/health"},
+    }
+
+    async def write() -> int:
+        store = await open_store(cli.db)
+        try:
+            await store.upsert_events(
+                [EventInput("local", "web1", "cpu", Severity.CRITICAL, "cpu 99.0%", T0,
+                            value=99.0, evidence=evidence)],
+                "bridge",
+            )  # fmt: skip
+            event = await store.find_event("local|web1|cpu")
+            assert event is not None
+            return event.id
+        finally:
+            await store.close()
+
+    event_id = asyncio.run(write())
+    result = cli("show", str(event_id))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "evidence:      at raise, " in out
+    assert "values       cpu 99.0  memory 61.0" in out
+    assert "top by CPU" in out and "4242  91.0%  900.0M  postgres\\x1b[2J" in out
+    assert "top by memory" in out and "777   1.0%    2.0G  java" in out
+    assert 'probe        {"url": "https://shop.example/health"}' in out
+    assert "\x1b" not in out
+    assert out.index("evidence:") < out.index("journal:")
+    plain = cli("show", str(cli.raise_()))
+    assert "evidence:      none" in plain.stdout

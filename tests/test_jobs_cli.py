@@ -189,3 +189,41 @@ async def test_store_signals_and_schedule_changes(store: Store) -> None:
     feed = await store.changes_since(seq)
     assert [c.kind for c in feed] == ["jobs"] * 5
     assert [c.ref for c in feed] == ["backup", "backup", "etl", "backup", "backup"]
+
+
+def test_start_with_a_run_id_of_the_callers_own(cli: Cli) -> None:
+    """As the README documents: `job start NAME --run-id ID`, then `job ok NAME --run-id ID`."""
+    started = cli("start", "backup", "--run-id", "airflow-2026-11-18T02:00")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout == "airflow-2026-11-18T02:00\n"
+    ended = cli("ok", "backup", "--run-id", "airflow-2026-11-18T02:00")
+    assert ended.returncode == 0, ended.stderr
+    [run] = cli.read()[0]
+    assert (run.run_id, run.status) == ("airflow-2026-11-18T02:00", JobRunStatus.OK)
+    again = cli("start", "etl", "--run-id", "airflow-2026-11-18T02:00")
+    one_error_line(again, "job start", "exists already (job 'backup')", "nothing recorded")
+    one_error_line(cli("start", "backup", "--run-id", "two words"), "is not a run id")
+    assert len(cli.read()[0]) == 1
+
+
+@pytest.mark.parametrize("signal", ["run", "ok", "start"])
+def test_an_unknown_jobs_error_says_it_raised_an_event(cli: Cli, signal: str) -> None:
+    extra = ["--", sys.executable, "-c", "pass"] if signal == "run" else []
+    result = cli(signal, "nope", *extra)
+    assert result.returncode == 2
+    one_error_line(result, f"job {signal}: unknown job 'nope'", "raised an unknown-job event")
+    assert [e.check for e in cli.read()[1]] == ["unknown-job"]
+
+
+def test_run_takes_bridges_options_between_the_name_and_the_command(cli: Cli) -> None:
+    """`bridge job run NAME --operator X -- COMMAND`: the options are bridge's, not the command."""
+    result = run_bridge(
+        cli.isolated, "job", "run", "backup", "--config", str(cli.config),
+        "--operator", "cron", "-v", "--", sys.executable, "-c", "print('done')",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    [run] = cli.read()[0]
+    assert (run.status, run.actor) == (JobRunStatus.OK, "cron")
+    bad = run_bridge(cli.isolated, "job", "run", "backup", "--bogus", "--", "true")
+    one_error_line(bad, "job run: unrecognized arguments before '--': --bogus")

@@ -19,7 +19,7 @@ from bridge.rules import RuleEngine
 from bridge.runner import CollectorRunner
 from bridge.store import open_store
 from bridge.thresholds import LevelTracker
-from collectors.snmp import close_shared_engine
+from collectors.snmp import close_shared_engine, mask_secrets
 
 
 def _config(agent: SnmpAgent, dead_port: int) -> Config:
@@ -98,3 +98,45 @@ def test_a_host_without_devices_never_loads_pysnmp() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_a_community_equal_to_the_device_name_does_not_mask_the_name(
+    tmp_path: Path,
+) -> None:
+    """The demo's devices use their names as communities: the name is still the name
+    in the event and the collector's error, and *** stands only for the secret."""
+    config = Config.model_validate(
+        {
+            "local": {"enabled": False},
+            "devices": [
+                {"name": "fw-dmz", "address": "127.0.0.1", "port": free_udp_port(),
+                 "community": "fw-dmz", "timeout": 0.3, "retries": 0},
+            ],
+        }
+    )  # fmt: skip
+    (collector,) = build_collectors(config)
+    store = await open_store(tmp_path / "bridge.db")
+    try:
+        runner = CollectorRunner(
+            store, [collector], SystemClock(), LevelTracker({}), RuleEngine(config)
+        )
+        await runner.run_once(collector, CollectorHealth(collector.name, collector.interval))
+        event = await store.find_event("snmp|fw-dmz|reachability")
+        assert event is not None
+        shown = f"{event.summary} {event.detail}"
+        assert "SNMP device fw-dmz (127.0.0.1:" in shown, shown
+        assert "***" not in shown
+        health = {h.name: h for h in await store.collector_health()}
+        error = health["snmp:fw-dmz"].last_error or ""
+        assert "fw-dmz" in error and "***" not in error, error
+    finally:
+        await store.close()
+        close_shared_engine()
+
+
+def test_a_secret_is_masked_where_a_library_echoes_it() -> None:
+    secrets = ("fw-dmz", "s3cret")
+    assert (
+        mask_secrets("bad community 'fw-dmz' for fw-dmz-2 (key=s3cret, s3crets)", secrets)
+        == "bad community '***' for fw-dmz-2 (key=***, s3crets)"
+    )

@@ -182,3 +182,93 @@ async def test_muted_text_is_muted_against_its_background_in_every_theme(
         assert abs(muted.brightness - background.brightness) < abs(
             foreground.brightness - background.brightness
         ), (muted, foreground, background)
+
+
+# -- the operator's choice, remembered; Textual's themes in the config -----------------------
+def console(db: Path, theme: str = "bridge-dark", remember: bool = True) -> App[Any]:
+    config = Config.model_validate({"ui": {"theme": theme}})
+    return create_app(
+        config,
+        operator="alice",
+        store_path=db,
+        collect=False,
+        clock=FixedClock(T0),
+        remember_theme=remember,
+    )
+
+
+async def test_the_theme_chosen_with_t_is_the_theme_at_the_next_start(
+    db: Path, isolated: Isolated
+) -> None:
+    app = console(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        assert app.theme == "bridge-light"
+    assert (isolated.root / "state" / "bridge" / "theme").is_file()
+    again = console(db)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.theme == "bridge-light"
+
+
+async def test_the_theme_chosen_in_the_palette_is_remembered(db: Path, isolated: Isolated) -> None:
+    app = console(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Theme", "enter")  # Textual's theme picker
+        await pilot.press(*"nord", "enter")
+        await wait_until(settled(pilot, lambda: app.theme == "nord"), 5, what="the picked theme")
+    again = console(db)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
+
+
+async def test_a_new_theme_in_the_config_wins_over_the_remembered_one(
+    db: Path, isolated: Isolated
+) -> None:
+    app = console(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+    changed = console(db, theme="bridge-contrast")  # the config was edited since
+    async with changed.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert changed.theme == "bridge-contrast"
+
+
+@pytest.mark.parametrize("text", ["", "x" * 200, "gone-theme\nbridge-dark\n", "\xff\xfe"])
+async def test_a_garbled_or_stale_remembered_theme_is_ignored(
+    db: Path, isolated: Isolated, text: str
+) -> None:
+    state = isolated.root / "state" / "bridge"
+    state.mkdir(parents=True)
+    (state / "theme").write_bytes(text.encode("latin-1"))
+    app = console(db, theme="bridge-contrast")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.theme == "bridge-contrast"
+
+
+async def test_embedded_consoles_remember_nothing(db: Path, isolated: Isolated) -> None:
+    app = console(db, remember=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        assert app.theme == "bridge-light"
+    assert not (isolated.root / "state").exists()
+
+
+def test_textual_palette_themes_are_accepted_in_the_config(isolated: Isolated) -> None:
+    cfg = isolated.write_config('[ui]\ntheme = "nord"\n')
+    result = run_bridge(isolated, "--config", str(cfg), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "theme:    nord" in result.stdout
+    config = Config.model_validate({"ui": {"theme": "nord"}})
+    assert load_user_themes(config, cfg) == []
+
+
+async def test_the_console_starts_with_a_textual_theme_from_the_config(db: Path) -> None:
+    config = Config.model_validate({"ui": {"theme": "gruvbox"}})
+    app = create_app(config, operator="alice", store_path=db, collect=False, clock=FixedClock(T0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.theme == "gruvbox"

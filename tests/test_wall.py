@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from bridge.lease import LEASE_NAME
 from bridge.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.store.readonly import open_readonly_store
+from bridge.timefmt import show_time
 from bridge.ui.app import BridgeApp
 from bridge.ui.bigdigits import big_number
 from bridge.ui.events_pane import EventsPane
@@ -222,7 +222,7 @@ async def test_wall_header_shows_title_host_and_who(db: Path) -> None:
         assert len(text) == 80
         for part in (" bridge ", f" {app.hostname} ", " operator wall ", " ○ reading "):
             assert part in text, (part, text)
-        clock = time.strftime(header.clock_format, time.localtime(app.clock.now()))
+        clock = show_time(app.clock.now(), header.clock_format, label=True)
         assert text.endswith(f" {clock} "), text
 
 

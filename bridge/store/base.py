@@ -123,8 +123,11 @@ class Store(Protocol):
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int: ...
 
     # -- job signals and the schedule ---------------------------------------------
-    async def job_start(self, job: str, actor: str, now: float) -> JobRun:
-        """Record a start; the returned run's `run_id` pairs it with its end."""
+    async def job_start(
+        self, job: str, actor: str, now: float, *, run_id: str | None = None
+    ) -> JobRun:
+        """Record a start; the returned run's `run_id` pairs it with its end. A given
+        `run_id` (the caller's own, e.g. its scheduler's) must be new: JobSignalError."""
         ...
 
     async def job_finish(

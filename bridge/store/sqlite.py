@@ -569,13 +569,23 @@ class SqliteStore(ServiceQueries):
         return sum(r.ok for r in results)
 
     # -- job signals and the schedule ----------------------------------------------
-    async def job_start(self, job: str, actor: str, now: float) -> JobRun:
+    async def job_start(
+        self, job: str, actor: str, now: float, *, run_id: str | None = None
+    ) -> JobRun:
         # secrets (with hmac and hashlib) here and in job_finish: the console's
         # start opens a store but records no job signals.
         import secrets
 
-        run_id = secrets.token_hex(6)
+        given = run_id is not None
+        run_id = run_id if run_id is not None else secrets.token_hex(6)
         async with self._tx(now, "jobs", job):
+            if given:
+                async with self._db.execute(
+                    "SELECT job FROM job_runs WHERE run_id = ?", (run_id,)
+                ) as cur:
+                    taken = await cur.fetchone()
+                if taken is not None:
+                    raise JobSignalError(f"run {run_id!r} exists already (job {taken[0]!r})")
             cur = await self._db.execute(
                 "INSERT INTO job_runs(job, run_id, started_at, status, actor, at) "
                 "VALUES (?, ?, ?, 'running', ?, ?)",

@@ -27,6 +27,7 @@ from bridge.feed import ChangeFeed
 from bridge.lease import poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
+from bridge.preferences import remember_theme, remembered_theme
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.ui.display import (
@@ -102,6 +103,7 @@ class BridgeApp(App[int]):
         hostname: str | None = None,
         feed_interval: float = 0.5,
         user_themes: list[Theme] | None = None,
+        remember_theme: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -138,9 +140,12 @@ class BridgeApp(App[int]):
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
-        start_theme(
-            self, config.ui.theme if config.ui.theme in self.available_themes else DEFAULT_THEME
-        )
+        # The CLI's console starts with the theme chosen last and keeps a new choice
+        # (bridge.preferences); tests and other embedders use the config's.
+        self._remember_theme = remember_theme
+        chosen = remembered_theme(config.ui.theme) if remember_theme else None
+        first = chosen if chosen in self.available_themes else config.ui.theme
+        start_theme(self, first if first in self.available_themes else DEFAULT_THEME)
 
     # -- set-up ------------------------------------------------------------------
     def poke_schedule(self) -> None:
@@ -217,6 +222,8 @@ class BridgeApp(App[int]):
         # or a service stop (SIGTERM) ends the app cleanly, so the lease is
         # released at once instead of lapsing.
         end_with_the_terminal(self)
+        if self._remember_theme:
+            self.theme_changed_signal.subscribe(self, self._theme_chosen)
         # The panes' first load below reads everything committed before this
         # point; the feed delivers what comes after.
         self._feed = feed = ChangeFeed(
@@ -233,6 +240,9 @@ class BridgeApp(App[int]):
         self.query_one(EventsPane).body.focus()
         self._tick()
         self._schedule_tick()
+
+    def _theme_chosen(self, theme: Theme) -> None:
+        remember_theme(theme.name, self.config.ui.theme)
 
     async def _on_store_changed(self, changes: list[Change]) -> None:
         if self._throttle is not None:
@@ -551,6 +561,7 @@ def create_app(
     hostname: str | None = None,
     feed_interval: float = 0.5,
     user_themes: list[Theme] | None = None,
+    remember_theme: bool = False,
 ) -> BridgeApp:
     return BridgeApp(
         config,
@@ -561,6 +572,7 @@ def create_app(
         hostname=hostname,
         feed_interval=feed_interval,
         user_themes=user_themes,
+        remember_theme=remember_theme,
     )
 
 
@@ -574,7 +586,9 @@ def run_console(
     from bridge.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
-    app = create_app(config, operator=operator, collect=collect, user_themes=user_themes)
+    app = create_app(
+        config, operator=operator, collect=collect, user_themes=user_themes, remember_theme=True
+    )
     result = app.run()
     if app.startup_error is not None:
         raise StoreError(app.startup_error)

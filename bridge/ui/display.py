@@ -17,6 +17,7 @@ from textual.app import App
 
 from bridge.config import Config
 from bridge.models import Change
+from bridge.timefmt import use_display_zone
 
 __all__ = [
     "LOW_BW_AGE_REDRAW_S",
@@ -41,6 +42,7 @@ def before_app_init(config: Config) -> None:
 
 
 def configure_app(app: App[Any], config: Config) -> None:
+    use_display_zone(config.ui.time)
     if app.no_color:
         app.add_class("-mono")
     if config.ui.low_bandwidth:

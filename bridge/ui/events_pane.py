@@ -23,6 +23,7 @@ from bridge.durations import parse_duration
 from bridge.models import Change, Event, EventState, Severity
 from bridge.query import EventQuery, QueryError, parse_query
 from bridge.text import human_bytes, human_duration, metric_text, safe_text
+from bridge.timefmt import show_time
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
@@ -567,7 +568,7 @@ def _note_error(text: str, *, required: bool) -> str | None:
 
 
 def _iso(t: float | None) -> str:
-    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t))
+    return show_time(t, "second")  # in the zone the header names
 
 
 def _evidence_lines(evidence: dict[str, Any]) -> list[Line]:

@@ -7,18 +7,19 @@ out at start instead of seven (~15 ms of the first screen).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
+from bridge.timefmt import show_time
 from bridge.ui.lines import Line, LinesView
 
 __all__ = ["BridgeHeader", "header_line", "header_text"]
 
 TITLE = "bridge"
-CLOCK_SECONDS = "%a %d %b %H:%M:%S %Z"
-CLOCK_MINUTES = "%a %d %b %H:%M %Z"
+# bridge.timefmt forms; the header is where the zone of every time on screen is named.
+CLOCK_SECONDS = "header"
+CLOCK_MINUTES = "header_minute"
 
 
 def header_line(
@@ -96,7 +97,7 @@ class BridgeHeader(LinesView, can_focus=False):
             lease=lease,
             polling=polling,
             stale_for=stale_for,
-            clock=time.strftime(self.clock_format, time.localtime(now)),
+            clock=show_time(now, self.clock_format, label=True),
         )
         self._draw()
 

@@ -8,7 +8,6 @@ named in the change feed and RowTable repaints only rows whose text changed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +19,7 @@ from textual.screen import ModalScreen
 from bridge.devices import NEVER_POLLED, UNREACHABLE, UP, DeviceStatus, device_statuses
 from bridge.models import Change, CollectorHealth, Snapshot
 from bridge.text import human_duration, human_rate
+from bridge.timefmt import show_time
 from bridge.ui.health_view import bucketed, sparkline
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.rowtable import Column, Row, RowTable
@@ -84,7 +84,7 @@ def _per_s(value: float | None) -> str:
 
 def _clock(t: float | None) -> str:
     # A time of day changes only when a poll lands; an age would rewrite the row every second.
-    return "—" if t is None else time.strftime("%H:%M:%S", time.localtime(t))
+    return show_time(t, "clock")
 
 
 def _speed(bits: Any) -> str:

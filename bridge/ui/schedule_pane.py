@@ -8,7 +8,6 @@ when the change feed says the schedule moved. Operator changes go to the store
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -25,6 +24,7 @@ from bridge.models import (
     ScheduleChange,
 )
 from bridge.text import human_duration, safe_text
+from bridge.timefmt import display_tzinfo, same_day, show_time
 from bridge.timeline import DayTimes, day_bounds, timeline_strip
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane, matches
@@ -69,13 +69,11 @@ def _when(t: float | None, now: float) -> str:
     """A time as the operator reads it: HH:MM today, else the weekday too."""
     if t is None:
         return "—"
-    local = time.localtime(t)
-    same_day = time.localtime(now)[:3] == local[:3]
-    return time.strftime("%H:%M" if same_day else "%a %H:%M", local)
+    return show_time(t, "hm" if same_day(t, now) else "day_hm")
 
 
 def _iso(t: float | None) -> str:
-    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t))
+    return show_time(t, "second")
 
 
 class SchedulePane(Pane):
@@ -169,7 +167,7 @@ class SchedulePane(Pane):
             nxt = (
                 data.get("next_run", data.get("next_due"))
                 if record is not None
-                else self._day.next_after(job, now)
+                else self._day.next_after(job, now, display_tzinfo())
             )
             last = data.get("last_run")
             last_text = ""
@@ -203,7 +201,7 @@ class SchedulePane(Pane):
     def _draw_timeline(self) -> None:
         app = self.bridge
         now = app.clock.now()
-        start, end = day_bounds(now)  # this host's day, DST included
+        start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
         occurrences: list[tuple[float, bool]] = []
         for job in self.jobs:
@@ -217,7 +215,9 @@ class SchedulePane(Pane):
                     occurrences.append((due, True))
             else:
                 occurrences.extend((t, False) for t in times)
-        scale, marks, now_col = timeline_strip(occurrences, now, start, end, width)
+        scale, marks, now_col = timeline_strip(
+            occurrences, now, start, end, width, tz=display_tzinfo()
+        )
         lines: list[Line] = []
         roomy = self.size.height >= 9
         if roomy:

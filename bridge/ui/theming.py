@@ -6,13 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from bridge.config import Config
 from bridge.theme_files import ThemeSpec, check_theme_name, user_themes
 from themes import THEMES, VARIABLE_DEFAULTS
 
-__all__ = ["bridge_theme_names", "load_user_themes", "next_theme", "start_theme", "to_theme"]
+__all__ = [
+    "bridge_theme_names",
+    "load_user_themes",
+    "next_theme",
+    "read_user_themes",
+    "start_theme",
+    "theme_names",
+    "to_theme",
+]
 
 
 def to_theme(spec: ThemeSpec) -> Theme:
@@ -35,12 +43,24 @@ def to_theme(spec: ThemeSpec) -> Theme:
     )
 
 
+def read_user_themes(folder: Path | None = None) -> list[Theme]:
+    """The user's theme files as themes; raises ConfigError for a bad file."""
+    return [to_theme(s) for s in user_themes(VARIABLE_DEFAULTS.keys(), folder)]
+
+
+def theme_names(user: list[Theme]) -> list[str]:
+    """Every theme `[ui] theme` may name: bridge's, the user's, and Textual's
+    own (`nord`, `gruvbox`, ...), which the palette's theme picker offers too."""
+    names = [t.name for t in THEMES] + [t.name for t in user]
+    return names + [n for n in BUILTIN_THEMES if n not in names]
+
+
 def load_user_themes(
     config: Config, config_path: Path | None, folder: Path | None = None
 ) -> list[Theme]:
     """The user's themes; raises ConfigError for a bad file or an unknown `[ui] theme`."""
-    extra = [to_theme(s) for s in user_themes(VARIABLE_DEFAULTS.keys(), folder)]
-    names = [t.name for t in THEMES] + [t.name for t in extra]
+    extra = read_user_themes(folder)
+    names = theme_names(extra)
     check_theme_name(config.ui.theme, names, str(config_path) if config_path else "config")
     return extra
 

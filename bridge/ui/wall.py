@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +26,7 @@ from bridge.models import Severity
 from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.text import human_duration, safe_text
+from bridge.timefmt import show_time
 from bridge.ui.bigdigits import big_number
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
@@ -228,7 +228,7 @@ class WallApp(App[int]):
             self._draw_jobs(data)
         self._draw_devices()
         read_at = data.read_at if data is not None else None
-        when = time.strftime("%H:%M:%S", time.localtime(read_at)) if read_at else "never"
+        when = show_time(read_at, "clock") if read_at else "never"
         self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only   q quits")
 
     def _draw_serious(self, data: WallData) -> None:
@@ -253,7 +253,7 @@ class WallApp(App[int]):
     def _draw_jobs(self, data: WallData) -> None:
         lines: list[Line] = []
         for j in data.exceptions:
-            due = time.strftime("%H:%M", time.localtime(j.due)) if j.due else "—"
+            due = show_time(j.due, "hm") if j.due else "—"
             lines.append(
                 (
                     (f"✖ {j.state.upper():<11} ", "sev-major"),
