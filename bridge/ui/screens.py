@@ -32,7 +32,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Looking closer",
         [
             ("Enter", "details of the row under the cursor"),
-            ("c (in details)", "copy its details to your clipboard (OSC 52, over SSH)"),
+            ("c (in details)", "copy its details to the clipboard (OSC 52, over SSH)"),
             ("/", "filter the focused pane (Enter keeps it, Esc clears)"),
             ("Ctrl+P", "command palette: every action, and themes"),
             ("t", "next theme (bridge's and your own)"),
@@ -72,7 +72,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Service levels",
         [
             ("R", "reports: response times, jobs, availability, outbox"),
-            ("O", "shift handover (w writes a note for the next shift, a accepts it)"),
+            ("O", "shift handover (w: write a note, a: accept)"),
             ("T", "take the bridge: sign on by name on a shared account"),
         ],
     ),
