@@ -223,8 +223,10 @@ async def test_storm_is_stored_whole_and_the_console_stays_responsive(db: Path) 
             6,  # the pane counts a large match at most every 2 s
             what="the pane title to show the new total",
         )
-        assert len(table.rows) <= limit
-        assert len(events.events) == limit
+        # The window, and the row the cursor is on: kept listed when the storm pushed
+        # it out of the window, so the operator's next key acts on the event they chose.
+        assert len(table.rows) <= limit + 1
+        assert limit <= len(events.events) <= limit + 1
         await pilot.press("home")
         started = time.monotonic()
         await pilot.press("j")
