@@ -25,6 +25,7 @@ from bridge.store import open_store
 from bridge.ui.display import LOW_BW_EVENTS_S, SampleThrottle
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.header import BridgeHeader
+from bridge.ui.header import header_text as bridge_header_text
 
 _SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
@@ -172,7 +173,7 @@ async def test_low_bandwidth_mode(db: Path) -> None:
         assert app.animation_level == "none"
         assert app.feed_interval >= 2.0
         assert app.query_one(EventsPane).reload_every == LOW_BW_EVENTS_S
-        header = app.query_one(BridgeHeader).render_line(0).text
+        header = bridge_header_text(app.query_one(BridgeHeader))
         clock = header.rstrip().rsplit("  ", 1)[-1].strip()
         assert re.fullmatch(r"\w{3} \d\d \w{3} \d\d:\d\d \w+", clock), clock  # to the minute
 

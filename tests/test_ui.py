@@ -17,6 +17,7 @@ from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.events_pane import EventDetailsScreen, EventsPane
 from bridge.ui.header import BridgeHeader
+from bridge.ui.header import header_text as bridge_header_text
 from bridge.ui.keybar import KeyBar
 from bridge.ui.lines import LinesView
 from bridge.ui.panes import HealthPane
@@ -52,7 +53,7 @@ def focused_id(app: BridgeApp) -> str | None:
 
 def header_text(app: BridgeApp) -> str:
     """The header as drawn: the top line of the screen."""
-    return app.query_one(BridgeHeader).render_line(0).text
+    return bridge_header_text(app.query_one(BridgeHeader))
 
 
 async def test_three_panes_and_header(db: Path) -> None:

@@ -1,8 +1,7 @@
 """The header: where, when, who, whether this process polls, and whether data is stale.
 
-One line view, not a row of labels: each tick re-sends only the clock's digits
-that changed (lines.changed_span), and one widget is mounted, styled and laid
-out at start instead of seven (~15 ms of the first screen).
+Two line views, not a row of labels: each tick re-sends only the clock's digits
+that changed (lines.changed_span), from the clock's own widget.
 """
 
 from __future__ import annotations
@@ -11,10 +10,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+
 from bridge.timefmt import show_time
 from bridge.ui.lines import Line, LinesView
 
-__all__ = ["BridgeHeader", "header_line", "header_text"]
+__all__ = ["BridgeHeader", "HeaderLine", "header_line", "header_text"]
 
 TITLE = "bridge"
 # bridge.timefmt forms; the header is where the zone of every time on screen is named.
@@ -56,22 +58,40 @@ def header_line(
     return tuple(parts)
 
 
-class BridgeHeader(LinesView, can_focus=False):
+class HeaderLine(LinesView, can_focus=False):
+    """One part of the header: its parts' component classes live here."""
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *LinesView.COMPONENT_CLASSES,
         "hdr-title",
         "hdr-host",
         "hdr-lease",
         "hdr-polling",
         "hdr-stale",
     }
+    DEFAULT_CSS = """
+    HeaderLine { height: 1; scrollbar-size: 0 0; }
+    HeaderLine > .hdr-title { text-style: bold; color: $accent; }
+    HeaderLine > .hdr-host { text-style: bold; }
+    HeaderLine > .hdr-lease { color: $text-muted; }
+    HeaderLine > .hdr-polling { color: $severity-ok; }
+    HeaderLine > .hdr-stale { background: $state-stale; color: $background; text-style: bold; }
+    App.-mono HeaderLine > .hdr-stale { text-style: bold reverse; }
+    """
+
+
+class BridgeHeader(Horizontal, can_focus=False):
+    """The header line, drawn as two widgets: what it says, and the clock.
+
+    Textual sends a changed line of a widget from the widget's left edge up to
+    the last changed cell, so a clock at the end of a full-width line re-sent
+    the whole line every second; in a widget of its own it sends its digits.
+    """
+
     # Here, not in each app's stylesheet: the console and the wall share the header.
     DEFAULT_CSS = """
-    BridgeHeader > .hdr-title { text-style: bold; color: $accent; }
-    BridgeHeader > .hdr-host { text-style: bold; }
-    BridgeHeader > .hdr-lease { color: $text-muted; }
-    BridgeHeader > .hdr-polling { color: $severity-ok; }
-    BridgeHeader > .hdr-stale { background: $state-stale; color: $background; text-style: bold; }
-    App.-mono BridgeHeader > .hdr-stale { text-style: bold reverse; }
+    BridgeHeader { height: 1; }
+    BridgeHeader > #header-text { width: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None, seconds: bool = True) -> None:
@@ -79,6 +99,21 @@ class BridgeHeader(LinesView, can_focus=False):
         # To the minute on slow links: a ticking seconds field is most of an idle screen's bytes.
         self.clock_format = CLOCK_SECONDS if seconds else CLOCK_MINUTES
         self._line: Callable[[int], Line] | None = None  # the last show(), for a width
+        self.text_view = HeaderLine(id="header-text")
+        self.clock_view = HeaderLine(id="header-clock")
+
+    def compose(self) -> ComposeResult:
+        yield self.text_view
+        yield self.clock_view
+
+    @property
+    def lines(self) -> list[Line]:
+        """The header as one line of parts, as it reads."""
+        if not self.text_view.lines and not self.clock_view.lines:
+            return []
+        return [
+            tuple(p for view in (self.text_view, self.clock_view) for ln in view.lines for p in ln)
+        ]
 
     def show(
         self,
@@ -102,12 +137,17 @@ class BridgeHeader(LinesView, can_focus=False):
         self._draw()
 
     def _draw(self) -> None:
-        if self._line is not None:
-            self.set_lines([self._line(self.size.width)])
+        if self._line is None:
+            return
+        *text, clock = self._line(self.size.width)
+        width = len(clock[0])
+        if self.clock_view.styles.width is None or self.clock_view.styles.width.value != width:
+            self.clock_view.styles.width = width
+        self.text_view.set_lines([tuple(text)])
+        self.clock_view.set_lines([(clock,)])
 
-    def _on_resize(self) -> None:
-        # Besides LinesView.on_resize (Textual calls each class's handler): the
-        # clock keeps to the new right edge.
+    def on_resize(self) -> None:
+        # The clock keeps to the new right edge.
         self._draw()
 
 
