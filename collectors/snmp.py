@@ -79,6 +79,7 @@ from collectors.snmp_wire import (
     GET,
     GET_BULK,
     GET_NEXT,
+    BerError,
     WireTimeout,
     close_wire,
     shared_wire,
@@ -508,6 +509,8 @@ class SnmpCollector:
                 per_try=self.target.timeout,
                 tries=self.target.retries + 1,
             )
+        except BerError as exc:
+            raise SnmpError(self._describe(f"malformed response: {exc}")) from None
         except WireTimeout:
             raise SnmpTimeout(
                 self._describe(
