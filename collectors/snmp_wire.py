@@ -19,9 +19,8 @@ linear in the datagram's size and every value is bounded by its SNMP type.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import random
+import secrets
 import socket
 import weakref
 from collections.abc import Sequence
@@ -358,7 +357,6 @@ class Wire(asyncio.DatagramProtocol):
         self._pending: dict[int, _Pending] = {}
         self._peers: dict[tuple[str, int], int] = {}  # requests outstanding per peer
         self.dropped = 0
-        self._ids = itertools.count(random.randrange(1, 2**30))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram endpoint's
@@ -405,6 +403,14 @@ class Wire(asyncio.DatagramProtocol):
         # ICMP port unreachable and the like: the request will time out and retry.
         log.debug("SNMP socket error: %s", exc)
 
+    def _new_id(self) -> int:
+        # Drawn afresh each time: a sequence would tell whoever sees one request the
+        # ids of the next, halving what they must guess to spoof an answer.
+        while True:
+            request_id = secrets.randbelow(2**31)
+            if request_id not in self._pending:
+                return request_id
+
     async def request(
         self,
         peer: tuple[str, int],
@@ -421,7 +427,7 @@ class Wire(asyncio.DatagramProtocol):
         BerError if the answer is malformed."""
         if self.transport is None:
             raise ConnectionError("SNMP socket closed")
-        request_id = next(self._ids) & 0x7FFFFFFF
+        request_id = self._new_id()
         data = encode_request(
             version, community, pdu_type, request_id, oids, max_repetitions=max_repetitions
         )

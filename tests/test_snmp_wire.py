@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -347,3 +348,23 @@ async def test_an_out_of_range_value_is_that_devices_decode_error(
     assert "malformed response: TimeTicks of 1000 bytes" in text
     assert "Error" not in text and "public" not in text
     assert collector.failing
+
+
+async def test_request_ids_are_drawn_at_random(
+    fake_agent: Callable[[Answer], Awaitable[int]],
+) -> None:
+    seen: list[int] = []
+
+    def record(request: Request) -> list[bytes]:
+        seen.append(request.request_id)
+        return [end_of_mib_answer(request)]
+
+    port = await fake_agent(record)
+    collector = SnmpCollector(SnmpTarget("ids", "127.0.0.1", port, timeout=1, retries=0))
+    for _ in range(10):
+        await collector.collect()
+    assert len(seen) == 20 and len(set(seen)) == 20
+    steps = {b - a for a, b in itertools.pairwise(seen)}
+    assert len(steps) == 19  # no common step: nothing to predict the next id from
+    assert all(0 <= i < 2**31 for i in seen)
+    assert max(seen) - min(seen) > 2**24
