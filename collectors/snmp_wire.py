@@ -62,9 +62,10 @@ class _EndOfMib:
 
 
 END_OF_MIB = _EndOfMib()
-# int for INTEGER and the counters, str for OCTET STRING (undecodable bytes
-# replaced), IpAddress and OID (dotted); None for "not there" and NULL.
-WireValue = int | str | None | _EndOfMib
+# int for INTEGER and the counters; bytes for OCTET STRING, Opaque and other
+# application types, as sent (what they mean as text is for the caller to say);
+# str for IpAddress and OID (dotted); None for "not there" and NULL.
+WireValue = int | bytes | str | None | _EndOfMib
 
 
 class BerError(ValueError):
@@ -230,7 +231,7 @@ def _value(tag: int, data: bytes, start: int, stop: int) -> WireValue:
     if tag in _INT_BYTES:
         return _number(data, start, stop, tag)
     if tag in (_OCTETS, _OPAQUE):
-        return data[start:stop].decode("utf-8", errors="replace")
+        return data[start:stop]
     if tag == _OID:
         return ".".join(map(str, _decode_oid(data, start, stop)))
     if tag == _IP:
@@ -242,7 +243,7 @@ def _value(tag: int, data: bytes, start: int, stop: int) -> WireValue:
             raise BerError("NULL with a body")
         return END_OF_MIB if tag == _END_OF_MIB else None
     if tag & 0xE0 == 0x40 and tag & 0x1F != 0x1F:
-        return data[start:stop].decode("utf-8", errors="replace")  # another application type
+        return data[start:stop]  # another primitive application type: its bytes
     raise BerError("not an SNMP value type")
 
 

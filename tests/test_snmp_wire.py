@@ -32,6 +32,7 @@ from collectors.snmp import (
     SnmpTarget,
     SnmpTimeout,
     close_shared_engine,
+    octets_text,
     shared_limit,
     shared_suspect_limit,
 )
@@ -75,7 +76,7 @@ def test_decoder_agrees_with_pysnmp_on_every_value_type() -> None:
     got = decode_message(_response([((*oid, i), v) for i, v in enumerate(values)]))
     assert (got.request_id, got.community, got.error_status) == (77, b"public", 0)
     assert [v for _, v in got.varbinds] == [
-        -5, "Gi1/0/1 \ufffd\x1b[2J", "1.3.6.1.4.1.99999.1.48", "10.0.0.1", 2**32 - 1,
+        -5, b"Gi1/0/1 \xff\x1b[2J", "1.3.6.1.4.1.99999.1.48", "10.0.0.1", 2**32 - 1,
         1_000_000_000, 360000, 2**64 - 1, None, None, END_OF_MIB, 2**31 - 1, -(2**31),
     ]  # fmt: skip
     assert [name for name, _ in got.varbinds] == [(*oid, i) for i in range(len(values))]
@@ -210,7 +211,7 @@ def test_values_at_their_types_limits_are_read() -> None:
         2**64 - 1,
         biggest,
         f"2.999.{biggest}",
-        "\x01",
+        b"\x01",
     ]
 
 
@@ -368,3 +369,31 @@ async def test_request_ids_are_drawn_at_random(
     assert len(steps) == 19  # no common step: nothing to predict the next id from
     assert all(0 <= i < 2**31 for i in seen)
     assert max(seen) - min(seen) > 2**24
+
+
+# --- OCTET STRING: bytes on the wire, text at the edge ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (b"Gi1/0/1", "Gi1/0/1"),
+        (b"", ""),
+        ("Zürich Nord 東京".encode(), "Zürich Nord 東京"),
+        (b"Cisco IOS\r\nVersion 17.9\n\tbuilt", "Cisco IOS\r\nVersion 17.9\n\tbuilt"),
+        (b"eth0\x00", "eth0"),  # a C string's terminator is not part of the name
+        (b"\x00\x16\x3e\x5e\x6c\x00", "00:16:3e:5e:6c:00"),  # a MAC address
+        (b"\x00\x00", "00:00"),
+        (b"caf\xe9", "63:61:66:e9"),  # Latin-1, not UTF-8
+        (b"\x1b[2Jcleared", "1b:5b:32:4a:63:6c:65:61:72:65:64"),
+        (b"[bold]x[/bold]", "[bold]x[/bold]"),  # printable: kept, shown literally later
+    ],
+)
+def test_octet_strings_are_text_where_printable_utf8_else_hex(data: bytes, shown: str) -> None:
+    assert octets_text(data) == shown
+
+
+def test_octet_strings_decode_to_the_bytes_sent() -> None:
+    mac = b"\x00\x16\x3e\x5e\x6c\x00"
+    got = decode_message(_one(tlv(0x04, mac)))
+    assert got.varbinds[0][1] == mac
