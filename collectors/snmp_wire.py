@@ -465,6 +465,26 @@ _wires: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[Wire
 )
 
 
+# Anyone can send to the socket, and a burst of junk (a hundred replies to one
+# request, a few 65 KB datagrams) fills the kernel's default buffer (~200 KB)
+# faster than the loop reads it: the real answers that arrive then are dropped
+# and their devices time out. Junk is dropped cheaply once read, so what counts
+# is room to hold it until then.
+RECEIVE_BUFFER = 8 * 2**20
+
+
+def _enlarge_receive_buffer(sock: socket.socket) -> None:
+    """As large as allowed: past net.core.rmem_max where we may (SO_RCVBUFFORCE), else to it."""
+    for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+        except OSError:
+            continue
+        return
+
+
 async def shared_wire() -> Wire:
     """The running loop's socket, opened on first use."""
     loop = asyncio.get_running_loop()
@@ -472,9 +492,10 @@ async def shared_wire() -> Wire:
     if opening is None:
         opening = _wires[loop] = loop.create_future()
         try:
-            _, protocol = await loop.create_datagram_endpoint(
+            transport, protocol = await loop.create_datagram_endpoint(
                 Wire, local_addr=("0.0.0.0", 0), family=socket.AF_INET
             )
+            _enlarge_receive_buffer(transport.get_extra_info("socket"))
         except BaseException as exc:
             del _wires[loop]
             opening.set_exception(exc)
