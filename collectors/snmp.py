@@ -19,8 +19,8 @@ after a counter discontinuity, so none of those shows as a false traffic spike.
 
 Device-provided strings are returned as plain `str` (valid, printable UTF-8 as
 sent, anything else as hex: see `octets_text`), never interpreted here; the
-screen must show them literally. Communities and
-v3 keys are never part of a repr, a log line or an exception message.
+screen must show them literally. Communities and v3 keys are never part of a
+repr, a log line or an exception message.
 """
 
 from __future__ import annotations
