@@ -17,9 +17,10 @@ counters when the agent has them, else the 32-bit ones with wrap handling. No
 rate is given on the first poll, after an agent restart (sysUpTime went back) or
 after a counter discontinuity, so none of those shows as a false traffic spike.
 
-Device-provided strings are returned as plain `str`, undecoded bytes replaced,
-never interpreted here; the screen must show them literally. Communities and
-v3 keys are never part of a repr, a log line or an exception message.
+Device-provided strings are returned as plain `str` (valid, printable UTF-8 as
+sent, anything else as hex: see `octets_text`), never interpreted here; the
+screen must show them literally. Communities and v3 keys are never part of a
+repr, a log line or an exception message.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ from collectors.snmp_wire import (
     GET,
     GET_BULK,
     GET_NEXT,
+    BerError,
     WireTimeout,
     close_wire,
     shared_wire,
@@ -96,6 +98,7 @@ __all__ = [
     "close_shared_engine",
     "compute_rates",
     "counter_delta",
+    "octets_text",
     "shared_engine",
     "shared_limit",
     "shared_suspect_limit",
@@ -263,10 +266,12 @@ def _plain(value: Any) -> Value | None:
         return None
     if isinstance(value, int | str):
         return value
+    if isinstance(value, bytes):
+        return octets_text(value)
     if isinstance(value, rfc1902.IpAddress):
         return ".".join(str(b) for b in bytes(value))
     if isinstance(value, rfc1902.OctetString):
-        return bytes(value).decode("utf-8", errors="replace")
+        return octets_text(bytes(value))
     if isinstance(value, rfc1902.ObjectIdentifier):
         return oid_str(tuple(value))
     if isinstance(value, rfc1902.Null):
@@ -275,6 +280,29 @@ def _plain(value: Any) -> Value | None:
         return int(value)
     except (TypeError, ValueError):
         return str(value)
+
+
+_TEXT_CONTROLS = frozenset("\t\n\r")
+
+
+def octets_text(data: bytes) -> str:
+    """An OCTET STRING as text: itself where it is valid, printable UTF-8, else hex.
+
+    The same type carries names and descriptions (text, often ending in a NUL,
+    often multi-line) and MAC addresses and other binary values, and the agent
+    does not say which; a lossy decode would show a MAC as replacement
+    characters. Hex (`00:16:3e:...`) keeps every byte visible and unambiguous.
+    """
+    text = data.rstrip(b"\0")
+    if not text and data:
+        return data.hex(":")  # only NULs: a binary value
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.hex(":")
+    if decoded.isprintable() or all(c.isprintable() or c in _TEXT_CONTROLS for c in decoded):
+        return decoded
+    return data.hex(":")
 
 
 def _int(value: Value | None) -> int | None:
@@ -522,6 +550,8 @@ class SnmpCollector:
                 per_try=self.target.timeout,
                 tries=self.target.retries + 1,
             )
+        except BerError as exc:
+            raise SnmpError(self._describe(f"malformed response: {exc}")) from None
         except WireTimeout:
             raise SnmpTimeout(
                 self._describe(

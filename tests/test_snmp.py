@@ -155,13 +155,15 @@ async def test_untrusted_device_text_is_kept_literal(snmp_agent: SnmpAgent) -> N
     got = await poll(SnmpCollector(snmp_agent.target("rogue")))
     detail = got["detail"]
     aliases = [i["alias"] for i in detail["interfaces"]]
+    # Printable UTF-8 is kept as sent, markup and all; control characters or
+    # invalid UTF-8 make the whole value hex, every byte visible, none lost.
     assert aliases == [
         "[bold red]ALERT[/bold red] [link=x]y[/link]",
-        "\x1b]0;owned\x07\x1b[2Jcleared",
+        b"\x1b]0;owned\x07\x1b[2Jcleared".hex(":"),
     ]
     assert detail["sysName"] == "[link=http://evil.example]rogue[/link]"
-    # Invalid UTF-8 is replaced, everything else is kept as sent.
-    assert detail["sysDescr"] == "Evil OS \ufffd\ufffd [bold red]not markup[/] \x1b[31mred\x1b[0m"
+    sys_descr = b"Evil OS \xff\xfe [bold red]not markup[/] \x1b[31mred\x1b[0m"
+    assert detail["sysDescr"] == sys_descr.hex(":")
     for value in (*aliases, detail["sysName"], detail["sysDescr"]):
         assert type(value) is str
 
