@@ -28,6 +28,7 @@ from bridge.config_service import (
     WebhookConfig,
 )
 from bridge.timefmt import use_display_zone
+from bridge.text import safe_text
 
 if TYPE_CHECKING:
     from bridge.hours import OperationalHours
@@ -45,6 +46,7 @@ __all__ = [
     "StoreConfig",
     "Threshold",
     "load_config",
+    "loads_toml",
 ]
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
@@ -548,6 +550,14 @@ def _describe(error: Any) -> str:
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+# TOML integers are 64-bit; a larger one cannot be a setting, and Python would
+# carry it into float arithmetic (OverflowError) or a 4,300-digit repr.
+_INT_RANGE = (-(2**63), 2**63 - 1)
+_LONG_DIGITS = re.compile(r"[0-9_]{4000,}")
+# A file this large is not a config: reading it would only cost time and memory.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# Problems quote values; one from a hostile file stays readable on one line.
+_PROBLEM_LIMIT = 300
 
 
 def unknown_theme(name: object, available: Collection[str]) -> str | None:
@@ -561,9 +571,21 @@ def unknown_theme(name: object, available: Collection[str]) -> str | None:
     return f"ui.theme: unknown theme {name!r} ({hint}available: {', '.join(available)})"
 
 
-def parse_config(text: str, source: str, themes: Collection[str] | None = None) -> Config:
-    """The checked config of a file's text; every problem is one line of the
-    ConfigError. With `themes`, `[ui] theme` must be one of them."""
+def _line(where: object, problem: str) -> str:
+    """One problem as shown: where in full, then the problem, bounded; neither
+    may hold a control character (a key or a file name can hold any)."""
+    return f"{safe_text(str(where))}: {safe_text(problem, limit=_PROBLEM_LIMIT)}"
+
+
+def _position(text: str, offset: int) -> str:
+    """`line:column` (from 1) of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - text.rfind(chr(10), 0, offset)}"
+
+
+def loads_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; any failure, whatever tomllib raises, is one ConfigError line
+    naming `source` (with line and column where they are known)."""
     import tomllib  # ~8 ms: only when there is a file to read
 
     try:
@@ -577,17 +599,65 @@ def parse_config(text: str, source: str, themes: Collection[str] | None = None) 
             lines = text.splitlines() or [""]
             where = f"{source}:{len(lines)}:{len(lines[-1]) + 1}"
         reason = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)", "", message)
-        raise ConfigError([f"{where}: invalid TOML: {reason}"]) from None
+        raise ConfigError([_line(where, f"invalid TOML: {reason}")]) from None
+    except RecursionError:
+        problem = "invalid TOML: arrays or inline tables nested too deeply"
+        raise ConfigError([_line(source, problem)]) from None
+    except ValueError as exc:  # int() refuses a number of more than 4,300 digits
+        long = _LONG_DIGITS.search(text)
+        if long:
+            where = f"{source}:{_position(text, long.start())}"
+            raise ConfigError(
+                [_line(where, "invalid TOML: integer out of range (64-bit)")]
+            ) from None
+        raise ConfigError([_line(source, f"invalid TOML: {exc}")]) from None
+    except Exception as exc:  # whatever else the parser raises is still a bad file
+        raise ConfigError([_line(source, f"invalid TOML: {exc!r}")]) from None
+    problems = _value_problems(raw)
+    if problems:
+        raise ConfigError([_line(source, problem) for problem in problems])
+    return raw
+
+
+def _value_problems(raw: dict[str, Any]) -> list[str]:
+    """Values TOML can hold that no setting can: integers beyond 64 bits (TOML's own
+    limit) and strings with a NUL character, which every path and name refuses later."""
     problems: list[str] = []
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), raw)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, dict):
+            if any("\0" in key for key in value):
+                problems.append(f"{_key_path(loc)}: a key contains a NUL character")
+            stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and "\0" in value:
+            problems.append(f"{_key_path(loc)}: contains a NUL character")
+        elif isinstance(value, int) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            problems.append(f"{_key_path(loc)}: integer out of range (64-bit)")
+    return problems
+
+
+def parse_config(text: str, source: str, themes: Collection[str] | None = None) -> Config:
+    """The checked config of a file's text; every problem is one line of the
+    ConfigError. With `themes`, `[ui] theme` must be one of them."""
+    raw = loads_toml(text, source)
+    problems: list[str] = []
+    config: Config | None = None
     try:
         config = Config.model_validate(raw)
+    except ConfigError as exc:
+        problems = [_line(source, line) for line in exc.lines]
     except ValidationError as exc:
-        problems = [f"{source}: {_key_path(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+        problems = [_line(source, f"{_key_path(e['loc'])}: {_describe(e)}") for e in exc.errors()]
+    except Exception as exc:  # a check that met a value it did not expect
+        raise ConfigError([_line(source, f"cannot check the config: {exc!r}")]) from None
     ui = raw.get("ui")
     theme = unknown_theme(ui.get("theme"), themes) if isinstance(ui, dict) and themes else None
     if theme is not None:
-        problems.append(f"{source}: {theme}")
-    if problems:
+        problems.append(f"{safe_text(source)}: {safe_text(theme)}")
+    if problems or config is None:
         raise ConfigError(problems)
     return config
 
@@ -607,18 +677,41 @@ def _load_config(
     explicit: str | None, themes: Collection[str] | None
 ) -> tuple[Config, Path | None]:
     path, named = paths.config_path(explicit)
-    if not named and not path.exists():
-        return Config(), None
     try:
-        text = path.read_text(encoding="utf-8")
+        absent = not named and not path.exists()
+    except OSError:  # the default file cannot even be looked for: reading it says why
+        absent = False
+    if absent:
+        return Config(), None
+    return parse_config(_read_config(path), str(path), themes), path
+
+
+def _read_config(path: Path) -> str:
+    """The file's text; every way reading it can fail is one ConfigError line."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError([f"{path}: config file not found"]) from None
+        problem = "config file not found"
     except IsADirectoryError:
-        raise ConfigError([f"{path}: config path is a directory, not a file"]) from None
+        problem = "config path is a directory, not a file"
     except PermissionError:
-        raise ConfigError([f"{path}: config file is not readable (permission denied)"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: config file is not UTF-8 text ({exc.reason})"]) from None
+        problem = "config file is not readable (permission denied)"
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config file: {exc.strerror}"]) from None
-    return parse_config(text, str(path), themes), path
+        problem = f"cannot read config file: {exc.strerror or exc}"
+    else:
+        problem = ""
+    if problem:
+        raise ConfigError([_line(path, problem)])
+    if len(data) > MAX_CONFIG_BYTES:
+        limit = MAX_CONFIG_BYTES // (1024 * 1024)
+        raise ConfigError([_line(path, f"config file is larger than {limit} MiB")])
+    data = data.removeprefix(b"\xef\xbb\xbf")  # an editor's byte-order mark is no mistake
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        where = f"{path}:{_position(before, len(before))}"
+        problem = f"config file is not UTF-8 text ({exc.reason} 0x{data[exc.start]:02x})"
+        raise ConfigError([_line(where, problem)]) from None
+

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge import paths
-from bridge.config import ConfigError, unknown_theme
+from bridge.config import ConfigError, loads_toml, unknown_theme
 
 __all__ = [
     "BASE_COLOURS",
@@ -87,15 +87,11 @@ def _colour(where: str, key: str, value: object) -> str:
 
 def load_theme_file(path: Path, known_variables: Collection[str]) -> ThemeSpec:
     """Parse and check one theme file; raise ConfigError (one line naming it) if bad."""
-    import tomllib  # ~6 ms: only when there is a theme file to read
-
     where = str(path)
     try:
         if path.stat().st_size > _MAX_BYTES:
             raise ConfigError([f"{where}: theme file is larger than {_MAX_BYTES // 1024} KiB"])
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{where}: invalid TOML: {exc}"]) from None
+        raw = loads_toml(path.read_text(encoding="utf-8"), where)
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{where}: theme file is not UTF-8 text ({exc.reason})"]) from None
     except OSError as exc:

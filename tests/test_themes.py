@@ -78,7 +78,7 @@ def test_bad_theme_file_is_one_line_naming_it(tmp_path: Path, text: str, needle:
     with pytest.raises(ConfigError) as err:
         load_theme_file(path, VARIABLE_DEFAULTS.keys())
     [line] = err.value.lines
-    assert line.startswith(f"{path}: ") and needle in line, line
+    assert line.startswith(f"{path}:") and needle in line, line  # :line:col for TOML
 
 
 def test_cli_bad_theme_file(isolated: Isolated) -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -1093,9 +1094,10 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             for statement in MIGRATIONS[version - 1].split(";"):
                 if statement.strip():
                     await conn.execute(statement)
+            # From Python: SQLite before 3.42 knows no unixepoch('subsec') and stores NULL.
             await conn.execute(
-                "INSERT INTO schema_version(version, applied_at) VALUES (?, unixepoch('subsec'))",
-                (version,),
+                "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
+                (version, time.time()),
             )
         await conn.execute("COMMIT")
     except BaseException:

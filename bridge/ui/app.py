@@ -315,7 +315,9 @@ class BridgeApp(App[int]):
         """Draw the header; return whether the data is stale."""
         try:
             age = self.data_age()
-            stale = age if age > self.stale_after else None
+            # Only the local collector's samples come on a beat to miss; without it,
+            # the lease field says whether anyone polls.
+            stale = age if self.config.local.enabled and age > self.stale_after else None
             self.query_one(BridgeHeader).show(
                 host=self.hostname,
                 operator=self.operator,

@@ -10,7 +10,14 @@ from bridge.models import Snapshot
 from bridge.text import human_bytes, human_duration, human_rate
 from bridge.ui.lines import Line
 
-__all__ = ["MIN_PROCESS_ROWS", "SPARK_METRICS", "health_lines", "process_rows", "sparkline"]
+__all__ = [
+    "MIN_PROCESS_ROWS",
+    "SPARK_METRICS",
+    "health_lines",
+    "local_disabled_lines",
+    "process_rows",
+    "sparkline",
+]
 
 # The top-process lists shrink to fit the pane down to this many rows each;
 # below it the pane scrolls rather than show a list too short to be useful.
@@ -88,6 +95,12 @@ def _meter(label: str, percent: float, extra: str, width: int, cls: str) -> Line
         (f" {percent:5.1f}%", cls),
         (f" {extra}", ""),
     )
+
+
+def local_disabled_lines(host: str) -> list[Line]:
+    """The host's place when `[local] enabled = false`: no sample will come to wait
+    for, and the devices and checks below are all there is."""
+    return [((host, "heading"), ("  local collector disabled ([local] enabled = false)", "muted"))]
 
 
 def health_lines(

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
 from bridge.ui.checks_view import add_check_lines
-from bridge.ui.health_view import SPARK_METRICS, health_lines
+from bridge.ui.health_view import SPARK_METRICS, health_lines, local_disabled_lines
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.rowtable import RowTable
 
@@ -132,7 +132,7 @@ class HealthPane(Pane):
             c.kind == "reading" and c.ref.startswith("http|") for c in changes
         )
         health = changes is None or any(c.kind == "health" for c in changes)
-        if local:
+        if local and self.bridge.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
             mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
             self.snapshot = mine[0] if mine else None
@@ -186,17 +186,21 @@ class HealthPane(Pane):
         # nothing to fit in either case.
         taken = len(errors) + len(summary) + len(checks)
         height = 0 if self.filter_text else max(0, view.size.height - taken)
-        lines = health_lines(
-            self.snapshot,
-            self.series,
-            width,
-            compact=compact,
-            now=app.clock.now(),
-            stale_after=app.stale_after,
-            trend_window=TREND_WINDOW_S,
-            interval=app.config.local.interval,
-            top_rows=app.config.local.top_processes,
-            height=height,
+        lines = (
+            health_lines(
+                self.snapshot,
+                self.series,
+                width,
+                compact=compact,
+                now=app.clock.now(),
+                stale_after=app.stale_after,
+                trend_window=TREND_WINDOW_S,
+                interval=app.config.local.interval,
+                top_rows=app.config.local.top_processes,
+                height=height,
+            )
+            if app.config.local.enabled
+            else local_disabled_lines(app.hostname)
         )
         add_check_lines(lines, self.checks, compact=compact)
         lines[1:1] = summary

@@ -195,7 +195,8 @@ class WallApp(App[int]):
         newest = data.newest_sample_at if data is not None else None
         age = now - (self._started_at if newest is None else newest)
         dead = data is None or not data.poller_alive or self.read_error is not None
-        if age > self.stale_after or dead:
+        # Without a local collector no sample is due: only a dead poller is stale.
+        if (self.config.local.enabled and age > self.stale_after) or dead:
             return max(age, 0.0)
         return None
 
