@@ -27,8 +27,8 @@ from bridge.config_service import (
     ReportsConfig,
     WebhookConfig,
 )
-from bridge.timefmt import use_display_zone
 from bridge.text import safe_text
+from bridge.timefmt import use_display_zone
 
 if TYPE_CHECKING:
     from bridge.hours import OperationalHours
@@ -714,4 +714,3 @@ def _read_config(path: Path) -> str:
         where = f"{path}:{_position(before, len(before))}"
         problem = f"config file is not UTF-8 text ({exc.reason} 0x{data[exc.start]:02x})"
         raise ConfigError([_line(where, problem)]) from None
-

@@ -135,11 +135,17 @@ def load_theme_file(path: Path, known_variables: Collection[str]) -> ThemeSpec:
 def user_themes(known_variables: Collection[str], folder: Path | None = None) -> list[ThemeSpec]:
     """Every theme file in the user's themes folder, in file-name order."""
     folder = folder or user_themes_dir()
-    if not folder.is_dir():
-        return []
+    try:
+        if not folder.is_dir():
+            return []
+        paths = sorted(folder.glob("*.toml"))[:_MAX_FILES]
+    except OSError as exc:  # a name too long, a folder not ours to read
+        raise ConfigError(
+            [f"{folder}: cannot read the themes folder: {exc.strerror or exc}"]
+        ) from None
     specs: list[ThemeSpec] = []
     seen: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.toml"))[:_MAX_FILES]:
+    for path in paths:
         spec = load_theme_file(path, known_variables)
         if spec.name in seen:
             raise ConfigError(

@@ -1,7 +1,7 @@
 """Malformed config files: whatever is in the file, `check-config` answers with one
 line per problem naming the file and exit 2 (or accepts it), never a traceback.
 
-The property test starts from the README's example configs and mutates their
+The property test starts from the documents' example configs and mutates their
 bytes, lines, values and value types, and runs the CLI's own `main` in this
 process (a subprocess per example would cost seconds); the subprocess tests
 below drive the real `bridge` command with the worst of what it found.
@@ -24,14 +24,20 @@ from hypothesis import strategies as st
 
 from bridge import cli
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = [ROOT / "README.md", ROOT / "docs" / "configuration.md"]
 
 
 def _example_configs() -> list[str]:
-    """The README's ```toml blocks that are configs (one is a theme file)."""
-    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    """The ```toml blocks of the README and the configuration reference that are
+    configs (one is a theme file)."""
+    blocks = [
+        block
+        for path in EXAMPLES
+        for block in re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    ]
     configs = [b for b in blocks if not b.startswith("name = ")]
-    assert len(configs) >= 3, "the README's example configs moved"
+    assert len(configs) >= 3, "the example configs moved"
     return configs
 
 
@@ -219,10 +225,15 @@ def test_check_config_and_the_console_refuse_malformed_files(isolated: Isolated,
 
 def test_default_config_path_that_cannot_be_looked_up_is_one_line(isolated: Isolated) -> None:
     """Looking for the default file can fail too (here: a folder name over the
-    file system's limit), not only reading a named one."""
+    file system's limit), not only reading a named one: one line for the file
+    (and one for the themes folder beside it, which check-config reads too)."""
     env = {**isolated.env, "XDG_CONFIG_HOME": str(isolated.root / ("x" * 300))}
     result = run_bridge(isolated, "check-config", env=env)
-    one_error_line(result, "config.toml", "name too long")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("bridge: ") for line in lines), lines
+    assert any("config.toml" in line and "name too long" in line for line in lines), lines
+    assert any("themes" in line and "name too long" in line for line in lines), lines
 
 
 def test_oversized_file_is_refused_unread(isolated: Isolated) -> None:
