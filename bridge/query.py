@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bridge.models import EventState, Severity
 
-__all__ = ["EventQuery", "QueryError", "parse_query"]
+__all__ = ["EventQuery", "QueryError", "matches", "parse_query"]
 
 FIELDS = ("sev", "severity", "host", "resource", "check", "source", "state", "owner")
 
@@ -102,3 +102,10 @@ def parse_query(text: str) -> EventQuery:
         owner=tuple(lists["owner"]),
         words=tuple(lists["words"]),
     )
+
+
+def matches(cells: tuple[str, ...], query: str) -> bool:
+    """Every word of the query appears in some cell (case-insensitive): the
+    plain-words filter of the panes that list what is in memory, not the store."""
+    haystack = " ".join(cells).casefold()
+    return all(word in haystack for word in query.casefold().split())

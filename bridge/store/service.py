@@ -17,6 +17,7 @@ import aiosqlite
 
 from bridge.models import Event, JournalEntry
 from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
+from bridge.store.rows import EVENT_COLUMNS, event_from_row
 
 __all__ = ["ServiceQueries"]
 
@@ -76,18 +77,16 @@ class ServiceQueries:
 
     async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
         """Many events in a few reads (a report may name tens of thousands)."""
-        from bridge.store.sqlite import _EVENT_COLUMNS, _event  # sqlite imports this module
-
         out: dict[int, Event] = {}
         unique = sorted(set(ids))
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             async with self._db.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ) as cur:
                 for row in await cur.fetchall():
-                    event = _event(row)
+                    event = event_from_row(row)
                     out[event.id] = event
         return out
 

@@ -50,6 +50,16 @@ from bridge.models import (
 )
 from bridge.query import EventQuery
 from bridge.store.base import StoreError
+from bridge.store.rows import (
+    CHANGE_COLUMNS,
+    EVENT_COLUMNS,
+    MAX_MESSAGE,
+    MAX_OUTPUT_TAIL,
+    RUN_COLUMNS,
+    event_from_row,
+    run_from_row,
+    schedule_change_from_row,
+)
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
 from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
 from bridge.text import human_utc
@@ -65,72 +75,6 @@ _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
     "acked_by", "acked_at", "shelved_until", "suppressed_by", "operator_severity",
 )  # fmt: skip
-_EVENT_COLUMNS = (
-    "id, dedup_key, source, resource, check_name, severity, state, summary, detail, count, "
-    "first_seen, last_seen, value, owner, acked_by, acked_at, resolved_at, shelved_until, seq, "
-    "opened_at, suppressed_by"
-)
-
-
-_RUN_COLUMNS = "id, job, run_id, started_at, ended_at, status, exit_code, message, output_tail, actor, duration"
-_CHANGE_COLUMNS = "id, job, occurrence, action, new_time, actor, reason, at"
-MAX_OUTPUT_TAIL = 64 * 1024
-MAX_MESSAGE = 2000
-
-
-def _run(row: sqlite3.Row | tuple[Any, ...]) -> JobRun:
-    return JobRun(
-        id=row[0],
-        job=row[1],
-        run_id=row[2],
-        started_at=row[3],
-        ended_at=row[4],
-        status=JobRunStatus(row[5]),
-        exit_code=row[6],
-        message=row[7] or "",
-        output_tail=row[8] or "",
-        actor=row[9],
-        duration=row[10],
-    )
-
-
-def _schedule_change(row: sqlite3.Row | tuple[Any, ...]) -> ScheduleChange:
-    return ScheduleChange(
-        id=row[0],
-        job=row[1],
-        occurrence=row[2],
-        action=ScheduleAction(row[3]),
-        new_time=row[4],
-        actor=row[5],
-        reason=row[6],
-        at=row[7],
-    )
-
-
-def _event(row: sqlite3.Row | tuple[Any, ...]) -> Event:
-    return Event(
-        id=row[0],
-        key=row[1],
-        source=row[2],
-        resource=row[3],
-        check=row[4],
-        severity=Severity(row[5]),
-        state=EventState(row[6]),
-        summary=row[7],
-        detail=row[8],
-        count=row[9],
-        first_seen=row[10],
-        last_seen=row[11],
-        value=row[12],
-        owner=row[13],
-        acked_by=row[14],
-        acked_at=row[15],
-        resolved_at=row[16],
-        shelved_until=row[17],
-        seq=row[18],
-        opened_at=row[19],
-        suppressed_by=row[20],
-    )
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -433,11 +377,11 @@ class SqliteStore(ServiceQueries):
     ) -> list[Event]:
         where, args = _where(query, include_resolved, keep_unacked_resolved)
         async with self._db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events {where} "
+            f"SELECT {EVENT_COLUMNS} FROM events {where} "
             f"ORDER BY {STATE_RANK}, severity DESC, last_seen DESC LIMIT ?",
             (*args, limit),
         ) as cur:
-            return [_event(row) for row in await cur.fetchall()]
+            return [event_from_row(row) for row in await cur.fetchall()]
 
     async def count_events(
         self,
@@ -453,17 +397,17 @@ class SqliteStore(ServiceQueries):
 
     async def get_event(self, event_id: int) -> Event | None:
         async with self._db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
         ) as cur:
             row = await cur.fetchone()
-        return _event(row) if row else None
+        return event_from_row(row) if row else None
 
     async def find_event(self, key: str) -> Event | None:
         async with self._db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedup_key = ?", (key,)
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE dedup_key = ?", (key,)
         ) as cur:
             row = await cur.fetchone()
-        return _event(row) if row else None
+        return event_from_row(row) if row else None
 
     async def evidence(self, event_id: int) -> dict[str, Any] | None:
         async with self._db.execute("SELECT evidence FROM events WHERE id = ?", (event_id,)) as cur:
@@ -617,11 +561,11 @@ class SqliteStore(ServiceQueries):
         output_tail = output_tail[-MAX_OUTPUT_TAIL:]
         async with self._tx(now, "jobs", job):
             if run_id is not None:
-                sql = f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE run_id = ?"
+                sql = f"SELECT {RUN_COLUMNS} FROM job_runs WHERE run_id = ?"
                 args: tuple[Any, ...] = (run_id,)
             else:
                 sql = (
-                    f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE job = ? AND status = 'running' "
+                    f"SELECT {RUN_COLUMNS} FROM job_runs WHERE job = ? AND status = 'running' "
                     "ORDER BY at DESC, id DESC LIMIT 1"
                 )
                 args = (job,)
@@ -642,7 +586,7 @@ class SqliteStore(ServiceQueries):
                     cur.lastrowid, job, new_id, None, now, status, exit_code, message, output_tail,
                     actor, duration,
                 )  # fmt: skip
-            found = _run(row)
+            found = run_from_row(row)
             if found.job != job:
                 raise JobSignalError(f"run {run_id!r} belongs to job {found.job!r}, not {job!r}")
             if found.finished:
@@ -666,24 +610,24 @@ class SqliteStore(ServiceQueries):
     ) -> list[JobRun]:
         where, args = _job_where(job, since)
         async with self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM job_runs {where} ORDER BY at DESC, id DESC LIMIT ?",
+            f"SELECT {RUN_COLUMNS} FROM job_runs {where} ORDER BY at DESC, id DESC LIMIT ?",
             (*args, limit),
         ) as cur:
-            return [_run(row) for row in await cur.fetchall()]
+            return [run_from_row(row) for row in await cur.fetchall()]
 
     async def get_job_run(self, run_id: str) -> JobRun | None:
         async with self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM job_runs WHERE run_id = ?", (run_id,)
+            f"SELECT {RUN_COLUMNS} FROM job_runs WHERE run_id = ?", (run_id,)
         ) as cur:
             row = await cur.fetchone()
-        return _run(row) if row else None
+        return run_from_row(row) if row else None
 
     async def latest_job_runs(self) -> dict[str, JobRun]:
         async with self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM job_runs AS r WHERE id = (SELECT id FROM job_runs "
+            f"SELECT {RUN_COLUMNS} FROM job_runs AS r WHERE id = (SELECT id FROM job_runs "
             "WHERE job = r.job ORDER BY at DESC, id DESC LIMIT 1)"
         ) as cur:
-            return {run.job: run for run in map(_run, await cur.fetchall())}
+            return {run.job: run for run in map(run_from_row, await cur.fetchall())}
 
     async def change_schedule(
         self,
@@ -769,10 +713,10 @@ class SqliteStore(ServiceQueries):
     ) -> list[ScheduleChange]:
         where, args = _job_where(job, since)
         async with self._db.execute(
-            f"SELECT {_CHANGE_COLUMNS} FROM schedule_changes {where} ORDER BY at, id LIMIT ?",
+            f"SELECT {CHANGE_COLUMNS} FROM schedule_changes {where} ORDER BY at, id LIMIT ?",
             (*args, limit),
         ) as cur:
-            return [_schedule_change(row) for row in await cur.fetchall()]
+            return [schedule_change_from_row(row) for row in await cur.fetchall()]
 
     # -- the schedule engine's output ----------------------------------------------
     async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:

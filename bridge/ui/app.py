@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -30,6 +30,7 @@ from bridge.poller import Poller
 from bridge.preferences import remember_theme, remembered_theme
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
+from bridge.ui.context import ConsoleApp
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -67,7 +68,7 @@ TICK_OFFSET_S = 0.25
 FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
 
 
-class BridgeApp(App[int]):
+class BridgeApp(ConsoleApp):
     CSS_PATH = "bridge.tcss"
     TITLE = "bridge"
     ENABLE_COMMAND_PALETTE = True

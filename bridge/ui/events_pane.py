@@ -24,6 +24,7 @@ from bridge.models import Change, Event, EventState, Severity
 from bridge.query import EventQuery, QueryError, parse_query
 from bridge.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.timefmt import show_time
+from bridge.ui.context import console_of
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
@@ -641,10 +642,7 @@ class EventDetailsScreen(ModalScreen[None]):
             yield Markdown("", id="runbook")
 
     async def on_mount(self) -> None:
-        from bridge.ui.app import BridgeApp
-
-        app = self.app
-        assert isinstance(app, BridgeApp)
+        app = console_of(self)
         store = app.store
         event = self.event = await store.get_event(self.event_id)
         view = self.query_one("#event-lines", LinesView)

@@ -9,7 +9,7 @@ named in the change feed and RowTable repaints only rows whose text changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,12 +20,10 @@ from bridge.devices import NEVER_POLLED, UNREACHABLE, UP, DeviceStatus, device_s
 from bridge.models import Change, CollectorHealth, Snapshot
 from bridge.text import human_duration, human_rate
 from bridge.timefmt import show_time
+from bridge.ui.context import ConsoleApp, console_of
 from bridge.ui.health_view import bucketed, sparkline
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.rowtable import Column, Row, RowTable
-
-if TYPE_CHECKING:
-    from bridge.ui.app import BridgeApp
 
 __all__ = [
     "DeviceScreen",
@@ -277,11 +275,8 @@ class NetworkView(RowTable):
         self.filter_text = ""
 
     @property
-    def bridge(self) -> BridgeApp:
-        from bridge.ui.app import BridgeApp
-
-        assert isinstance(self.app, BridgeApp)
-        return self.app
+    def bridge(self) -> ConsoleApp:
+        return console_of(self)
 
     def on_mount(self) -> None:
         if self.bridge.config.devices:
@@ -313,7 +308,7 @@ class NetworkView(RowTable):
         return True
 
     def redraw(self) -> None:
-        from bridge.ui.panes import matches
+        from bridge.query import matches
 
         self.statuses = device_statuses(
             self.bridge.config,
@@ -348,11 +343,8 @@ class DeviceScreen(ModalScreen[None]):
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in DEVICE_SPARKS}
 
     @property
-    def bridge(self) -> BridgeApp:
-        from bridge.ui.app import BridgeApp
-
-        assert isinstance(self.app, BridgeApp)
-        return self.app
+    def bridge(self) -> ConsoleApp:
+        return console_of(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="device-dialog") as box:

@@ -9,25 +9,20 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
+from bridge.query import matches
 from bridge.ui.checks_view import add_check_lines
+from bridge.ui.context import ConsoleApp, console_of
 from bridge.ui.health_view import SPARK_METRICS, health_lines, local_disabled_lines
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.rowtable import RowTable
 
 if TYPE_CHECKING:
-    from bridge.ui.app import BridgeApp
     from bridge.ui.network_view import NetworkView
 
-__all__ = ["HealthPane", "Pane", "matches"]
+__all__ = ["HealthPane", "Pane"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
-
-
-def matches(cells: tuple[str, ...], query: str) -> bool:
-    """Every word of the query appears in some cell (case-insensitive)."""
-    haystack = " ".join(cells).casefold()
-    return all(word in haystack for word in query.casefold().split())
 
 
 class Pane(Vertical):
@@ -44,11 +39,8 @@ class Pane(Vertical):
         self.filter_text = ""
 
     @property
-    def bridge(self) -> BridgeApp:
-        from bridge.ui.app import BridgeApp
-
-        assert isinstance(self.app, BridgeApp)
-        return self.app
+    def bridge(self) -> ConsoleApp:
+        return console_of(self)
 
     @property
     def body(self) -> RowTable | LinesView:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -45,10 +45,8 @@ from bridge.reports import (
 )
 from bridge.service_models import OutboxItem
 from bridge.text import column_widths, safe_text
+from bridge.ui.context import ConsoleApp, console_of
 from bridge.ui.lines import Line, LinesView, plain
-
-if TYPE_CHECKING:
-    from bridge.ui.app import BridgeApp
 
 __all__ = ["HandoverScreen", "ReportsScreen", "table_lines"]
 
@@ -119,11 +117,8 @@ class _ServiceScreen(ModalScreen[bool]):
             yield LinesView()
 
     @property
-    def bridge(self) -> BridgeApp:
-        from bridge.ui.app import BridgeApp
-
-        assert isinstance(self.app, BridgeApp)
-        return self.app
+    def bridge(self) -> ConsoleApp:
+        return console_of(self)
 
     @property
     def view(self) -> LinesView:

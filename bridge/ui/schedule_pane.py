@@ -23,11 +23,12 @@ from bridge.models import (
     ScheduleAction,
     ScheduleChange,
 )
+from bridge.query import matches
 from bridge.text import human_duration, safe_text
 from bridge.timefmt import display_tzinfo, same_day, show_time
 from bridge.timeline import DayTimes, day_bounds, timeline_strip
 from bridge.ui.lines import Line, LinesView, plain
-from bridge.ui.panes import Pane, matches
+from bridge.ui.panes import Pane
 from bridge.ui.rowtable import Column, Row, RowTable
 
 # The schedule engine's modules (bridge.schedule, .maintenance, .reschedule,
