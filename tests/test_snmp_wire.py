@@ -233,13 +233,15 @@ async def test_the_socket_matches_a_datagram_before_decoding_its_varbinds() -> N
     its header: twenty 65 KB sub-identifiers take no time on the event loop."""
     hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     hole.bind(("127.0.0.1", 0))  # a device that never answers: its request stays pending
+    hole.setblocking(False)
     peer = hole.getsockname()
     try:
         wire = await shared_wire()
         pending = asyncio.create_task(
             wire.request(peer, 1, b"public", GET_BULK, [SYS_UPTIME], per_try=5, tries=1)
         )
-        await asyncio.sleep(0)  # the request is registered before its first await
+        # Once the device has the request, the socket waits for its answer.
+        await asyncio.wait_for(asyncio.get_running_loop().sock_recv(hole, 2048), 5)
         junk = message(12345, [varbind(b"\x2b" + b"\xff" * 65_000 + b"\x7f", b"\x05\x00")])
         started = time.perf_counter()
         for _ in range(10):
