@@ -26,10 +26,13 @@ class PtyApp:
         size: tuple[int, int] = (80, 24),
         *,
         under_shell: bool = False,
+        controlling: bool = False,
     ) -> None:
         """With `under_shell`, a shell that does not exec it leads the terminal's
         session, as `make run` does in a tmux pane: a hang-up's SIGHUP goes to
         the shell, not to bridge."""
+        # With `controlling`, the terminal is the child's controlling terminal, as
+        # a login's is: without one, ioctls such as tcgetpgrp fail on it.
         self.master, slave = pty.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -44,6 +47,7 @@ class PtyApp:
             env=env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if controlling else None,
         )
         os.close(slave)
         self.output = b""
