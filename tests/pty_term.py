@@ -30,9 +30,8 @@ class PtyApp:
     ) -> None:
         """With `under_shell`, a shell that does not exec it leads the terminal's
         session, as `make run` does in a tmux pane: a hang-up's SIGHUP goes to
-        the shell, not to bridge."""
-        # With `controlling`, the terminal is the child's controlling terminal, as
-        # a login's is: without one, ioctls such as tcgetpgrp fail on it.
+        the shell, not to bridge. With `controlling`, the terminal is the
+        session's controlling terminal, as in a terminal emulator or over SSH."""
         self.master, slave = pty.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
