@@ -143,6 +143,27 @@ def cmd_act(args: argparse.Namespace) -> int:
         return fail(f"events {action.value}: {exc}")
 
 
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    actor = operator_name(args.operator, config.operator.name)
+    now = SystemClock().now()
+    try:
+        end = now + parse_duration(args.for_)
+    except ValueError as exc:
+        return fail(f"events maintenance: --for: {exc}")
+
+    async def work(store: Store) -> list[str]:
+        return await store.open_window_for(args.ids, actor, args.note, now, end)
+
+    try:
+        hosts = with_store(config, work)
+    except ActionError as exc:
+        return fail(f"events maintenance: {exc}; nothing changed")
+    for host in hosts:
+        print(f"maintenance window for {safe_text(host)} until {_iso(end)}")
+    return EXIT_OK
+
+
 def _bounded(name: str, value: str, limit: int) -> str:
     value = value.strip()
     if not value:
@@ -226,6 +247,14 @@ def add_events_parser(
             )
         elif name == "assign":
             p.add_argument("--to", required=True, metavar="NAME", help="the operator")
+    window = action(
+        "maintenance", cmd_maintenance, "a maintenance window for the events' hosts, from now"
+    )
+    window.add_argument("ids", type=int, nargs="+", metavar="ID")
+    window.add_argument(
+        "--for", dest="for_", required=True, metavar="DURATION", help="30m, 2h, 1d, 1h30m"
+    )
+    window.add_argument("--note", required=True, help="why (it mutes the hosts' events)")
     raise_ = action("raise", cmd_raise, "raise (or with --severity ok, clear) an event")
     raise_.add_argument(
         "--severity", required=True, help="critical, major, minor, warning, info or ok"

@@ -239,6 +239,18 @@ def test_shelve_assign_disown_resolve_with_notes(cli: Cli) -> None:
     assert again.returncode == 1 and f"event {trap} has no owner" in again.stderr
 
 
+def test_maintenance_window_for_an_events_host(cli: Cli) -> None:
+    (event_id,) = cli.seed((Severity.MAJOR, "replication"))
+    opened = cli("maintenance", str(event_id), "--for", "2h", "--note", "failover test")
+    assert opened.returncode == 0, opened.stderr
+    assert re.fullmatch(r"maintenance window for db1 until .* UTC\n", opened.stdout)
+    shown = cli.show(event_id)
+    assert shown["journal"][0]["action"] == "maintenance"
+    assert shown["journal"][0]["note"].endswith(": failover test")
+    (event,), _, _ = cli.state()
+    assert event.suppressed
+
+
 VERB_ERRORS = [
     (["shelve", "{id}"], ["events shelve", "--for"]),
     (["shelve", "{id}", "--for", "soon"], ["events shelve: --for", "'soon' is not a duration"]),
@@ -248,6 +260,10 @@ VERB_ERRORS = [
     (["resolve", "{id}"], ["events resolve", "the note is empty"]),
     (["disown", "999"], ["no event 999", "nothing changed"]),
     (["resolve", "x", "--note", "n"], ["events resolve", "invalid int value: 'x'"]),
+    (["maintenance", "{id}", "--note", "x"], ["events maintenance", "--for"]),
+    (["maintenance", "{id}", "--for", "2h", "--note", " "], ["the note is empty", "nothing"]),
+    (["maintenance", "999", "--for", "2h", "--note", "x"], ["no event 999", "nothing changed"]),
+    (["maintenance", "{id}", "--for", "x", "--note", "x"], ["--for", "not a duration"]),
 ]
 
 

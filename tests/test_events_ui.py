@@ -487,6 +487,44 @@ async def test_cursor_keeps_its_event_when_it_leaves_the_list(db: Path) -> None:
         await other.close()
 
 
+async def test_cursor_keeps_its_event_pushed_out_of_the_window(db: Path) -> None:
+    """A burst of newer events pushes the cursor's event past the listed window: it
+    stays, in place of the last listed row, so the window keeps its size."""
+    from bridge.config import Config
+    from bridge.ui.app import create_app
+
+    app = create_app(
+        Config.model_validate({"events": {"list_limit": 10}}),
+        operator="alice",
+        store_path=db,
+        clock=FixedClock(T0),
+        collect=False,
+        hostname=HOST,
+        feed_interval=0.05,
+    )
+    other = await open_store(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await current_id(pilot)
+            await pilot.press("end")  # the INFO trap, last in console order
+            trap = await current_id(pilot)
+            await other.upsert_events(
+                [raise_event(f"sw{i}", Severity.WARNING, T0 + i) for i in range(10)], "bridge"
+            )
+            await wait_until(
+                settled(
+                    pilot,
+                    lambda: sum(r.cells[3].startswith("sw") for r in pane(app).body.rows) >= 6,
+                ),
+                WAIT,
+                what="the burst listed",
+            )
+            assert pane(app).body.current_key == str(trap)
+            assert len(pane(app).body.rows) == 10
+    finally:
+        await other.close()
+
+
 async def test_cursor_follows_its_event_when_rows_resort(db: Path) -> None:
     """A severity rise and an acknowledgement elsewhere re-sort the rows under the cursor."""
     app = make_app(db)

@@ -248,6 +248,14 @@ class EventsPane(Pane):
         for event_id in sorted(found, key=lambda i: where.get(i, len(self.events))):
             events.insert(min(where.get(event_id, len(events)), len(events)), found[event_id])
         self._kept = set(found)
+        # The window stays its size: kept rows take the places of the last listed ones.
+        excess = len(events) - self.bridge.config.events.list_limit
+        for i in range(len(events) - 1, -1, -1):
+            if excess <= 0:
+                break
+            if events[i].id not in chosen:
+                del events[i]
+                excess -= 1
         return events
 
     def redraw(self) -> None:
