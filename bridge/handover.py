@@ -62,7 +62,10 @@ HANDOVER_ACTION = "handover"
 NOTE_ACTION = "handover note"  # the outgoing operator's words for the next shift
 # Journal entries written by bridge itself, not by a person on the bridge.
 SYSTEM_ACTORS = frozenset({"bridge"})
-NOTE_ACTIONS = ("note", "ack", "unack", "shelve", "escalate", "own", "sign-on")
+NOTE_ACTIONS = (
+    "note", "ack", "unack", "shelve", "unshelve", "escalate", "own", "disown", "assign",
+    "resolve", "maintenance", "sign-on",
+)  # fmt: skip
 MAX_ITEMS = 500
 
 

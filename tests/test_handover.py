@@ -360,3 +360,27 @@ def test_cli_handover_carries_the_whole_shift(isolated: Isolated) -> None:
     assert [e["resource"] for e in data["escalated"]] == ["etl"]
     # Run at the real time, weeks after T0: the seed's hold and reschedule have passed.
     assert data["in_force"] == []
+
+
+async def test_the_reasons_of_every_operator_action_are_in_the_handover(tmp_path: Path) -> None:
+    """Assigning, releasing, unshelving and resolving by hand carry a reason the next
+    shift needs as much as an ack's note."""
+    config = parse_config(CONFIG.format(db=tmp_path / "b.db"), "t.toml")
+    store = await open_store(tmp_path / "b.db")
+    try:
+        await seed(store)
+        sw1 = await store.find_event("snmp|sw1|reachability")
+        assert sw1 is not None
+        await store.act(
+            [sw1.id], Action.ASSIGN, "alice", T0 - H, to="carol", note="carol has the keys"
+        )
+        await store.act([sw1.id], Action.DISOWN, "carol", T0 - 0.8 * H, note="handed to networks")
+        await store.act(
+            [sw1.id], Action.RESOLVE, "alice", T0 - 0.5 * H, note="trap, cleared by hand"
+        )
+        h = await build_handover(store, config, T0)
+        notes = " | ".join(n.note for n in h.notes)
+        for reason in ("to carol: carol has the keys", "handed to networks", "cleared by hand"):
+            assert reason in notes, notes
+    finally:
+        await store.close()
