@@ -28,7 +28,7 @@ def _when(t: float | None) -> str:
     return "—" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _row(d: DeviceStatus) -> list[str]:
+def _row(d: DeviceStatus, traps: bool) -> list[str]:
     status = d.status + (" (stale)" if d.stale and d.status != "never polled" else "")
     rates = (
         f"{human_rate(d.in_bps or 0)}/{human_rate(d.out_bps or 0)}"
@@ -44,11 +44,13 @@ def _row(d: DeviceStatus) -> list[str]:
         human_duration(d.sys_uptime) if d.sys_uptime is not None else "—",
         f"{d.if_up}/{d.if_down}" if d.if_up is not None else "—",
         rates,
+        *([f"{d.traps_malformed}/{d.traps_refused}"] if traps else []),
     ]
 
 
 HEADER = ["NAME", "ADDRESS", "STATUS", "LAST SUCCESS (UTC)", "SYSNAME", "UPTIME", "IF UP/DOWN",
           "IN/OUT"]  # fmt: skip
+TRAPS_HEADER = "BAD/REFUSED TRAPS"  # with the trap receiver on: junk from the device's address
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -66,7 +68,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not statuses:
         print("no devices configured ([[devices]] in the config)")
         return 0
-    rows = [HEADER, *(_row(d) for d in statuses)]
+    traps = config.traps.enabled
+    rows = [HEADER + [TRAPS_HEADER] * traps, *(_row(d, traps) for d in statuses)]
     widths = column_widths(rows)
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

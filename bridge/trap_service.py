@@ -3,7 +3,9 @@
 Runs beside the collectors under the poller; its self-health is the collector
 `traps` (last trap, how many, a bind failure), so a receiver that cannot listen
 is visible rather than silent. It retries the bind, since the port may be held
-by a previous holder for a moment.
+by a previous holder for a moment. What it received and what it could not use
+(malformed or refused datagrams, per sender) is the snapshot `traps/receiver`,
+which `bridge devices` and the health pane show.
 """
 
 from __future__ import annotations
@@ -21,17 +23,27 @@ from bridge.models import CollectorHealth
 from bridge.runner import CollectorRunner
 from bridge.store.base import Store
 from bridge.trap_rules import TrapRules
+from collectors.base import Reading
 
 if TYPE_CHECKING:
-    from collectors.traps import Trap, TrapUser
+    from collectors.traps import Trap, TrapReceiver, TrapUser
 
-__all__ = ["HEALTH_NAME", "run_trap_receiver", "trap_users"]
+__all__ = [
+    "HEALTH_NAME",
+    "STATS_RESOURCE",
+    "STATS_SOURCE",
+    "receiver_summary",
+    "run_trap_receiver",
+    "trap_users",
+]
 
 log = logging.getLogger(__name__)
 
 HEALTH_NAME = "traps"
 RETRY_BIND_S = 10.0
 QUEUE_LIMIT = 10_000  # traps waiting for the store; beyond this a storm is counted, not kept
+STATS_SOURCE, STATS_RESOURCE = "traps", "receiver"
+STATS_EVERY_S = 2.0  # the receiver's counters are written at most this often, when they change
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -54,6 +66,40 @@ def trap_users(config: Config) -> list[TrapUser]:
     ]
 
 
+def receiver_stats(receiver: TrapReceiver, dropped: int) -> dict[str, object]:
+    """The receiver's counters as the `traps/receiver` snapshot holds them."""
+    return {
+        "received": receiver.received,
+        "malformed": receiver.malformed,
+        "rejected": receiver.rejected,
+        "dropped": dropped,  # received, but not kept (a storm beyond the queue)
+        "senders": receiver.senders(),
+    }
+
+
+def receiver_summary(data: dict[str, object]) -> tuple[str, bool]:
+    """One line about the receiver for the health pane (problems first, it may be cut
+    short), and whether it tells of a problem."""
+
+    def number(key: str) -> int:
+        value = data.get(key)
+        return value if isinstance(value, int) else 0
+
+    parts = []
+    if number("malformed"):
+        parts.append(f"{number('malformed')} malformed")
+    if number("rejected"):
+        parts.append(f"{number('rejected')} refused")
+    if number("dropped"):
+        parts.append(f"{number('dropped')} not kept")
+    problem = bool(parts)
+    senders = data.get("senders")
+    if number("malformed") + number("rejected") and isinstance(senders, dict) and senders:
+        parts[-1] += f" (most from {next(iter(senders))})"
+    parts.append(f"{number('received')} received")
+    return "traps: " + ", ".join(parts), problem
+
+
 async def run_trap_receiver(
     config: Config,
     store: Store,
@@ -61,6 +107,7 @@ async def run_trap_receiver(
     clock: Clock,
     *,
     ready: asyncio.Event | None = None,
+    stats_every: float = STATS_EVERY_S,
 ) -> None:
     """Receive until cancelled. `ready` is set once the port is bound."""
     from collectors.traps import TrapReceiver
@@ -104,6 +151,26 @@ async def run_trap_receiver(
     if ready is not None:
         ready.set()
     rules = TrapRules(config, lambda device: store.snapshot("snmp", device))
+
+    async def publish() -> None:
+        """The counters, when they change: junk alone never wakes the trap loop below."""
+        written: dict[str, object] | None = None
+        while True:
+            stats = receiver_stats(receiver, dropped_total)
+            if stats != written:
+                try:
+                    await store.write_reading(
+                        Reading(STATS_SOURCE, STATS_RESOURCE, clock.now(), detail=stats), {}
+                    )
+                    written = stats
+                except Exception as exc:
+                    log.warning("trap receiver: counters not recorded: %s", exc)
+                if runner.on_write is not None:
+                    runner.on_write()
+            await asyncio.sleep(stats_every)
+
+    dropped_total = 0
+    publisher = asyncio.create_task(publish(), name="trap-counters")
     try:
         while True:
             trap = await queue.get()
@@ -119,11 +186,15 @@ async def run_trap_receiver(
             if dropped:
                 health = replace(health, errors=health.errors + dropped,
                                  last_error=f"{dropped} traps dropped in a storm")  # fmt: skip
+                dropped_total += dropped
                 dropped = 0
             if queue.empty():  # one health write per burst, not per trap
                 await store.record_health(health)
                 if runner.on_write is not None:
                     runner.on_write()
     finally:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await publisher
         with contextlib.suppress(Exception):
             await receiver.close()

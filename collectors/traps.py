@@ -1,8 +1,14 @@
-"""An SNMP trap and inform receiver (pysnmp ntfrcv on asyncio): v1, v2c and v3.
+"""An SNMP trap and inform receiver: v1, v2c and v3, on a socket it owns.
 
 It only listens and decodes: each notification becomes a `Trap` (who sent it,
 its snmpTrapOID and its varbinds as plain strings) handed to a callback. What a
 trap means is decided by the core (bridge/trap_rules.py), not here.
+
+v1 and v2c are decoded by collectors/trap_wire.py; v3 goes to pysnmp's
+notification receiver (USM, keys, engine ids), which sends its answers back
+through the same socket. Anyone who can reach the port can send anything, so a
+datagram that does not decode is counted per sender and logged at most once a
+minute per sender, by address only: never its bytes, which may hold a community.
 
 Varbind values are device-provided and untrusted; they are kept as text and
 never interpreted. Communities and v3 keys are never part of a repr, a log line
@@ -14,17 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp  # type: ignore[import-untyped]
+from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher  # type: ignore[import-untyped]
+from pysnmp.carrier.base import AbstractTransport  # type: ignore[import-untyped]
 from pysnmp.entity import config as snmp_config  # type: ignore[import-untyped]
 from pysnmp.entity import engine as snmp_engine
 from pysnmp.entity.rfc3413 import ntfrcv  # type: ignore[import-untyped]
 from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
 
+from collectors import trap_wire
 from collectors.snmp import _AUTH_PROTOCOLS, _PRIV_PROTOCOLS
 from collectors.snmp_oids import oid_str
 
@@ -37,8 +47,12 @@ SYS_UPTIME_0 = "1.3.6.1.2.1.1.3.0"
 # SNMPv1 traps converted to v2 carry their community in this varbind (RFC 3584): never keep it.
 SNMP_TRAP_COMMUNITY = "1.3.6.1.6.3.18.1.4.0"
 _VERSIONS = {1: "1", 2: "2c", 3: "3"}
-MAX_VARBINDS = 64  # kept per trap; a trap is evidence, not a data dump
-MAX_VALUE = 512  # characters per varbind value
+MAX_VARBINDS = trap_wire.MAX_VARBINDS  # kept per trap; a trap is evidence, not a data dump
+MAX_VALUE = trap_wire.MAX_VALUE  # characters per varbind value
+LOG_EVERY_S = 60.0  # at most one line per sender and kind of junk in this time
+MAX_SENDERS = 256  # counted by address; beyond this, senders are counted together
+OTHER_SENDERS = "other"
+READ_BATCH = 256  # datagrams read per wake-up before the loop gets a turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +113,47 @@ def _text(value: Any) -> str:
         return str(value)[:MAX_VALUE]
 
 
+class _SocketTransport(AbstractTransport):  # type: ignore[misc]
+    """pysnmp's view of the receiver's socket: pysnmp sends through it (inform
+    acknowledgements, discovery reports); what arrives is handed in by the receiver."""
+
+    PROTO_TRANSPORT_DISPATCHER = AsyncioDispatcher
+    ADDRESS_TYPE = udp.UdpTransportAddress
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.local = sock.getsockname()
+        self.deliver: Callable[..., Any] | None = None
+
+    def register_callback(self, cbFun: Callable[..., Any]) -> None:
+        self.deliver = cbFun
+
+    def unregister_callback(self) -> None:
+        self.deliver = None
+
+    def close_transport(self) -> None:
+        self.deliver = None  # the socket is the receiver's to close
+
+    def send_message(self, outgoingMessage: bytes, transportAddress: Any) -> None:
+        try:
+            self.sock.sendto(outgoingMessage, tuple(transportAddress)[:2])
+        except OSError as exc:  # a full buffer or an unreachable sender: it retries
+            log.debug("trap receiver: answer to %s not sent: %s", transportAddress[0], exc)
+
+
+@dataclass(slots=True)
+class _Sender:
+    malformed: int = 0
+    rejected: int = 0
+
+
 class TrapReceiver:
-    """Listens on one UDP address; `start()` binds (raising OSError if it cannot)."""
+    """Listens on one UDP address; `start()` binds (raising OSError if it cannot).
+
+    `malformed` counts datagrams that do not decode, `rejected` well-formed ones
+    that are not accepted (an unknown community, not a notification), both per
+    sender address; `clock` (monotonic seconds) paces the log lines about them.
+    """
 
     def __init__(
         self,
@@ -110,16 +163,24 @@ class TrapReceiver:
         *,
         communities: Sequence[str] = (),
         users: Sequence[TrapUser] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
         self.port = port
         self.on_trap = on_trap
-        self._communities = list(communities)
+        self._communities = {c.encode(): i for i, c in reversed(list(enumerate(communities)))}
         self._users = list(users)
+        self._clock = clock
+        self._sock: socket.socket | None = None
+        self._transport: _SocketTransport | None = None
         self._engine: Any = None
         self._receiver: Any = None
+        self._senders: dict[str, _Sender] = {}
+        self._logged: dict[tuple[str, str], float] = {}
         self.received = 0
-        self.dropped = 0
+        self.dropped = 0  # received but refused by the consumer
+        self.malformed = 0
+        self.rejected = 0
 
     def __repr__(self) -> str:
         return f"TrapReceiver({self.address}:{self.port})"
@@ -127,59 +188,187 @@ class TrapReceiver:
     @property
     def bound_port(self) -> int:
         """The port actually bound (useful when asked for port 0)."""
-        transport = self._engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME)
-        sock = transport.transport.get_extra_info("socket")
-        port: int = sock.getsockname()[1]
+        if self._sock is None:
+            raise RuntimeError("not started")
+        port: int = self._sock.getsockname()[1]
         return port
 
+    def senders(self, limit: int = 20) -> dict[str, dict[str, int]]:
+        """Malformed and rejected counts of the senders with the most, by address."""
+        ranked = sorted(self._senders.items(), key=lambda kv: -(kv[1].malformed + kv[1].rejected))
+        return {
+            address: {"malformed": s.malformed, "rejected": s.rejected}
+            for address, s in ranked[:limit]
+        }
+
     async def start(self) -> None:
-        engine = snmp_engine.SnmpEngine()
-        transport = udp.UdpTransport().open_server_mode((self.address, self.port))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            await transport._lport  # the bind itself: fails here if the port is taken
+            sock.bind((self.address, self.port))
+            sock.setblocking(False)
         except OSError as exc:
-            transport.close_transport()
+            sock.close()
             raise OSError(
                 exc.errno, f"cannot listen for traps on {self.address}:{self.port}: {exc.strerror}"
             ) from None
+        engine = snmp_engine.SnmpEngine()
+        transport = _SocketTransport(sock)
         try:
             snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
-            for i, community in enumerate(self._communities):
-                snmp_config.add_v1_system(engine, f"community-{i}", community)
             for user in self._users:
-                options: dict[str, Any] = {}
-                if user.engine_id:
-                    options["securityEngineId"] = rfc1902.OctetString(
-                        hexValue=user.engine_id.removeprefix("0x")
-                    )
-                snmp_config.add_v3_user(
-                    engine,
-                    user.user,
-                    _AUTH_PROTOCOLS[user.auth_protocol.lower()],
-                    user.auth_key or None,
-                    _PRIV_PROTOCOLS[user.priv_protocol.lower()],
-                    user.priv_key or None,
-                    **options,
-                )
+                self._add_user(engine, user)
             receiver = ntfrcv.NotificationReceiver(engine, self._received)
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
         except BaseException:
             # Bound but not listening: give the port back now, not at the retry
             # (a new receiver, or the next lease holder, must be able to bind it).
             with contextlib.suppress(Exception):
                 engine.close_dispatcher()
-            with contextlib.suppress(Exception):
-                transport.close_transport()
-            await asyncio.sleep(0)  # the socket itself is closed on the loop's next turn
+            sock.close()
             raise
+        self._sock, self._transport = sock, transport
         self._engine, self._receiver = engine, receiver
 
+    @staticmethod
+    def _add_user(engine: Any, user: TrapUser) -> None:
+        options: dict[str, Any] = {}
+        if user.engine_id:
+            options["securityEngineId"] = rfc1902.OctetString(
+                hexValue=user.engine_id.removeprefix("0x")
+            )
+        snmp_config.add_v3_user(
+            engine,
+            user.user,
+            _AUTH_PROTOCOLS[user.auth_protocol.lower()],
+            user.auth_key or None,
+            _PRIV_PROTOCOLS[user.priv_protocol.lower()],
+            user.priv_key or None,
+            **options,
+        )
+
     async def close(self) -> None:
-        if self._engine is None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(sock.fileno())
+        if self._engine is not None:
+            if self._receiver is not None:
+                self._receiver.close(self._engine)
+            self._engine.close_dispatcher()
+            self._engine = self._receiver = self._transport = None
+        if sock is not None:
+            sock.close()
+
+    # -- receiving --------------------------------------------------------------
+
+    def _readable(self) -> None:
+        """Drain what the socket holds, a bounded batch at a time. Never raises:
+        an exception here would reach asyncio's default handler."""
+        sock = self._sock
+        if sock is None:
             return
-        if self._receiver is not None:
-            self._receiver.close(self._engine)
-        self._engine.close_dispatcher()
-        self._engine = self._receiver = None
+        for _ in range(READ_BATCH):
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error for an answer sent earlier
+                log.debug("trap receiver: %s", exc)
+                continue
+            try:
+                self.datagram(data, addr)
+            except Exception as exc:  # a bug of ours, not the sender's: by type only
+                log.warning("trap receiver: datagram from %s not handled (%s)",
+                            addr[0], type(exc).__name__)  # fmt: skip
+
+    def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        """One datagram as it arrived from `addr`."""
+        sender = str(addr[0])
+        try:
+            version = trap_wire.message_version(data)
+            if version == 3:
+                trap_wire.check_v3(data)
+            elif version in (0, 1):
+                notification = trap_wire.decode_notification(data)
+            else:
+                raise trap_wire.Malformed("unknown version")
+        except trap_wire.Malformed:
+            self._count(sender, "malformed")
+            return
+        if version == 3:
+            self._v3(data, addr, sender)
+            return
+        self._community(notification, addr, sender)
+
+    def _community(
+        self, notification: trap_wire.Notification, addr: tuple[str, int], sender: str
+    ) -> None:
+        index = self._communities.get(notification.community)
+        if index is None or notification.pdu_type not in (
+            trap_wire.TRAP_V1, trap_wire.TRAP_V2, trap_wire.INFORM,
+        ):  # fmt: skip
+            self._count(sender, "rejected")
+            return
+        if notification.pdu_type == trap_wire.INFORM and self._sock is not None:
+            with contextlib.suppress(OSError):  # unacknowledged, the sender retries
+                self._sock.sendto(trap_wire.inform_response(notification), addr)
+        plain = tuple(vb for vb in notification.varbinds if vb[0] != SNMP_TRAP_COMMUNITY)
+        self._deliver(
+            Trap(
+                at=time.time(),
+                address=sender,
+                port=int(addr[1]),
+                version="1" if notification.version == 0 else "2c",
+                security_name=f"community-{index}",
+                trap_oid=next((v for n, v in plain if n == SNMP_TRAP_OID), ""),
+                varbinds=plain,
+            )
+        )
+
+    def _v3(self, data: bytes, addr: tuple[str, int], sender: str) -> None:
+        transport = self._transport
+        if transport is None or transport.deliver is None:
+            return
+        address = udp.UdpTransportAddress(addr).set_local_address(transport.local)
+        try:
+            transport.deliver(transport, address, data)
+        except Exception:  # pysnmp could not take it apart: junk, whatever it says
+            self._count(sender, "malformed")
+
+    def _count(self, sender: str, kind: str) -> None:
+        counts = self._senders.get(sender)
+        if counts is None:
+            if len(self._senders) >= MAX_SENDERS:
+                sender = OTHER_SENDERS
+            counts = self._senders.setdefault(sender, _Sender())
+        if kind == "malformed":
+            self.malformed += 1
+            counts.malformed += 1
+            total = counts.malformed
+        else:
+            self.rejected += 1
+            counts.rejected += 1
+            total = counts.rejected
+        now = self._clock()
+        key = (sender, kind)
+        last = self._logged.get(key)
+        if last is not None and now - last < LOG_EVERY_S:
+            return
+        if len(self._logged) >= 2 * MAX_SENDERS:  # forget senders quiet for a minute
+            self._logged = {k: t for k, t in self._logged.items() if now - t < LOG_EVERY_S}
+        self._logged[key] = now
+        what = "malformed datagrams" if kind == "malformed" else "datagrams refused (unknown "
+        what += "" if kind == "malformed" else "community or not a notification)"
+        log.warning("trap receiver: %s from %s (%d so far; logged once a minute per sender)",
+                    what, sender, total)  # fmt: skip
+
+    def _deliver(self, trap: Trap) -> None:
+        self.received += 1
+        try:
+            self.on_trap(trap)
+        except Exception as exc:  # a consumer's fault must not stop the receiver
+            self.dropped += 1
+            log.warning("trap from %s could not be handled: %s", trap.address, exc)
 
     def _received(
         self,
@@ -197,19 +386,14 @@ class TrapReceiver:
             for name, value in ((oid_str(tuple(n)), v) for n, v in list(varbinds)[:MAX_VARBINDS])
             if name != SNMP_TRAP_COMMUNITY
         )
-        trap_oid = next((v for n, v in plain if n == SNMP_TRAP_OID), "")
-        trap = Trap(
-            at=time.time(),
-            address=str(address),
-            port=int(port),
-            version=_VERSIONS.get(int(context["securityModel"]), "?"),
-            security_name=str(context["securityName"]),
-            trap_oid=trap_oid,
-            varbinds=plain,
+        self._deliver(
+            Trap(
+                at=time.time(),
+                address=str(address),
+                port=int(port),
+                version=_VERSIONS.get(int(context["securityModel"]), "?"),
+                security_name=str(context["securityName"]),
+                trap_oid=next((v for n, v in plain if n == SNMP_TRAP_OID), ""),
+                varbinds=plain,
+            )
         )
-        self.received += 1
-        try:
-            self.on_trap(trap)
-        except Exception as exc:  # a consumer's fault must not stop the receiver
-            self.dropped += 1
-            log.warning("trap from %s could not be handled: %s", trap.address, exc)
