@@ -46,7 +46,9 @@ class TrapUserConfig(Model):
     priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
     priv_key: SecretStr | None = None
     engine_id: str | None = Field(
-        default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$", description="sender's engine id, hex"
+        default=None,
+        pattern=r"^(0x)?[0-9a-fA-F]{10,64}$",
+        description="sender's engine id, hex: for its traps (informs use the receiver's)",
     )
 
     def _check(self) -> None:

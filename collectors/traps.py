@@ -64,7 +64,7 @@ class TrapUser:
     auth_key: str = field(default="", repr=False)
     priv_protocol: str = "none"
     priv_key: str = field(default="", repr=False)
-    engine_id: str | None = None  # the sender's, hex; needed for traps, not for informs
+    engine_id: str | None = None  # the sender's, hex: needed for its traps (informs work without)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,20 +231,27 @@ class TrapReceiver:
 
     @staticmethod
     def _add_user(engine: Any, user: TrapUser) -> None:
-        options: dict[str, Any] = {}
+        """The user under both engine ids a notification may be authenticated with.
+
+        A trap's authoritative engine is its sender (RFC 3414), so its keys are
+        localized with the sender's engine id (`engine_id`); an inform's is the
+        receiver, whose engine id the sender discovers first. One entry thus
+        serves both, as the same device may send either.
+        """
+        engine_ids: list[Any] = [None]  # None: the receiver's own
         if user.engine_id:
-            options["securityEngineId"] = rfc1902.OctetString(
-                hexValue=user.engine_id.removeprefix("0x")
+            engine_ids.append(rfc1902.OctetString(hexValue=user.engine_id.removeprefix("0x")))
+        for engine_id in engine_ids:
+            options = {} if engine_id is None else {"securityEngineId": engine_id}
+            snmp_config.add_v3_user(
+                engine,
+                user.user,
+                _AUTH_PROTOCOLS[user.auth_protocol.lower()],
+                user.auth_key or None,
+                _PRIV_PROTOCOLS[user.priv_protocol.lower()],
+                user.priv_key or None,
+                **options,
             )
-        snmp_config.add_v3_user(
-            engine,
-            user.user,
-            _AUTH_PROTOCOLS[user.auth_protocol.lower()],
-            user.auth_key or None,
-            _PRIV_PROTOCOLS[user.priv_protocol.lower()],
-            user.priv_key or None,
-            **options,
-        )
 
     async def close(self) -> None:
         sock, self._sock = self._sock, None

@@ -10,10 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import Isolated, run_bridge, settled, wait_until
+from net_snmp import net_snmp
 
 from bridge.clock import SystemClock
 from bridge.config import load_config
@@ -45,22 +44,9 @@ LOG_LINE = re.compile(
 )
 
 
-def needs(command: str) -> str:
-    path = shutil.which(command) or shutil.which(command, path="/usr/sbin")
-    if path is None:
-        pytest.skip(f"{command} not installed (scripts/install-test-deps installs net-snmp)")
-    return path
-
-
-async def net_snmp(command: str, *args: str) -> None:
-    """Run a net-snmp client without blocking the loop the receiver runs on."""
-    proc = await asyncio.create_subprocess_exec(
-        needs(command), "-m", "", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "MIBS": ""},
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 20)
-    assert proc.returncode == 0, (command, out, err)
+async def snmptrap(*args: str) -> None:
+    status, err = await net_snmp("snmptrap", *args)
+    assert status == 0, err
 
 
 def junk(seed: int) -> Iterator[tuple[bytes, bool]]:
@@ -156,7 +142,7 @@ async def test_junk_is_counted_per_sender_and_logged_once_a_minute_without_paylo
     certain += await flood(port, 2, "127.0.0.2")
     # A real trap after the junk, from the first sender's address: once it is
     # in, everything sent before it has been read.
-    await net_snmp("snmptrap", "-v", "2c", "-c", COMMUNITY, f"127.0.0.1:{port}", "",
+    await snmptrap("-v", "2c", "-c", COMMUNITY, f"127.0.0.1:{port}", "",
                    LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.7", "i", "7")  # fmt: skip
 
     async def stored() -> bool:
@@ -219,7 +205,7 @@ async def test_junk_shows_in_devices_and_the_health_line(
     try:
         await asyncio.wait_for(ready.wait(), 10)
         certain = await flood(port, 3, "127.0.0.1")
-        await net_snmp("snmptrap", "-v", "2c", "-c", COMMUNITY, f"127.0.0.1:{port}", "",
+        await snmptrap("-v", "2c", "-c", COMMUNITY, f"127.0.0.1:{port}", "",
                        LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.7", "i", "7")  # fmt: skip
 
         async def stored() -> bool:
