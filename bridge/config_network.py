@@ -76,11 +76,17 @@ class TrapsConfig(Model):
     enabling it never opens a port to the network by surprise; set
     `address = "0.0.0.0"` to receive from devices (port 162 needs privileges,
     hence the unprivileged default 1162; forward 162 to it or grant the capability).
+    `receive_buffer` is the socket's receive queue the kernel keeps traps in while
+    the receiver is busy: a burst beyond it is lost there (and counted). Linux
+    grants at most net.core.rmem_max (`sysctl -w net.core.rmem_max=...` to allow more).
     """
 
     enabled: bool = False
     address: str = "127.0.0.1"
     port: int = Field(default=1162, ge=1, le=65535)
+    receive_buffer: int = Field(
+        default=4 * 1024 * 1024, ge=65536, le=1 << 30, description="bytes asked of SO_RCVBUF"
+    )
     communities: list[SecretStr] = [SecretStr("public")]
     users: list[TrapUserConfig] = []
     map: list[TrapMapConfig] = []

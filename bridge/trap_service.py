@@ -66,9 +66,13 @@ def trap_users(config: Config) -> list[TrapUser]:
     ]
 
 
-def receiver_stats(receiver: TrapReceiver, dropped: int) -> dict[str, object]:
+def receiver_stats(
+    receiver: TrapReceiver, dropped: int, kernel_drops: int | None
+) -> dict[str, object]:
     """The receiver's counters as the `traps/receiver` snapshot holds them."""
     return {
+        "kernel_drops": kernel_drops,  # lost before the receiver saw them (None: unknown)
+        "receive_buffer": receiver.granted_buffer,
         "received": receiver.received,
         "malformed": receiver.malformed,
         "rejected": receiver.rejected,
@@ -86,6 +90,8 @@ def receiver_summary(data: dict[str, object]) -> tuple[str, bool]:
         return value if isinstance(value, int) else 0
 
     parts = []
+    if number("kernel_drops"):
+        parts.append(f"{number('kernel_drops')} lost (receive buffer full)")
     if number("malformed"):
         parts.append(f"{number('malformed')} malformed")
     if number("rejected"):
@@ -130,6 +136,7 @@ async def run_trap_receiver(
         received,
         communities=[_secret(c) for c in settings.communities],
         users=trap_users(config),
+        receive_buffer=settings.receive_buffer,
     )
     while True:
         try:
@@ -153,10 +160,22 @@ async def run_trap_receiver(
     rules = TrapRules(config, lambda device: store.snapshot("snmp", device))
 
     async def publish() -> None:
-        """The counters, when they change: junk alone never wakes the trap loop below."""
+        """The counters, when they change: junk alone never wakes the trap loop below,
+        and traps the kernel dropped never reach it at all."""
+        nonlocal health
         written: dict[str, object] | None = None
+        lost = 0
         while True:
-            stats = receiver_stats(receiver, dropped_total)
+            drops = receiver.kernel_drops()
+            if drops is not None and drops > lost:
+                health = replace(
+                    health, last_run=clock.now(), errors=health.errors + drops - lost,
+                    last_error=f"{drops} traps lost in the kernel: its receive buffer "
+                    f"({receiver.granted_buffer} bytes, [traps] receive_buffer) was full",
+                )  # fmt: skip
+                lost = drops
+                await store.record_health(health)
+            stats = receiver_stats(receiver, dropped_total, drops)
             if stats != written:
                 try:
                     await store.write_reading(

@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp  # type: ignore[import-untyped]
@@ -38,7 +40,7 @@ from collectors import trap_wire
 from collectors.snmp import _AUTH_PROTOCOLS, _PRIV_PROTOCOLS
 from collectors.snmp_oids import oid_str
 
-__all__ = ["SNMP_TRAP_OID", "Trap", "TrapReceiver", "TrapUser"]
+__all__ = ["DEFAULT_RECEIVE_BUFFER", "SNMP_TRAP_OID", "Trap", "TrapReceiver", "TrapUser"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ SNMP_TRAP_COMMUNITY = "1.3.6.1.6.3.18.1.4.0"
 _VERSIONS = {1: "1", 2: "2c", 3: "3"}
 MAX_VARBINDS = trap_wire.MAX_VARBINDS  # kept per trap; a trap is evidence, not a data dump
 MAX_VALUE = trap_wire.MAX_VALUE  # characters per varbind value
+DEFAULT_RECEIVE_BUFFER = 4 * 1024 * 1024  # SO_RCVBUF asked for: a burst waits in the kernel
 LOG_EVERY_S = 60.0  # at most one line per sender and kind of junk in this time
 MAX_SENDERS = 256  # counted by address; beyond this, senders are counted together
 OTHER_SENDERS = "other"
@@ -163,9 +166,11 @@ class TrapReceiver:
         *,
         communities: Sequence[str] = (),
         users: Sequence[TrapUser] = (),
+        receive_buffer: int = DEFAULT_RECEIVE_BUFFER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
+        self.receive_buffer = receive_buffer  # asked; `granted_buffer` is what the kernel gave
         self.port = port
         self.on_trap = on_trap
         self._communities = {c.encode(): i for i, c in reversed(list(enumerate(communities)))}
@@ -181,6 +186,8 @@ class TrapReceiver:
         self.dropped = 0  # received but refused by the consumer
         self.malformed = 0
         self.rejected = 0
+        self.granted_buffer = 0
+        self._inode = 0
 
     def __repr__(self) -> str:
         return f"TrapReceiver({self.address}:{self.port})"
@@ -201,9 +208,25 @@ class TrapReceiver:
             for address, s in ranked[:limit]
         }
 
+    def kernel_drops(self) -> int | None:
+        """Datagrams the kernel dropped for this socket (its receive queue was full),
+        from the `drops` column of /proc/net/udp; None where that cannot be read."""
+        if self._sock is None:
+            return None
+        try:
+            with Path("/proc/net/udp").open(encoding="ascii") as table:
+                for line in table:
+                    fields = line.split()
+                    if len(fields) > 12 and fields[9] == str(self._inode):
+                        return int(fields[12])
+        except (OSError, ValueError):
+            pass
+        return None
+
     async def start(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
             sock.bind((self.address, self.port))
             sock.setblocking(False)
         except OSError as exc:
@@ -228,6 +251,15 @@ class TrapReceiver:
             raise
         self._sock, self._transport = sock, transport
         self._engine, self._receiver = engine, receiver
+        self._inode = os.fstat(sock.fileno()).st_ino
+        # Linux doubles what it grants (its bookkeeping) and caps it at net.core.rmem_max.
+        self.granted_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        if self.granted_buffer < self.receive_buffer:
+            log.warning(
+                "trap receiver: the kernel granted a %d-byte receive buffer of the %d asked "
+                "([traps] receive_buffer); raise net.core.rmem_max to allow more",
+                self.granted_buffer, self.receive_buffer,
+            )  # fmt: skip
 
     @staticmethod
     def _add_user(engine: Any, user: TrapUser) -> None:
