@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 HEALTH_NAME = "traps"
 RETRY_BIND_S = 10.0
 QUEUE_LIMIT = 10_000  # traps waiting for the store; beyond this a storm is counted, not kept
+BATCH_LIMIT = 2_000  # traps stored in one transaction at most
+HEALTH_EVERY_S = 1.0  # the self-health is written at least this often during a storm
 STATS_SOURCE, STATS_RESOURCE = "traps", "receiver"
 STATS_EVERY_S = 2.0  # the receiver's counters are written at most this often, when they change
 
@@ -190,24 +193,39 @@ async def run_trap_receiver(
 
     dropped_total = 0
     publisher = asyncio.create_task(publish(), name="trap-counters")
+    health_at = float("-inf")
     try:
         while True:
-            trap = await queue.get()
+            # Everything waiting is one batch: one store transaction, and a device's
+            # last poll read once, for a burst of any size.
+            batch = [await queue.get()]
+            while len(batch) < BATCH_LIMIT and not queue.empty():
+                batch.append(queue.get_nowait())
             now = clock.now()
             try:
-                await runner.observe(await rules.observations(trap, now))
-                health = replace(health, last_run=now, last_success=now, runs=health.runs + 1)
-            except Exception as exc:  # one bad trap must not stop the receiver
-                log.warning("trap from %s not recorded: %s", trap.address, exc)
+                await runner.observe(await rules.observations_of(batch, now))
                 health = replace(
-                    health, last_run=now, errors=health.errors + 1, last_error=str(exc)[:300]
+                    health, last_run=now, last_success=now, runs=health.runs + len(batch)
                 )
+            except Exception:  # one bad trap must not cost the batch: one by one, then
+                for trap in batch:
+                    try:
+                        await runner.observe(await rules.observations(trap, now))
+                        health = replace(
+                            health, last_run=now, last_success=now, runs=health.runs + 1
+                        )
+                    except Exception as exc:
+                        log.warning("trap from %s not recorded: %s", trap.address, exc)
+                        health = replace(health, last_run=now, errors=health.errors + 1,
+                                         last_error=str(exc)[:300])  # fmt: skip
             if dropped:
                 health = replace(health, errors=health.errors + dropped,
                                  last_error=f"{dropped} traps dropped in a storm")  # fmt: skip
                 dropped_total += dropped
                 dropped = 0
-            if queue.empty():  # one health write per burst, not per trap
+            # Health once a burst is over, or every second through a long one.
+            if queue.empty() or time.monotonic() - health_at >= HEALTH_EVERY_S:
+                health_at = time.monotonic()
                 await store.record_health(health)
                 if runner.on_write is not None:
                     runner.on_write()

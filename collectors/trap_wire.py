@@ -114,28 +114,46 @@ def _unsigned(data: bytes, start: int, stop: int, limit: int) -> int:
     return value
 
 
+_OID_CACHE: dict[bytes, str] = {}  # the same OIDs arrive over and over (sysUpTime.0, ...)
+OID_CACHE_SIZE = 4096
+
+
 def _oid(data: bytes, start: int, stop: int) -> str:
-    if start >= stop:
+    body = data[start:stop]
+    text = _OID_CACHE.get(body)
+    if text is None:
+        text = _decode_oid(body)
+        if len(_OID_CACHE) >= OID_CACHE_SIZE:
+            _OID_CACHE.clear()  # a flood of distinct OIDs: start again rather than grow
+        _OID_CACHE[body] = text
+    return text
+
+
+def _decode_oid(body: bytes) -> str:
+    if not body:
         raise Malformed("empty OID")
-    arcs: list[int] = []
-    value = 0
-    size = 0
-    for i in range(start, stop):
-        byte = data[i]
-        value = (value << 7) | (byte & 0x7F)
-        size += 1
-        if byte & 0x80:
-            if size >= 5:
-                raise Malformed("sub-identifier too long")
-            continue
-        if value > 0xFFFFFFFF:
-            raise Malformed("sub-identifier too large")
-        arcs.append(value)
-        if len(arcs) > MAX_SUBIDS:
+    if max(body) < 0x80:  # every sub-identifier a single byte: the common case
+        if len(body) > MAX_SUBIDS:
             raise Malformed("OID too long")
+        arcs = list(body)
+    else:
+        arcs = []
         value = size = 0
-    if size:
-        raise Malformed("unterminated OID")
+        for byte in body:
+            value = (value << 7) | (byte & 0x7F)
+            size += 1
+            if byte & 0x80:
+                if size >= 5:
+                    raise Malformed("sub-identifier too long")
+                continue
+            if value > 0xFFFFFFFF:
+                raise Malformed("sub-identifier too large")
+            arcs.append(value)
+            if len(arcs) > MAX_SUBIDS:
+                raise Malformed("OID too long")
+            value = size = 0
+        if size:
+            raise Malformed("unterminated OID")
     first = arcs[0]
     head = f"0.{first}" if first < 40 else f"1.{first - 40}" if first < 80 else f"2.{first - 80}"
     if len(arcs) == 1:

@@ -113,3 +113,49 @@ async def test_a_flood_lost_in_the_kernel_shows_in_the_receivers_health(tmp_path
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await store.close()
+
+
+def link_down(if_index: int) -> bytes:
+    """TRAP with its ifIndex.7 = 7 varbind made ifIndex.N = N (N < 128): a distinct event."""
+    assert TRAP.endswith(b"\x01\x07\x02\x01\x07") and 0 < if_index < 128
+    return TRAP[:-5] + bytes([1, if_index, 2, 1, if_index])
+
+
+async def test_a_burst_is_stored_in_few_transactions(tmp_path: Path) -> None:
+    """Traps waiting together are stored together: one transaction for a batch,
+    so the store keeps up with a storm instead of committing once per trap."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config.model_validate(
+        {"local": {"enabled": False},
+         "devices": [{"name": f"sw{i}", "address": f"127.0.0.{i}", "community": "x"}
+                     for i in range(1, 21)],
+         "traps": {"enabled": True, "port": port, "communities": ["traps-s3cret"]}}
+    )  # fmt: skip
+    store = await open_store(tmp_path / "bridge.db")
+    runner = CollectorRunner(store, [], SystemClock(), LevelTracker({}), RuleEngine(config))
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_trap_receiver(config, store, runner, SystemClock(), ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        start = await store.last_seq()
+        for device in range(1, 21):  # 20 devices x 100 ports, all at once
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind((f"127.0.0.{device}", 0))
+                for index in range(1, 101):
+                    s.sendto(link_down(index), ("127.0.0.1", port))
+
+        async def stored() -> bool:
+            return await store.count_events() == 2000
+
+        await wait_until(stored, 30, what="2000 linkDown events")
+        writes = [c for c in await store.changes_since(start, limit=10_000) if c.kind == "events"]
+        assert len(writes) <= 40, f"{len(writes)} transactions for 2000 traps"
+        event = await store.find_event("snmp|sw20/100|oper-status")
+        assert event is not None and "sw20 100 is down (linkDown trap)" in event.summary
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
