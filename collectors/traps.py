@@ -316,9 +316,9 @@ class TrapReceiver:
                 continue
             try:
                 self.datagram(data, addr)
-            except Exception as exc:  # a bug of ours, not the sender's: by type only
-                log.warning("trap receiver: datagram from %s not handled (%s)",
-                            addr[0], type(exc).__name__)  # fmt: skip
+            except Exception as exc:  # a bug of ours, found by a sender: counted, paced
+                log.debug("trap receiver: %s for a datagram from %s", type(exc).__name__, addr[0])
+                self._count(str(addr[0]), "malformed")
 
     def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         """One datagram as it arrived from `addr`."""
