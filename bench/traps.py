@@ -132,7 +132,8 @@ def settle(proc: psutil.Process, quiet: float = 1.0, within: float = 120.0) -> N
 
 
 async def serve(port: int, db: str) -> None:
-    """The child: bridge's trap service on `port`, until killed."""
+    """The child: bridge's trap service on `port`, until killed (pinned by its caller
+    before it starts any thread, so the store's thread shares the core)."""
     from bridge.clock import SystemClock
     from bridge.config import Config
     from bridge.rules import RuleEngine
@@ -175,9 +176,10 @@ def run_bridge(
     if profile is not None:
         args += ["-m", "cProfile", "-o", str(profile)]
     args += [__file__, "--serve", str(port), str(db)]
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        args, stdout=subprocess.PIPE, text=True, preexec_fn=lambda: pin(0, core)
+    )
     try:
-        pin(child.pid, core)
         assert child.stdout is not None
         if child.stdout.readline().strip() != "ready":
             raise SystemExit("bench/traps.py: the bridge receiver did not start")
@@ -215,10 +217,10 @@ def run_snmptrapd(datagrams: list[bytes], rate: int, core: int, tmp: Path) -> tu
     child = subprocess.Popen(
         [binary, "-f", "-Lf", str(log), "-C", "-c", str(conf), "-n", "-m", "", "-F", "%v\n",
          f"udp:127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "MIBS": ""},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MIBS": ""},
+        preexec_fn=lambda: pin(0, core),
     )  # fmt: skip
     try:
-        pin(child.pid, core)
         proc = psutil.Process(child.pid)
         deadline = time.monotonic() + 10
         while not any(c.laddr.port == port for c in proc.net_connections("udp")):

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_NAME = "traps"
 RETRY_BIND_S = 10.0
-QUEUE_LIMIT = 10_000  # traps waiting for the store; beyond this a storm is counted, not kept
+DECODE_SLICE = 250  # datagrams decoded between two turns of the loop
 BATCH_LIMIT = 2_000  # traps stored in one transaction at most
 HEALTH_EVERY_S = 1.0  # the self-health is written at least this often during a storm
 STATS_SOURCE, STATS_RESOURCE = "traps", "receiver"
@@ -79,7 +79,7 @@ def receiver_stats(
         "received": receiver.received,
         "malformed": receiver.malformed,
         "rejected": receiver.rejected,
-        "dropped": dropped,  # received, but not kept (a storm beyond the queue)
+        "dropped": dropped,  # read, but not kept (a storm beyond what may wait)
         "senders": receiver.senders(),
     }
 
@@ -122,24 +122,17 @@ async def run_trap_receiver(
     from collectors.traps import TrapReceiver
 
     settings = config.traps
-    queue: asyncio.Queue[Trap] = asyncio.Queue(QUEUE_LIMIT)
     health = CollectorHealth(HEALTH_NAME, interval=RETRY_BIND_S)
-    dropped = 0
-
-    def received(trap: Trap) -> None:
-        nonlocal dropped
-        try:
-            queue.put_nowait(trap)
-        except asyncio.QueueFull:
-            dropped += 1
-
+    waiting = asyncio.Event()
+    # Pull mode: datagrams wait undecoded until this loop is ready for them.
     receiver = TrapReceiver(
         settings.address,
         settings.port,
-        received,
+        None,
         communities=[_secret(c) for c in settings.communities],
         users=trap_users(config),
         receive_buffer=settings.receive_buffer,
+        on_pending=waiting.set,
     )
     while True:
         try:
@@ -178,7 +171,7 @@ async def run_trap_receiver(
                 )  # fmt: skip
                 lost = drops
                 await store.record_health(health)
-            stats = receiver_stats(receiver, dropped_total, drops)
+            stats = receiver_stats(receiver, receiver.overflow, drops)
             if stats != written:
                 try:
                     await store.write_reading(
@@ -191,44 +184,54 @@ async def run_trap_receiver(
                     runner.on_write()
             await asyncio.sleep(stats_every)
 
-    dropped_total = 0
+    async def store_batch(batch: list[Trap]) -> None:
+        """Observe and store a batch; health is read after each await (publish()
+        changes it meanwhile) and updated in place."""
+        nonlocal health
+        now = clock.now()
+        try:
+            await runner.observe(await rules.observations_of(batch, now))
+            health = replace(health, last_run=now, last_success=now, runs=health.runs + len(batch))
+            return
+        except Exception:  # one bad trap must not cost the batch: one by one, then
+            pass
+        for trap in batch:
+            try:
+                await runner.observe(await rules.observations(trap, now))
+                health = replace(health, last_run=now, last_success=now, runs=health.runs + 1)
+            except Exception as exc:
+                log.warning("trap from %s not recorded: %s", trap.address, exc)
+                health = replace(health, last_run=now, errors=health.errors + 1,
+                                 last_error=str(exc)[:300])  # fmt: skip
+
     publisher = asyncio.create_task(publish(), name="trap-counters")
     health_at = float("-inf")
+    overflow = 0
     try:
         while True:
-            # Everything waiting is one batch: one store transaction, and a device's
-            # last poll read once, for a burst of any size.
-            batch = [await queue.get()]
-            while len(batch) < BATCH_LIMIT and not queue.empty():
-                batch.append(queue.get_nowait())
-            now = clock.now()
-            try:
-                await runner.observe(await rules.observations_of(batch, now))
-                health = replace(
-                    health, last_run=now, last_success=now, runs=health.runs + len(batch)
-                )
-            except Exception:  # one bad trap must not cost the batch: one by one, then
-                for trap in batch:
-                    try:
-                        await runner.observe(await rules.observations(trap, now))
-                        health = replace(
-                            health, last_run=now, last_success=now, runs=health.runs + 1
-                        )
-                    except Exception as exc:
-                        log.warning("trap from %s not recorded: %s", trap.address, exc)
-                        health = replace(health, last_run=now, errors=health.errors + 1,
-                                         last_error=str(exc)[:300])  # fmt: skip
-            if dropped:
-                health = replace(health, errors=health.errors + dropped,
-                                 last_error=f"{dropped} traps dropped in a storm")  # fmt: skip
-                dropped_total += dropped
-                dropped = 0
-            # Health once a burst is over, or every second through a long one.
-            if queue.empty() or time.monotonic() - health_at >= HEALTH_EVERY_S:
-                health_at = time.monotonic()
-                await store.record_health(health)
-                if runner.on_write is not None:
-                    runner.on_write()
+            await waiting.wait()
+            waiting.clear()
+            while receiver.pending:
+                # Everything waiting is one batch: one store transaction, and a
+                # device's last poll read once, for a burst of any size. Decoded a
+                # slice at a time, so the loop (the console's, too) gets its turns.
+                batch: list[Trap] = []
+                while receiver.pending and len(batch) < BATCH_LIMIT:
+                    batch += receiver.take(DECODE_SLICE)
+                    await asyncio.sleep(0)
+                if batch:
+                    await store_batch(batch)
+                if receiver.overflow > overflow:
+                    health = replace(health, errors=health.errors + receiver.overflow - overflow,
+                                     last_error=f"{receiver.overflow} traps not kept in a storm "
+                                     "(more were waiting than the receiver keeps)")  # fmt: skip
+                    overflow = receiver.overflow
+                # Health once a burst is over, or every second through a long one.
+                if not receiver.pending or time.monotonic() - health_at >= HEALTH_EVERY_S:
+                    health_at = time.monotonic()
+                    await store.record_health(health)
+                    if runner.on_write is not None:
+                        runner.on_write()
     finally:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -18,6 +18,7 @@ or an error message: a community is known only by its index ("community-2").
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -56,6 +57,10 @@ LOG_EVERY_S = 60.0  # at most one line per sender and kind of junk in this time
 MAX_SENDERS = 256  # counted by address; beyond this, senders are counted together
 OTHER_SENDERS = "other"
 READ_BATCH = 256  # datagrams read per wake-up before the loop gets a turn
+# Datagrams read but not yet decoded, in pull mode (about 10 MB at most): a waiting
+# datagram takes a fifth of the memory of its decoded trap, so a storm can wait
+# here five times as long as it could as traps.
+PENDING_LIMIT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,13 @@ class _Sender:
 class TrapReceiver:
     """Listens on one UDP address; `start()` binds (raising OSError if it cannot).
 
+    With `on_trap`, each datagram is decoded as it is read and its trap handed
+    over at once. Without it (pull mode), reading only keeps the datagrams and
+    calls `on_pending`; `take()` decodes a batch of them when the consumer is
+    ready, so decoding is never ahead of what the consumer can store, and a
+    storm waits as compact bytes (at most `max_pending`, beyond that counted
+    in `overflow`) rather than as traps.
+
     `malformed` counts datagrams that do not decode, `rejected` well-formed ones
     that are not accepted (an unknown community, not a notification), both per
     sender address; `clock` (monotonic seconds) paces the log lines about them.
@@ -162,17 +174,21 @@ class TrapReceiver:
         self,
         address: str,
         port: int,
-        on_trap: Callable[[Trap], None],
+        on_trap: Callable[[Trap], None] | None,
         *,
         communities: Sequence[str] = (),
         users: Sequence[TrapUser] = (),
         receive_buffer: int = DEFAULT_RECEIVE_BUFFER,
+        on_pending: Callable[[], None] | None = None,
+        max_pending: int = PENDING_LIMIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
-        self.receive_buffer = receive_buffer  # asked; `granted_buffer` is what the kernel gave
         self.port = port
         self.on_trap = on_trap
+        self.on_pending = on_pending
+        self.max_pending = max_pending
+        self.receive_buffer = receive_buffer  # asked; `granted_buffer` is what the kernel gave
         self._communities = {c.encode(): i for i, c in reversed(list(enumerate(communities)))}
         self._users = list(users)
         self._clock = clock
@@ -182,12 +198,31 @@ class TrapReceiver:
         self._receiver: Any = None
         self._senders: dict[str, _Sender] = {}
         self._logged: dict[tuple[str, str], float] = {}
+        self._pending: collections.deque[tuple[bytes, tuple[str, int]]] = collections.deque()
+        self._taken: list[Trap] | None = None
         self.received = 0
         self.dropped = 0  # received but refused by the consumer
+        self.overflow = 0  # read in pull mode while `max_pending` were waiting: lost
         self.malformed = 0
         self.rejected = 0
         self.granted_buffer = 0
         self._inode = 0
+
+    @property
+    def pending(self) -> int:
+        """Datagrams read and not yet taken (pull mode)."""
+        return len(self._pending)
+
+    def take(self, limit: int) -> list[Trap]:
+        """Decode up to `limit` waiting datagrams; the traps among them (pull mode)."""
+        out: list[Trap] = []
+        self._taken = out
+        try:
+            for _ in range(min(limit, len(self._pending))):
+                self._one(*self._pending.popleft())
+        finally:
+            self._taken = None
+        return out
 
     def __repr__(self) -> str:
         return f"TrapReceiver({self.address}:{self.port})"
@@ -310,15 +345,28 @@ class TrapReceiver:
             try:
                 data, addr = sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:  # e.g. an ICMP error for an answer sent earlier
                 log.debug("trap receiver: %s", exc)
                 continue
+            if self.on_trap is not None:
+                self._one(data, addr)
+            elif len(self._pending) < self.max_pending:
+                self._pending.append((data, addr))
+            else:
+                self.overflow += 1
+        if self._pending and self.on_pending is not None:
             try:
-                self.datagram(data, addr)
-            except Exception as exc:  # a bug of ours, found by a sender: counted, paced
-                log.debug("trap receiver: %s for a datagram from %s", type(exc).__name__, addr[0])
-                self._count(str(addr[0]), "malformed")
+                self.on_pending()
+            except Exception as exc:  # the consumer's fault: it will take them later
+                log.warning("trap receiver: consumer not woken: %s", exc)
+
+    def _one(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self.datagram(data, addr)
+        except Exception as exc:  # a bug of ours, found by a sender: counted, paced
+            log.debug("trap receiver: %s for a datagram from %s", type(exc).__name__, addr[0])
+            self._count(str(addr[0]), "malformed")
 
     def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         """One datagram as it arrived from `addr`."""
@@ -403,6 +451,11 @@ class TrapReceiver:
 
     def _deliver(self, trap: Trap) -> None:
         self.received += 1
+        if self._taken is not None:
+            self._taken.append(trap)
+            return
+        if self.on_trap is None:
+            return
         try:
             self.on_trap(trap)
         except Exception as exc:  # a consumer's fault must not stop the receiver

@@ -159,3 +159,24 @@ async def test_a_burst_is_stored_in_few_transactions(tmp_path: Path) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await store.close()
+
+
+async def test_pull_mode_keeps_datagrams_until_taken_and_counts_what_does_not_fit() -> None:
+    woken: list[int] = []
+    r = TrapReceiver("127.0.0.1", 0, None, communities=["traps-s3cret"], max_pending=300)
+    r.on_pending = lambda: woken.append(r.pending)
+    await r.start()
+    try:
+        burst(r.bound_port, 500)
+
+        async def read() -> bool:
+            return r.pending + r.overflow == 500
+
+        await wait_until(read, 5, what="500 datagrams read")
+        assert (r.pending, r.overflow, r.received) == (300, 200, 0) and woken
+        first = r.take(120)
+        assert len(first) == 120 and r.pending == 180
+        assert first[0].trap_oid == "1.3.6.1.6.3.1.1.5.3" and first[0].version == "2c"
+        assert len(r.take(1000)) == 180 and r.pending == 0 and r.received == 300
+    finally:
+        await r.close()
