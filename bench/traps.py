@@ -22,7 +22,7 @@ snmpTrapOID, ifIndex, ifAdminStatus up, ifOperStatus down.
 
 Prints one row per rate and the highest lossless rate of each; with --profile,
 the bridge child's top functions by own time at the highest rate tried.
-Exits 0 (a report), 1 if a receiver did not start.
+Exits 0 (a report), 1 if a receiver did not start or snmptrapd is missing.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from pathlib import Path
 import psutil
 
 PYTHON = sys.executable
+SNMPTRAPD = "/usr/sbin/snmptrapd"
 COMMUNITY = b"public"
 RECEIVE_BUFFER = 4 * 1024 * 1024  # both receivers ask for this much SO_RCVBUF
 LOSS: dict[int, tuple[int | None, int | None]] = {}  # rate: bridge's (kernel drops, not kept)
@@ -213,9 +214,8 @@ def run_snmptrapd(datagrams: list[bytes], rate: int, core: int, tmp: Path) -> tu
     log, conf = tmp / f"snmptrapd-{rate}.log", tmp / "snmptrapd.conf"
     conf.write_text(f"disableAuthorization yes\n[snmp] serverRecvBuf {RECEIVE_BUFFER}\n")
     log.unlink(missing_ok=True)
-    binary = "/usr/sbin/snmptrapd"
     child = subprocess.Popen(
-        [binary, "-f", "-Lf", str(log), "-C", "-c", str(conf), "-n", "-m", "", "-F", "%v\n",
+        [SNMPTRAPD, "-f", "-Lf", str(log), "-C", "-c", str(conf), "-n", "-m", "", "-F", "%v\n",
          f"udp:127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MIBS": ""},
         preexec_fn=lambda: pin(0, core),
@@ -253,6 +253,8 @@ def main() -> int:
     if args.serve:
         asyncio.run(serve(int(args.serve[0]), args.serve[1]))
         return 0
+    if not Path(SNMPTRAPD).exists():
+        raise SystemExit(f"bench/traps.py: {SNMPTRAPD} not found (scripts/install-test-deps)")
     cores = os.cpu_count() or 1
     sender = next((c for c in range(cores) if c != args.core), args.core)
     pin(0, sender)

@@ -80,7 +80,7 @@ def receiver_stats(
         "malformed": receiver.malformed,
         "rejected": receiver.rejected,
         "dropped": dropped,  # read, but not kept (a storm beyond what may wait)
-        "senders": receiver.senders(),
+        "senders": receiver.senders(100),
     }
 
 
