@@ -3,12 +3,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from conftest import wait_until
 from net_snmp import net_snmp
 
+from bridge.clock import SystemClock
+from bridge.config import Config
+from bridge.rules import RuleEngine
+from bridge.runner import CollectorRunner
+from bridge.store import open_store
+from bridge.thresholds import LevelTracker
+from bridge.trap_service import run_trap_receiver
 from collectors.traps import Trap, TrapReceiver, TrapUser
 
 ENGINE_ID = "80000000010203040506"  # the sender's (snmptrap -e); an inform uses the receiver's
@@ -91,3 +102,38 @@ async def test_v1_and_v2c_traps_and_informs_from_net_snmp(
                                to, "", COLD_START)  # fmt: skip
     assert status != 0  # a wrong community is not acknowledged
     assert r.rejected == 1 and r.malformed == 0
+
+
+async def test_the_trap_service_stores_a_v3_inform_and_a_v2c_inform(tmp_path: Path) -> None:
+    """The service decodes in pull mode (when it is ready to store): informs are
+    still acknowledged, v3 ones through pysnmp, and become events."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config.model_validate(
+        {"local": {"enabled": False},
+         "traps": {"enabled": True, "port": port, "communities": ["traps-s3cret"],
+                   "users": [{"user": "priv-user", "auth_protocol": "SHA",
+                              "auth_key": "auth-key-123", "priv_protocol": "AES",
+                              "priv_key": "priv-key-123", "engine_id": ENGINE_ID}]}}
+    )  # fmt: skip
+    store = await open_store(tmp_path / "bridge.db")
+    runner = CollectorRunner(store, [], SystemClock(), LevelTracker({}), RuleEngine(config))
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_trap_receiver(config, store, runner, SystemClock(), ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        to = f"127.0.0.1:{port}"
+        await _send("snmpinform", *V3_PRIV, to, "", LINK_DOWN, IF_INDEX_7, "i", "7")
+        await _send("snmpinform", "-v", "2c", "-c", "traps-s3cret", to, "", COLD_START)
+
+        async def stored() -> bool:  # acknowledged when decoded, stored just after
+            keys = ("snmp|127.0.0.1/7|oper-status", "snmp|127.0.0.1|restart")
+            return all([await store.find_event(key) is not None for key in keys])
+
+        await wait_until(stored, 5, what="both informs as events")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
