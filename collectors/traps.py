@@ -198,7 +198,9 @@ class TrapReceiver:
         self._receiver: Any = None
         self._senders: dict[str, _Sender] = {}
         self._logged: dict[tuple[str, str], float] = {}
-        self._pending: collections.deque[tuple[bytes, tuple[str, int]]] = collections.deque()
+        # (datagram, sender, when it was read): a trap's time is its arrival, not its decoding
+        self._pending: collections.deque[tuple[bytes, tuple[str, int], float]] = collections.deque()
+        self._arrived = 0.0
         self._taken: list[Trap] | None = None
         self.received = 0
         self.dropped = 0  # received but refused by the consumer
@@ -350,9 +352,9 @@ class TrapReceiver:
                 log.debug("trap receiver: %s", exc)
                 continue
             if self.on_trap is not None:
-                self._one(data, addr)
+                self._one(data, addr, time.time())
             elif len(self._pending) < self.max_pending:
-                self._pending.append((data, addr))
+                self._pending.append((data, addr, time.time()))
             else:
                 self.overflow += 1
         if self._pending and self.on_pending is not None:
@@ -361,15 +363,16 @@ class TrapReceiver:
             except Exception as exc:  # the consumer's fault: it will take them later
                 log.warning("trap receiver: consumer not woken: %s", exc)
 
-    def _one(self, data: bytes, addr: tuple[str, int]) -> None:
+    def _one(self, data: bytes, addr: tuple[str, int], at: float) -> None:
         try:
-            self.datagram(data, addr)
+            self.datagram(data, addr, at)
         except Exception as exc:  # a bug of ours, found by a sender: counted, paced
             log.debug("trap receiver: %s for a datagram from %s", type(exc).__name__, addr[0])
             self._count(str(addr[0]), "malformed")
 
-    def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        """One datagram as it arrived from `addr`."""
+    def datagram(self, data: bytes, addr: tuple[str, int], at: float | None = None) -> None:
+        """One datagram as it arrived from `addr` at `at` (epoch seconds; now if None)."""
+        self._arrived = time.time() if at is None else at
         sender = str(addr[0])
         try:
             version = trap_wire.message_version(data)
@@ -402,7 +405,7 @@ class TrapReceiver:
         plain = tuple(vb for vb in notification.varbinds if vb[0] != SNMP_TRAP_COMMUNITY)
         self._deliver(
             Trap(
-                at=time.time(),
+                at=self._arrived,
                 address=sender,
                 port=int(addr[1]),
                 version="1" if notification.version == 0 else "2c",
@@ -480,7 +483,7 @@ class TrapReceiver:
         )
         self._deliver(
             Trap(
-                at=time.time(),
+                at=self._arrived,
                 address=str(address),
                 port=int(port),
                 version=_VERSIONS.get(int(context["securityModel"]), "?"),

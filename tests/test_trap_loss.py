@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from pathlib import Path
 
 from conftest import wait_until
@@ -167,14 +168,17 @@ async def test_pull_mode_keeps_datagrams_until_taken_and_counts_what_does_not_fi
     r.on_pending = lambda: woken.append(r.pending)
     await r.start()
     try:
+        sent_at = time.time()
         burst(r.bound_port, 500)
 
         async def read() -> bool:
             return r.pending + r.overflow == 500
 
         await wait_until(read, 5, what="500 datagrams read")
+        read_by = time.time()
         assert (r.pending, r.overflow, r.received) == (300, 200, 0) and woken
         first = r.take(120)
+        assert all(sent_at <= t.at <= read_by for t in first)  # when read, not decoded
         assert len(first) == 120 and r.pending == 180
         assert first[0].trap_oid == "1.3.6.1.6.3.1.1.5.3" and first[0].version == "2c"
         assert len(r.take(1000)) == 180 and r.pending == 0 and r.received == 300
