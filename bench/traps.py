@@ -20,8 +20,12 @@ paced by the wall clock in 1 ms ticks: v2c, community `public`, from
 127.0.0.1, each a linkDown for its own ifIndex (so a distinct event): sysUpTime,
 snmpTrapOID, ifIndex, ifAdminStatus up, ifOperStatus down.
 
-Prints one row per rate and the highest lossless rate of each; with --profile,
-the bridge child's top functions by own time at the highest rate tried.
+Prints one row per rate: what each kept, its CPU per trap, and when it was
+done (seconds from the flood's start until its CPU time stopped growing: more
+than S means the flood was worked off from its queue after it ended; 1 / CPU
+per trap is the rate it sustains on the core); then the highest lossless rate
+of each. With --profile, the bridge child's top functions by own time at the
+last rate tried.
 Exits 0 (a report), 1 if a receiver did not start or snmptrapd is missing.
 """
 
@@ -114,8 +118,9 @@ def free_port() -> int:
         return port
 
 
-def settle(proc: psutil.Process, quiet: float = 1.0, within: float = 120.0) -> None:
-    """Until the process's CPU time stops growing for `quiet` seconds."""
+def settle(proc: psutil.Process, quiet: float = 1.0, within: float = 120.0) -> float:
+    """Until the process's CPU time stops growing for `quiet` seconds; the
+    monotonic time it last grew (when the receiver was done)."""
     deadline = time.monotonic() + within
     last = -1.0
     still_since = time.monotonic()
@@ -125,8 +130,9 @@ def settle(proc: psutil.Process, quiet: float = 1.0, within: float = 120.0) -> N
         if used - last > 0.01:
             last, still_since = used, time.monotonic()
         elif time.monotonic() - still_since >= quiet:
-            return
+            break
         time.sleep(0.1)
+    return still_since
 
 
 # -- the receivers --------------------------------------------------------------
@@ -169,8 +175,9 @@ def pin(pid: int, core: int) -> None:
 
 def run_bridge(
     datagrams: list[bytes], rate: int, core: int, tmp: Path, profile: Path | None
-) -> tuple[int, float]:
-    """(events stored, CPU seconds of the receiving process)."""
+) -> tuple[int, float, float]:
+    """(events stored, CPU seconds of the receiving process, seconds from the flood's
+    start until it was done)."""
     port = free_port()
     db = tmp / f"bridge-{rate}.db"
     args = [PYTHON]
@@ -185,9 +192,9 @@ def run_bridge(
         if child.stdout.readline().strip() != "ready":
             raise SystemExit("bench/traps.py: the bridge receiver did not start")
         proc = psutil.Process(child.pid)
-        before = sum(proc.cpu_times()[:2])
+        before, start = sum(proc.cpu_times()[:2]), time.monotonic()
         flood(port, datagrams, rate)
-        settle(proc)
+        done = settle(proc) - start
         used = sum(proc.cpu_times()[:2]) - before
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
             (stored,) = conn.execute(
@@ -198,7 +205,7 @@ def run_bridge(
             ).fetchone()
         counters = json.loads(row[0]) if row else {}
         LOSS[rate] = (counters.get("kernel_drops"), counters.get("dropped"))
-        return int(stored), used
+        return int(stored), used, done
     finally:
         child.send_signal(signal.SIGTERM)
         try:
@@ -208,8 +215,10 @@ def run_bridge(
             child.wait()
 
 
-def run_snmptrapd(datagrams: list[bytes], rate: int, core: int, tmp: Path) -> tuple[int, float]:
-    """(traps logged, CPU seconds of snmptrapd)."""
+def run_snmptrapd(
+    datagrams: list[bytes], rate: int, core: int, tmp: Path
+) -> tuple[int, float, float]:
+    """(traps logged, CPU seconds of snmptrapd, seconds until it was done)."""
     port = free_port()
     log, conf = tmp / f"snmptrapd-{rate}.log", tmp / "snmptrapd.conf"
     conf.write_text(f"disableAuthorization yes\n[snmp] serverRecvBuf {RECEIVE_BUFFER}\n")
@@ -227,9 +236,9 @@ def run_snmptrapd(datagrams: list[bytes], rate: int, core: int, tmp: Path) -> tu
             if time.monotonic() > deadline or child.poll() is not None:
                 raise SystemExit("bench/traps.py: snmptrapd did not start")
             time.sleep(0.05)
-        before = sum(proc.cpu_times()[:2])
+        before, start = sum(proc.cpu_times()[:2]), time.monotonic()
         flood(port, datagrams, rate)
-        settle(proc)
+        done = settle(proc) - start
         used = sum(proc.cpu_times()[:2]) - before
     finally:
         child.send_signal(signal.SIGTERM)
@@ -239,7 +248,7 @@ def run_snmptrapd(datagrams: list[bytes], rate: int, core: int, tmp: Path) -> tu
             child.kill()
             child.wait()
     text = log.read_text(errors="replace") if log.exists() else ""
-    return sum("3.6.1.6.3.1.1.5.3" in line for line in text.splitlines()), used
+    return sum("3.6.1.6.3.1.1.5.3" in line for line in text.splitlines()), used, done
 
 
 def main() -> int:
@@ -263,8 +272,9 @@ def main() -> int:
     lossy = {"bridge": False, "snmptrapd": False}
     print(f"{args.seconds:g} s per rate; receivers on core {args.core}, sender on core {sender}; "
           f"receive buffer {RECEIVE_BUFFER} bytes asked")  # fmt: skip
-    print(f"{'rate/s':>7} {'sent':>7} {'bridge':>8} {'cpu µs/trap':>11} {'lost: kernel':>12} "
-          f"{'queue':>6} {'snmptrapd':>9} {'cpu µs/trap':>11}")  # fmt: skip
+    print(f"{'rate/s':>7} {'sent':>7} {'bridge':>8} {'cpu µs/trap':>11} {'done s':>6} "
+          f"{'lost: kernel':>12} {'queue':>6} {'snmptrapd':>9} {'cpu µs/trap':>11} "
+          f"{'done s':>6}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-traps-") as folder:
         tmp = Path(folder)
         profile = tmp / "bridge.prof" if args.profile else None
@@ -273,8 +283,8 @@ def main() -> int:
             count = int(rate * args.seconds)
             datagrams = [link_down(i) for i in range(first, first + count)]
             first += count
-            stored, b_cpu = run_bridge(datagrams, rate, args.core, tmp, profile)
-            logged, s_cpu = run_snmptrapd(datagrams, rate, args.core, tmp)
+            stored, b_cpu, b_done = run_bridge(datagrams, rate, args.core, tmp, profile)
+            logged, s_cpu, s_done = run_snmptrapd(datagrams, rate, args.core, tmp)
             for name, got in (("bridge", stored), ("snmptrapd", logged)):
                 if got >= count and not lossy[name]:
                     best[name] = rate
@@ -282,8 +292,9 @@ def main() -> int:
                     lossy[name] = True
             kernel, queue = LOSS.get(rate, (None, None))
             print(f"{rate:>7} {count:>7} {stored:>8} {b_cpu / count * 1e6:>11.0f} "
-                  f"{kernel if kernel is not None else '?':>12} {queue or 0:>6} "
-                  f"{logged:>9} {s_cpu / count * 1e6:>11.0f}", flush=True)  # fmt: skip
+                  f"{b_done:>6.1f} {kernel if kernel is not None else '?':>12} {queue or 0:>6} "
+                  f"{logged:>9} {s_cpu / count * 1e6:>11.0f} {s_done:>6.1f}",
+                  flush=True)  # fmt: skip
             if all(lossy.values()):
                 break
         print(f"highest lossless rate: bridge {best['bridge']}/s, "
