@@ -28,7 +28,7 @@ def _when(t: float | None) -> str:
     return show_time(t, "second")  # the zone is in the column's heading
 
 
-def _row(d: DeviceStatus) -> list[str]:
+def _row(d: DeviceStatus, traps: bool) -> list[str]:
     status = d.status + (" (stale)" if d.stale and d.status != "never polled" else "")
     rates = (
         f"in {rate_text(d.in_bps or 0)}  out {rate_text(d.out_bps or 0)}"
@@ -44,12 +44,14 @@ def _row(d: DeviceStatus) -> list[str]:
         human_duration(d.sys_uptime) if d.sys_uptime is not None else "—",
         f"{d.if_up}/{d.if_down}" if d.if_up is not None else "—",
         rates,
+        *([f"{d.traps_malformed}/{d.traps_refused}"] if traps else []),
     ]
 
 
 def _header(now: float) -> list[str]:
     return ["NAME", "ADDRESS", "STATUS", f"LAST SUCCESS ({zone_name(now)})", "SYSNAME", "UPTIME",
             "IF UP/DOWN", "TRAFFIC"]  # fmt: skip
+TRAPS_HEADER = "BAD/REFUSED TRAPS"  # with the trap receiver on: junk from the device's address
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -67,7 +69,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not statuses:
         print("no devices configured ([[devices]] in the config)")
         return 0
-    rows = [_header(now), *(_row(d) for d in statuses)]
+    traps = config.traps.enabled
+    rows = [_header(now) + [TRAPS_HEADER] * traps, *(_row(d, traps) for d in statuses)]
     widths = column_widths(rows)
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -46,7 +46,9 @@ class TrapUserConfig(Model):
     priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
     priv_key: SecretStr | None = None
     engine_id: str | None = Field(
-        default=None, pattern=r"^(0x)?[0-9a-fA-F]{10,64}$", description="sender's engine id, hex"
+        default=None,
+        pattern=r"^(0x)?[0-9a-fA-F]{10,64}$",
+        description="sender's engine id, hex: for its traps (informs use the receiver's)",
     )
 
     def _check(self) -> None:
@@ -74,11 +76,17 @@ class TrapsConfig(Model):
     enabling it never opens a port to the network by surprise; set
     `address = "0.0.0.0"` to receive from devices (port 162 needs privileges,
     hence the unprivileged default 1162; forward 162 to it or grant the capability).
+    `receive_buffer` is the socket's receive queue the kernel keeps traps in while
+    the receiver is busy: a burst beyond it is lost there (and counted). Linux
+    grants at most net.core.rmem_max (`sysctl -w net.core.rmem_max=...` to allow more).
     """
 
     enabled: bool = False
     address: str = "127.0.0.1"
     port: int = Field(default=1162, ge=1, le=65535)
+    receive_buffer: int = Field(
+        default=4 * 1024 * 1024, ge=65536, le=1 << 30, description="bytes asked of SO_RCVBUF"
+    )
     communities: list[SecretStr] = [SecretStr("public")]
     users: list[TrapUserConfig] = []
     map: list[TrapMapConfig] = []

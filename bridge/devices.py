@@ -1,14 +1,15 @@
 """Each configured SNMP device as consoles and scripts see it: status, health, totals.
 
-Built from the store only (the latest snapshot and the poller's self-health), so
-any process can show it without polling; the config says which devices exist.
+Built from the store only (the latest snapshot, the poller's self-health and the
+trap receiver's counters), so any process can show it without polling; the
+config says which devices exist.
 Nothing here carries a credential.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bridge.config import Config, DeviceConfig
@@ -52,6 +53,10 @@ class DeviceStatus:
     backoff: float
     last_error: str | None
     tags: tuple[str, ...] = ()
+    # Datagrams from its address on the trap port that did not decode, or were refused
+    # (an unknown community, not a notification): a misconfigured or hostile sender.
+    traps_malformed: int = 0
+    traps_refused: int = 0
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -119,23 +124,39 @@ def _status(device: DeviceConfig, snap: Snapshot | None, health: CollectorHealth
     )
 
 
+def _trap_counts(traps: Snapshot | None, address: str) -> tuple[int, int] | None:
+    """(malformed, refused) datagrams from `address` on the trap port."""
+    senders = traps.data.get("senders") if traps is not None else None
+    counts = senders.get(address) if isinstance(senders, dict) else None
+    if not isinstance(counts, dict):
+        return None
+    return int(counts.get("malformed") or 0), int(counts.get("rejected") or 0)
+
+
 def device_statuses(
     config: Config,
     snapshots: Sequence[Snapshot],
     health: Sequence[CollectorHealth],
     now: float,
+    traps: Snapshot | None = None,
 ) -> list[DeviceStatus]:
-    """One status per configured device, in config order."""
+    """One status per configured device, in config order; `traps` is the receiver's
+    counters snapshot (bridge.trap_service), matched to devices by address."""
     snaps = {s.resource: s for s in snapshots if s.source == "snmp"}
     by_name = {h.name: h for h in health}
     stale_after = config.network.stale_after_intervals
-    return [
-        _status(d, snaps.get(d.name), by_name.get(f"snmp:{d.name}"), now, stale_after)
-        for d in config.devices
-    ]
+    out = []
+    for d in config.devices:
+        status = _status(d, snaps.get(d.name), by_name.get(f"snmp:{d.name}"), now, stale_after)
+        counts = _trap_counts(traps, d.address)
+        if counts is not None:
+            status = replace(status, traps_malformed=counts[0], traps_refused=counts[1])
+        out.append(status)
+    return out
 
 
 async def load_device_statuses(store: Store, config: Config, now: float) -> list[DeviceStatus]:
+    traps = await store.snapshot("traps", "receiver") if config.traps.enabled else None
     return device_statuses(
-        config, await store.snapshots("snmp"), await store.collector_health(), now
+        config, await store.snapshots("snmp"), await store.collector_health(), now, traps
     )

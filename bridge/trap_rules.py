@@ -11,7 +11,7 @@ literal evidence.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bridge.config import Config
@@ -73,7 +73,18 @@ class TrapRules:
                 return self._by_address[address]
         return trap.address
 
-    async def observations(self, trap: Trap, at: float) -> list[Observation]:
+    async def observations_of(self, traps: Sequence[Trap], at: float) -> list[Observation]:
+        """Observations of a batch of traps; each device's last poll is read once."""
+        polls: dict[str, Snapshot | None] = {}
+        out: list[Observation] = []
+        for trap in traps:
+            out.extend(await self.observations(trap, at, polls))
+        return out
+
+    async def observations(
+        self, trap: Trap, at: float, polls: dict[str, Snapshot | None] | None = None
+    ) -> list[Observation]:
+        """`polls` caches the devices' last polls (by name) across calls."""
         device = self.device_for(trap)
         name = WELL_KNOWN.get(trap.trap_oid)
         evidence = self._evidence(trap)
@@ -81,7 +92,7 @@ class TrapRules:
             if _matches(rule, trap.trap_oid):
                 return [self._mapped(rule, trap, device, at, evidence)]
         if trap.trap_oid in (LINK_DOWN, LINK_UP):
-            return [await self._link(trap, device, at, evidence)]
+            return [await self._link(trap, device, at, evidence, polls)]
         network = self.config.network
         if trap.trap_oid in (COLD_START, WARM_START):
             return [
@@ -117,7 +128,12 @@ class TrapRules:
         )  # fmt: skip
 
     async def _link(
-        self, trap: Trap, device: str, at: float, evidence: dict[str, Any]
+        self,
+        trap: Trap,
+        device: str,
+        at: float,
+        evidence: dict[str, Any],
+        polls: dict[str, Snapshot | None] | None,
     ) -> Observation:
         index_value = trap.indexed(IF_INDEX)
         index = index_value[0] if index_value else None
@@ -127,7 +143,7 @@ class TrapRules:
                 if found:
                     index = found[0]
                     break
-        if_name = await self._if_name(trap, device, index)
+        if_name = await self._if_name(trap, device, index, {} if polls is None else polls)
         down = trap.trap_oid == LINK_DOWN
         oper = _STATUS.get(next((v for n, v in trap.varbinds if n.startswith(IF_OPER + ".")),
                                 ""), "down" if down else "up")  # fmt: skip
@@ -142,7 +158,9 @@ class TrapRules:
             evidence=evidence,
         )
 
-    async def _if_name(self, trap: Trap, device: str, index: int | None) -> str:
+    async def _if_name(
+        self, trap: Trap, device: str, index: int | None, polls: dict[str, Snapshot | None]
+    ) -> str:
         """ifName from the trap, else from the device's last poll, else the index.
 
         The poller names interfaces by ifName (else ifDescr), so the trap's event
@@ -152,7 +170,9 @@ class TrapRules:
         if found and found[1]:
             return found[1]
         if index is not None:
-            snap = await self._snapshot(device)
+            if device not in polls:
+                polls[device] = await self._snapshot(device)
+            snap = polls[device]
             for row in (snap.data.get("interfaces") or []) if snap is not None else []:
                 if row.get("index") == index and row.get("name"):
                     return str(row["name"])

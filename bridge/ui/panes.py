@@ -71,6 +71,7 @@ class HealthPane(Pane):
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
         self.checks: list[Snapshot] = []
+        self.traps: Snapshot | None = None  # the trap receiver's counters
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
@@ -140,6 +141,11 @@ class HealthPane(Pane):
                         points.pop(0)
         if http:
             self.checks = await store.snapshots("http")
+        if self.bridge.config.traps.enabled and (
+            changes is None
+            or any(c.kind == "reading" and c.ref == "traps|receiver" for c in changes)
+        ):
+            self.traps = await store.snapshot("traps", "receiver")
         if health:
             self.collector_errors = {
                 h.name: h
@@ -167,6 +173,12 @@ class HealthPane(Pane):
             )
             for name, h in self.collector_errors.items()
         ]
+        if self.traps is not None:
+            from bridge.trap_service import receiver_summary
+
+            text, problem = receiver_summary(self.traps.data)
+            if problem:  # junk or loss; all well says nothing
+                errors.append(((text, "sev-warning"),))
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.network_view import network_summary
