@@ -51,6 +51,8 @@ def _row(d: DeviceStatus, traps: bool) -> list[str]:
 def _header(now: float) -> list[str]:
     return ["NAME", "ADDRESS", "STATUS", f"LAST SUCCESS ({zone_name(now)})", "SYSNAME", "UPTIME",
             "IF UP/DOWN", "TRAFFIC"]  # fmt: skip
+
+
 TRAPS_HEADER = "BAD/REFUSED TRAPS"  # with the trap receiver on: junk from the device's address
 
 
