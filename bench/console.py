@@ -804,7 +804,7 @@ def one_round(args: argparse.Namespace, cols: int, rows_: int) -> Round:
                 cols=cols,
                 rows=rows_,
                 work=work,
-                keep=args.keep if key == "bridge" else None,
+                keep=args.keep,
                 beside=beside,
             )
 
