@@ -36,7 +36,8 @@ starts at the exec. Figures:
 
 - first screen: seconds from the exec until `tmux capture-pane` (polled every
   20 ms) shows the drawn console: bridge's Health pane with data ("load ") and
-  its footer; glances' CPU and MEM lines with figures;
+  its footer (on the estate also the Health and Schedule panes' titles and the
+  device table); glances' CPU and MEM lines with figures;
 - CPU: user+system seconds of the process and its descendants (reaped children
   included) over the steady window, the S seconds after the first screen, as
   percent of one core;
@@ -111,6 +112,15 @@ def bridge_drawn(screen: str) -> bool:
     lines = screen.rstrip("\n").splitlines()
     footer = lines[-1] if lines else ""
     return "load " in screen and "Quit" in footer
+
+
+def estate_drawn(screen: str) -> bool:
+    """The estate's whole first screen: the host, and the panes around it with their
+    titles and the device table. Textual paints it in more than one frame; the
+    host's lines alone come before the rest, which would count in the steady window."""
+    return bridge_drawn(screen) and all(
+        mark in screen for mark in ("3 Health", "2 Schedule", "DEVICE", "JOB")
+    )
 
 
 def glances_drawn(screen: str) -> bool:
@@ -443,7 +453,7 @@ def bridge_program(
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_CACHE_HOME": str(home / "cache"),
         },
-        drawn=bridge_drawn,
+        drawn=bridge_drawn if estate is None else estate_drawn,
     )
 
 
