@@ -1,9 +1,11 @@
-"""SNMP devices, through pysnmp 7 (asyncio, numeric OIDs, no MIB lookups).
+"""SNMP devices: v1/v2c over our own codec (`snmp_wire`), v3 through pysnmp 7.
 
 One `SnmpCollector` polls one device. All collectors on an event loop share one
-`SnmpEngine` (building one costs most of a second) and one semaphore that bounds
-how many device polls are in flight at once (an unbounded burst of requests
-loses most of them to timeouts).
+socket for v1/v2c, one pysnmp `SnmpEngine` per v3 credential set (building one
+costs most of a second), and one semaphore that bounds how many device polls
+are in flight at once (an unbounded burst of requests loses most of them to
+timeouts). pysnmp is imported only for a v3 device (`collectors.snmp_v3`): it
+is most of a polling process's memory, and v1/v2c never need it.
 
 A standard poll is a GET of the system group, then one GETBULK walk of the
 IF-MIB ifTable/ifXTable columns and the HOST-RESOURCES processor and storage
@@ -36,34 +38,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pysnmp.error import PySnmpError  # type: ignore[import-untyped]
-from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]
-    USM_AUTH_HMAC96_MD5,
-    USM_AUTH_HMAC96_SHA,
-    USM_AUTH_HMAC128_SHA224,
-    USM_AUTH_HMAC192_SHA256,
-    USM_AUTH_HMAC256_SHA384,
-    USM_AUTH_HMAC384_SHA512,
-    USM_AUTH_NONE,
-    USM_PRIV_CBC56_DES,
-    USM_PRIV_CBC168_3DES,
-    USM_PRIV_CFB128_AES,
-    USM_PRIV_CFB192_AES,
-    USM_PRIV_CFB256_AES,
-    USM_PRIV_NONE,
-    CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    next_cmd,
-)
-from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
-
 from collectors.base import Reading
 from collectors.snmp_oids import (
     HR_PROCESSOR,
@@ -74,7 +48,6 @@ from collectors.snmp_oids import (
     SYSTEM,
     Oid,
     Table,
-    oid_str,
 )
 from collectors.snmp_wire import (
     END_OF_MIB,
@@ -115,24 +88,9 @@ SUSPECT_CONCURRENCY = 16
 MAX_WALK_REQUESTS = 256  # per walk; a 48-port switch needs about 6
 VARBINDS_PER_RESPONSE = 200  # GETBULK max-repetitions x columns, before agent truncation
 
-_AUTH_PROTOCOLS: dict[str, Any] = {
-    "none": USM_AUTH_NONE,
-    "md5": USM_AUTH_HMAC96_MD5,
-    "sha": USM_AUTH_HMAC96_SHA,
-    "sha224": USM_AUTH_HMAC128_SHA224,
-    "sha256": USM_AUTH_HMAC192_SHA256,
-    "sha384": USM_AUTH_HMAC256_SHA384,
-    "sha512": USM_AUTH_HMAC384_SHA512,
-}
-_PRIV_PROTOCOLS: dict[str, Any] = {
-    "none": USM_PRIV_NONE,
-    "des": USM_PRIV_CBC56_DES,
-    "3des": USM_PRIV_CBC168_3DES,
-    "aes": USM_PRIV_CFB128_AES,
-    "aes128": USM_PRIV_CFB128_AES,
-    "aes192": USM_PRIV_CFB192_AES,
-    "aes256": USM_PRIV_CFB256_AES,
-}
+# The names SnmpTarget accepts; collectors.snmp_v3 maps them to pysnmp's protocols.
+AUTH_PROTOCOL_NAMES = frozenset({"none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"})
+PRIV_PROTOCOL_NAMES = frozenset({"none", "des", "3des", "aes", "aes128", "aes192", "aes256"})
 
 
 class SnmpError(Exception):
@@ -165,9 +123,9 @@ class SnmpTarget:
     def __post_init__(self) -> None:
         if self.version not in ("1", "2c", "3"):
             raise ValueError(f"device {self.name}: SNMP version must be 1, 2c or 3")
-        if self.auth_protocol.lower() not in _AUTH_PROTOCOLS:
+        if self.auth_protocol.lower() not in AUTH_PROTOCOL_NAMES:
             raise ValueError(f"device {self.name}: unknown auth protocol {self.auth_protocol!r}")
-        if self.priv_protocol.lower() not in _PRIV_PROTOCOLS:
+        if self.priv_protocol.lower() not in PRIV_PROTOCOL_NAMES:
             raise ValueError(f"device {self.name}: unknown privacy protocol {self.priv_protocol!r}")
         if self.version == "3" and not self.user:
             raise ValueError(f"device {self.name}: SNMPv3 needs a user")
@@ -223,7 +181,9 @@ def shared_engine(group: str = "") -> Any:
     engines = _engines.setdefault(loop, {})
     engine = engines.get(group)
     if engine is None:
-        engine = engines[group] = SnmpEngine()
+        from collectors.snmp_v3 import new_engine
+
+        engine = engines[group] = new_engine()
     return engine
 
 
@@ -255,31 +215,31 @@ def close_shared_engine() -> None:
 
 # --- values --------------------------------------------------------------------
 
-_ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
-
 Value = int | str
 
 
 def _plain(value: Any) -> Value | None:
-    """A pysnmp value as a plain int or str; None for 'not there'. Wire values pass as they are."""
-    if isinstance(value, _ABSENT) or value is None or value is END_OF_MIB:
+    """A polled value as a plain int or str; None for 'not there'. Wire values are
+    already plain; only a v3 poll brings pysnmp's types (and pysnmp with them)."""
+    if value is None or value is END_OF_MIB:
         return None
     if isinstance(value, int | str):
         return value
     if isinstance(value, bytes):
         return octets_text(value)
-    if isinstance(value, rfc1902.IpAddress):
-        return ".".join(str(b) for b in bytes(value))
-    if isinstance(value, rfc1902.OctetString):
-        return octets_text(bytes(value))
-    if isinstance(value, rfc1902.ObjectIdentifier):
-        return oid_str(tuple(value))
-    if isinstance(value, rfc1902.Null):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return str(value)
+    from collectors.snmp_v3 import plain
+
+    return plain(value, octets_text)
+
+
+def _end_of_mib(value: Any) -> bool:
+    if value is END_OF_MIB:
+        return True
+    if value is None or isinstance(value, int | str | bytes):
+        return False
+    from collectors.snmp_v3 import is_end_of_mib
+
+    return is_end_of_mib(value)
 
 
 _TEXT_CONTROLS = frozenset("\t\n\r")
@@ -443,13 +403,16 @@ class SnmpCollector:
         self.max_walk_requests = max_walk_requests
         self.varbinds_per_response = max(1, varbinds_per_response)
         self._limit = limit
-        self._transport: Any = None
-        # v1/v2c go over our own BER codec and shared socket (see snmp_wire); v3 via pysnmp.
+        # v1/v2c go over our own BER codec and shared socket (see snmp_wire); v3 via
+        # pysnmp (collectors.snmp_v3), imported only here, for a v3 device.
         self._direct = target.version in ("1", "2c")
+        self._session: Any = None
+        if not self._direct:
+            from collectors.snmp_v3 import Session
+
+            self._session = Session(target)
         self._peer: tuple[str, int] | None = None
-        self._auth = _auth_data(target)
         self._engine_group = _engine_group(target)
-        self._context = ContextData(contextName=target.context) if target.context else ContextData()
         self._previous: _Previous | None = None
         self.failing = False  # the last poll failed: poll from the suspect pool
 
@@ -457,7 +420,11 @@ class SnmpCollector:
         return f"SnmpCollector({self.target!r})"
 
     async def close(self) -> None:
-        self._transport = None
+        self._forget_transport()
+
+    def _forget_transport(self) -> None:
+        if self._session is not None:
+            self._session.transport = None
 
     async def collect(self) -> list[Reading]:
         if self._limit is not None:
@@ -472,13 +439,10 @@ class SnmpCollector:
                 walk = await self._walk([oid for _, oid in _WALK_COLUMNS])
                 walk_ended = time.monotonic()
             except SnmpError:
-                self._transport = self._peer = None  # re-resolve the address next time
+                self._forget_transport()
+                self._peer = None  # re-resolve the address next time
                 self.failing = True
                 raise
-            except PySnmpError as exc:
-                self._transport = None
-                self.failing = True
-                raise SnmpError(self._describe(f"{type(exc).__name__}: {exc}")) from None
             self.failing = False
         named = {name: walk.columns[col] for name, col in _WALK_COLUMNS}
         return [
@@ -497,15 +461,6 @@ class SnmpCollector:
             f"SNMP device {self.target.name} ({self.target.endpoint}): "
             f"{mask_secrets(what, self.target.secrets)}"
         )
-
-    async def _target(self) -> Any:
-        if self._transport is None:
-            self._transport = await UdpTransportTarget.create(
-                (self.target.address, self.target.port),
-                timeout=self.target.timeout,
-                retries=self.target.retries,
-            )
-        return self._transport
 
     def _check(self, error_indication: Any) -> None:
         if not error_indication:
@@ -566,31 +521,17 @@ class SnmpCollector:
     async def _request(self, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> Any:
         if self._direct:
             return await self._direct_request(kind, oids, repetitions)
+        from collectors.snmp_v3 import PySnmpError
+
         engine = shared_engine(self._engine_group)
-        transport = await self._target()
-        varbinds = [ObjectType(ObjectIdentity(o)) for o in oids]
-        if kind == "get":
-            result = await get_cmd(
-                engine, self._auth, transport, self._context, *varbinds, lookupMib=False
+        try:
+            error_indication, status, index, response = await self._session.request(
+                engine, kind, oids, repetitions
             )
-        elif kind == "next":
-            result = await next_cmd(
-                engine, self._auth, transport, self._context, *varbinds, lookupMib=False
-            )
-        else:
-            result = await bulk_cmd(
-                engine,
-                self._auth,
-                transport,
-                self._context,
-                0,
-                repetitions,
-                *varbinds,
-                lookupMib=False,
-            )
-        error_indication, error_status, error_index, response = result
+        except PySnmpError as exc:
+            raise SnmpError(self._describe(f"{type(exc).__name__}: {exc}")) from None
         self._check(error_indication)
-        return int(error_status), int(error_index), response
+        return status, index, response
 
     async def _get_system(self) -> dict[str, Value]:
         names = list(SYSTEM)
@@ -650,8 +591,7 @@ class SnmpCollector:
                     continue
                 current = tuple(name)
                 if (
-                    isinstance(value, rfc1905.EndOfMibView)
-                    or value is END_OF_MIB
+                    _end_of_mib(value)
                     or current[: len(column)] != column
                     or current <= cursor[column]
                 ):
@@ -831,17 +771,3 @@ def _engine_group(target: SnmpTarget) -> str:
     parts = (target.user, target.auth_protocol, target.auth_key, target.priv_protocol)
     material = "\0".join((*parts, target.priv_key))
     return "v3:" + hashlib.sha256(material.encode()).hexdigest()
-
-
-def _auth_data(target: SnmpTarget) -> Any:
-    if target.version in ("1", "2c"):
-        return CommunityData(target.community, mpModel=0 if target.version == "1" else 1)
-    auth = _AUTH_PROTOCOLS[target.auth_protocol.lower()]
-    priv = _PRIV_PROTOCOLS[target.priv_protocol.lower()]
-    return UsmUserData(
-        target.user,
-        authKey=target.auth_key or None,
-        privKey=target.priv_key or None,
-        authProtocol=auth,
-        privProtocol=priv,
-    )

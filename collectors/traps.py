@@ -38,8 +38,8 @@ from pysnmp.entity.rfc3413 import ntfrcv  # type: ignore[import-untyped]
 from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
 
 from collectors import trap_wire
-from collectors.snmp import _AUTH_PROTOCOLS, _PRIV_PROTOCOLS
 from collectors.snmp_oids import oid_str
+from collectors.snmp_v3 import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
 __all__ = ["DEFAULT_RECEIVE_BUFFER", "SNMP_TRAP_OID", "Trap", "TrapReceiver", "TrapUser"]
 
@@ -315,9 +315,9 @@ class TrapReceiver:
             snmp_config.add_v3_user(
                 engine,
                 user.user,
-                _AUTH_PROTOCOLS[user.auth_protocol.lower()],
+                AUTH_PROTOCOLS[user.auth_protocol.lower()],
                 user.auth_key or None,
-                _PRIV_PROTOCOLS[user.priv_protocol.lower()],
+                PRIV_PROTOCOLS[user.priv_protocol.lower()],
                 user.priv_key or None,
                 **options,
             )

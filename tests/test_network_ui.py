@@ -10,6 +10,7 @@ from conftest import screen_text, settled, wait_until
 from seed import T0
 from seed_network import make_network_app, seed_network, switch_reading
 
+from bridge.models import Change
 from bridge.store import open_store
 from bridge.ui.lines import LinesView
 from bridge.ui.network_view import DeviceScreen, NetworkView
@@ -164,3 +165,28 @@ def test_snapshot_device_drill_down(snap_compare: SnapCompare, tmp_path: Path) -
     path = tmp_path / "bridge.db"
     asyncio.run(seed_network(path))
     assert snap_compare(make_network_app(path), press=["3", "enter"], terminal_size=(120, 40))
+
+
+async def test_a_device_poll_leaves_the_host_lines_alone(db: Path) -> None:
+    """Each device poll records a reading and the device's health: the device table
+    shows them; the host's lines are not rebuilt, nor every collector's health re-read,
+    for each poll."""
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(HealthPane)
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        redraws: list[str] = []
+        redraw = pane.redraw
+
+        def counted() -> None:
+            redraws.append("host")
+            redraw()
+
+        pane.redraw = counted  # type: ignore[method-assign]  # our own pane, not Textual's
+        poll = [Change(1, T0, "reading", "snmp|core-sw1"), Change(2, T0, "health", "snmp:core-sw1")]
+        await pane.load(poll)
+        assert redraws == []
+        assert statuses(table)["core-sw1"] == "up"  # the device table did read it
+        await pane.load([Change(3, T0, "health", "local")])
+        assert redraws == ["host"]  # the host's own collector still redraws them

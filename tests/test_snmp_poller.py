@@ -100,6 +100,28 @@ def test_a_host_without_devices_never_loads_pysnmp() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_polling_v2c_devices_never_loads_pysnmp(snmp_agent: SnmpAgent) -> None:
+    """v1/v2c go over our own codec: a lease holder whose devices are all v1/v2c polls
+    them without pysnmp, which would be most of its memory."""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys, bridge.ui.app; from bridge.poller import build_collectors;"
+        " from bridge.config import Config;"
+        " config = Config.model_validate({'local': {'enabled': False}, 'devices': ["
+        f"  {{'name': 'switch48', 'address': '{snmp_agent.host}', 'port': {snmp_agent.port},"
+        "   'community': 'switch48', 'version': '2c', 'timeout': 2.0}]});"
+        " (collector,) = build_collectors(config);"
+        " (reading,) = asyncio.run(collector.collect());"
+        " print(len(reading.detail['interfaces']), 'pysnmp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.split() == ["48", "False"]
+
+
 async def test_a_community_equal_to_the_device_name_does_not_mask_the_name(
     tmp_path: Path,
 ) -> None:

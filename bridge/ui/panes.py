@@ -124,7 +124,11 @@ class HealthPane(Pane):
         http = changes is None or any(
             c.kind == "reading" and c.ref.startswith("http|") for c in changes
         )
-        health = changes is None or any(c.kind == "health" for c in changes)
+        # A device's poll records its health too; the device table shows that, not
+        # this pane's host lines: the devices' polls need not re-read every health.
+        health = changes is None or any(
+            c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
+        )
         if local and self.bridge.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
             mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
@@ -155,9 +159,11 @@ class HealthPane(Pane):
             }
         if (table := self.network) is not None:
             await table.load(changes)
-        # Events and jobs do not change this pane's lines; any reading may (the
-        # compact summary counts devices).
-        if changes is None or any(c.kind in ("reading", "health") for c in changes):
+        # Events and jobs do not change this pane's lines, nor do the devices' readings
+        # and health but in the compact summary, which counts devices.
+        if local or http or health or (self.compact and any(
+            c.kind in ("reading", "health") for c in changes or ()
+        )):  # fmt: skip
             self.redraw()
 
     def redraw(self) -> None:
