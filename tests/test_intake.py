@@ -1,0 +1,342 @@
+"""The HTTP intake: a real aiohttp server on 127.0.0.1, driven with real `curl`
+exactly as Healthchecks' documentation writes its cron examples, over a real
+SQLite store and the lease holder's rule engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import wait_until
+
+from bridge.clock import SystemClock
+from bridge.config import Config
+from bridge.intake import HEALTH_NAME, Intake, run_intake
+from bridge.models import EventState, JobRunStatus, Severity
+from bridge.poller import Poller
+from bridge.rules import RuleEngine
+from bridge.runner import CollectorRunner
+from bridge.store import Store, open_store
+from bridge.thresholds import LevelTracker
+
+PING = "ping-token-SECRET-0123456789"
+API = "api-token-SECRET-0123456789ab"
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def intake_config(port: int, **intake: Any) -> Config:
+    return Config.model_validate(
+        {
+            "jobs": [
+                {"name": "backup", "schedule": "0 2 * * *"},
+                {"name": "report", "schedule": "0 6 * * *"},
+            ],
+            "intake": {
+                "enabled": True,
+                "port": port,
+                "max_body": 2048,
+                "tokens": [
+                    {"name": "backup-hosts", "token": PING, "allow": ["ping"]},
+                    {"name": "scripts", "token": API, "allow": ["events", "alertmanager"]},
+                ],
+                **intake,
+            },
+        }
+    )
+
+
+@dataclass
+class Served:
+    intake: Intake
+    store: Store
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def served(tmp_path: Path, **intake: Any) -> AsyncIterator[Served]:
+    config = intake_config(free_port(), **intake)
+    store = await open_store(tmp_path / "bridge.db")
+    runner = CollectorRunner(store, [], SystemClock(), LevelTracker({}), RuleEngine(config))
+    up: asyncio.Future[Intake] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        run_intake(config, store, runner, SystemClock(), ready=up.set_result)
+    )
+    try:
+        intake_ = await asyncio.wait_for(up, 10)
+        assert intake_.address is not None
+        yield Served(intake_, store, f"http://127.0.0.1:{intake_.address[1]}")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
+
+
+@pytest.fixture
+async def srv(tmp_path: Path) -> AsyncIterator[Served]:
+    async with served(tmp_path) as s:
+        yield s
+
+
+async def curl(*args: str, data: str | None = None) -> tuple[int, str, str]:
+    """Run curl without blocking the loop the server runs in."""
+    assert CURL is not None
+    argv = [CURL, *args] if data is None else [CURL, *args[:-1], "--data-raw", data, args[-1]]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def http(
+    url: str, method: str = "GET", body: bytes | None = None, token: str | None = None
+) -> tuple[int, Any]:
+    """One request with curl, returning (status, parsed JSON or text)."""
+    args = ["-sS", "-m", "10", "-X", method, "-o", "-", "-w", "\n%{http_code}"]
+    if token is not None:
+        args += ["-H", f"Authorization: Bearer {token}"]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+    assert CURL is not None
+    proc = await asyncio.create_subprocess_exec(
+        CURL, *args, url, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(body), 30)
+    text, _, code = out.decode().rpartition("\n")
+    try:
+        return int(code), json.loads(text)
+    except ValueError:
+        return int(code), text
+
+
+# -- job pings, as Healthchecks' cron examples send them -----------------------------------
+@needs_curl
+async def test_a_cron_wrapper_pings_success_start_and_exit_status(srv: Served) -> None:
+    base = f"{srv.url}/ping/{PING}/backup"
+    code, out, _ = await curl("-fsS", "-m", "10", "--retry", "5", "-o", "/dev/null", base)
+    assert (code, out) == (0, "")
+    (run,) = await srv.store.job_runs("backup")
+    assert run.status is JobRunStatus.OK and run.actor == "intake:backup-hosts"
+
+    # Start, then end with the command's exit status and its output as the body.
+    assert (await curl("-fsS", "-m", "10", "--retry", "5", f"{base}/start"))[:2] == (0, "OK")
+    output = "copied 3 files\nerror: disk full [bold]x[/]"
+    code, out, _ = await curl("-fsS", "-m", "10", "--retry", "5", f"{base}/1", data=output)
+    assert (code, out) == (0, "OK")
+    latest = (await srv.store.job_runs("backup"))[0]
+    assert latest.status is JobRunStatus.FAILED and latest.exit_code == 1
+    assert latest.started_at is not None and latest.duration is not None
+    assert latest.output_tail == output  # kept literally
+
+    code, _, _ = await curl("-fsS", "-m", "10", "--retry", "5", "-o", "/dev/null", f"{base}/0")
+    assert code == 0
+    assert (await srv.store.job_runs("backup"))[0].status is JobRunStatus.OK
+
+
+@needs_curl
+async def test_head_get_and_post_are_all_accepted(srv: Served) -> None:
+    base = f"{srv.url}/ping/{PING}/report"
+    for method in ("HEAD", "GET", "POST"):
+        flag = ["-I"] if method == "HEAD" else ["-X", method]
+        code, _, err = await curl("-fsS", "-m", "10", *flag, "-o", "/dev/null", base)
+        assert code == 0, (method, err)
+    assert len(await srv.store.job_runs("report")) == 3
+    code, _, _ = await curl("-fsS", "-m", "10", "-X", "PUT", "-o", "/dev/null", base)
+    assert code == 22  # curl -f: HTTP error
+
+
+@needs_curl
+async def test_rid_pairs_a_start_with_its_end_and_a_retry_is_no_repeat(srv: Served) -> None:
+    base = f"{srv.url}/ping/{PING}/backup"
+    rid_a, rid_b = "3f9a1b2c-0000-4000-8000-00000000000a", "3f9a1b2c-0000-4000-8000-00000000000b"
+    for url in (f"{base}/start?rid={rid_a}", f"{base}/start?rid={rid_b}",
+                f"{base}/start?rid={rid_a}",  # sent again: one run still
+                f"{base}/fail?rid={rid_a}", f"{base}?rid={rid_b}", f"{base}?rid={rid_b}"):  # fmt: skip
+        code, _, err = await curl("-fsS", "-m", "10", "--retry", "5", "-o", "/dev/null", url)
+        assert code == 0, (url, err)
+    runs = {r.run_id: r for r in await srv.store.job_runs("backup")}
+    assert set(runs) == {rid_a, rid_b}
+    assert runs[rid_a].status is JobRunStatus.FAILED
+    assert runs[rid_b].status is JobRunStatus.OK
+
+
+@needs_curl
+async def test_log_keeps_a_line_and_changes_no_run(srv: Served) -> None:
+    code, out, _ = await curl("-fsS", "-m", "10", f"{srv.url}/ping/{PING}/backup/log",
+                              data="half way there")  # fmt: skip
+    assert (code, out) == (0, "OK")
+    assert await srv.store.job_runs("backup") == []
+    (entry,) = [j for j in await srv.store.journal() if j.action == "job-log"]
+    assert entry.note == "backup: half way there"
+
+
+async def test_refusals_are_json_with_the_right_status_and_counted(srv: Served) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    cases = [
+        (f"{srv.url}/ping/{PING}/nosuchjob", 404, "no such job"),
+        (f"{srv.url}/ping/wrong-token-0123456789/backup", 403, "not known"),
+        (f"{srv.url}/ping/{API}/backup", 403, "may not send ping"),
+        (f"{srv.url}/ping/{PING}/backup/256", 400, "0 to 255"),
+        (f"{srv.url}/ping/{PING}/backup/bogus", 404, "no such ping"),
+        (f"{srv.url}/ping/{PING}/backup/start?rid=%20bad", 400, "rid"),
+        (f"{srv.url}/nowhere", 404, "no such path"),
+    ]
+    for url, status, message in cases:
+        code, body = await http(url)
+        assert code == status, (url, body)
+        assert isinstance(body, dict) and list(body) == ["error"], body
+        assert message in body["error"]
+        assert PING not in body["error"] and API not in body["error"]
+    code, body = await http(f"{srv.url}/ping/{PING}/backup", "POST", b"x" * 5000)
+    assert (code, body) == (413, {"error": "the body is over 2048 bytes"})
+    assert await srv.store.job_runs() == []  # nothing of a refused request stored
+    errors = srv.intake.stats.errors
+    assert errors == {"unknown-job": 1, "wrong-token": 1, "not-allowed": 1, "bad-request": 2,
+                      "not-found": 2, "too-large": 1}  # fmt: skip
+
+
+@needs_curl
+async def test_an_unknown_job_raises_the_same_event_as_the_cli(srv: Served) -> None:
+    code, _, _ = await curl("-fsS", "-m", "10", "-o", "/dev/null", f"{srv.url}/ping/{PING}/nope")
+    assert code == 22
+    event = await srv.store.find_event("jobs|nope|unknown-job")
+    assert event is not None and event.severity is Severity.WARNING
+    assert event.summary == "'ok' signal for a job not in the config"
+
+
+# -- the events API ---------------------------------------------------------------------
+def event(**over: Any) -> dict[str, Any]:
+    return {"source": "backup", "resource": "db1", "check": "dump", "severity": "major",
+            "summary": "dump failed", **over}  # fmt: skip
+
+
+@needs_curl
+async def test_events_are_raised_listed_and_cleared(srv: Served) -> None:
+    url = f"{srv.url}/api/v1/events"
+    code, body = await http(url, "POST", json.dumps(event(evidence={"log": "x"})).encode(), API)
+    assert code == 200, body
+    (first,) = body["ids"]
+    stored = await srv.store.get_event(first)
+    assert stored is not None and stored.severity is Severity.MAJOR
+    assert await srv.store.evidence(first) == {"log": "x"}
+
+    batch = [event(), event(resource="db2", severity="warning")]
+    code, body = await http(url, "POST", json.dumps(batch).encode(), API)
+    assert code == 200 and body["ids"][0] == first and body["ids"][1] != first
+    assert (await srv.store.get_event(first)).count == 2  # type: ignore[union-attr]
+
+    code, listed = await http(f"{url}?filter=resource:db2", token=API)
+    assert code == 200 and [e["resource"] for e in listed] == ["db2"]
+
+    code, body = await http(url, "POST", json.dumps(event(severity="ok")).encode(), API)
+    assert code == 200
+    cleared = await srv.store.get_event(first)
+    assert cleared is not None and cleared.state is EventState.RESOLVED
+
+    code, body = await http(f"{srv.url}/healthz")
+    assert code == 200 and body["lease"] is True and body["store"] is True
+
+
+@needs_curl
+async def test_api_refusals_store_nothing(srv: Served) -> None:
+    url = f"{srv.url}/api/v1/events"
+    good = json.dumps(event()).encode()
+    half = json.dumps([event(resource="a"), event(resource="b", severity="loud")]).encode()
+    cases = [
+        (good, None, 401, "a token is needed"),
+        (good, "not-the-token-0123456789", 403, "not known"),
+        (good, PING, 403, "may not send events"),
+        (b"{not json", API, 400, "not JSON"),
+        (half, API, 400, "event 1: 'severity'"),
+        (json.dumps(event(resource="")).encode(), API, 400, "'resource' is empty"),
+        (json.dumps(event(extra=1)).encode(), API, 400, "unknown key 'extra'"),
+        (b"[]", API, 400, "no events"),
+        (b"x" * 3000, API, 413, "over 2048 bytes"),
+    ]
+    for body, token, status, message in cases:
+        code, answer = await http(url, "POST", body, token)
+        assert code == status, (body[:40], answer)
+        assert list(answer) == ["error"] and message in answer["error"], answer
+    code, answer = await http(f"{url}?filter=severity:loud", token=API)
+    assert code == 400 and "filter" in answer["error"]
+    assert await srv.store.list_events(include_resolved=True) == []
+
+
+# -- the lease holder serves it ------------------------------------------------------------
+async def test_the_lease_holder_serves_the_intake_and_stops_with_the_lease(
+    tmp_path: Path,
+) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    port = free_port()
+    config = intake_config(port)
+    store = await open_store(tmp_path / "bridge.db")
+    poller = Poller(store, config, SystemClock(), collectors=[])
+    task = asyncio.create_task(poller.run())
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+
+        async def answers() -> bool:
+            return (await http(url))[0] == 200
+
+        await wait_until(answers, 15, what="the intake to answer")
+
+        async def recorded() -> bool:
+            return any(h.name == HEALTH_NAME for h in await store.collector_health())
+
+        await wait_until(recorded, 10, what="the intake's health")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    code, _, _ = await curl("-sS", "-m", "5", "-o", "/dev/null", url)
+    assert code == 7  # connection refused: the intake went with the lease
+    await store.close()
+
+
+async def test_a_port_in_use_is_retried_and_shown_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = intake_config(int(taken.getsockname()[1]))
+        store = await open_store(tmp_path / "bridge.db")
+        runner = CollectorRunner(store, [], SystemClock(), LevelTracker({}), RuleEngine(config))
+        task = asyncio.create_task(run_intake(config, store, runner, SystemClock()))
+        try:
+
+            async def shown() -> bool:
+                return any(h.name == HEALTH_NAME and h.consecutive_failures
+                           for h in await store.collector_health())  # fmt: skip
+
+            with caplog.at_level(logging.WARNING):
+                await wait_until(shown, 5, what="the bind failure in health")
+            assert not task.done()
+            assert "Traceback" not in caplog.text
+            for secret in (PING, API):
+                assert secret not in caplog.text
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await store.close()
