@@ -29,7 +29,14 @@ from aiohttp import web
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.config_intake import IntakeTokenConfig, Use
-from bridge.models import CollectorHealth, EventInput, JobRunStatus, JobSignalError, Severity
+from bridge.models import (
+    CollectorHealth,
+    EventInput,
+    EventState,
+    JobRunStatus,
+    JobSignalError,
+    Severity,
+)
 from bridge.rules import Observation
 from bridge.runner import CollectorRunner
 from bridge.store.base import Store
@@ -47,6 +54,9 @@ MAX_FIELD = 200
 MAX_SUMMARY = 500
 MAX_DETAIL = 8000
 MAX_BATCH = 1000
+MAX_ALERTS = 10_000
+SEEN_ALERTS = 100_000  # (fingerprint, status, startsAt) remembered, to drop re-sends
+ALERTMANAGER = "alertmanager"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 _EXIT = re.compile(r"[0-9]{1,3}")
 
@@ -124,7 +134,9 @@ class Intake:
         routes.add_route("*", "/ping/{token}/{job}", self._ping)
         routes.add_route("*", "/ping/{token}/{job}/{action}", self._ping)
         routes.add_route("*", "/api/v1/events", self._events)
+        routes.add_route("*", "/api/v1/alertmanager", self._alertmanager)
         routes.add_route("*", "/healthz", self._healthz)
+        self._seen: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
         self._runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
 
@@ -390,6 +402,107 @@ class Intake:
             keep_unacked_resolved=self.config.events.keep_unacknowledged_resolved,
         )
         return web.json_response([event_json(e) for e in events])
+
+    # -- Alertmanager's webhook -------------------------------------------------------
+    async def _alertmanager(self, request: web.Request) -> web.StreamResponse:
+        """Alertmanager's webhook (version 4): one event per alert, resolved clears.
+
+        Alertmanager delivers at least once and sends a group's alerts again with
+        each change: an alert already taken as it is (same fingerprint, status and
+        start) is skipped, as is a firing alert whose event is open at its severity
+        and a resolved one with nothing open to clear."""
+        self._methods(request, "POST")
+        self._bearer(request, "alertmanager")
+        data = await self._json(request)
+        if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
+            raise Refused(400, "bad-request", "not an Alertmanager webhook: no 'alerts' list")
+        alerts = data["alerts"]
+        if len(alerts) > MAX_ALERTS:
+            raise Refused(400, "bad-request", f"{len(alerts)} alerts; at most {MAX_ALERTS}")
+        now = self.clock.now()
+        taken: list[tuple[tuple[str, str, str], Observation]] = []
+        for i, alert in enumerate(alerts):
+            try:
+                taken.append(self._alert(alert, now))
+            except Refused as refused:
+                raise Refused(400, "bad-request", f"alert {i}: {refused.message}") from None
+        fresh: list[Observation] = []
+        seen_now: list[tuple[str, str, str]] = []
+        for seen, obs in taken:
+            if seen in self._seen or seen in seen_now or not await self._news(obs):
+                continue
+            fresh.append(obs)
+            seen_now.append(seen)
+        if fresh:
+            await self.runner.observe(fresh)
+            if self.runner.on_write is not None:
+                self.runner.on_write()
+        for seen in seen_now:  # only once stored: a failed write is taken again on re-send
+            self._seen[seen] = None
+        while len(self._seen) > SEEN_ALERTS:
+            self._seen.popitem(last=False)
+        return web.json_response({"alerts": len(taken), "changed": len(fresh)})
+
+    async def _news(self, obs: Observation) -> bool:
+        event = await self.store.find_event("|".join(obs.key))
+        is_open = event is not None and event.state is not EventState.RESOLVED
+        if obs.severity is Severity.OK:
+            return is_open
+        return not (is_open and event is not None and event.severity is obs.severity)
+
+    def _alert(self, alert: Any, now: float) -> tuple[tuple[str, str, str], Observation]:
+        settings = self.settings.alertmanager
+        if not isinstance(alert, dict):
+            raise Refused(400, "bad-request", "an alert is a JSON object")
+        status = alert.get("status")
+        if status not in ("firing", "resolved"):
+            raise Refused(400, "bad-request", "'status' is firing or resolved")
+        labels = alert.get("labels")
+        annotations = alert.get("annotations") or {}
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+        ):
+            raise Refused(400, "bad-request", "'labels' must be an object of strings")
+        if not isinstance(annotations, dict) or not all(
+            isinstance(v, str) for v in annotations.values()
+        ):
+            raise Refused(400, "bad-request", "'annotations' must be an object of strings")
+        name = labels.get("alertname", "").strip()
+        if not name:
+            raise Refused(400, "bad-request", "no 'alertname' label")
+        resource = next(
+            (labels[k].strip() for k in settings.resource_labels if labels.get(k, "").strip()),
+            ALERTMANAGER,
+        )
+        fingerprint = alert.get("fingerprint", "")
+        starts = alert.get("startsAt", "")
+        url = alert.get("generatorURL", "")
+        if not all(isinstance(v, str) for v in (fingerprint, starts, url)):
+            raise Refused(400, "bad-request", "fingerprint, startsAt and generatorURL are strings")
+        if status == "resolved":
+            severity = Severity.OK
+        else:
+            label = labels.get("severity", "")
+            severity = Severity.parse(settings.severity_map.get(label, settings.default_severity))
+        summary = annotations.get("summary") or annotations.get("description") or name
+        obs = Observation(
+            source=ALERTMANAGER,
+            resource=resource[:MAX_FIELD],
+            check=name[:MAX_FIELD],
+            severity=severity,
+            summary=summary.strip()[:MAX_SUMMARY] or name[:MAX_FIELD],
+            at=now,
+            detail=annotations.get("description", "")[:MAX_DETAIL],
+            evidence={
+                "labels": labels,
+                "annotations": annotations,
+                "generatorURL": url,
+                "fingerprint": fingerprint,
+                "startsAt": starts,
+            },
+            flaps=False,
+        )
+        return (fingerprint or json.dumps(labels, sort_keys=True), status, starts), obs
 
     # -- health -----------------------------------------------------------------------
     async def _healthz(self, request: web.Request) -> web.StreamResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import shutil
@@ -340,3 +341,97 @@ async def test_a_port_in_use_is_retried_and_shown_not_raised(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await store.close()
+
+
+# -- Alertmanager's webhook -------------------------------------------------------------
+def alert(status: str = "firing", **labels: str) -> dict[str, Any]:
+    merged = {"alertname": "DiskFull", "instance": "db1:9100", "severity": "critical", **labels}
+    return {
+        "status": status,
+        "labels": merged,
+        "annotations": {"summary": "disk / is 97% full", "description": "grows 1%/h"},
+        "startsAt": "2026-12-07T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-12-07T11:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=disk",
+        # Alertmanager's fingerprint is a hash of the label set.
+        "fingerprint": hashlib.sha256(json.dumps(merged, sort_keys=True).encode()).hexdigest()[:16],
+    }
+
+
+def webhook(*alerts: dict[str, Any]) -> bytes:
+    """Alertmanager's webhook payload, version 4, as its documentation gives it."""
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": '{}:{alertname="DiskFull"}',
+            "truncatedAlerts": 0,
+            "status": "resolved" if all(a["status"] == "resolved" for a in alerts) else "firing",
+            "receiver": "bridge",
+            "groupLabels": {"alertname": "DiskFull"},
+            "commonLabels": {"alertname": "DiskFull"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": list(alerts),
+        }
+    ).encode()
+
+
+@needs_curl
+async def test_alertmanager_alerts_become_events_once_and_resolve(srv: Served) -> None:
+    url = f"{srv.url}/api/v1/alertmanager"
+    payload = webhook(alert(), alert(instance="db2:9100", severity="warning"))
+    code, body = await http(url, "POST", payload, API)
+    assert (code, body) == (200, {"alerts": 2, "changed": 2})
+    one = await srv.store.find_event("alertmanager|db1:9100|DiskFull")
+    two = await srv.store.find_event("alertmanager|db2:9100|DiskFull")
+    assert one is not None and two is not None
+    assert (one.severity, two.severity) == (Severity.CRITICAL, Severity.WARNING)
+    assert one.summary == "disk / is 97% full"
+    evidence = await srv.store.evidence(one.id)
+    assert evidence is not None
+    assert evidence["labels"]["severity"] == "critical"
+    assert evidence["generatorURL"].startswith("http://prometheus:9090/")
+
+    # At-least-once delivery: the same payload again changes nothing.
+    assert (await http(url, "POST", payload, API)) == (200, {"alerts": 2, "changed": 0})
+    again = await srv.store.find_event("alertmanager|db1:9100|DiskFull")
+    assert again is not None and again.count == one.count
+
+    code, body = await http(url, "POST", webhook(alert("resolved")), API)
+    assert (code, body) == (200, {"alerts": 1, "changed": 1})
+    cleared = await srv.store.find_event("alertmanager|db1:9100|DiskFull")
+    assert cleared is not None and cleared.state is EventState.RESOLVED
+    assert (await http(url, "POST", webhook(alert("resolved")), API))[1]["changed"] == 0
+
+
+@needs_curl
+async def test_a_bad_alertmanager_payload_stores_nothing(srv: Served) -> None:
+    url = f"{srv.url}/api/v1/alertmanager"
+    no_name = alert()
+    del no_name["labels"]["alertname"]
+    cases = [
+        (webhook(alert(), no_name), API, 400, "alert 1: no 'alertname' label"),
+        (b'{"version": "4"}', API, 400, "no 'alerts' list"),
+        (webhook(alert(status="pending")), API, 400, "firing or resolved"),
+        (webhook(alert()), PING, 403, "may not send alertmanager"),
+        (webhook(alert()), None, 401, "token is needed"),
+    ]
+    for body, token, status, message in cases:
+        code, answer = await http(url, "POST", body, token)
+        assert code == status and message in answer["error"], answer
+    assert await srv.store.list_events(include_resolved=True) == []
+
+
+async def test_the_severity_map_and_resource_labels_are_configurable(tmp_path: Path) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    mapping = {"resource_labels": ["host", "instance"], "severity_map": {"page": "major"},
+               "default_severity": "minor"}  # fmt: skip
+    async with served(tmp_path, alertmanager=mapping) as srv:
+        url = f"{srv.url}/api/v1/alertmanager"
+        payload = webhook(alert(severity="page", host="web7"), alert(severity="critical"))
+        assert (await http(url, "POST", payload, API))[0] == 200
+        paged = await srv.store.find_event("alertmanager|web7|DiskFull")
+        other = await srv.store.find_event("alertmanager|db1:9100|DiskFull")
+        assert paged is not None and paged.severity is Severity.MAJOR
+        assert other is not None and other.severity is Severity.MINOR
