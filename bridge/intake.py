@@ -86,6 +86,31 @@ class IntakeStats:
         return ", ".join(f"{kind} {n}" for kind, n in self.errors.most_common())
 
 
+# aiohttp's server logs a request it cannot parse at ERROR with its traceback; here,
+# through a filter, it is one DEBUG line and a count: strangers' garbage is not news.
+server_log = logging.getLogger("bridge.intake.http")
+
+
+class _Malformed(logging.Filter):
+    """Turns aiohttp's report of an unparsable request into one counted DEBUG line."""
+
+    def __init__(self, stats: IntakeStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.levelno >= logging.WARNING or exc is not None:
+            self.stats.errors["malformed"] += 1
+            reason = str(exc).splitlines()[0][:200] if exc is not None else record.getMessage()
+            record.msg = "intake: a malformed request refused: %s"
+            record.args = (reason,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= server_log.getEffectiveLevel()
+
+
 def output_tail(body: bytes) -> str:
     """The last lines of a ping's body as text (untrusted: shown literally elsewhere)."""
     text = body.decode("utf-8", errors="replace")
@@ -137,6 +162,7 @@ class Intake:
         routes.add_route("*", "/api/v1/alertmanager", self._alertmanager)
         routes.add_route("*", "/healthz", self._healthz)
         self._seen: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
+        self._malformed = _Malformed(self.stats)
         self._runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
 
@@ -148,8 +174,13 @@ class Intake:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
         runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            logger=server_log,
         )
+        server_log.addFilter(self._malformed)
         await runner.setup()
         site = web.TCPSite(
             runner,
@@ -161,6 +192,7 @@ class Intake:
             await site.start()
         except BaseException:
             await runner.cleanup()
+            server_log.removeFilter(self._malformed)
             raise
         self._runner = runner
         for address in runner.addresses:
@@ -172,6 +204,7 @@ class Intake:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            server_log.removeFilter(self._malformed)
 
     # -- every request ----------------------------------------------------------------
     @web.middleware

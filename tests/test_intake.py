@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -435,3 +436,93 @@ async def test_the_severity_map_and_resource_labels_are_configurable(tmp_path: P
         other = await srv.store.find_event("alertmanager|db1:9100|DiskFull")
         assert paged is not None and paged.severity is Severity.MAJOR
         assert other is not None and other.severity is Severity.MINOR
+
+
+# -- strangers' garbage -------------------------------------------------------------------
+GARBAGE_REQUESTS = 400
+
+
+def garbage_request(rng: random.Random, port: int) -> bytes:
+    """One request of random shape: a random or half-valid path, method, headers, body;
+    sometimes not HTTP at all."""
+    pick = rng.random()
+    if pick < 0.1:
+        return rng.randbytes(rng.randint(1, 600))
+    paths = ["/", "/ping", f"/ping/{PING}", f"/ping/{PING}/backup/", f"/ping/{PING}/backup/999",
+             f"/ping/x/backup/start?rid={'é' * 5}", "/api/v1/events", "/api/v1/alertmanager",
+             "/healthz", "/%00%ff", "/ping/%2e%2e/%2e%2e", "/" + "a" * 3000,
+             "/api/v1/events?filter=" + "(" * 50, "/api/v1/events?limit=-1"]  # fmt: skip
+    junk = "/?&=x" if rng.random() < 0.8 else "/?&=%#x\\"
+    path = rng.choice(paths) + "".join(rng.choice(junk) for _ in range(rng.randint(0, 8)))
+    method = rng.choice(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "BREW", "G\x00T"])
+    bodies = [b"", b"{", b"[]", b"null", b'{"alerts": [1]}', b'[{"severity": 5}]',
+              json.dumps(event()).encode(), b'{"alerts": "x"}', rng.randbytes(300),
+              b"\xff\xfe" * 50, json.dumps([event()] * 3).encode(), b"9" * 5000]  # fmt: skip
+    body = rng.choice(bodies)
+    headers = [f"Host: 127.0.0.1:{port}"]
+    if rng.random() < 0.6:
+        headers.append(
+            f"Authorization: {rng.choice(['Bearer ' + API, 'Bearer', 'Basic x', 'Bearer ' + 'z' * 500])}"
+        )
+    if rng.random() < 0.8:
+        length = len(body) if rng.random() < 0.8 else rng.choice([0, 10**9, -1, len(body) + 5])
+        headers.append(f"Content-Length: {length}")
+    if rng.random() < 0.2:
+        headers.append("Transfer-Encoding: " + rng.choice(["chunked", "gzip", "x"]))
+    if rng.random() < 0.2:
+        headers.append(rng.choice(["X: \x01\x02", "NoColon", ": empty", "X-Long: " + "v" * 9000]))
+    head = f"{method} {path} HTTP/1.1\r\n" + "\r\n".join(headers) + "\r\nConnection: close\r\n\r\n"
+    return head.encode("utf-8", "surrogateescape") + body
+
+
+async def send_raw(port: int, data: bytes) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(reader.read(), 2)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_garbage_leaves_the_intake_serving_without_tracebacks(
+    srv: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    assert srv.intake.address is not None
+    port = srv.intake.address[1]
+    rng = random.Random(19)
+    # Slow clients: a request line and half a header, then nothing, for the whole run.
+    slow = [await asyncio.open_connection("127.0.0.1", port) for _ in range(20)]
+    for _, writer in slow:
+        writer.write(b"POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Le")
+    limit = asyncio.Semaphore(16)
+
+    async def one(data: bytes) -> None:
+        async with limit:
+            await send_raw(port, data)
+
+    with caplog.at_level(logging.DEBUG):
+        requests = [garbage_request(rng, port) for _ in range(GARBAGE_REQUESTS)]
+        await asyncio.wait_for(asyncio.gather(*(one(r) for r in requests)), 60)
+        # Still serving, and still right.
+        code, _, err = await curl(
+            "-fsS", "-m", "10", "-o", "/dev/null", f"{srv.url}/ping/{PING}/backup"
+        )
+        assert code == 0, err
+        assert (await http(f"{srv.url}/healthz"))[0] == 200
+    for _, writer in slow:
+        writer.close()
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert noisy == [], [r.getMessage() for r in noisy][:5]
+    assert "Traceback" not in caplog.text
+    assert PING not in caplog.text and API not in caplog.text
+    stats = srv.intake.stats  # each request counted: handled, or refused as malformed
+    assert stats.requests + stats.errors["malformed"] >= GARBAGE_REQUESTS * 0.9
+    assert stats.requests >= GARBAGE_REQUESTS / 4, stats
+    assert "internal" not in srv.intake.stats.errors
