@@ -553,18 +553,21 @@ class Intake:
         return web.json_response(body, status=200 if lease and store_ok else 503)
 
     def health(self, health: CollectorHealth, now: float) -> CollectorHealth:
-        """This intake's counts as a collector's health record (the Health pane lists it)."""
-        errors = sum(self.stats.errors.values())
-        where = f"{self.address[0]}:{self.address[1]}" if self.address else "not listening"
+        """This intake's counts as a collector's health record, which every console
+        reads (the lease holder may be another process). The record has no field for
+        the address and the refusals by kind, so its text carries them."""
+        scheme = "https" if self.settings.tls_cert is not None else "http"
+        where = f"{self.address[0]}:{self.address[1]}" if self.address else "?"
         summary = self.stats.summary()
+        text = f"{scheme}://{where}" + (f"; {summary}" if summary else "")
         return replace(
             health,
             last_run=now,
             last_success=now,
-            runs=self.stats.requests,
-            errors=errors,
+            runs=self.stats.requests + self.stats.errors["malformed"],
+            errors=sum(self.stats.errors.values()),
             consecutive_failures=0,
-            last_error=f"{where}; {summary}" if summary else None,
+            last_error=text[:300],
         )
 
 
@@ -609,8 +612,9 @@ async def run_intake(
         seen = -1
         while True:
             await asyncio.sleep(HEALTH_EVERY_S)
-            if intake.stats.requests != seen:  # one write per period, only when busy
-                seen = intake.stats.requests
+            count = intake.stats.requests + intake.stats.errors["malformed"]
+            if count != seen:  # one write per period, only when busy
+                seen = count
                 health = intake.health(health, clock.now())
                 await store.record_health(health)
     finally:

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
+from bridge.text import safe_text
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.health_view import SPARK_METRICS, health_lines
 from bridge.ui.lines import Line, LinesView, plain
@@ -78,6 +79,7 @@ class HealthPane(Pane):
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
+        self.intake: Any = None  # the HTTP intake's health record, where one serves
         self.checks: list[Snapshot] = []
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
@@ -149,9 +151,11 @@ class HealthPane(Pane):
         if http:
             self.checks = await store.snapshots("http")
         if health:
+            records = await store.collector_health()
+            self.intake = next((h for h in records if h.name == "intake"), None)
             self.collector_errors = {
                 h.name: h
-                for h in await store.collector_health()
+                for h in records
                 # A failing device shows in the device table, not as a host problem.
                 if h.consecutive_failures and not h.name.startswith("snmp:")
             }
@@ -175,6 +179,17 @@ class HealthPane(Pane):
             )
             for name, h in self.collector_errors.items()
         ]
+        if (intake := self.intake) is not None and not intake.consecutive_failures:
+            # The intake's record carries "ADDRESS; REFUSALS BY KIND" as its text.
+            where, _, kinds = (intake.last_error or "").partition("; ")
+            errors.append(
+                (
+                    ("intake ", "label"),
+                    (safe_text(where, limit=60), ""),
+                    (f" · {intake.runs} requests, {intake.errors} refused", "muted"),
+                    (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
+                )
+            )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.network_view import network_summary
