@@ -526,3 +526,57 @@ async def test_garbage_leaves_the_intake_serving_without_tracebacks(
     assert stats.requests + stats.errors["malformed"] >= GARBAGE_REQUESTS * 0.9
     assert stats.requests >= GARBAGE_REQUESTS / 4, stats
     assert "internal" not in srv.intake.stats.errors
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bridge-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
+    if CURL is None:
+        pytest.skip("curl is not installed")
+    cert, key = self_signed(tmp_path)
+    async with served(tmp_path, tls_cert=str(cert), tls_key=str(key)) as srv:
+        assert srv.intake.address is not None
+        url = f"https://127.0.0.1:{srv.intake.address[1]}/ping/{PING}/backup"
+        code, out, err = await curl("-fsS", "-m", "10", "--cacert", str(cert), url)
+        assert (code, out) == (0, "OK"), err
+        code, _, _ = await curl("-fsS", "-m", "10", "-o", "/dev/null", url)
+        assert code == 60  # curl: the certificate is not one it trusts by default
+        assert len(await srv.store.job_runs("backup")) == 1
