@@ -580,3 +580,92 @@ async def test_tls_serves_https_with_the_configured_certificate(tmp_path: Path) 
         code, _, _ = await curl("-fsS", "-m", "10", "-o", "/dev/null", url)
         assert code == 60  # curl: the certificate is not one it trusts by default
         assert len(await srv.store.job_runs("backup")) == 1
+
+
+# -- a real Alertmanager -----------------------------------------------------------------
+ALERTMANAGER_BIN = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+@pytest.mark.skipif(
+    ALERTMANAGER_BIN is None, reason="prometheus-alertmanager is not installed (Debian package)"
+)
+async def test_a_real_alertmanager_delivers_firing_then_resolved(tmp_path: Path) -> None:
+    import httpx
+
+    assert ALERTMANAGER_BIN is not None
+    async with served(tmp_path) as srv:
+        am_port = free_port()
+        (tmp_path / "am.yml").write_text(
+            f"""\
+route:
+  receiver: bridge
+  group_by: [alertname, instance]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: bridge
+    webhook_configs:
+      - url: {srv.url}/api/v1/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: {API}
+""",
+            encoding="utf-8",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            ALERTMANAGER_BIN,
+            f"--config.file={tmp_path / 'am.yml'}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{am_port}",
+            "--cluster.listen-address=",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        am = f"http://127.0.0.1:{am_port}"
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+
+                async def ready() -> bool:
+                    try:
+                        return (await client.get(f"{am}/-/ready")).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await wait_until(ready, 20, interval=0.1, what="Alertmanager ready")
+                labels = {"alertname": "DiskFull", "instance": "db1:9100", "severity": "critical"}
+                firing = {
+                    "labels": labels,
+                    "annotations": {"summary": "disk / is 97% full"},
+                    "generatorURL": "http://prometheus:9090/graph",
+                }
+                answer = await client.post(f"{am}/api/v2/alerts", json=[firing])
+                assert answer.status_code == 200, answer.text
+                key = "alertmanager|db1:9100|DiskFull"
+
+                async def raised() -> bool:
+                    event = await srv.store.find_event(key)
+                    return event is not None and event.severity is Severity.CRITICAL
+
+                await wait_until(raised, 20, interval=0.1, what="the firing alert's event")
+                event = await srv.store.find_event(key)
+                assert event is not None and event.summary == "disk / is 97% full"
+                evidence = await srv.store.evidence(event.id)
+                assert evidence is not None and evidence["fingerprint"]
+                assert evidence["generatorURL"] == "http://prometheus:9090/graph"
+
+                ended = {**firing, "endsAt": "2000-01-01T00:00:00Z"}
+                answer = await client.post(f"{am}/api/v2/alerts", json=[ended])
+                assert answer.status_code == 200, answer.text
+
+                async def resolved() -> bool:
+                    event = await srv.store.find_event(key)
+                    return event is not None and event.state is EventState.RESOLVED
+
+                await wait_until(resolved, 20, interval=0.1, what="the resolved alert's event")
+                assert srv.intake.stats.errors == {}
+        finally:
+            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                await asyncio.wait_for(proc.wait(), 10)
