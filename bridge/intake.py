@@ -94,9 +94,10 @@ server_log = logging.getLogger("bridge.intake.http")
 class _Malformed(logging.Filter):
     """Turns aiohttp's report of an unparsable request into one counted DEBUG line."""
 
-    def __init__(self, stats: IntakeStats) -> None:
+    def __init__(self, stats: IntakeStats, redact: Callable[[str], str]) -> None:
         super().__init__()
         self.stats = stats
+        self.redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -104,7 +105,7 @@ class _Malformed(logging.Filter):
             self.stats.errors["malformed"] += 1
             reason = str(exc).splitlines()[0][:200] if exc is not None else record.getMessage()
             record.msg = "intake: a malformed request refused: %s"
-            record.args = (reason,)
+            record.args = (self.redact(reason),)
             record.exc_info = None
             record.exc_text = None
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
@@ -162,7 +163,8 @@ class Intake:
         routes.add_route("*", "/api/v1/alertmanager", self._alertmanager)
         routes.add_route("*", "/healthz", self._healthz)
         self._seen: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
-        self._malformed = _Malformed(self.stats)
+        self._secrets = [t.token.get_secret_value() for t in self.settings.tokens]
+        self._malformed = _Malformed(self.stats, self.redact)
         self._runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
 
@@ -206,6 +208,12 @@ class Intake:
             self._runner = None
             server_log.removeFilter(self._malformed)
 
+    def redact(self, text: str) -> str:
+        """`text` with every token replaced: a ping URL carries one."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
     # -- every request ----------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -226,7 +234,8 @@ class Intake:
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception as exc:  # a fault of ours: one line, no traceback for a stranger
-            log.warning("intake: %s %s failed: %s", request.method, request.path[:200], exc)
+            where = self.redact(f"{request.method[:20]} {request.path[:200]}")
+            log.warning("intake: %s failed: %s", where, self.redact(str(exc)[:300]))
             return self._refusal(500, "internal", "the request could not be handled")
 
     def _refusal(self, status: int, kind: str, message: str) -> web.Response:
@@ -260,7 +269,7 @@ class Intake:
         body = await request.read()
         try:
             return json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise Refused(400, "bad-request", "the body is not JSON") from None
 
     # -- job pings --------------------------------------------------------------------
@@ -283,7 +292,10 @@ class Intake:
         now = self.clock.now()
         actor = f"intake:{token.name}"
         if job not in self.jobs:
-            await self._unknown_job(job, action or "ok", token.name, now)
+            signal = action if action in ("start", "fail", "log") else "ok"
+            if exit_code is not None and exit_code != 0:
+                signal = "fail"
+            await self._unknown_job(job, signal, token.name, now)
             raise Refused(404, "unknown-job", "no such job in the config")
         try:
             if action == "start":

@@ -268,6 +268,7 @@ async def test_api_refusals_store_nothing(srv: Served) -> None:
         (good, "not-the-token-0123456789", 403, "not known"),
         (good, PING, 403, "may not send events"),
         (b"{not json", API, 400, "not JSON"),
+        (b"[" * 1000 + b"]" * 1000, API, 400, "not JSON"),  # nested past recursion
         (half, API, 400, "event 1: 'severity'"),
         (json.dumps(event(resource="")).encode(), API, 400, "'resource' is empty"),
         (json.dumps(event(extra=1)).encode(), API, 400, "unknown key 'extra'"),
@@ -509,6 +510,13 @@ async def test_garbage_leaves_the_intake_serving_without_tracebacks(
 
     with caplog.at_level(logging.DEBUG):
         requests = [garbage_request(rng, port) for _ in range(GARBAGE_REQUESTS)]
+        # A token in a request line the parser refuses, and JSON nested past recursion.
+        requests += [
+            f"GET /ping/{PING}/backup\x01 HTTP/1.1\r\n\r\n".encode(),
+            f"GET /ping/{PING}/back up HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+            b"POST /api/v1/events HTTP/1.1\r\nAuthorization: Bearer " + API.encode()
+            + b"\r\nContent-Length: 2000\r\n\r\n" + b"[" * 1000 + b"]" * 1000,
+        ]  # fmt: skip
         await asyncio.wait_for(asyncio.gather(*(one(r) for r in requests)), 60)
         # Still serving, and still right.
         code, _, err = await curl(
@@ -669,3 +677,8 @@ receivers:
             proc.terminate()
             with contextlib.suppress(ProcessLookupError):
                 await asyncio.wait_for(proc.wait(), 10)
+
+
+def test_a_token_in_a_logged_line_is_redacted() -> None:
+    intake = Intake(intake_config(free_port()), None, None, SystemClock())  # type: ignore[arg-type]
+    assert intake.redact(f"GET /ping/{PING}/backup failed") == "GET /ping/***/backup failed"
