@@ -84,6 +84,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if traps.enabled
         else "traps:    off"
     )
+    intake = config.intake
+    if intake.enabled:
+        scheme = "https" if intake.tls_cert else "http"
+        # The tokens by name only: a token is a secret.
+        named = ", ".join(f"{t.name} ({'/'.join(t.allow)})" for t in intake.tokens)
+        print(f"intake:   listening on {scheme}://{intake.address}:{intake.port}; tokens {named}")
+    else:
+        print("intake:   off")
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         extra = f", calendar {j.calendar}" if j.calendar else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from bridge import paths
+from bridge.config_intake import IntakeConfig
 from bridge.config_model import Field, Loc, Model, SecretStr, ValidationError
 from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.config_service import (
@@ -390,6 +391,7 @@ class Config(Model):
     http_checks: list[HttpCheckConfig] = []
     network: NetworkConfig = NetworkConfig()
     traps: TrapsConfig = TrapsConfig()
+    intake: IntakeConfig = IntakeConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

@@ -172,6 +172,13 @@ class Poller:
             from bridge.trap_service import run_trap_receiver
 
             duties["traps"] = lambda: run_trap_receiver(self.config, self.store, runner, self.clock)
+        if self.config.intake.enabled:
+            # aiohttp's server: imported only where the intake is enabled.
+            from bridge.intake import run_intake
+
+            duties["intake"] = lambda: run_intake(
+                self.config, self.store, runner, self.clock, holds_lease=lambda: self.lease.held
+            )
         if self.config.webhooks:
             from bridge.outbox import OutboxSender
 

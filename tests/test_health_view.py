@@ -99,3 +99,26 @@ async def test_the_pane_fits_without_a_scrollbar_at_120x40(tmp_path: Path) -> No
         await pilot.press("z")
         await wait_until(settled(pilot, lambda: all_lines(view).count("worker-") > before), 10)
         assert len(view.lines) <= view.size.height
+
+
+async def test_the_pane_shows_the_intake_line(tmp_path: Path) -> None:
+    from bridge.models import CollectorHealth
+
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    store = await open_store(db)
+    try:
+        text = "http://127.0.0.1:8765; wrong-token 3, too-large 1"
+        await store.record_health(
+            CollectorHealth(
+                "intake", 5.0, last_run=T0, last_success=T0, runs=120, errors=4, last_error=text
+            )
+        )
+    finally:
+        await store.close()
+    app = make_app(db, jobs=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(HealthPane).host_view
+        await wait_until(settled(pilot, lambda: "intake " in all_lines(view)), 10)
+        line = next(ln for ln in all_lines(view).splitlines() if ln.startswith("intake "))
+        assert line.startswith("intake http://127.0.0.1:8765 · 120 requests, 4 refused: wrong-")

@@ -147,6 +147,8 @@ NOT_AT_CONSOLE_START = (
     "bridge.reschedule",
     "bridge.outbox",  # webhooks
     "bridge.trap_service",  # traps
+    "bridge.intake",  # the HTTP intake, and its server library
+    "aiohttp",
     "collectors.snmp",
     "collectors.http",
     "pysnmp",

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
 from bridge.query import matches
+from bridge.text import safe_text
 from bridge.ui.checks_view import add_check_lines
 from bridge.ui.context import ConsoleApp, console_of
 from bridge.ui.health_view import SPARK_METRICS, health_lines, local_disabled_lines
@@ -70,6 +71,7 @@ class HealthPane(Pane):
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
+        self.intake: Any = None  # the HTTP intake's health record, where one serves
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
         self._series_at = float("-inf")
@@ -151,9 +153,11 @@ class HealthPane(Pane):
         ):
             self.traps = await store.snapshot("traps", "receiver")
         if health:
+            records = await store.collector_health()
+            self.intake = next((h for h in records if h.name == "intake"), None)
             self.collector_errors = {
                 h.name: h
-                for h in await store.collector_health()
+                for h in records
                 # A failing device shows in the device table, not as a host problem.
                 if h.consecutive_failures and not h.name.startswith("snmp:")
             }
@@ -185,6 +189,17 @@ class HealthPane(Pane):
             text, problem = receiver_summary(self.traps.data)
             if problem:  # junk or loss; all well says nothing
                 errors.append(((text, "sev-warning"),))
+        if (intake := self.intake) is not None and not intake.consecutive_failures:
+            # The intake's record carries "ADDRESS; REFUSALS BY KIND" as its text.
+            where, _, kinds = (intake.last_error or "").partition("; ")
+            errors.append(
+                (
+                    ("intake ", "label"),
+                    (safe_text(where, limit=60), ""),
+                    (f" · {intake.runs} requests, {intake.errors} refused", "muted"),
+                    (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
+                )
+            )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.network_view import network_summary
