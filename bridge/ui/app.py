@@ -364,7 +364,7 @@ class BridgeApp(App[int]):
         pane = self.query_one(f"#{pane_id}", Pane)
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.minimize()
-        pane.body.focus()
+        pane.focus_body()
 
     def action_zoom(self) -> None:
         pane = self.focused_pane()
