@@ -190,3 +190,43 @@ async def test_a_device_poll_leaves_the_host_lines_alone(db: Path) -> None:
         assert statuses(table)["core-sw1"] == "up"  # the device table did read it
         await pane.load([Change(3, T0, "health", "local")])
         assert redraws == ["host"]  # the host's own collector still redraws them
+
+
+async def test_80x24_enter_on_health_opens_the_devices(db: Path) -> None:
+    """At 80x24 the device table is hidden: `3` then Enter shows it (zoomed) and
+    focuses it, and Enter again opens the device under the cursor."""
+    app = make_network_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        health = app.query_one(HealthPane)
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        await pilot.press("3", "enter")
+        await wait_until(
+            settled(pilot, lambda: table.display and app.focused is table), 5, what="devices"
+        )
+        assert table.region.height >= 5 and health.has_class("-zoomed")
+        await pilot.press("enter")
+        await wait_until(
+            settled(pilot, lambda: isinstance(app.screen, DeviceScreen)), 5, what="device screen"
+        )
+
+
+async def test_120x40_with_devices_the_trends_and_top_processes_are_reachable(db: Path) -> None:
+    """The device table takes part of the health pane: the host's sparklines and
+    top-process lists are still reached, by `3` again and scrolling the host lines."""
+    app = make_network_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        health = app.query_one(HealthPane)
+        table = app.query_one(NetworkView)
+        await wait_until(settled(pilot, lambda: len(table.rows) == 4), 5, what="device rows")
+        await pilot.press("3")
+        assert app.focused is table
+        seen: set[str] = set()
+        await pilot.press("3")  # again: the host lines
+        assert health.host_view.has_focus
+        for _ in range(health.host_view.virtual_size.height):
+            seen |= set(rendered(health.host_view).splitlines())
+            await pilot.press("down")
+        text = "\n".join(seen)
+        assert "TREND" in text and "TOP CPU" in text and "TOP MEM" in text
+        assert any(ln.startswith("CPU") and "▂" in ln for ln in seen)

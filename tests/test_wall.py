@@ -24,7 +24,7 @@ from bridge.ui.bigdigits import big_number
 from bridge.ui.events_pane import EventsPane
 from bridge.ui.header import BridgeHeader, header_text
 from bridge.ui.lines import LinesView
-from bridge.ui.wall import WallApp
+from bridge.ui.wall import CountTile, WallApp
 from bridge.wall_data import DeviceStatus, read_wall
 from collectors.base import Reading
 
@@ -238,3 +238,58 @@ async def test_wall_judges_staleness_like_the_device_table(db: Path) -> None:
     finally:
         await store.close()
     assert tiles["ups-2"] is DeviceStatus.UP  # polled 900 s ago: within 100 x 30 s
+
+
+async def test_wall_recomputes_digits_and_pages_on_resize(tmp_path: Path) -> None:
+    """160x50 then 80x24: the digits shrink to fit, every count stays readable, and
+    the device paging follows the new size (not the one the wall started at)."""
+    path = tmp_path / "bridge.db"
+    await seed_wall(path)
+    config = wall_config().model_copy(
+        update={"devices": [*wall_config().devices, *[
+            wall_config().devices[0].model_copy(update={"name": f"leaf-{i:02d}"}) for i in range(40)
+        ]]}
+    )  # fmt: skip
+    app = WallApp(config, store_path=path, clock=FixedClock(T0), refresh_s=60, page_s=3600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(settled(pilot, lambda: app.data is not None), 5, what="first read")
+        digits = app.query_one("#count-critical .count-digits", Static)
+        await wait_until(
+            settled(pilot, lambda: len(str(digits.content).splitlines()) >= 6), 5, what="big"
+        )
+        box = app.query_one("#devices-box")
+        big_pages = str(box.border_title)
+
+        await pilot.resize_terminal(80, 24)
+
+        def fits() -> bool:
+            for tile in app.query(CountTile):
+                digits = tile.query_one(".count-digits", Static)
+                art = str(digits.content).splitlines()
+                room = tile.content_region
+                if not (room.contains_region(digits.region) and len(art) <= digits.size.height):
+                    return False
+                if max(len(line) for line in art) > digits.size.width:
+                    return False
+                if not room.contains_region(tile.query_one(".count-unacked").region):
+                    return False  # the unacked count is not pushed out
+            return True
+
+        await wait_until(settled(pilot, fits), 5, what="digits that fit 80x24")
+        await wait_until(
+            settled(pilot, lambda: str(box.border_title) != big_pages), 5, what="new paging"
+        )
+        tiles = list(app.query(".tile").results(Static))
+        grid = app.query_one("#devices")
+        assert all(t.region.bottom <= grid.region.bottom for t in tiles)
+        assert all(t.region.right <= grid.region.right for t in tiles)
+
+
+async def test_wall_newest_rows_align(db: Path) -> None:
+    """Each "Newest" row's summary starts in the same column, however long the resource."""
+    app = make_wall(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one("#serious", LinesView)
+        await wait_until(settled(pilot, lambda: len(view.lines) >= 2), 5, what="rows")
+        starts = {sum(len(text) for text, _ in line[:3]) for line in view.lines}
+        assert len(starts) == 1, starts

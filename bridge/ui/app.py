@@ -367,7 +367,7 @@ class BridgeApp(ConsoleApp):
         pane = self.query_one(f"#{pane_id}", Pane)
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.minimize()
-        pane.body.focus()
+        pane.focus_body()
 
     def action_zoom(self) -> None:
         pane = self.focused_pane()

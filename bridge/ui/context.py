@@ -40,6 +40,9 @@ class ConsoleApp(App[int]):
     def store(self) -> Store:
         raise NotImplementedError
 
+    def action_zoom(self) -> None:
+        """Zoom the focused pane to the whole screen, or back."""
+
     def poke_schedule(self) -> None:
         """Re-evaluate the schedule at once after an operator's change (if this
         console runs the schedule)."""

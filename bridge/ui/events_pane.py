@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
+from textual.widgets import Static
 
 from bridge.actions import NOTE_REQUIRED, Action, ActionError, check_name, check_note
 from bridge.durations import parse_duration
@@ -113,6 +114,9 @@ class EventsPane(Pane):
         self.reload_every = RELOAD_EVERY_S  # longer in low-bandwidth mode
 
     def compose(self) -> ComposeResult:
+        # A mistyped filter must not pass for an empty estate: its whole message is
+        # shown here, wrapped, above the rows it did not filter.
+        yield Static("", id="filter-error", markup=False)
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
 
     def _schedule(self) -> None:
@@ -320,12 +324,21 @@ class EventsPane(Pane):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
+        error = self.query_one("#filter-error", Static)
         try:
-            self.query_ = parse_query(text)
+            query = parse_query(text)
         except QueryError as exc:
-            self.border_subtitle = plain(f"filter error: {exc}")
+            message = safe_text(f"filter error: {exc} (showing all rows until it is fixed)")
+            self.border_subtitle = plain("filter error")
+            error.update(message)
+            error.display = True
+            query = EventQuery()  # the rows shown are the unfiltered ones, said so above
+        else:
+            error.display = False
+            self.border_subtitle = plain(f"filter: {text}" if text else "")
+        if query == self.query_:
             return
-        self.border_subtitle = plain(f"filter: {text}" if text else "")
+        self.query_ = query
         self._release_cursor = True
         self._counted_at = float("-inf")  # a new query needs a new count
         self.total = None

@@ -3,9 +3,10 @@ kinds of change that concern it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 from bridge.models import Change, Snapshot
@@ -52,6 +53,10 @@ class Pane(Vertical):
         self.border_subtitle = plain(f"filter: {text}" if text else "")
         self.redraw()
 
+    def focus_body(self) -> None:
+        """The pane's key (`1` `2` `3`): focus its body."""
+        self.body.focus()
+
     def redraw(self) -> None:
         """Rebuild the view from data already loaded (no store access)."""
 
@@ -65,6 +70,12 @@ class Pane(Vertical):
 class HealthPane(Pane):
     title = "Health"
     number = 3
+
+    # Enter on the host lines: where the device table is hidden (80x24), the pane
+    # zooms to show it and focuses it, so a second Enter opens a device.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "devices", "Devices", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="health-pane")
@@ -101,7 +112,7 @@ class HealthPane(Pane):
 
     @property
     def body(self) -> LinesView | RowTable:
-        # With devices, focus lands on their table so Enter opens one; Tab reaches the host lines.
+        # With devices, focus lands on their table so Enter opens one; `3` again reaches the host lines.
         # In the 80x24 summary the table is hidden (a summary line stands for it).
         table = self.network
         return table if table is not None and table.display else self.host_view
@@ -112,6 +123,23 @@ class HealthPane(Pane):
         table = self.network
         if table is not None and table.status(key) is not None:
             self.app.push_screen(DeviceScreen(key, table))
+
+    def focus_body(self) -> None:
+        # With devices, `3` lands on their table; `3` again reaches the host lines
+        # (trends, top processes), which Tab, going on to the next pane, never did.
+        table = self.network
+        if table is not None and table.has_focus:
+            self.host_view.focus()
+        else:
+            self.body.focus()
+
+    def action_devices(self) -> None:
+        table = self.network
+        if table is None:
+            return
+        if not table.display:
+            self.bridge.action_zoom()
+        self.call_after_refresh(table.focus)
 
     @property
     def compact(self) -> bool:

@@ -22,6 +22,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("1 2 3", "focus the Events, Schedule or Health pane"),
             ("Tab / Shift+Tab", "next / previous pane"),
+            ("3 again", "Health: between the devices and the host lines"),
             ("↑ ↓  j k", "move the cursor"),
             ("PgUp PgDn", "a page up / down"),
             ("Home End", "first / last row"),

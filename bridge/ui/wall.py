@@ -14,6 +14,8 @@ import socket
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -58,6 +60,14 @@ TILE_HEIGHT = 3
 REFRESH_S = 2.0
 PAGE_S = 10.0
 LOW_BW_WALL_REFRESH_S = 10.0
+RESOURCE_CELLS = 20  # the "Newest" rows' resource column: summaries start in one column
+
+
+def _cells(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded, or cut with `…` so a cut shows."""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
 
 
 class CountTile(Vertical):
@@ -91,6 +101,16 @@ class CountTile(Vertical):
         self.query_one(".count-unacked", Static).update(
             f"{unacked} unacked" if unacked else ("all acked" if count else "none")
         )
+
+
+class DevicesBox(Vertical):
+    """The device tiles' box: however the terminal changed, its own new size is
+    what decides how many tiles fit on a page."""
+
+    def on_resize(self) -> None:
+        app = self.app
+        if isinstance(app, WallApp):
+            self.call_after_refresh(app.devices_resized)
 
 
 class WallApp(App[int]):
@@ -153,7 +173,7 @@ class WallApp(App[int]):
             with Vertical(id="jobs-box", classes="box") as box:
                 box.border_title = "Schedule exceptions"
                 yield LinesView(id="jobs")
-        with Vertical(id="devices-box", classes="box") as box:
+        with DevicesBox(id="devices-box", classes="box") as box:
             box.border_title = "Devices"
             yield Grid(id="devices")
         yield Static("", id="refreshed", markup=False)
@@ -242,7 +262,7 @@ class WallApp(App[int]):
                 (
                     (f"{SEVERITY_MARKS[e.severity]} {sev.upper():<8} ", f"sev-{sev}"),
                     (f"{human_duration(now - (e.opened_at or e.first_seen)):>6} ", "muted"),
-                    (f"{safe_text(e.resource)[:20]}  ", "heading"),
+                    (_cells(safe_text(e.resource), RESOURCE_CELLS) + "  ", "heading"),
                     (safe_text(e.summary), ""),
                     (ack, "muted"),
                 )
@@ -270,7 +290,7 @@ class WallApp(App[int]):
     def _draw_devices(self) -> None:
         tiles = self.data.devices if self.data is not None else []
         grid = self.query_one("#devices", Grid)
-        box = self.query_one("#devices-box", Vertical)
+        box = self.query_one("#devices-box", DevicesBox)
         width = max(grid.size.width, TILE_WIDTH)
         height = max(grid.size.height, TILE_HEIGHT)
         cols = max(1, width // TILE_WIDTH)
@@ -301,11 +321,15 @@ class WallApp(App[int]):
             for t in shown
         )
 
-    def on_resize(self) -> None:
-        # Counts take a quarter of a tall screen, so the numbers grow with it.
-        self.query_one("#counts").styles.height = max(7, self.size.height // 4)
+    def on_resize(self, event: events.Resize) -> None:
+        # Counts take a quarter of a tall screen, so the numbers grow with it. The
+        # event's size, not the app's: this runs before the app records the new one.
+        self.query_one("#counts").styles.height = max(7, event.size.height // 4)
+
+    def devices_resized(self) -> None:
+        """The device area changed size: lay the tiles and pages out again."""
         self._shown_tiles = None
-        self.call_after_refresh(self._draw_devices)
+        self._draw_devices()
 
 
 def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
