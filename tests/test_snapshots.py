@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import settled, wait_until
 from seed import make_app, seed_store
+from textual.pilot import Pilot
 
 SnapCompare = Callable[..., bool]
 
@@ -49,4 +51,15 @@ def test_wall(snap_compare: SnapCompare, tmp_path: Path, size: tuple[int, int]) 
 
     path = tmp_path / "wall.db"
     asyncio.run(seed_wall(path))
-    assert snap_compare(make_wall(path), terminal_size=size)
+    app = make_wall(path)
+
+    async def laid_out(pilot: Pilot[None]) -> None:
+        # The first read, then the pages the device box lays out after its resize.
+        await wait_until(
+            settled(pilot, lambda: app.data is not None and app._shown_tiles is not None),
+            10,
+            what="the wall's first read and its device pages",
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=laid_out)
