@@ -17,6 +17,10 @@ from pathlib import Path
 __all__ = ["PtyApp"]
 
 
+def _take_as_controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class PtyApp:
     def __init__(
         self,
@@ -30,8 +34,13 @@ class PtyApp:
     ) -> None:
         """With `under_shell`, a shell that does not exec it leads the terminal's
         session, as `make run` does in a tmux pane: a hang-up's SIGHUP goes to
-        the shell, not to bridge. With `controlling`, the terminal is the
-        session's controlling terminal, as in a terminal emulator or over SSH."""
+        the shell, not to bridge.
+
+        With `controlling`, the pty is the session's controlling terminal, as a
+        terminal emulator's, tmux's or sshd's is: closing the master then sends
+        the session leader SIGHUP and SIGCONT. Without it the session has no
+        controlling terminal, so a hang-up comes with no signal at all (and
+        `os.tcgetpgrp` fails with ENOTTY while the terminal is fine)."""
         self.master, slave = pty.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -46,7 +55,8 @@ class PtyApp:
             env=env,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if controlling else None,
+            # After the new session's setsid(): fd 0 is the slave by then.
+            preexec_fn=_take_as_controlling_terminal if controlling else None,
         )
         os.close(slave)
         self.output = b""

@@ -65,7 +65,7 @@ from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
 from bridge.text import human_utc
 from collectors.base import Reading
 
-__all__ = ["SqliteStore", "open_sqlite_store"]
+__all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]
 
 BUSY_TIMEOUT_MS = 5000
 OPERATOR_WINDOW = "operator"  # the source of a window an operator opened from an event
@@ -902,6 +902,25 @@ class SqliteStore(ServiceQueries):
         ) as cur:
             row = await cur.fetchone()
         return LeaseInfo(*row) if row else None
+
+
+def release_lease_now(path: Path, name: str, holder: str, timeout: float = 0.5) -> None:
+    """Give up `holder`'s lease on a connection of its own, without an event loop.
+
+    For a process about to end at once because its event loop is stuck (a dead
+    terminal): the next console then polls at once instead of after the TTL.
+    Releasing a lease that is not held changes nothing; a store whose write lock
+    stays taken longer than `timeout` raises sqlite3.OperationalError.
+    """
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        cur = conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        if cur.rowcount:  # recorded as release_lease does, so readers see it go
+            conn.execute("INSERT INTO changes(at, kind, ref) VALUES (0.0, 'lease', ?)", (name,))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -24,12 +24,13 @@ from textual.theme import Theme
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
 from bridge.feed import ChangeFeed
-from bridge.lease import poller_alive
+from bridge.lease import LEASE_NAME, poller_alive
 from bridge.models import Change
 from bridge.poller import Poller
 from bridge.preferences import remember_theme, remembered_theme
 from bridge.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
+from bridge.store.sqlite import release_lease_now
 from bridge.ui.context import ConsoleApp
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
@@ -222,7 +223,7 @@ class BridgeApp(ConsoleApp):
         # A dropped SSH session (SIGHUP, or a terminal that hung up without one)
         # or a service stop (SIGTERM) ends the app cleanly, so the lease is
         # released at once instead of lapsing.
-        end_with_the_terminal(self)
+        end_with_the_terminal(self, on_forced_exit=self._release_lease_now)
         if self._remember_theme:
             self.theme_changed_signal.subscribe(self, self._theme_chosen)
         # The panes' first load below reads everything committed before this
@@ -335,6 +336,12 @@ class BridgeApp(ConsoleApp):
         # However the app ends (q, Ctrl+Q, a crash), give up the lease and close the
         # store: aiosqlite's threads would otherwise keep the process alive.
         await self.shutdown()
+
+    def _release_lease_now(self) -> None:
+        """For a console ended by force (its event loop stuck): free the lease from
+        the watcher's thread, so another console polls at once."""
+        if self._poller is not None:
+            release_lease_now(self.store_path, LEASE_NAME, self._poller.lease.holder)
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
