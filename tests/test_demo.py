@@ -98,20 +98,27 @@ def check_sigterm(proc: subprocess.Popen[str], tmp: Path) -> None:
     assert wait_gone(tmp) == ([], [])
 
 
-def test_console_demo_quits_clean(tmpdir_env: tuple[Isolated, Path]) -> None:
+@pytest.mark.parametrize("how", ["q", "hang-up"])
+def test_console_demo_quits_clean(tmpdir_env: tuple[Isolated, Path], how: str) -> None:
+    """Quit with q, or close its terminal: the demo's agents and folder go too."""
     isolated, tmp = tmpdir_env
-    term = PtyApp(["demo"], {**isolated.env, "TERM": "xterm-256color"}, isolated.root, (120, 40))
+    env = {**isolated.env, "TERM": "xterm-256color"}
+    term = PtyApp(["demo"], env, isolated.root, (120, 40), controlling=how == "hang-up")
     try:
         term.wait_for(b"Events", 40)
         term.wait_for(b"backup-nightly", 20)  # the demo's schedule and events are there
         term.wait_for(b"UPS on battery", 20)
         assert leftovers(tmp)[0], "the demo folder exists while it runs"
-        term.press("q")
-        try:
-            code = term.wait(30)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the demo did not quit on q; last output: {term.output[-3000:]!r}")
-        assert code == 0
+        if how == "hang-up":
+            term.hang_up()
+            term.proc.wait(10)  # subprocess.TimeoutExpired if it is left running
+        else:
+            term.press("q")
+            try:
+                code = term.wait(30)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the demo did not quit on q; last output: {term.output[-3000:]!r}")
+            assert code == 0
     finally:
         term.close()
     assert wait_gone(tmp) == ([], [])

@@ -179,6 +179,8 @@ def test_the_console_ends_when_its_terminal_closes(
         closed = time.monotonic()
         term.hang_up()
         gone_within(console, HANGUP_BOUND_S, closed, estate.log())
+        if not under_shell:
+            assert term.proc.wait(1) == 0  # it ended by itself, not by force
         assert_released_and_closed(estate)
         assert "the terminal has hung up" in estate.log()
     finally:
@@ -278,6 +280,7 @@ def test_the_wall_ends_when_its_terminal_closes(estate: Estate) -> None:
         closed = time.monotonic()
         term.hang_up()
         gone_within(wall, HANGUP_BOUND_S, closed)
+        assert term.proc.wait(1) == 0  # it ended by itself, not by force
     finally:
         term.close()
 

@@ -21,10 +21,9 @@ Three things stood in the way, all seen with Textual 8.2:
 So a watcher thread waits in poll() on the terminal for POLLHUP, which comes at
 once and costs nothing while it waits. On a hang-up it points the process's
 terminal descriptors at /dev/null, so every later write succeeds at once, and
-asks the app to exit; a SIGCONT on a dead terminal, or once the
-app is ending, resumes nothing. SIGHUP and SIGTERM are handled by a plain
-signal handler, which runs even while the event loop is blocked, and only
-wakes the watcher. If the app has not ended within its bound, the watcher
+asks the app to exit; a SIGCONT on a dead terminal, or once the app is ending,
+resumes nothing. SIGHUP and SIGTERM are handled by a plain signal handler,
+which runs even while the event loop is blocked, and only wakes the watcher. If the app has not ended within its bound, the watcher
 gives the lease up (`on_forced_exit`) and ends the process with `os._exit`.
 
 A terminal that is not the session's controlling terminal (a pty handed to a
