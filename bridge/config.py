@@ -658,7 +658,7 @@ def parse_config(text: str, source: str, themes: Collection[str] | None = None) 
     ui = raw.get("ui")
     theme = unknown_theme(ui.get("theme"), themes) if isinstance(ui, dict) and themes else None
     if theme is not None:
-        problems.append(f"{safe_text(source)}: {safe_text(theme)}")
+        problems.append(_line(source, theme))
     if problems or config is None:
         raise ConfigError(problems)
     return config

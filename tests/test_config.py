@@ -345,3 +345,14 @@ def test_an_unknown_key_close_to_a_known_one_suggests_it(text: str, line: str) -
     with pytest.raises(ConfigError) as info:
         parse_config(text, "x.toml")
     assert f"x.toml: {line}" in info.value.lines
+
+
+def test_an_unknown_theme_is_one_bounded_line_however_many_themes_there_are() -> None:
+    """Found by tests/test_config_fuzz.py: with Textual's themes the list ran past
+    any terminal's width."""
+    themes = [f"theme-number-{i}" for i in range(60)]
+    with pytest.raises(ConfigError) as info:
+        parse_config('[ui]\ntheme = ""\n', "x.toml", themes)
+    (line,) = info.value.lines
+    assert line.startswith("x.toml: ui.theme: unknown theme ''") and len(line) <= 320, line
+    assert line.endswith("…")

@@ -176,10 +176,13 @@ def run_check_config(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[in
     return code, out, err
 
 
+# The same 200 files each run (derandomize): a suite run in CI decides on the code,
+# not on the luck of the draw; a wider search is one edit of max_examples away.
 @settings(
     max_examples=200,
     deadline=None,
     database=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(CONFIG_FILES)
