@@ -238,12 +238,12 @@ def tmux_bridge(request: pytest.FixtureRequest, estate: Estate) -> Iterator[Tmux
         tmux.close()
 
 
-@pytest.mark.parametrize("tmux_bridge", [[]], ids=["console"], indirect=True)
 def test_a_killed_tmux_session_ends_a_console_that_reads(
-    estate: Estate, tmux_bridge: Tmux, processes: Processes
+    estate: Estate, processes: Processes
 ) -> None:
     """`tmux kill-session` under a console that only reads: another process
-    holds the lease, and keeps it."""
+    holds the lease, and keeps it. The console starts once the collector holds
+    the lease, or it would take the lease itself."""
     collector = processes.bridge(
         estate.isolated, "--config", str(estate.config), "collect", log=estate.db.parent / "c.log"
     )
@@ -251,7 +251,18 @@ def test_a_killed_tmux_session_ends_a_console_that_reads(
     while (holder := lease_holder(estate.db)) is None or f":{collector.pid}:" not in holder:
         assert time.monotonic() < deadline, "bridge collect took no lease"
         time.sleep(0.1)
-    tmux = tmux_bridge
+    tmux = Tmux(
+        estate.isolated.root,
+        estate.env,
+        [sys.executable, "-m", "bridge", "--config", str(estate.config)],
+    )
+    try:
+        _killed_reading_console(estate, tmux, holder)
+    finally:
+        tmux.close()
+
+
+def _killed_reading_console(estate: Estate, tmux: Tmux, holder: str) -> None:
     tmux.wait_for("reading", START_S)
     killed = time.monotonic()
     tmux.kill_session()
