@@ -18,6 +18,7 @@ from bridge.models import (
     ScheduleChange,
     Severity,
 )
+from bridge.service_models import OutboxItem, OutboxStatus
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_OUTPUT_TAIL",
     "RUN_COLUMNS",
     "event_from_row",
+    "outbox_item_from_row",
     "run_from_row",
     "schedule_change_from_row",
 ]
@@ -95,4 +97,20 @@ def event_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Event:
         seq=row[18],
         opened_at=row[19],
         suppressed_by=row[20],
+    )
+
+
+def outbox_item_from_row(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
+    return OutboxItem(
+        id=row[0],
+        target=row[1],
+        rule=row[2],
+        event_id=row[3],
+        payload=row[4],
+        status=OutboxStatus(row[5]),
+        attempts=row[6],
+        next_attempt_at=row[7],
+        created_at=row[8],
+        delivered_at=row[9],
+        last_error=row[10],
     )

@@ -7,7 +7,6 @@ grow without touching the event core.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
@@ -17,7 +16,7 @@ import aiosqlite
 
 from bridge.models import Event, JournalEntry
 from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
-from bridge.store.rows import EVENT_COLUMNS, event_from_row
+from bridge.store.rows import EVENT_COLUMNS, event_from_row, outbox_item_from_row
 
 __all__ = ["ServiceQueries"]
 
@@ -28,22 +27,6 @@ _OUTBOX_COLUMNS = (
 JOURNAL_COLUMNS = "id, event_id, at, actor, action, note"  # JournalEntry's fields, in order
 MAX_ERROR = 300
 BIG_READ = 5000  # rows; more are turned into models off the event loop
-
-
-def _item(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
-    return OutboxItem(
-        id=row[0],
-        target=row[1],
-        rule=row[2],
-        event_id=row[3],
-        payload=row[4],
-        status=OutboxStatus(row[5]),
-        attempts=row[6],
-        next_attempt_at=row[7],
-        created_at=row[8],
-        delivered_at=row[9],
-        last_error=row[10],
-    )
 
 
 class ServiceQueries:
@@ -130,7 +113,7 @@ class ServiceQueries:
                 "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
                 (now, limit),
             ) as cur:
-                rows = [_item(r) for r in await cur.fetchall()]
+                rows = [outbox_item_from_row(r) for r in await cur.fetchall()]
             if rows:
                 await self._db.executemany(
                     "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
@@ -180,7 +163,7 @@ class ServiceQueries:
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?",
             (limit,),
         ) as cur:
-            return [_item(r) for r in await cur.fetchall()]
+            return [outbox_item_from_row(r) for r in await cur.fetchall()]
 
     async def outbox_counts(self) -> dict[str, int]:
         async with self._db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status") as cur:
