@@ -23,6 +23,7 @@ from bridge.config_intake import IntakeConfig
 from bridge.config_model import Field, Loc, Model, SecretStr, ValidationError
 from bridge.config_network import NetworkConfig, TrapsConfig
 from bridge.config_service import (
+    AlertmanagerConfig,
     EscalationConfig,
     HttpCheckConfig,
     ReportsConfig,
@@ -392,6 +393,7 @@ class Config(Model):
     network: NetworkConfig = NetworkConfig()
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

@@ -33,6 +33,8 @@ from bridge.store.base import Store
 if TYPE_CHECKING:
     import httpx
 
+    from bridge.silences import SilenceWriter
+
 __all__ = [
     "OutboxSender",
     "enqueue_escalations",
@@ -140,6 +142,11 @@ class OutboxSender:
         self.clock = clock
         self.hooks = {h.name: h for h in config.webhooks}
         self._client = client
+        self.silences: SilenceWriter | None = None
+        if config.alertmanager.url is not None:
+            from bridge.silences import SilenceWriter
+
+            self.silences = SilenceWriter(store, config.alertmanager, clock)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def run(self) -> None:
@@ -166,6 +173,11 @@ class OutboxSender:
                         await enqueue_escalations(self.store, self.config, now)
                     except Exception as exc:
                         log.warning("outbox: escalation check failed: %s", exc)
+                if self.silences is not None:
+                    try:
+                        await self.silences.enqueue(now)
+                    except Exception as exc:
+                        log.warning("outbox: following shelves for Alertmanager failed: %s", exc)
                 free = MAX_CONCURRENT - len(in_flight)
                 if free > 0:
                     try:
@@ -199,6 +211,18 @@ class OutboxSender:
         return items
 
     async def _deliver(self, item: OutboxItem) -> None:
+        from bridge.silences import SILENCE_TARGET
+
+        if item.target == SILENCE_TARGET:
+            if self.silences is None:
+                await self.store.outbox_settle(
+                    item.id, self.clock.now(), error="not sent: no [alertmanager] url",
+                    retry_at=None,
+                )  # fmt: skip
+                return
+            assert self._client is not None, "run() or the caller provides the client"
+            await self.silences.deliver(item, self._client)
+            return
         hook = self.hooks.get(item.target)
         if hook is None:
             await self.store.outbox_settle(
