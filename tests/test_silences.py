@@ -25,14 +25,19 @@ from conftest import Isolated, run_bridge, wait_until
 from http_server import Behaviour, TestServer, serve
 
 from bridge.actions import Action
-from bridge.clock import SystemClock
+from bridge.clock import FixedClock, SystemClock
 from bridge.config import Config, parse_config
-from bridge.models import Event
+from bridge.models import Event, EventInput, Severity
 from bridge.poller import Poller
-from bridge.silences import SILENCE_ERROR, SILENCE_TARGET, SILENCED, UNSILENCED
+from bridge.silences import (
+    SILENCE_ERROR,
+    SILENCE_TARGET,
+    SILENCED,
+    UNSILENCED,
+    SilenceWriter,
+    matchers_for,
+)
 from bridge.store import Store, open_store
-
-pytestmark = [needs_alertmanager, pytest.mark.slow]
 
 API = "am-token-SECRET-0123456789abcdef"
 AM_SECRET = "writeback-SECRET-token-0123456789"
@@ -169,6 +174,8 @@ async def actions(store: Store, event_id: int) -> list[tuple[str, str]]:
     return [(j.action, j.note) for j in reversed(await store.journal(event_id))]
 
 
+@pytest.mark.slow
+@needs_alertmanager
 async def test_a_console_shelve_silences_the_alert_and_unshelve_expires_it(
     tmp_path: Path,
 ) -> None:
@@ -209,6 +216,20 @@ async def test_a_console_shelve_silences_the_alert_and_unshelve_expires_it(
         await wait_until(repeated, 20, interval=0.1, what="two repeats of the other alert")
         assert sent(e.recorder, "db1:9100") == before
 
+        # Shelved again for longer: the same alert keeps one silence, now to the new end.
+        later = SystemClock().now() + 3600
+        [result] = await e.store.act([event.id], Action.SHELVE, "dave", SystemClock().now(),
+                                     until=later)  # fmt: skip
+        assert result.ok
+
+        async def extended() -> bool:
+            active = await active_silences(am)
+            return len(active) == 1 and abs(parse_time(active[0]["endsAt"]) - later) < 1
+
+        await wait_until(extended, 20, interval=0.1, what="the silence extended")
+        (silence,) = await active_silences(am)
+        assert silence["createdBy"] == "dave"
+
         # Unshelving expires it, and Alertmanager sends the alert again.
         [result] = await e.store.act([event.id], Action.UNSHELVE, "alice", SystemClock().now())
         assert result.ok
@@ -222,9 +243,11 @@ async def test_a_console_shelve_silences_the_alert_and_unshelve_expires_it(
 
         await wait_until(sent_again, 20, interval=0.1, what="the alert sent again")
         counts = await e.store.outbox_counts()
-        assert counts["delivered"] == 2 and counts["pending"] == 0, counts
+        assert counts["delivered"] == 3 and counts["pending"] == 0, counts
 
 
+@pytest.mark.slow
+@needs_alertmanager
 async def test_the_command_line_shelves_and_a_resolve_or_an_ack_never_silences(
     tmp_path: Path, isolated: Isolated
 ) -> None:
@@ -258,6 +281,8 @@ async def test_the_command_line_shelves_and_a_resolve_or_an_ack_never_silences(
         assert AM_SECRET not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
+@needs_alertmanager
 async def test_a_dead_alertmanager_is_shown_on_the_event_and_retried_until_it_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -302,3 +327,108 @@ async def test_a_dead_alertmanager_is_shown_on_the_event_and_retried_until_it_an
             (item,) = await e.store.outbox_items()
             assert item.status.value == "delivered" and item.attempts >= 4
         assert AM_SECRET not in caplog.text
+
+
+# -- what the journal asks of Alertmanager (no Alertmanager needed: nothing is sent) -----
+T0 = 1_795_000_000.0
+
+
+async def raised(store: Store, labels: dict[str, str], source: str = "alertmanager") -> int:
+    evidence = {"labels": labels, "fingerprint": labels["instance"]}
+    await store.upsert_events([EventInput(source, labels["instance"], labels["alertname"],
+                                          Severity.CRITICAL, "disk full", T0,
+                                          evidence=evidence)], "intake:am")  # fmt: skip
+    found = await store.find_event(f"{source}|{labels['instance']}|{labels['alertname']}")
+    assert found is not None
+    return found.id
+
+
+def writer(store: Store, clock: FixedClock) -> SilenceWriter:
+    config = parse_config('[alertmanager]\nurl = "http://127.0.0.1:9"\n', "t.toml")
+    return SilenceWriter(store, config.alertmanager, clock)
+
+
+async def queued(store: Store) -> list[tuple[str, int, dict[str, Any]]]:
+    items = sorted(await store.outbox_items(), key=lambda i: i.id)
+    return [(i.rule.split(":")[0], i.event_id, json.loads(i.payload)) for i in items]
+
+
+async def test_only_shelves_of_alertmanager_events_are_queued_and_once(store: Store) -> None:
+    clock = FixedClock(T0)
+    disk = await raised(store, DISK)
+    other = await raised(store, MARKER)
+    script = await raised(store, {**DISK, "instance": "web1"}, source="script")
+    w = writer(store, clock)
+    assert await w.enqueue(T0) == 0  # the raises ask nothing
+    await store.act([other], Action.ACK, "alice", T0 + 1)  # an ack never silences
+    await store.act([script], Action.SHELVE, "alice", T0 + 1, until=T0 + 600)  # not from AM
+    await store.act([disk], Action.SHELVE, "alice", T0 + 2, note="swap it", until=T0 + 1800)
+    assert await w.enqueue(T0 + 3) == 1
+    [(op, event_id, payload)] = await queued(store)
+    assert (op, event_id) == ("silence", disk)
+    assert payload == {"op": "create", "until": T0 + 1800, "createdBy": "alice",
+                       "comment": "swap it", "matchers": matchers(DISK)}  # fmt: skip
+    assert await w.enqueue(T0 + 4) == 0
+    # A restarted lease holder catches up with the day's journal and queues nothing twice.
+    assert await writer(store, clock).enqueue(T0 + 5) == 0
+
+    # The ack of a shelved event ends its shelve: the silence is to be expired.
+    await store.act([disk], Action.ACK, "bob", T0 + 10)
+    assert await w.enqueue(T0 + 11) == 1
+    assert [(op, e) for op, e, _ in await queued(store)] == [("silence", disk), ("expire", disk)]
+    await store.act([other], Action.UNACK, "bob", T0 + 12)
+    await store.act([other], Action.ACK, "bob", T0 + 13)
+    assert await w.enqueue(T0 + 14) == 0
+
+
+async def test_a_shelve_ended_before_it_was_seen_queues_nothing(store: Store) -> None:
+    clock = FixedClock(T0)
+    disk = await raised(store, DISK)
+    w = writer(store, clock)
+    assert await w.enqueue(T0) == 0
+    await store.act([disk], Action.SHELVE, "alice", T0 + 1, until=T0 + 600)
+    await store.act([disk], Action.UNSHELVE, "alice", T0 + 2)
+    assert await w.enqueue(T0 + 3) == 0
+    assert await queued(store) == []
+
+
+async def test_the_writer_skips_a_storm_of_other_journal_lines(store: Store) -> None:
+    clock = FixedClock(T0)
+    disk = await raised(store, DISK)
+    w = writer(store, clock)
+    await w.enqueue(T0)
+    start = w.cursor
+    for i in range(30):  # notes: journal lines the writer does not follow
+        await store.act([disk], Action.NOTE, "alice", T0 + i, note=f"looked {i}")
+    assert await w.enqueue(T0 + 40) == 0
+    assert w.cursor is not None and start is not None and w.cursor == start + 30
+    entries, top = await store.journal_after(start, actions=["note"], limit=10)
+    assert [e.note for e in entries] == [f"looked {i}" for i in range(10)]
+    assert top == entries[-1].id  # cut short by the limit: carry on from there
+
+
+def test_only_a_proper_label_set_becomes_matchers() -> None:
+    assert matchers_for({"labels": {"b": "2", "a": "1"}}) == [
+        {"name": "a", "value": "1", "isRegex": False, "isEqual": True},
+        {"name": "b", "value": "2", "isRegex": False, "isEqual": True},
+    ]
+    refused: list[dict[str, Any] | None] = [
+        None, {}, {"labels": {}}, {"labels": {"a": 1}}, {"labels": ["a"]}, {"labels": {"a": ""}}
+    ]  # fmt: skip
+    for evidence in refused:
+        assert matchers_for(evidence) is None
+
+
+async def test_an_event_without_labels_says_so_on_its_journal(store: Store) -> None:
+    clock = FixedClock(T0)
+    await store.upsert_events([EventInput("alertmanager", "x", "Sent", Severity.MAJOR, "by API",
+                                          T0)], "intake:api")  # fmt: skip
+    event = await store.find_event("alertmanager|x|Sent")
+    assert event is not None
+    w = writer(store, clock)
+    await w.enqueue(T0)
+    await store.act([event.id], Action.SHELVE, "alice", T0 + 1, until=T0 + 60)
+    assert await w.enqueue(T0 + 2) == 0
+    assert (SILENCE_ERROR, "no Alertmanager silence: the event has no alert labels to match") in (
+        await actions(store, event.id)
+    )
