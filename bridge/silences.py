@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.clock import Clock
 from bridge.config_service import AlertmanagerConfig
-from bridge.models import Event, EventState, JournalEntry
+from bridge.models import Event, EventInput, EventState, JournalEntry, Severity
 from bridge.service_models import OutboxItem, OutboxNew
 from bridge.store.base import Store
 from bridge.text import human_utc
@@ -248,6 +248,7 @@ class SilenceWriter:
         error = await self._delete(client, item.event_id, silence)
         if error is None:
             await self._settle(item, None)
+            await self._resolved_meanwhile(client, event)
         else:
             await self._failed(item, f"silence {silence} not expired", error)
 
@@ -261,6 +262,33 @@ class SilenceWriter:
         await self._journal(event_id, UNSILENCED, f"Alertmanager silence {silence} expired")
         return None
 
+    async def _resolved_meanwhile(self, client: httpx.AsyncClient, event: Event | None) -> None:
+        """Clear the event if its alert resolved while silenced.
+
+        Alertmanager mutes a silenced alert's resolution as it mutes its firing,
+        and does not send it once the silence is gone: without asking, the event
+        would stay open for an alert that ended. Asking fails quietly (the event
+        stays as it is, as it would have without a silence)."""
+        if event is None or event.state is EventState.RESOLVED:
+            return
+        labels = (await self.store.evidence(event.id) or {}).get("labels")
+        if matchers_for({"labels": labels}) is None or not isinstance(labels, dict):
+            return
+        name = json.dumps(str(labels.get("alertname", "")))
+        _, answer, error = await self._send(
+            client, "GET", "/api/v2/alerts", params={"filter": f"alertname={name}"}
+        )
+        if error is not None or not isinstance(answer, list):
+            log.info("alertmanager: event %d: could not ask for its alert: %s", event.id, error)
+            return
+        # Resolved alerts are not listed: absent is ended.
+        if any(isinstance(a, dict) and a.get("labels") == labels for a in answer):
+            return
+        now = self.clock.now()
+        cleared = EventInput(event.source, event.resource, event.check, Severity.OK,
+                             "resolved in Alertmanager while silenced", now)  # fmt: skip
+        await self.store.upsert_events([cleared], ACTOR)
+
     async def active_silence(self, event_id: int) -> str | None:
         """The silence bridge created for this event and has not expired, from its journal."""
         for entry in await self.store.journal(event_id, limit=500):
@@ -272,7 +300,12 @@ class SilenceWriter:
         return None
 
     async def _send(
-        self, client: httpx.AsyncClient, method: str, path: str, body: Any = None
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
     ) -> tuple[int | None, Any, str | None]:
         """(status, parsed answer, None) or, for anything but a 2xx, the error too."""
         import httpx
@@ -283,8 +316,8 @@ class SilenceWriter:
         timeout = self.settings.timeout
         try:
             response = await asyncio.wait_for(
-                client.request(method, self.base + path, json=body, headers=headers,
-                               timeout=timeout),
+                client.request(method, self.base + path, json=body, params=params,
+                               headers=headers, timeout=timeout),
                 timeout + 1,
             )  # fmt: skip
         except (TimeoutError, httpx.TimeoutException):

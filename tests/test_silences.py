@@ -283,6 +283,37 @@ async def test_the_command_line_shelves_and_a_resolve_or_an_ack_never_silences(
 
 @pytest.mark.slow
 @needs_alertmanager
+async def test_an_alert_that_ended_while_silenced_clears_its_event_when_unshelved(
+    tmp_path: Path,
+) -> None:
+    async with estate(tmp_path) as e, run_alertmanager(tmp_path / "am", e.am_port, hooks(e)) as am:
+        await am.post_alerts(firing(DISK))
+        event = await event_for(e.store, KEY)
+        now = SystemClock().now()
+        await e.store.act([event.id], Action.SHELVE, "alice", now, until=now + 1800)
+        silence = await one_active(am)
+        # It ends in Alertmanager; the silence mutes its resolution as it muted it.
+        await am.post_alerts({**firing(DISK), "endsAt": "2000-01-01T00:00:00Z"})
+
+        async def ended() -> bool:
+            return await am.alerts() == []
+
+        await wait_until(ended, 20, interval=0.1, what="the alert resolved in Alertmanager")
+        await e.store.act([event.id], Action.UNSHELVE, "alice", SystemClock().now())
+        await expired(am, silence["id"])
+
+        async def cleared() -> bool:
+            found = await e.store.find_event(KEY)
+            return found is not None and found.state.value == "resolved"
+
+        await wait_until(cleared, 20, interval=0.1, what="the event cleared")
+        assert ("resolve", "resolved in Alertmanager while silenced") in await actions(
+            e.store, event.id
+        )
+
+
+@pytest.mark.slow
+@needs_alertmanager
 async def test_a_dead_alertmanager_is_shown_on_the_event_and_retried_until_it_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
