@@ -241,14 +241,19 @@ class SilenceWriter:
         if event is not None and event.state is EventState.SHELVED:
             await self._settle(item, "not sent: shelved again (the new shelve updates the silence)")
             return
-        silence = await self.active_silence(item.event_id)
-        if silence is None:
+        line = await self._silenced_line(item.event_id)
+        silence = _silence_of(line)
+        if line is None or silence is None:
             await self._settle(item, "not sent: no silence was created for it")
             return
         error = await self._delete(client, item.event_id, silence)
         if error is None:
+            try:  # before settling: a settled row is the whole of its work done
+                await self._resolved_meanwhile(client, event, line.at)
+            except Exception as exc:
+                log.warning("alertmanager: event %d: asking for its alert failed: %s",
+                            item.event_id, exc)  # fmt: skip
             await self._settle(item, None)
-            await self._resolved_meanwhile(client, event)
         else:
             await self._failed(item, f"silence {silence} not expired", error)
 
@@ -262,14 +267,25 @@ class SilenceWriter:
         await self._journal(event_id, UNSILENCED, f"Alertmanager silence {silence} expired")
         return None
 
-    async def _resolved_meanwhile(self, client: httpx.AsyncClient, event: Event | None) -> None:
-        """Clear the event if its alert resolved while silenced.
+    async def _resolved_meanwhile(
+        self, client: httpx.AsyncClient, event: Event | None, since: float
+    ) -> None:
+        """Clear the event if its alert resolved while silenced (silenced at `since`).
 
         Alertmanager mutes a silenced alert's resolution as it mutes its firing,
         and does not send it once the silence is gone: without asking, the event
-        would stay open for an alert that ended. Asking fails quietly (the event
-        stays as it is, as it would have without a silence)."""
+        would stay open for an alert that ended. Only an Alertmanager up since the
+        silence began can tell: one restarted meanwhile has forgotten its alerts
+        until Prometheus sends them again, and absent would not mean ended. Asking
+        fails quietly (the event stays as it is, as it would have without a
+        silence)."""
         if event is None or event.state is EventState.RESOLVED:
+            return
+        _, status, error = await self._send(client, "GET", "/api/v2/status")
+        started = _parse_time(status.get("uptime")) if isinstance(status, dict) else None
+        if error is not None or started is None or started > since:
+            log.info("alertmanager: event %d: not asked for its alert (restarted since "
+                     "it was silenced, or no answer: %s)", event.id, error)  # fmt: skip
             return
         labels = (await self.store.evidence(event.id) or {}).get("labels")
         if matchers_for({"labels": labels}) is None or not isinstance(labels, dict):
@@ -291,12 +307,15 @@ class SilenceWriter:
 
     async def active_silence(self, event_id: int) -> str | None:
         """The silence bridge created for this event and has not expired, from its journal."""
+        return _silence_of(await self._silenced_line(event_id))
+
+    async def _silenced_line(self, event_id: int) -> JournalEntry | None:
+        """The journal line of the event's silence that has not been expired."""
         for entry in await self.store.journal(event_id, limit=500):
             if entry.action == UNSILENCED:
                 return None
             if entry.action == SILENCED:
-                found = _SILENCE_LINE.match(entry.note)
-                return found.group(1) if found else None
+                return entry
         return None
 
     async def _send(
@@ -359,6 +378,22 @@ class SilenceWriter:
 
     async def _journal(self, event_id: int, action: str, note: str) -> None:
         await self.store.record(ACTOR, action, note, self.clock.now(), event_id=event_id)
+
+
+def _silence_of(line: JournalEntry | None) -> str | None:
+    found = _SILENCE_LINE.match(line.note) if line is not None else None
+    return found.group(1) if found else None
+
+
+def _parse_time(value: Any) -> float | None:
+    """An RFC 3339 time from Alertmanager (Go gives nanoseconds: cut to micro)."""
+    if not isinstance(value, str):
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 def _in_shelve(event: Event | None, until: float) -> bool:

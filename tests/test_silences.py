@@ -314,6 +314,32 @@ async def test_an_alert_that_ended_while_silenced_clears_its_event_when_unshelve
 
 @pytest.mark.slow
 @needs_alertmanager
+async def test_an_alertmanager_restarted_while_silenced_clears_nothing(tmp_path: Path) -> None:
+    async with estate(tmp_path) as e:
+        async with run_alertmanager(tmp_path / "am", e.am_port, hooks(e)) as am:
+            await am.post_alerts(firing(DISK))
+            event = await event_for(e.store, KEY)
+            now = SystemClock().now()
+            await e.store.act([event.id], Action.SHELVE, "alice", now, until=now + 1800)
+            silence = await one_active(am)
+        # Restarted (same data: the silence is kept, the alerts are not, until
+        # Prometheus sends them again): an absent alert is not an ended one.
+        async with run_alertmanager(tmp_path / "am", e.am_port, hooks(e)) as am:
+            assert [s["id"] for s in await active_silences(am)] == [silence["id"]]
+            assert await am.alerts() == []
+            await e.store.act([event.id], Action.UNSHELVE, "alice", SystemClock().now())
+            await expired(am, silence["id"])
+
+            async def settled() -> bool:
+                return (await e.store.outbox_counts())["delivered"] == 2
+
+            await wait_until(settled, 20, interval=0.1, what="the expiry settled")
+            found = await e.store.find_event(KEY)
+            assert found is not None and found.state.value == "open"
+
+
+@pytest.mark.slow
+@needs_alertmanager
 async def test_a_dead_alertmanager_is_shown_on_the_event_and_retried_until_it_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
