@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from am_peer import Alertmanager, free_port, needs_alertmanager, run_alertmanager
-from conftest import Isolated, run_bridge, wait_until
+from conftest import Isolated, run_bridge, settled, wait_until
 from http_server import Behaviour, TestServer, serve
 
 from bridge.actions import Action
@@ -244,6 +244,42 @@ async def test_a_console_shelve_silences_the_alert_and_unshelve_expires_it(
         await wait_until(sent_again, 20, interval=0.1, what="the alert sent again")
         counts = await e.store.outbox_counts()
         assert counts["delivered"] == 3 and counts["pending"] == 0, counts
+
+
+@pytest.mark.slow
+@needs_alertmanager
+async def test_the_console_s_key_silences_the_alert(tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from bridge.ui.app import create_app
+    from bridge.ui.events_pane import EventsPane
+    from bridge.ui.screens import PromptScreen
+
+    async with estate(tmp_path) as e, run_alertmanager(tmp_path / "am", e.am_port, hooks(e)) as am:
+        await am.post_alerts(firing(DISK))
+        event = await event_for(e.store, KEY)
+        config = parse_config(e.config_path.read_text(encoding="utf-8"), str(e.config_path))
+        # A second console beside the lease holder, as an operator's: it only acts.
+        app = create_app(config, operator="erin", store_path=tmp_path / "bridge.db",
+                         clock=FixedClock(SystemClock().now()), collect=False,
+                         hostname="bridge-test", feed_interval=0.05)  # fmt: skip
+        async with app.run_test(size=(120, 40)) as pilot:
+            events = app.query_one(EventsPane)
+            await wait_until(settled(pilot, lambda: events.body.current_key == str(event.id)),
+                             10, what="the event's row")  # fmt: skip
+            await pilot.press("s")
+            for asks, answer in (("how long", "30m"), ("Reason", "vendor on site")):
+
+                def asking(asks: str = asks) -> bool:
+                    screen = app.screen
+                    return isinstance(screen, PromptScreen) and asks in screen.question
+
+                await wait_until(settled(pilot, asking), 5, what=f"the prompt {asks!r}")
+                app.screen.query_one("#prompt-input", Input).value = ""
+                await pilot.press(*answer, "enter")
+            silence = await one_active(am)
+        assert silence["createdBy"] == "erin" and silence["comment"] == "vendor on site"
+        assert sorted(silence["matchers"], key=lambda m: m["name"]) == matchers(DISK)
 
 
 @pytest.mark.slow
