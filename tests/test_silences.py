@@ -525,3 +525,18 @@ async def test_an_event_without_labels_says_so_on_its_journal(store: Store) -> N
     assert (SILENCE_ERROR, "no Alertmanager silence: the event has no alert labels to match") in (
         await actions(store, event.id)
     )
+
+
+def test_check_config_names_where_silences_go_without_credentials(isolated: Isolated) -> None:
+    path = isolated.write_config(
+        '[alertmanager]\nurl = "https://ops:pa55word@am.example.com:9443/am/"\n'
+        f'token = "{AM_SECRET}"\n'
+    )
+    result = run_bridge(isolated, "--config", str(path), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "silences: written back to Alertmanager at https://am.example.com:9443/am (with a token)"
+        in result.stdout
+    )
+    for secret in (AM_SECRET, "pa55word"):
+        assert secret not in result.stdout + result.stderr
