@@ -24,12 +24,12 @@ from am_peer import Alertmanager, free_port, needs_alertmanager, run_alertmanage
 from conftest import Isolated, run_bridge, settled, wait_until
 from http_server import Behaviour, TestServer, serve
 
-from bridge.actions import Action
-from bridge.clock import FixedClock, SystemClock
-from bridge.config import Config, parse_config
-from bridge.models import Event, EventInput, Severity
-from bridge.poller import Poller
-from bridge.silences import (
+from bridge.config.file import Config, parse_config
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock, SystemClock
+from bridge.core.models import Event, EventInput, Severity
+from bridge.runtime.poller import Poller
+from bridge.runtime.silences import (
     SILENCE_ERROR,
     SILENCE_TARGET,
     SILENCED,
@@ -252,8 +252,8 @@ async def test_the_console_s_key_silences_the_alert(tmp_path: Path) -> None:
     from textual.widgets import Input
 
     from bridge.ui.app import create_app
-    from bridge.ui.events_pane import EventsPane
-    from bridge.ui.screens import PromptScreen
+    from bridge.ui.panes.events import EventsPane
+    from bridge.ui.screens.modals import PromptScreen
 
     async with estate(tmp_path) as e, run_alertmanager(tmp_path / "am", e.am_port, hooks(e)) as am:
         await am.post_alerts(firing(DISK))
