@@ -7,7 +7,8 @@ rows with httpx, retrying with exponential backoff. All state (pending,
 sending, delivered, failed; attempts, next attempt, last error) lives in the
 store, so a restart — even after kill -9 — carries on where the last one
 stopped. A row a dead sender left `sending` may have reached its target, so it
-is failed, not sent again.
+is failed, not sent again. Alertmanager silences for shelved Alertmanager
+events go through the same outbox (`bridge.runtime.silences` decides them).
 
 Nothing here may hold up the bridge: requests have timeouts, at most
 `MAX_CONCURRENT` run at once, and the sender is its own task.
@@ -28,12 +29,11 @@ from bridge.core.clock import Clock
 from bridge.core.models import Event, EventState, Severity
 from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.query import EventQuery
+from bridge.runtime.silences import SILENCE_TARGET, SilenceWriter
 from bridge.store.base import Store
 
 if TYPE_CHECKING:
     import httpx
-
-    from bridge.runtime.silences import SilenceWriter
 
 __all__ = [
     "OutboxSender",
@@ -144,8 +144,6 @@ class OutboxSender:
         self._client = client
         self.silences: SilenceWriter | None = None
         if config.alertmanager.url is not None:
-            from bridge.runtime.silences import SilenceWriter
-
             self.silences = SilenceWriter(store, config.alertmanager, clock)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
 
@@ -211,8 +209,6 @@ class OutboxSender:
         return items
 
     async def _deliver(self, item: OutboxItem) -> None:
-        from bridge.runtime.silences import SILENCE_TARGET
-
         if item.target == SILENCE_TARGET:
             if self.silences is None:
                 await self.store.outbox_settle(
