@@ -540,3 +540,36 @@ def test_check_config_names_where_silences_go_without_credentials(isolated: Isol
     )
     for secret in (AM_SECRET, "pa55word"):
         assert secret not in result.stdout + result.stderr
+
+
+async def test_a_hung_alertmanager_never_holds_up_the_shelve(store: Store) -> None:
+    """The shelve is the store's at once; the writer's request times out on its own
+    and says so on the event."""
+    from bridge.runtime.delivery import OutboxSender
+
+    with serve() as hung:
+        hung.route("/api/v2/silences", Behaviour(hang=True))  # takes it, never answers
+        config = parse_config(
+            f'[alertmanager]\nurl = "{hung.url("")}"\ntimeout = 0.5\nbackoff = 60\n', "t.toml"
+        )
+        clock = SystemClock()
+        disk = await raised(store, DISK)
+        task = asyncio.create_task(OutboxSender(store, config, clock).run())
+        try:
+            now = clock.now()
+            began = asyncio.get_running_loop().time()
+            [result] = await store.act([disk], Action.SHELVE, "alice", now, until=now + 600)
+            assert result.ok and asyncio.get_running_loop().time() - began < 0.5
+
+            async def shown() -> bool:
+                return any(a == SILENCE_ERROR for a, _ in await actions(store, disk))
+
+            await wait_until(shown, 15, interval=0.1, what="the timeout on the event")
+            (note,) = [n for a, n in await actions(store, disk) if a == SILENCE_ERROR]
+            assert note == ("Alertmanager silence not created: timed out after 0.5 s; "
+                            "retrying in 60 s")  # fmt: skip
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            hung.release.set()

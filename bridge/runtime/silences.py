@@ -113,9 +113,9 @@ class SilenceWriter:
         self.clock = clock
         self.base = settings.url.rstrip("/")
         self.cursor: int | None = None
-        # One silence request at a time: a create and an expiry of one event never
-        # race, and a slow Alertmanager holds one of the sender's slots, not all.
-        self._lock = asyncio.Lock()
+        # One request at a time per event, so its create and its expiry never race;
+        # different events go out side by side, as the sender's slots allow.
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
     # -- following the journal ---------------------------------------------------------
     async def enqueue(self, now: float) -> int:
@@ -187,13 +187,22 @@ class SilenceWriter:
     # -- delivering --------------------------------------------------------------------
     async def deliver(self, item: OutboxItem, client: httpx.AsyncClient) -> None:
         """Try one row once and settle it: delivered, retried later, or failed."""
-        async with self._lock:
-            payload = json.loads(item.payload)
-            event = (await self.store.events_by_id([item.event_id])).get(item.event_id)
-            if payload.get("op") == "create":
-                await self._create(item, payload, event, client)
+        lock, users = self._locks.get(item.event_id, (asyncio.Lock(), 0))
+        self._locks[item.event_id] = (lock, users + 1)
+        try:
+            async with lock:
+                payload = json.loads(item.payload)
+                event = (await self.store.events_by_id([item.event_id])).get(item.event_id)
+                if payload.get("op") == "create":
+                    await self._create(item, payload, event, client)
+                else:
+                    await self._expire(item, event, client)
+        finally:
+            lock, users = self._locks[item.event_id]
+            if users > 1:
+                self._locks[item.event_id] = (lock, users - 1)
             else:
-                await self._expire(item, event, client)
+                del self._locks[item.event_id]
 
     async def _create(
         self,
