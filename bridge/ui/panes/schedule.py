@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import (
     Change,
     JobRun,
