@@ -142,11 +142,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     config, _ = _load(args)
+    from bridge.runtime.hosts import host_name
     from bridge.runtime.poller import Poller
 
     async def run() -> None:
         store = await open_store(config.store.resolved_path())
-        poller = Poller(store, config, SystemClock())
+        poller = Poller(store, config, SystemClock(), host=host_name(config, args.host))
         task = asyncio.create_task(poller.run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -179,6 +180,7 @@ def _display(args: argparse.Namespace, config: Config) -> Config:
 def cmd_console(args: argparse.Namespace) -> int:
     config, path = _load(args)
     config = _display(args, config)
+    from bridge.runtime.hosts import host_name
     from bridge.ui.app import run_console
     from bridge.ui.theming import load_user_themes
 
@@ -187,6 +189,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         operator=operator_name(args.operator, config.operator.name),
         collect=not args.no_collect,
         user_themes=load_user_themes(config, path),
+        hostname=host_name(config, args.host),
     )
 
 
@@ -246,6 +249,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     # The command modules load with their parsers: the console's start needs neither.
     from bridge.cli.devices import add_devices_parser
     from bridge.cli.events import add_events_parser
+    from bridge.cli.hosts import add_hosts_parser
     from bridge.cli.jobs import add_jobs_parser
     from bridge.cli.report import add_report_parsers
 
@@ -266,10 +270,15 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     wall = add("wall", cmd_wall, "the read-only bridge screen for a wall display")
     _display_options(wall, argparse.SUPPRESS)
-    add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
+    add(
+        "collect",
+        cmd_collect,
+        "headless poller: hold this host's collector lease and poll (and estate duties)",
+    )
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_hosts_parser(add)
     add_report_parsers(add)
     demo = add(
         "demo",

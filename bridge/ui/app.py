@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,7 +24,8 @@ from bridge.config.file import Config
 from bridge.core.clock import Clock, SystemClock
 from bridge.core.models import Change
 from bridge.runtime.feed import ChangeFeed
-from bridge.runtime.lease import LEASE_NAME, poller_alive
+from bridge.runtime.hosts import host_name
+from bridge.runtime.lease import poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
@@ -121,7 +121,7 @@ class BridgeApp(ConsoleApp):
         self.operator = operator
         self.clock: Clock = clock or SystemClock()
         self.collect = collect
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or host_name(config)
         self.feed_interval = feed_interval
         self.stale_after = config.ui.stale_after_intervals * config.local.interval
         if self._throttle is not None:  # samples are shown up to a throttle period late
@@ -207,7 +207,9 @@ class BridgeApp(ConsoleApp):
             return
         if self.collect:
             # Our own poller's writes are delivered at once; others' within a feed interval.
-            self._poller = Poller(self.store, self.config, self.clock, on_write=self._poke_feed)
+            self._poller = Poller(
+                self.store, self.config, self.clock, on_write=self._poke_feed, host=self.hostname
+            )
             polling = asyncio.create_task(self._poller.run(), name="poller")
             self._tasks.append(polling)
             first = asyncio.create_task(self._poller.first_sample())
@@ -271,7 +273,7 @@ class BridgeApp(ConsoleApp):
         elif self._store is None:  # closing
             return
         else:
-            alive = await poller_alive(self._store, self.clock.now())
+            alive = await poller_alive(self._store, self.clock.now(), self.hostname)
             self._lease_text = "○ reading" if alive else "○ no poller"
         # A worker may finish while the app closes, after the header's parts are gone.
         with contextlib.suppress(NoMatches):
@@ -341,8 +343,10 @@ class BridgeApp(ConsoleApp):
     def _release_lease_now(self) -> None:
         """For a console ended by force (its event loop stuck): free the lease from
         the watcher's thread, so another console polls at once."""
-        if self._poller is not None:
-            release_lease_now(self.store_path, LEASE_NAME, self._poller.lease.holder)
+        if (poller := self._poller) is not None:
+            for keeper in [poller.lease, *poller.estate.values()]:
+                if keeper.held:
+                    release_lease_now(self.store_path, keeper.name, keeper.holder)
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -593,12 +597,18 @@ def run_console(
     operator: str,
     collect: bool = True,
     user_themes: list[Theme] | None = None,
+    hostname: str | None = None,
 ) -> int:
     from bridge.ui.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(
-        config, operator=operator, collect=collect, user_themes=user_themes, remember_theme=True
+        config,
+        operator=operator,
+        collect=collect,
+        user_themes=user_themes,
+        remember_theme=True,
+        hostname=hostname,
     )
     result = app.run()
     if app.startup_error is not None:

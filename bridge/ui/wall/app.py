@@ -10,7 +10,6 @@ through pages.
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +26,7 @@ from bridge.core.clock import Clock, SystemClock
 from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
+from bridge.runtime.hosts import host_name
 from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.ui.display import before_app_init, configure_app
@@ -142,7 +142,7 @@ class WallApp(App[int]):
         self.config = config
         self.store_path = store_path
         self.clock: Clock = clock or SystemClock()
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or host_name(config)
         self.refresh_s = refresh_s
         self.page_s = page_s
         self.stale_after = config.ui.stale_after_intervals * config.local.interval

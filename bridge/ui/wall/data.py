@@ -14,7 +14,7 @@ from bridge.config.file import Config
 from bridge.core.models import Event, EventState, Severity, is_stale
 from bridge.core.query import EventQuery
 from bridge.rules.engine import FLAPPING
-from bridge.runtime.lease import poller_alive
+from bridge.runtime.hosts import any_collector_alive, host_name
 from bridge.store.base import Store
 
 __all__ = [
@@ -164,5 +164,5 @@ async def read_wall(store: Store, config: Config, now: float) -> WallData:
         exceptions=await schedule_exceptions(store, config, now),
         devices=await device_tiles(store, config, now),
         newest_sample_at=max((s.at for s in local), default=None),
-        poller_alive=await poller_alive(store, now),
+        poller_alive=await any_collector_alive(store, now, host_name(config)),
     )
