@@ -275,14 +275,21 @@ class BridgeApp(ConsoleApp):
         else:
             alive = await poller_alive(self._store, self.clock.now(), self.hostname)
             self._lease_text = "○ reading" if alive else "○ no poller"
+        # Other hosts' collectors lapse without a change in the feed: looked for here too.
+        if self._store is not None:
+            with contextlib.suppress(NoMatches):
+                await self.query_one(HealthPane).load_hosts()
         # A worker may finish while the app closes, after the header's parts are gone.
         with contextlib.suppress(NoMatches):
             self._show_header()
 
     def data_age(self) -> float:
         """Seconds since the newest local sample, or since start-up if none came yet."""
-        snap = self.query_one(HealthPane).snapshot
-        return self.clock.now() - (self._started_at if snap is None else snap.at)
+        pane = self.query_one(HealthPane)
+        at = pane.own_sample_at
+        if at is None and pane.shown_host is None and pane.snapshot is not None:
+            at = pane.snapshot.at  # no sample of this host's own: the one shown
+        return self.clock.now() - (self._started_at if at is None else at)
 
     def _schedule_tick(self) -> None:
         # On the clock, as the local collector samples (`on_the_clock`): an

@@ -1,4 +1,5 @@
-"""The Health pane: the local host's figures, the SNMP estate and the HTTP checks."""
+"""The Health pane: a host's figures (this one's, or another's where several report),
+the SNMP estate and the HTTP checks."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
+    from bridge.runtime.hosts import HostStatus
     from bridge.ui.panes.network_view import NetworkView
 
 __all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
+# Hosts re-read with the samples at most this often: another host's stop shows within
+# its stale threshold plus this (and the console's lease check covers a silent store).
+HOSTS_EVERY_S = 1.0
 
 
 class HealthPane(Pane):
@@ -33,6 +38,7 @@ class HealthPane(Pane):
     # zooms to show it and focuses it, so a second Enter opens a device.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "devices", "Devices", show=False),
+        Binding("h", "next_host", "Next host", show=False),
     ]
 
     def __init__(self) -> None:
@@ -45,6 +51,40 @@ class HealthPane(Pane):
         self.traps: Snapshot | None = None  # the trap receiver's counters
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
+        # Every host reporting to the store and which one this pane shows (None: this one).
+        self.hosts: list[HostStatus] = []
+        self.shown_host: str | None = None
+        self.own_sample_at: float | None = None  # this host's newest sample, for the header
+        self._hosts_at = float("-inf")
+
+    @property
+    def shown(self) -> str:
+        return self.shown_host or self.bridge.hostname
+
+    def action_next_host(self) -> None:
+        """Show the next host's figures (`h`), where more than one reports."""
+        from bridge.ui.panes.hosts_view import next_host
+
+        host = next_host(self.hosts, self.shown)
+        if host == self.shown:
+            return
+        self.shown_host = None if host == self.bridge.hostname else host
+        self.snapshot = None
+        self.series = {m: [] for m in SPARK_METRICS}
+        self._series_at = float("-inf")
+        self.run_worker(self.load(None), group="health-host", exclusive=True)
+
+    async def load_hosts(self) -> None:
+        """Re-read the hosts and their collectors' leases: a lease lapses without a
+        change in the feed, so the console calls this on its lease check too."""
+        from bridge.runtime.hosts import list_hosts
+
+        app = self.bridge
+        self._hosts_at = app.clock.now()
+        hosts = await list_hosts(app.store, self._hosts_at, app.stale_after)
+        if hosts != self.hosts:
+            self.hosts = hosts
+            self.redraw()
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
@@ -117,11 +157,24 @@ class HealthPane(Pane):
         health = changes is None or any(
             c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
         )
+        now = self.bridge.clock.now()
+        if (
+            changes is None
+            or any(
+                c.kind == "lease" or (c.kind == "reading" and c.ref.startswith("collector|"))
+                for c in changes
+            )
+            or (local and now - self._hosts_at >= HOSTS_EVERY_S)
+        ):
+            await self.load_hosts()
         if local and self.bridge.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
-            mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
+            own = [s for s in snaps if s.resource == self.bridge.hostname]
+            self.own_sample_at = own[0].at if own else None
+            mine = [s for s in snaps if s.resource == self.shown]
+            if self.shown_host is None:
+                mine = mine or snaps
             self.snapshot = mine[0] if mine else None
-            now = self.bridge.clock.now()
             if self.snapshot is not None and now - self._series_at >= SERIES_EVERY_S:
                 self._series_at = now
                 for metric, points in self.series.items():
@@ -195,7 +248,7 @@ class HealthPane(Pane):
         add_check_lines(checks, self.checks, compact=compact)
         # A filter shows a subset, and before the first layout the height is 0:
         # nothing to fit in either case.
-        taken = len(errors) + len(summary) + len(checks)
+        taken = len(errors) + len(summary) + len(checks) + (len(self.hosts) > 1)
         height = 0 if self.filter_text else max(0, view.size.height - taken)
         lines = (
             health_lines(
@@ -221,6 +274,10 @@ class HealthPane(Pane):
                 lines[0],
                 *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
             ]
+        if len(self.hosts) > 1:  # above all, filtered or not: which host this is
+            from bridge.ui.panes.hosts_view import host_line
+
+            lines.insert(0, host_line(self.hosts, self.shown))
         self.host_view.set_lines(lines)
         if table is not None and table.filter_text != self.filter_text:
             table.filter_text = self.filter_text
