@@ -30,6 +30,7 @@ from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp, create_app
 from bridge.ui.panes.events import EventsPane
 from bridge.ui.panes.health import HealthPane
+from bridge.ui.widgets.header import BridgeHeader, header_text
 
 pytestmark = pytest.mark.slow
 
@@ -150,6 +151,8 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
                 what="the host line with a and b alive",
             )
             assert health.snapshot is not None and health.snapshot.resource == "a"
+            header = app.query_one(BridgeHeader)
+            assert " a · 2 hosts " in header_text(header)
             await pilot.press("3", "h")
             await wait_until(
                 settled(
@@ -183,6 +186,11 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
                 )
 
             await wait_until(a_runs_the_estate, TAKEOVER, what="a to take over the estate")
+            await wait_until(
+                settled(pilot, lambda: " a · 2 hosts, 1 stale " in header_text(header)),
+                SHOWN,
+                what="the header counting b stale",
+            )
             assert time.monotonic() - killed < TAKEOVER
         assert stale_in < STALE_AFTER + SHOWN
         lease = await store.lease(collector_lease("b"))

@@ -84,17 +84,20 @@ class HostStatus:
         return "stale" if self.stale else "alive"
 
 
-async def list_hosts(store: Store, now: float, stale_after: float) -> list[HostStatus]:
+async def list_hosts(
+    store: Store, now: float, stale_after: float, *, duties: bool = True
+) -> list[HostStatus]:
     """Every host that has announced a collector or stored a local sample, by name.
 
-    `stale_after` (seconds) is how old a live host's newest sample may be.
+    `stale_after` (seconds) is how old a live host's newest sample may be; without
+    `duties` the estate leases are not read (a console's frequent look needs not).
     """
     announced: Mapping[str, Snapshot] = {
         s.resource: s for s in await store.snapshots(COLLECTOR_SOURCE)
     }
     local = {s.resource: s for s in await store.snapshots("local")}
     estate: dict[str, list[str]] = {}
-    for name in ESTATE_LEASES:
+    for name in ESTATE_LEASES if duties else ():
         held = await store.lease(name)
         if held is not None and held.expires_at > now:
             estate.setdefault(holder_host(held.holder), []).append(name)

@@ -323,6 +323,17 @@ class BridgeApp(ConsoleApp):
         except NoMatches:  # a tick while the app closes, after the panes' parts are gone
             return
 
+    def refresh_header(self) -> None:
+        self._show_header()
+
+    def _hosts_text(self) -> str:
+        """This host, and where several report, how many and how many are stale."""
+        hosts = self.query_one(HealthPane).hosts
+        if len(hosts) < 2:
+            return self.hostname
+        stale = sum(h.stale for h in hosts)
+        return f"{self.hostname} · {len(hosts)} hosts" + (f", {stale} stale" if stale else "")
+
     def _show_header(self) -> bool:
         """Draw the header; return whether the data is stale."""
         try:
@@ -331,7 +342,7 @@ class BridgeApp(ConsoleApp):
             # the lease field says whether anyone polls.
             stale = age if self.config.local.enabled and age > self.stale_after else None
             self.query_one(BridgeHeader).show(
-                host=self.hostname,
+                host=self._hosts_text(),
                 operator=self.operator,
                 lease=self._lease_text,
                 polling=self._polling,

@@ -43,6 +43,9 @@ class ConsoleApp(App[int]):
     def action_zoom(self) -> None:
         """Zoom the focused pane to the whole screen, or back."""
 
+    def refresh_header(self) -> None:
+        """Redraw the header (the hosts it counts changed)."""
+
     def poke_schedule(self) -> None:
         """Re-evaluate the schedule at once after an operator's change (if this
         console runs the schedule)."""

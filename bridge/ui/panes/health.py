@@ -81,10 +81,11 @@ class HealthPane(Pane):
 
         app = self.bridge
         self._hosts_at = app.clock.now()
-        hosts = await list_hosts(app.store, self._hosts_at, app.stale_after)
+        hosts = await list_hosts(app.store, self._hosts_at, app.stale_after, duties=False)
         if hosts != self.hosts:
             self.hosts = hosts
             self.redraw()
+            app.refresh_header()
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
