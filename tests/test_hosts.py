@@ -117,7 +117,7 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
         async def both_alive() -> bool:
             assert a.poll() is None, (isolated.root / "a.log").read_text()
             fresh = {s.resource for s in await store.snapshots("local")} == {"a", "b"}
-            return fresh and await host_states(store) == {"a": "alive", "b": "alive"}
+            return fresh and await host_states(store) == {"a": "up", "b": "up"}
 
         await wait_until(both_alive, START, what="two hosts alive with fresh samples")
         assert await estate_host(store, "schedule") == "b"  # a did not take it too
@@ -126,8 +126,8 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
         assert listed.returncode == 0, listed.stderr
         rows: list[dict[str, Any]] = json.loads(listed.stdout)
         assert [(r["host"], r["state"], r["lease"]["name"]) for r in rows] == [
-            ("a", "alive", "collector:a"),
-            ("b", "alive", "collector:b"),
+            ("a", "up", "collector:a"),
+            ("b", "up", "collector:b"),
         ]
         assert all(r["last_reading"] is not None for r in rows)
         assert "schedule" in rows[1]["duties"] and rows[0]["duties"] == []
@@ -145,7 +145,7 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
             await wait_until(
                 settled(
                     pilot,
-                    lambda: "▸a ● alive" in health_text(app) and " b ● alive" in health_text(app),
+                    lambda: "▸a ● up" in health_text(app) and " b ● up" in health_text(app),
                 ),
                 SHOWN,
                 what="the host line with a and b alive",
@@ -175,7 +175,7 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
             )
             stale_in = time.monotonic() - killed
             await wait_until(
-                settled(pilot, lambda: "▸b ○ no collector since" in health_text(app)),
+                settled(pilot, lambda: "▸b ○ down since" in health_text(app)),
                 TAKEOVER,
                 what="the host line showing b without a collector",
             )
@@ -198,9 +198,9 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
         listed = bridge_cli(isolated, "--config", str(path), "hosts", "--json")
         assert listed.returncode == 0, listed.stderr
         by_host = {r["host"]: r for r in json.loads(listed.stdout)}
-        assert (by_host["b"]["state"], by_host["b"]["stale"]) == ("dead", True)
+        assert (by_host["b"]["state"], by_host["b"]["stale"]) == ("down", True)
         assert by_host["b"]["stale_since"] is not None
-        assert by_host["a"]["state"] == "alive" and "schedule" in by_host["a"]["duties"]
+        assert by_host["a"]["state"] == "up" and "schedule" in by_host["a"]["duties"]
         table = bridge_cli(isolated, "--config", str(path), "hosts")
         assert table.returncode == 0 and "free (lapsed" in table.stdout, table.stdout
     finally:

@@ -77,11 +77,11 @@ class HostStatus:
 
     @property
     def state(self) -> str:
-        """`alive`, `stale` (a live collector whose samples stopped) or `dead` (no live
+        """`up`, `stale` (a live collector whose samples stopped) or `down` (no live
         lease: killed, stopped, or a store it cannot reach)."""
         if not self.alive:
-            return "dead"
-        return "stale" if self.stale else "alive"
+            return "down"
+        return "stale" if self.stale else "up"
 
 
 async def list_hosts(

@@ -278,7 +278,7 @@ class HealthPane(Pane):
         if len(self.hosts) > 1:  # above all, filtered or not: which host this is
             from bridge.ui.panes.hosts_view import host_line
 
-            lines.insert(0, host_line(self.hosts, self.shown))
+            lines.insert(0, host_line(self.hosts, self.shown, app.clock.now()))
         self.host_view.set_lines(lines)
         if table is not None and table.filter_text != self.filter_text:
             table.filter_text = self.filter_text
