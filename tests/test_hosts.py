@@ -8,6 +8,8 @@ exactly what several hosts on a PostgreSQL store look like to bridge's runtime.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -22,17 +24,15 @@ from seed import T0, seed_store
 from test_events_ui import STATE, prompt, row_of
 
 from bridge.config.file import Config, parse_config
-from bridge.core.clock import FixedClock
+from bridge.core.clock import FixedClock, SystemClock
 from bridge.core.models import EventState
 from bridge.runtime.hosts import collector_lease, holder_host, host_name, list_hosts
-from bridge.runtime.poller import build_collectors
+from bridge.runtime.poller import Poller, build_collectors
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp, create_app
 from bridge.ui.panes.events import EventsPane
 from bridge.ui.panes.health import HealthPane
 from bridge.ui.widgets.header import BridgeHeader, header_text
-
-pytestmark = pytest.mark.slow
 
 INTERVAL = 0.3  # the collectors' [local] interval
 STALE_AFTER = 3 * INTERVAL  # [ui] stale_after_intervals (3) times the interval
@@ -91,6 +91,7 @@ def console(config: Config, db: Path, host: str, clock: FixedClock | None = None
     )
 
 
+@pytest.mark.slow
 async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
     isolated: Isolated, processes: Processes
 ) -> None:
@@ -261,3 +262,35 @@ def test_the_host_is_named_by_flag_then_env_then_config(monkeypatch: pytest.Monk
     assert host_name(config, "from-flag") == "from-flag"
     monkeypatch.delenv("BRIDGE_HOST")
     assert host_name(Config()) == host_name()  # the system's host name
+
+
+async def test_each_estate_duty_runs_once_and_moves_when_its_holder_stops(tmp_path: Path) -> None:
+    """In one process, quick: two hosts' pollers on one store split nothing twice."""
+    config = Config.model_validate({"jobs": [{"name": "nightly", "schedule": "0 2 * * *"}]})
+    store = await open_store(tmp_path / "bridge.db")
+    pollers = {h: Poller(store, config, SystemClock(), [], lease_ttl=0.6, host=h) for h in "ab"}
+    tasks = {h: asyncio.create_task(p.run()) for h, p in pollers.items()}
+    try:
+
+        async def split() -> bool:
+            return all(p.holds_lease for p in pollers.values()) and all(
+                sum(p.holds(d) for p in pollers.values()) == 1 for d in ("schedule", "housekeeping")
+            )
+
+        await wait_until(split, SHOWN, what="both hosts polling, each duty held once")
+        holder = next(h for h, p in pollers.items() if p.holds("schedule"))
+        other = "b" if holder == "a" else "a"
+        tasks[holder].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[holder]
+
+        async def moved() -> bool:
+            return pollers[other].holds("schedule") and pollers[other].holds("housekeeping")
+
+        await wait_until(moved, SHOWN, what="the estate's duties moving to the other host")
+        assert await store.lease(collector_lease(holder)) is None  # stopped: released
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await store.close()
