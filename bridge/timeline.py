@@ -1,14 +1,19 @@
 """Today's occurrences of a set of jobs, as a compact strip of text for the Schedule pane.
 
-One character per slice of the day: `·` nothing due, `│` something due, `!` a job
-in trouble is due then; the now-marker `▼` sits on the scale line above. Cron is
-evaluated by croniter once per distinct (expression, zone, calendar) per day and
-cached, so a redraw for thousands of jobs costs a lookup each.
+One character per slice of the day, showing the worst state of what is due in
+it (`Slot`): a glyph per state, so the strip reads the same in monochrome, and
+an every-minute job draws a line of outcomes (done `─`, to come `╌`, running,
+late, failed), not a wall of identical marks. The scale line above keeps its
+hour labels and carries the now-marker `▼` in a cell of its own: a label the
+marker would touch moves aside by a column or two rather than lose a digit.
+Cron is evaluated by croniter once per distinct (expression, zone, calendar)
+per day and cached, so a redraw for thousands of jobs costs a lookup each.
 """
 
 from __future__ import annotations
 
 import bisect
+import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -18,9 +23,54 @@ from bridge.config import JobConfig
 if TYPE_CHECKING:
     from bridge.hours import OperationalHours
 
-__all__ = ["DayTimes", "day_bounds", "timeline_strip"]
+__all__ = ["GLYPH", "DayTimes", "Slot", "day_bounds", "slot_of", "timeline_strip"]
 
 MAX_PER_DAY = 1440  # an every-minute job: no more are drawn, or cached
+
+
+class Slot(enum.IntEnum):
+    """What a slice of the day holds, worst last: a slice shows its worst occurrence."""
+
+    NONE = 0  # nothing due
+    OK = 1  # due earlier and not in trouble (succeeded, or no longer the engine's concern)
+    PENDING = 2  # still to come (upcoming, due within its grace, held, rescheduled)
+    RUNNING = 3
+    LATE = 4  # late, overrunning, blocked by a dependency
+    FAILED = 5  # failed or missed
+
+
+# One distinct shape per state: colour is a second channel, never the only one.
+GLYPH = {
+    Slot.NONE: "·",
+    Slot.OK: "─",
+    Slot.PENDING: "╌",
+    Slot.RUNNING: "▶",
+    Slot.LATE: "!",
+    Slot.FAILED: "✖",
+}
+
+_OF_STATE = {
+    "failed": Slot.FAILED,
+    "missed": Slot.FAILED,
+    "late": Slot.LATE,
+    "overrunning": Slot.LATE,
+    "blocked": Slot.LATE,
+    "running": Slot.RUNNING,
+    "succeeded": Slot.OK,
+}
+
+
+def slot_of(state: str | None, t: float, now: float) -> Slot:
+    """An occurrence's slot state from the engine's word for it (None: no word).
+
+    Without one, an occurrence before `now` is drawn as done: the engine keeps a
+    job in its failed, missed or late state until a later occurrence settles it,
+    and those occurrences carry their state here.
+    """
+    found = _OF_STATE.get(state or "")
+    if found is not None:
+        return found
+    return Slot.PENDING if t > now or state is not None else Slot.OK
 
 
 def day_bounds(now: float, tz: tzinfo | None = None) -> tuple[float, float]:
@@ -86,37 +136,46 @@ class DayTimes:
 
 
 def timeline_strip(
-    occurrences: Iterable[tuple[float, bool]],
+    occurrences: Iterable[tuple[float, Slot]],
     now: float,
     start: float,
     end: float,
     width: int,
     tz: tzinfo | None = None,
 ) -> tuple[str, str, int]:
-    """(scale line, marks line, the now column) for (time, in trouble) pairs in [start, end).
+    """(scale line, marks line, the now column) for (time, slot state) pairs in [start, end).
 
-    The hour labels sit where the local clock reads that hour in `tz` (None: this
-    host), so after a daylight-saving change they still line up with the marks.
+    Each column shows the worst state due in it. The hour labels sit where the
+    local clock reads that hour in `tz` (None: this host), so after a
+    daylight-saving change they still line up with the marks; the now-marker
+    has its own cell on the scale line and never replaces a digit.
     """
     width = max(8, width)
     span = end - start
-    marks = ["·"] * width
-    for t, trouble in occurrences:
+    worst = [Slot.NONE] * width
+    for t, state in occurrences:
         if start <= t < end:
             col = min(width - 1, int((t - start) / span * width))
-            if trouble:
-                marks[col] = "!"
-            elif marks[col] != "!":
-                marks[col] = "│"
+            if state > worst[col]:
+                worst[col] = state
+    now_col = min(width - 1, max(0, int((now - start) / span * width)))
     scale = [" "] * width
+    scale[now_col] = "▼"
     step = 3 if width >= 48 else 6
     for hour in range(0, 24, step):
         col = int((_hour_at(start, hour, tz) - start) / span * width)
-        if not 0 <= col < width:
-            continue
-        label = f"{hour:02d}"
-        if col + 2 <= width:
-            scale[col : col + 2] = label
-    now_col = min(width - 1, max(0, int((now - start) / span * width)))
-    scale[now_col] = "▼"
-    return "".join(scale), "".join(marks), now_col
+        at = _label_at(col, now_col, width)
+        if at is not None:
+            scale[at : at + 2] = f"{hour:02d}"
+    return "".join(scale), "".join(GLYPH[s] for s in worst), now_col
+
+
+def _label_at(col: int, now_col: int, width: int) -> int | None:
+    """Where a two-digit label for column `col` goes: there, or the nearest place
+    (at most two columns away) that leaves the now-marker its own cell."""
+    if not 0 <= col < width:
+        return None
+    for at in (col, col + 1, col - 1, col + 2, col - 2):
+        if at >= 0 and at + 2 <= width and not at <= now_col < at + 2:
+            return at
+    return None
