@@ -3,11 +3,12 @@
 One character per slice of the day, showing the worst state of what is due in
 it (`Slot`): a glyph per state, so the strip reads the same in monochrome, and
 an every-minute job draws a line of outcomes (done `─`, to come `╌`, running,
-late, failed), not a wall of identical marks. The scale line above keeps its
-hour labels and carries the now-marker `▼` in a cell of its own: a label the
-marker would touch moves aside by a column or two rather than lose a digit.
-Cron is evaluated by croniter once per distinct (expression, zone, calendar)
-per day and cached, so a redraw for thousands of jobs costs a lookup each.
+late, failed; `?` where no engine has judged it), not a wall of identical marks.
+The scale line above keeps its hour labels and carries the now-marker `▼` in a
+cell of its own: a label the marker would touch moves aside by a column or two
+rather than lose a digit. Cron is evaluated by croniter once per distinct
+(expression, zone, calendar) per day and cached, so a redraw for thousands of
+jobs costs a lookup each.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ class Slot(enum.IntEnum):
     NONE = 0  # nothing due
     OK = 1  # due earlier and not in trouble (succeeded, or no longer the engine's concern)
     PENDING = 2  # still to come (upcoming, due within its grace, held, rescheduled)
-    RUNNING = 3
-    LATE = 4  # late, overrunning, blocked by a dependency
-    FAILED = 5  # failed or missed
+    UNKNOWN = 3  # due earlier, and no schedule engine has judged the job: nobody can vouch
+    RUNNING = 4
+    LATE = 5  # late, overrunning, blocked by a dependency
+    FAILED = 6  # failed or missed
 
 
 # One distinct shape per state: colour is a second channel, never the only one.
@@ -44,6 +46,7 @@ GLYPH = {
     Slot.NONE: "·",
     Slot.OK: "─",
     Slot.PENDING: "╌",
+    Slot.UNKNOWN: "?",
     Slot.RUNNING: "▶",
     Slot.LATE: "!",
     Slot.FAILED: "✖",
@@ -60,17 +63,20 @@ _OF_STATE = {
 }
 
 
-def slot_of(state: str | None, t: float, now: float) -> Slot:
+def slot_of(state: str | None, t: float, now: float, *, judged: bool = True) -> Slot:
     """An occurrence's slot state from the engine's word for it (None: no word).
 
-    Without one, an occurrence before `now` is drawn as done: the engine keeps a
-    job in its failed, missed or late state until a later occurrence settles it,
-    and those occurrences carry their state here.
+    Without one, an occurrence before `now` is drawn as done when the engine has
+    judged the job (`judged`): it keeps a job in its failed, missed or late state
+    until a later occurrence settles it, and those occurrences carry their state
+    here. Of a job no engine has judged, nothing past is known.
     """
     found = _OF_STATE.get(state or "")
     if found is not None:
         return found
-    return Slot.PENDING if t > now or state is not None else Slot.OK
+    if t > now or state is not None:
+        return Slot.PENDING
+    return Slot.OK if judged else Slot.UNKNOWN
 
 
 def day_bounds(now: float, tz: tzinfo | None = None) -> tuple[float, float]:

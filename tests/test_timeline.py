@@ -80,3 +80,9 @@ def test_the_now_marker_never_covers_a_digit_and_every_label_stays(width: int) -
         for hour in range(0, 24, 3):  # each label at most two columns from its hour
             exact = int(hour / 24 * width)
             assert f"{hour:02d}" in scale[max(0, exact - 2) : exact + 4], (minute, hour, scale)
+
+
+def test_past_occurrences_of_a_job_no_engine_judged_are_unknown() -> None:
+    # A console with no schedule engine behind it cannot say they ran.
+    assert slot_of(None, NOW - 60, NOW, judged=False) is Slot.UNKNOWN
+    assert slot_of(None, NOW + 60, NOW, judged=False) is Slot.PENDING

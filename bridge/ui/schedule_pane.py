@@ -54,6 +54,7 @@ SLOT_STYLE = {
     Slot.NONE: "muted",
     Slot.OK: "sev-ok",
     Slot.PENDING: "muted",
+    Slot.UNKNOWN: "muted",
     Slot.RUNNING: "sev-info",
     Slot.LATE: "sev-minor",
     Slot.FAILED: "sev-major",
@@ -274,7 +275,10 @@ class SchedulePane(Pane):
                     if occ["scheduled"] != occ["due"]:
                         moved.add(occ["scheduled"])
             times = self._day.times(job, start, end)
-            occurrences.extend((t, slot_of(known.get(t), t, now)) for t in times if t not in moved)
+            judged = record is not None
+            occurrences.extend(
+                (t, slot_of(known.get(t), t, now, judged=judged)) for t in times if t not in moved
+            )
             if known:
                 listed = set(times)
                 occurrences.extend(
