@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bridge.config import JobConfig
-from bridge.timeline import GLYPH, DayTimes, Slot, day_bounds, slot_of, timeline_strip
+from bridge.config.file import JobConfig
+from bridge.schedule.timeline import GLYPH, DayTimes, Slot, day_bounds, slot_of, timeline_strip
 
 NOW = datetime(2026, 3, 2, 11, 6, tzinfo=UTC).timestamp()
 LABELS = [f"{h:02d}" for h in range(0, 24, 3)]
