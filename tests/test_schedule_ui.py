@@ -509,3 +509,33 @@ async def test_the_timeline_keeps_its_hours_and_shows_each_slots_worst_state(
         now = scale.index("▼")
         assert set(marks[:now]) >= {"─", "✖", "!"} and set(marks[now + 1 :]) == {"╌"}
         assert "│" not in marks
+
+
+async def test_the_list_returns_to_its_top_when_the_operator_looks_elsewhere(
+    tmp_path: Path,
+) -> None:
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
+        await pilot.press("2", "end")  # the last quiet job: the list scrolls to it
+        await wait_until(settled(pilot, lambda: int(p.body.scroll_y) > 0), WAIT, what="scrolled")
+        await pilot.press("1")  # back to Events; the schedule moves on meanwhile
+        store = await open_store(tmp_path / "bridge.db")
+        try:
+            cfg = attention_config(archive=False)
+            clock = FixedClock(T0 + 20)
+            loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+            run = await store.job_start("ping", "cron", T0 + 20)
+            await loop.tick()
+            await store.job_finish("ping", "cron", T0 + 25, ok=True, run_id=run.run_id)
+            clock.set(T0 + 25)
+            await loop.tick()
+        finally:
+            await store.close()
+        await wait_until(
+            settled(pilot, lambda: ATTENTION - {"archive"} <= set(in_view(p))),
+            WAIT,
+            what="the jobs needing attention back in view",
+        )
+        assert str(p.border_title) == "2 Schedule (4 need attention)"

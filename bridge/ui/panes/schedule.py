@@ -221,7 +221,16 @@ class SchedulePane(Pane):
             key = (not exception, STATE_ORDER.get(state, 99), nxt or float("inf"), job.name)
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
-        self.body.set_rows([r for _, r in rows])
+        table = self.body
+        table.set_rows([r for _, r in rows])
+        if not table.has_focus:
+            # Nobody is moving the cursor: the list rests at its top, where the jobs
+            # needing attention are. Kept on its job through a re-sort, the cursor
+            # scrolled them out of a short pane while the operator looked elsewhere.
+            if table.cursor != 0:
+                table.cursor = 0
+            if table.scroll_y:
+                table.scroll_to(y=0, animate=False, immediate=True)
         self._fit_attention()
         self._draw_timeline()
 
