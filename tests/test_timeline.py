@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.config.file import JobConfig
-from bridge.schedule.timeline import GLYPH, DayTimes, Slot, day_bounds, slot_of, timeline_strip
+from bridge.schedule.timeline import (
+    GLYPH,
+    DayTimes,
+    Slot,
+    day_bounds,
+    marks_line,
+    slot_of,
+    timeline_strip,
+)
 
 NOW = datetime(2026, 3, 2, 11, 6, tzinfo=UTC).timestamp()
 LABELS = [f"{h:02d}" for h in range(0, 24, 3)]
@@ -86,3 +94,32 @@ def test_past_occurrences_of_a_job_no_engine_judged_are_unknown() -> None:
     # A console with no schedule engine behind it cannot say they ran.
     assert slot_of(None, NOW - 60, NOW, judged=False) is Slot.UNKNOWN
     assert slot_of(None, NOW + 60, NOW, judged=False) is Slot.PENDING
+
+
+@pytest.mark.parametrize("schedule", ["* * * * *", "*/7 * * * *", "0 */6 * * *", "30 4 * * *"])
+@pytest.mark.parametrize("width", [8, *WIDTHS])
+def test_the_panes_column_at_a_time_slots_match_the_strip_of_each_occurrence(
+    schedule: str, width: int
+) -> None:
+    job = JobConfig(name="j", schedule=schedule)
+    start, end = day_bounds(NOW, UTC)
+    day = DayTimes()
+    times = day.times(job, start, end)
+    cases: list[tuple[dict[float, str], list[float], bool]] = [
+        ({}, [], True),
+        ({}, [], False),
+        ({times[0]: "failed", times[-1]: "held"}, [], True),
+        # The first occurrence moved to 11:30 and late there; one before now running.
+        ({start + 11.5 * 3600: "late", times[len(times) // 3]: "running"}, [times[0]], True),
+    ]
+    for now in (start + 60, NOW, end - 60):
+        for known, moved, judged in cases:
+            # An occurrence the engine speaks of is drawn, even at a time another left.
+            pairs = [(t, slot_of(known.get(t), t, now, judged=judged)) for t in times
+                     if t not in moved or t in known]  # fmt: skip
+            pairs += [(t, slot_of(s, t, now)) for t, s in known.items() if t not in times]
+            _, expected, _ = timeline_strip(pairs, now, start, end, width, UTC)
+            worst = [Slot.NONE] * width
+            for col, slot in day.slots(job, now, start, end, width, known, moved, judged=judged):
+                worst[col] = max(worst[col], slot)
+            assert marks_line(worst) == expected, (now, known, moved, judged)

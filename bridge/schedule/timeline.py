@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,16 @@ from bridge.config.file import JobConfig
 if TYPE_CHECKING:
     from bridge.core.hours import OperationalHours
 
-__all__ = ["GLYPH", "DayTimes", "Slot", "day_bounds", "slot_of", "timeline_strip"]
+__all__ = [
+    "GLYPH",
+    "DayTimes",
+    "Slot",
+    "day_bounds",
+    "marks_line",
+    "scale_line",
+    "slot_of",
+    "timeline_strip",
+]
 
 MAX_PER_DAY = 1440  # an every-minute job: no more are drawn, or cached
 
@@ -102,6 +111,7 @@ class DayTimes:
     def __init__(self, hours: Mapping[str, OperationalHours] | None = None) -> None:
         self.hours = dict(hours or {})
         self._cache: dict[tuple[str, str, str | None, float], list[float]] = {}
+        self._columns: dict[tuple[int, float, float, int], list[tuple[int, int, int]]] = {}
 
     def times(self, job: JobConfig, start: float, end: float) -> list[float]:
         key = (job.schedule, job.timezone, job.calendar, start)
@@ -130,6 +140,81 @@ class DayTimes:
         self._cache[key] = out
         return out
 
+    def columns(
+        self, times: list[float], start: float, end: float, width: int
+    ) -> list[tuple[int, int, int]]:
+        """(column, first index, index past the last) of `times` per column they fall in.
+
+        Computed once per list of times (they are cached and shared by every job
+        on one schedule) and width, so a redraw costs a step per column, not per
+        occurrence: an every-minute job has 1 440 of them.
+        """
+        key = (id(times), start, end, width)
+        found = self._columns.get(key)
+        if found is not None:
+            return found
+        if len(self._columns) > 4096:
+            self._columns.clear()
+        runs: list[tuple[int, int, int]] = []
+        for i, t in enumerate(times):
+            col = _column(t, start, end, width)
+            if runs and runs[-1][0] == col:
+                runs[-1] = (col, runs[-1][1], i + 1)
+            else:
+                runs.append((col, i, i + 1))
+        self._columns[key] = runs
+        return runs
+
+    def slots(
+        self,
+        job: JobConfig,
+        now: float,
+        start: float,
+        end: float,
+        width: int,
+        known: Mapping[float, str] | None = None,
+        moved: Iterable[float] = (),
+        *,
+        judged: bool = True,
+    ) -> Iterator[tuple[int, Slot]]:
+        """(column, worst slot) for one job's day: what `timeline_strip` draws from
+        each occurrence's `slot_of`, the same, a step per column.
+
+        `known` is the engine's word per due time (the job's current and previous
+        occurrences), `moved` the cron times an operator moved away from.
+        """
+        times = self.times(job, start, end)
+        now_at = bisect.bisect_right(times, now)  # times[:now_at] are past
+        past = Slot.OK if judged else Slot.UNKNOWN
+        # Occurrences not drawn by the default rule: index -> their slot (None: moved away).
+        special: dict[int, Slot | None] = {}
+        for t in moved:
+            i = bisect.bisect_left(times, t)
+            if i < len(times) and times[i] == t:
+                special[i] = None
+        for t, state in (known or {}).items():
+            slot = slot_of(state, t, now, judged=judged)
+            i = bisect.bisect_left(times, t)
+            if i < len(times) and times[i] == t:
+                special[i] = slot
+            elif start <= t < end:  # an occurrence moved here
+                yield _column(t, start, end, width), slot
+        for col, lo, hi in self.columns(times, start, end, width):
+            if special and any(lo <= i < hi for i in special):
+                worst = Slot.NONE
+                for i in range(lo, hi):
+                    drawn = special.get(i, past if i < now_at else Slot.PENDING)
+                    if drawn is not None and drawn > worst:
+                        worst = drawn
+                if worst is not Slot.NONE:
+                    yield col, worst
+            elif hi <= now_at:
+                yield col, past
+            elif lo >= now_at:
+                yield col, Slot.PENDING
+            else:  # the column now is in: some past, some to come
+                yield col, max(past, Slot.PENDING)
+
     def next_after(self, job: JobConfig, now: float, tz: tzinfo | None = None) -> float | None:
         """The next occurrence after `now` today or tomorrow (enough for a NEXT column)."""
         start, end = day_bounds(now, tz)
@@ -139,6 +224,10 @@ class DayTimes:
             if i < len(times):
                 return times[i]
         return None
+
+
+def _column(t: float, start: float, end: float, width: int) -> int:
+    return min(width - 1, int((t - start) / (end - start) * width))
 
 
 def timeline_strip(
@@ -151,19 +240,36 @@ def timeline_strip(
 ) -> tuple[str, str, int]:
     """(scale line, marks line, the now column) for (time, slot state) pairs in [start, end).
 
-    Each column shows the worst state due in it. The hour labels sit where the
-    local clock reads that hour in `tz` (None: this host), so after a
-    daylight-saving change they still line up with the marks; the now-marker
-    has its own cell on the scale line and never replaces a digit.
+    Each column shows the worst state due in it (`marks_line`); `DayTimes.slots`
+    gives the same worst states a column at a time.
     """
     width = max(8, width)
-    span = end - start
     worst = [Slot.NONE] * width
     for t, state in occurrences:
         if start <= t < end:
-            col = min(width - 1, int((t - start) / span * width))
+            col = _column(t, start, end, width)
             if state > worst[col]:
                 worst[col] = state
+    scale, now_col = scale_line(now, start, end, width, tz)
+    return scale, marks_line(worst), now_col
+
+
+def marks_line(worst: Iterable[Slot]) -> str:
+    """One glyph per column, of its worst slot."""
+    return "".join(GLYPH[s] for s in worst)
+
+
+def scale_line(
+    now: float, start: float, end: float, width: int, tz: tzinfo | None = None
+) -> tuple[str, int]:
+    """(the hour scale, the now column) `width` columns wide.
+
+    The hour labels sit where the local clock reads that hour in `tz` (None:
+    this host), so after a daylight-saving change they still line up with the
+    marks; the now-marker has its own cell and never replaces a digit.
+    """
+    width = max(8, width)
+    span = end - start
     now_col = min(width - 1, max(0, int((now - start) / span * width)))
     scale = [" "] * width
     scale[now_col] = "▼"
@@ -173,7 +279,7 @@ def timeline_strip(
         at = _label_at(col, now_col, width)
         if at is not None:
             scale[at : at + 2] = f"{hour:02d}"
-    return "".join(scale), "".join(GLYPH[s] for s in worst), now_col
+    return "".join(scale), now_col
 
 
 def _label_at(col: int, now_col: int, width: int) -> int | None:

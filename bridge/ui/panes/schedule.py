@@ -37,8 +37,8 @@ from bridge.schedule.timeline import (
     DayTimes,
     Slot,
     day_bounds,
-    slot_of,
-    timeline_strip,
+    marks_line,
+    scale_line,
 )
 from bridge.ui.panes.health import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
@@ -276,31 +276,27 @@ class SchedulePane(Pane):
         now = app.clock.now()
         start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
-        occurrences: list[tuple[float, Slot]] = []
+        worst = [Slot.NONE] * width
         for job in self.jobs:
             record = self.records.get(job.name)
             data = record.data if record is not None else {}
             # The engine's word on its latest occurrences; a rescheduled one is
             # drawn at its new time, not at the time it left.
             known: dict[float, str] = {}
-            moved: set[float] = set()
+            moved: list[float] = []
             for key in ("previous", "current"):
                 occ = data.get(key)
                 if occ:
                     known[occ["due"]] = occ["state"]
                     if occ["scheduled"] != occ["due"]:
-                        moved.add(occ["scheduled"])
-            times = self._day.times(job, start, end)
-            judged = record is not None
-            occurrences.extend(
-                (t, slot_of(known.get(t), t, now, judged=judged)) for t in times if t not in moved
-            )
-            if known:
-                listed = set(times)
-                occurrences.extend(
-                    (t, slot_of(state, t, now)) for t, state in known.items() if t not in listed
-                )
-        scale, marks, _ = timeline_strip(occurrences, now, start, end, width, tz=display_tzinfo())
+                        moved.append(occ["scheduled"])
+            for col, slot in self._day.slots(
+                job, now, start, end, width, known, moved, judged=record is not None
+            ):
+                if slot > worst[col]:
+                    worst[col] = slot
+        scale, _ = scale_line(now, start, end, width, tz=display_tzinfo())
+        marks = marks_line(worst)
         lines: list[Line] = [_scale_line(scale), _marks_line(marks)]
         # A third line for maintenance only where every job needing attention keeps its row.
         maint = self._maintenance_line(now)
