@@ -539,3 +539,25 @@ async def test_the_list_returns_to_its_top_when_the_operator_looks_elsewhere(
             what="the jobs needing attention back in view",
         )
         assert str(p.border_title) == "2 Schedule (4 need attention)"
+
+
+async def test_after_a_resize_to_80x24_the_pane_still_fits_what_needs_attention(
+    tmp_path: Path,
+) -> None:
+    app = await attention_app(tmp_path, archive=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 8), WAIT, what="statuses")
+        assert set(in_view(p)) >= ATTENTION
+        await pilot.resize_terminal(80, 24)
+        # Half of the 17 rows Events and Schedule share, rounded up: four of five in view.
+        await wait_until(
+            settled(pilot, lambda: p.outer_size.height == 9), WAIT, what="the pane's new height"
+        )
+        assert len(ATTENTION & set(in_view(p))) == 4
+        assert str(p.border_title) == "2 Schedule (5 need attention, 1 not shown)"
+        await pilot.resize_terminal(120, 40)
+        await wait_until(
+            settled(pilot, lambda: set(in_view(p)) >= ATTENTION), WAIT, what="all five again"
+        )
+        assert str(p.border_title) == "2 Schedule (5 need attention)"

@@ -231,7 +231,6 @@ class SchedulePane(Pane):
                 table.cursor = 0
             if table.scroll_y:
                 table.scroll_to(y=0, animate=False, immediate=True)
-        self._fit_attention()
         self._draw_timeline()
 
     def _fit_attention(self) -> None:
@@ -272,6 +271,7 @@ class SchedulePane(Pane):
             self.border_title = plain(title)
 
     def _draw_timeline(self) -> None:
+        self._fit_attention()  # here too: the timer's redraw follows a resize of the screen
         app = self.bridge
         now = app.clock.now()
         start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
@@ -329,7 +329,6 @@ class SchedulePane(Pane):
         return tuple(parts)
 
     def on_resize(self) -> None:
-        self._fit_attention()
         self._draw_timeline()
 
     # -- keys -------------------------------------------------------------------------
