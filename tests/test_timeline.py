@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.schedule.timeline import (
     GLYPH,
     DayTimes,

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import (
     Change,
     JobRun,
@@ -40,7 +40,7 @@ from bridge.schedule.timeline import (
     marks_line,
     scale_line,
 )
-from bridge.ui.panes.health import Pane
+from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
 
