@@ -520,24 +520,40 @@ async def test_the_list_returns_to_its_top_when_the_operator_looks_elsewhere(
         await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
         await pilot.press("2", "end")  # the last quiet job: the list scrolls to it
         await wait_until(settled(pilot, lambda: int(p.body.scroll_y) > 0), WAIT, what="scrolled")
-        await pilot.press("1")  # back to Events; the schedule moves on meanwhile
-        store = await open_store(tmp_path / "bridge.db")
-        try:
-            cfg = attention_config(archive=False)
-            clock = FixedClock(T0 + 20)
-            loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
-            run = await store.job_start("ping", "cron", T0 + 20)
-            await loop.tick()
-            await store.job_finish("ping", "cron", T0 + 25, ok=True, run_id=run.run_id)
-            clock.set(T0 + 25)
-            await loop.tick()
-        finally:
-            await store.close()
+        assert "not shown" in str(p.border_title)
+        await pilot.press("1")  # back to Events
         await wait_until(
             settled(pilot, lambda: ATTENTION - {"archive"} <= set(in_view(p))),
             WAIT,
             what="the jobs needing attention back in view",
         )
+        assert str(p.border_title) == "2 Schedule (4 need attention)"
+
+
+async def test_a_re_sort_does_not_scroll_the_list_nobody_is_using(tmp_path: Path) -> None:
+    app = await attention_app(tmp_path, archive=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 8), WAIT, what="statuses")
+        assert p.body.current_key == "load"  # the worst job first; Events has the focus
+        # load runs again and succeeds: it goes down among the quiet jobs.
+        store = await open_store(tmp_path / "bridge.db")
+        try:
+            cfg = attention_config(archive=True)
+            clock = FixedClock(T0 + 20)
+            loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+            run = await store.job_start("load", "cron", T0 + 20)
+            await loop.tick()
+            clock.set(T0 + 30)
+            await store.job_finish("load", "cron", T0 + 30, ok=True, run_id=run.run_id)
+            await loop.tick()
+        finally:
+            await store.close()
+        await wait_until(
+            settled(pilot, lambda: p.records["load"].state == "succeeded"), WAIT, what="load ok"
+        )
+        await pilot.pause()
+        assert set(in_view(p)) >= ATTENTION - {"load"}
         assert str(p.border_title) == "2 Schedule (4 need attention)"
 
 

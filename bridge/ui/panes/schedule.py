@@ -221,17 +221,25 @@ class SchedulePane(Pane):
             key = (not exception, STATE_ORDER.get(state, 99), nxt or float("inf"), job.name)
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
-        table = self.body
-        table.set_rows([r for _, r in rows])
-        if not table.has_focus:
-            # Nobody is moving the cursor: the list rests at its top, where the jobs
-            # needing attention are. Kept on its job through a re-sort, the cursor
-            # scrolled them out of a short pane while the operator looked elsewhere.
-            if table.cursor != 0:
-                table.cursor = 0
-            if table.scroll_y:
-                table.scroll_to(y=0, animate=False, immediate=True)
+        self.body.set_rows([r for _, r in rows])
+        self._rest_at_top()
         self._draw_timeline()
+
+    def _rest_at_top(self) -> None:
+        """Where nobody moves the cursor, the list rests at its top, where the jobs
+        needing attention are. Kept on its job through a re-sort, the cursor
+        scrolled them out of a short pane while the operator looked elsewhere.
+        (A prompt over the pane keeps the list's focus, and so its cursor.)"""
+        table = self.body
+        if table.has_focus:
+            return
+        if table.cursor != 0:
+            table.cursor = 0
+        if table.scroll_y:
+            table.scroll_to(y=0, animate=False, immediate=True)
+
+    def on_descendant_blur(self) -> None:
+        self._rest_at_top()
 
     def _fit_attention(self) -> None:
         """Ask for the rows every job needing attention takes and one more (where
