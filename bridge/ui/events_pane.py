@@ -621,7 +621,7 @@ def _evidence_lines(evidence: dict[str, Any]) -> list[Line]:
         k: v for k, v in evidence.items() if k not in ("at", "metrics", "top_cpu", "top_memory")
     }
     for k, v in extra.items():
-        lines.append(((f"  {k:<10}", "label"), (json.dumps(v)[:200], "")))
+        lines.append(((f"  {k:<10}", "label"), (json.dumps(v), "")))
     return lines
 
 
@@ -659,7 +659,8 @@ class EventDetailsScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
             box.border_title = plain(f"Event {self.event_id}")
             box.border_subtitle = "c copies · Esc closes"
-            yield LinesView(id="event-lines")
+            # Wrapped: a 400-character trap summary is read whole, even at 80x24.
+            yield LinesView(wrap=True, id="event-lines")
             yield Markdown("", id="runbook")
 
     async def on_mount(self) -> None:
@@ -711,7 +712,7 @@ class EventDetailsScreen(ModalScreen[None]):
             lines.append(
                 (
                     (f"  {_iso(j.at)}  ", "muted"),
-                    (f"{safe_text(j.actor)[:12]:<12} ", ""),
+                    (f"{safe_text(j.actor):<12} ", ""),
                     (f"{j.action:<9} ", "label"),
                     (j.note, ""),
                 )

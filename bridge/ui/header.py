@@ -15,6 +15,7 @@ from textual.containers import Horizontal
 
 from bridge.timefmt import show_time
 from bridge.ui.lines import Line, LinesView
+from bridge.wrap import clip
 
 __all__ = ["BridgeHeader", "HeaderLine", "header_line", "header_text"]
 
@@ -49,7 +50,7 @@ def header_line(
     parts: list[tuple[str, str]] = []
     used = 0
     for text, cls in left:
-        text = text[: room - used]
+        text = clip(text, room - used)
         if text:
             parts.append((text, cls))
             used += len(text)

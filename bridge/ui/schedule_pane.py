@@ -494,12 +494,12 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        outcome = f"  {safe_text(run.outcome)}" if run.outcome else ""
         history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:
-        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()[-15:]]
+        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()]
         fields.append((f"output {tail_run.run_id}", "\n".join(tail)))
     if changes:
         fields.append(

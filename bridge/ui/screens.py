@@ -107,7 +107,7 @@ class HelpScreen(_Dialog):
                 lines.append(((f"  {key:<18}", "label"), (what, "")))
             lines.append((("", ""),))
         lines.append((("Esc, q or ? closes this help.", "muted"),))
-        view = LinesView(id="help-lines")
+        view = LinesView(wrap=True, id="help-lines")
         view.set_lines(lines)
         # Scrolls: the keys are longer than an 80x24 screen.
         with VerticalScroll(classes="dialog", id="help-dialog") as box:
@@ -128,7 +128,8 @@ class DetailsScreen(_Dialog):
             text_lines = value.splitlines() or [""]
             lines.append(((f"{key:<{width}}", "label"), (text_lines[0], "")))
             lines.extend(((" " * width, ""), (more, "")) for more in text_lines[1:])
-        view = LinesView(id="details-lines")
+        # Wrapped, not cut: a job's message or output line is read whole at 80x24.
+        view = LinesView(wrap=True, id="details-lines")
         view.set_lines(lines)
         with VerticalScroll(classes="dialog", id="details-dialog") as box:
             box.border_title = plain(self.title_text)

@@ -35,6 +35,7 @@ from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.session import end_with_the_terminal
 from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
+from bridge.wrap import clip
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["DEVICE_MARKS", "SEVERITY_MARKS", "WallApp", "run_wall"]
@@ -257,7 +258,7 @@ class WallApp(App[int]):
         lines: list[Line] = []
         for e in data.serious:
             sev = e.severity.label
-            ack = "" if e.acked_by is None else f"  ack {safe_text(e.acked_by)[:12]}"
+            ack = "" if e.acked_by is None else f"  ack {clip(safe_text(e.acked_by), 12)}"
             lines.append(
                 (
                     (f"{SEVERITY_MARKS[e.severity]} {sev.upper():<8} ", f"sev-{sev}"),
@@ -278,7 +279,7 @@ class WallApp(App[int]):
             lines.append(
                 (
                     (f"✖ {j.state.upper():<11} ", "sev-major"),
-                    (f"{safe_text(j.job)[:18]:<18} ", "heading"),
+                    (f"{clip(safe_text(j.job), 18):<18} ", "heading"),
                     (f"due {due}", "muted"),
                 )
             )
@@ -314,7 +315,7 @@ class WallApp(App[int]):
             return
         grid.mount_all(
             Static(
-                f"{safe_text(t.name)[: TILE_WIDTH - 4]}\n{DEVICE_MARKS[t.status]}",
+                f"{clip(safe_text(t.name), TILE_WIDTH - 4)}\n{DEVICE_MARKS[t.status]}",
                 classes=f"tile -{t.status.value}",
                 markup=False,
             )
