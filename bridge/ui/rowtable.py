@@ -186,6 +186,14 @@ class RowTable(ScrollView, can_focus=True):
         if self.rows:
             self.cursor = index if index >= 0 else len(self.rows) + index
 
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row with `key`; False if no row has it."""
+        for i, row in enumerate(self.rows):
+            if row.key == key:
+                self.cursor = i
+                return True
+        return False
+
     def action_select(self) -> None:
         key = self.current_key
         if key is not None:

@@ -371,6 +371,20 @@ class SchedulePane(Pane):
         return change
 
     # -- details ------------------------------------------------------------------------
+    def show_job(self, name: str) -> bool:
+        """Go to a job from elsewhere (`J` on its event): this pane focused, the cursor
+        on the job (a filter that hides it is cleared), its details open."""
+        if not any(j.name == name for j in self.jobs):
+            return False
+        if not self.body.move_to(name) and self.filter_text:
+            self.set_filter("")
+        if not self.body.move_to(name):
+            self.redraw()  # before the first load: rows from the config alone
+            self.body.move_to(name)
+        self.focus_body()
+        self.open_details(name)
+        return True
+
     def open_details(self, key: str) -> None:
         job = next((j for j in self.jobs if j.name == key), None)
         if job is not None:

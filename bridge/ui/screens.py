@@ -59,6 +59,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("M", "mark every listed event the filter matches"),
             ("C", "clear the marks"),
             ("h", "show history (resolved events) too"),
+            ("J", "a job's event: go to the job, its details open"),
         ],
     ),
     (
