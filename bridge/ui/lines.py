@@ -183,9 +183,18 @@ class LinesView(ScrollView, can_focus=True):
         """The text of each line as drawn (wrapped, with `wrap`), whether scrolled to or not."""
         return ["".join(t for t, _ in line) for line in self._shown]
 
+    @property
+    def wrap_width(self) -> int:
+        """The cells a wrapped line may take: the view's width, less its scrollbar's
+        column where the view scrolls itself (the bar is drawn over the last column)."""
+        height = self.styles.height
+        scrolls = height is None or not height.is_auto
+        bar = self.styles.scrollbar_size_vertical if scrolls else 0
+        return max(0, self.size.width - bar)
+
     def _wrapped(self, lines: Sequence[Line]) -> list[Line]:
-        width = self.size.width
-        self._shown_width = width
+        width = self.wrap_width
+        self._shown_width = self.size.width
         if width <= 0:  # not laid out yet: wrapped when it is
             return list(lines)
         return [part for line in lines for part in wrap_line(line, width)]

@@ -169,7 +169,7 @@ class _ServiceScreen(ModalScreen[bool]):
         view = self.view
         # Before the first layout the view has no width: the dialog's widest is used,
         # and fit() lays it out again once the width is known.
-        width = view.size.width or max(20, self.size.width - 4)
+        width = view.wrap_width or max(20, self.size.width - 5)
         self._laid_out_at = view.size.width
         view.set_lines(table_lines(*self.content, width))
 
