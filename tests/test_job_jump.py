@@ -53,9 +53,14 @@ async def app(tmp_path: Path) -> BridgeApp:
 
 
 def offered(app: BridgeApp) -> bool:
-    """Whether `J` is live here (the footer and the palette offer it)."""
+    """Whether `J` is live here (the footer offers it), and the palette agrees."""
     found = app.screen.active_bindings.get("J")
-    return found is not None and found.enabled
+    live = found is not None and found.enabled
+    if isinstance(app.screen, EventDetailsScreen):
+        return live
+    titles = [c.title for c in app.get_system_commands(app.screen)]
+    assert ("Events: Job" in titles) == live, titles
+    return live
 
 
 async def on_job_event(pilot: Pilot[int], app: BridgeApp) -> EventsPane:

@@ -106,7 +106,8 @@ class EventsPane(Pane):
         Binding("C", "clear_marks", "Clear marks", show=False),
         Binding("h", "history", "History"),
         # Shown (footer, palette) only with a job's event under the cursor: check_action.
-        Binding("J", "job", "Job details"),
+        # "Job", not "Job details": at 80 columns the footer then still ends "? Help q Quit".
+        Binding("J", "job", "Job"),
     ]
 
     COLUMNS = (

@@ -73,7 +73,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Service levels",
         [
-            ("R", "reports: response times, jobs, availability, outbox"),
+            ("R", "reports: service levels and the outbox (p: the period)"),
             ("O", "shift handover (w: write a note, a: accept)"),
             ("T", "take the bridge: sign on by name on a shared account"),
         ],
