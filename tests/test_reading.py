@@ -214,3 +214,33 @@ def test_wrapping_keeps_every_word_and_splits_only_what_is_wider_than_a_line() -
     lines = table_text(("id", "why"), [("7", "because " * 10)], 30)
     assert lines[0].split() == ["id", "why"] and all(len(line) <= 30 for line in lines)
     assert " ".join(lines[1:]).split()[1:] == ["because"] * 10
+
+
+async def test_a_table_with_a_scrollbar_keeps_its_last_column_clear(tmp_path: Path) -> None:
+    """The scrollbar is drawn over a view's last column: a full-width state ("shelvd")
+    lost its last letter under it. The columns share the width the bar leaves."""
+    db = tmp_path / "bridge.db"
+    store = await open_store(db)
+    try:
+        await store.upsert_events(
+            [
+                EventInput("http", f"svc{i:02d}", "http", Severity.WARNING, f"slow {i}", T0 - i)
+                for i in range(30)
+            ],
+            "bridge",
+        )
+        last = await store.find_event("http|svc29|http")
+        assert last is not None
+        await store.act([last.id], Action.SHELVE, "bob", T0 - 1, until=T0 + 3600)
+    finally:
+        await store.close()
+    app = app_on(db)
+    async with app.run_test(size=NARROW) as pilot:
+        table = app.query_one(EventsPane).body
+        await wait_until(settled(pilot, lambda: len(table.rows) == 30), WAIT, what="rows")
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.show_vertical_scrollbar
+        clear = table.scrollable_content_region.width
+        shown = [line[:clear].rstrip() for line in drawn(table)]
+        assert any(line.endswith(" shelvd") for line in shown), shown
