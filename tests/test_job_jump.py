@@ -15,14 +15,14 @@ from seed import T0
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import EventInput, Severity
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp, create_app
-from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.schedule_pane import SchedulePane
-from bridge.ui.screens import DetailsScreen
+from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+from bridge.ui.panes.schedule import SchedulePane
+from bridge.ui.screens.modals import DetailsScreen
 
 WAIT = 5.0
 RESOURCE = 3  # the Events pane's resource column

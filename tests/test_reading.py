@@ -15,17 +15,17 @@ from conftest import Isolated, run_bridge, seeded_config, settled, wait_until
 from seed import T0, seed_store
 from textual.widget import Widget
 
-from bridge.actions import Action
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import EventInput, Severity
+from bridge.config.file import Config
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
+from bridge.core.wrap import cell_width, clip, table_text, wrap_text
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp, create_app
-from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.lines import LinesView
-from bridge.ui.reports_view import HandoverScreen
-from bridge.ui.screens import DetailsScreen, HelpScreen
-from bridge.wrap import cell_width, clip, table_text, wrap_text
+from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+from bridge.ui.screens.modals import DetailsScreen, HelpScreen
+from bridge.ui.screens.reports import HandoverScreen
+from bridge.ui.widgets.lines import LinesView
 
 NARROW = (80, 24)
 WAIT = 5.0
