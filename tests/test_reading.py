@@ -18,7 +18,7 @@ from textual.widget import Widget
 from bridge.config.file import Config
 from bridge.core.actions import Action
 from bridge.core.clock import FixedClock
-from bridge.core.models import EventInput, Severity
+from bridge.core.models import EventInput, ScheduleAction, Severity
 from bridge.core.wrap import cell_width, clip, table_text, wrap_text
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp, create_app
@@ -33,6 +33,7 @@ WAIT = 5.0
 # Numbered words: a word cut at the screen's edge, or one dropped, is seen.
 SUMMARY = "linkDown trap from edge-rt9: " + " ".join(f"s{i:03d}" for i in range(74)) + " s-end"
 REASON = "vendor ticket 4411: " + " ".join(f"r{i:03d}" for i in range(60)) + " r-end"
+WHY = "after the warehouse fix: " + " ".join(f"y{i:03d}" for i in range(40)) + " y-end"
 MESSAGE = "load step 3 failed: " + " ".join(f"m{i:03d}" for i in range(40)) + " m-end"
 # 50 lines of output (what `bridge job run` keeps), some longer than the screen.
 OUTPUT = "\n".join(f"out{i:02d} " + " ".join(f"o{i:02d}w{k}" for k in range(15)) for i in range(50))
@@ -140,6 +141,10 @@ async def shelve_with_reason(store: Store) -> None:
     # to the last cell: the line ends clear of the scrollbar, or not.
     note = f"{REASON} https://tickets.example/{'x' * 150}"
     await store.act([trap.id], Action.SHELVE, "bob", T0 - 60, until=T0 + 7200, note=note)
+    hour = T0 + 3600 - T0 % 3600
+    await store.change_schedule(
+        "etl-load", ScheduleAction.RESCHEDULE, hour, "bob", WHY, T0 - 30, new_time=hour + 7200
+    )
 
 
 async def test_the_handover_view_at_80x24_wraps_summaries_and_reasons(tmp_path: Path) -> None:
@@ -175,7 +180,7 @@ async def test_the_handover_view_at_80x24_wraps_summaries_and_reasons(tmp_path: 
         assert "s-end" in shown and "r-end" in shown
 
 
-def test_cli_handover_wraps_to_the_terminal_and_keeps_rows_whole_in_a_pipe(
+def test_cli_handover_and_report_wrap_to_the_terminal_and_keep_rows_whole_in_a_pipe(
     isolated: Isolated,
 ) -> None:
     config = seeded_config(isolated, shelve_with_reason, '[store]\npath = "{db}"\n')
@@ -186,11 +191,17 @@ def test_cli_handover_wraps_to_the_terminal_and_keeps_rows_whole_in_a_pipe(
     assert all(cell_width(line) <= 80 for line in lines), max(lines, key=len)
     shown = set(narrow.stdout.split())
     assert set(SUMMARY.split()) <= shown and set(REASON.split()) <= shown
+    report = run_bridge(isolated, "--config", str(config), "report", "--since", "90d",
+                        env={**isolated.env, "COLUMNS": "80"})  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert all(cell_width(line) <= 80 for line in report.stdout.splitlines())
+    assert set(WHY.split()) <= set(report.stdout.split())
     piped = run_bridge(
         isolated, *args, env={k: v for k, v in isolated.env.items() if k != "COLUMNS"}
     )
     assert piped.returncode == 0, piped.stderr
     assert SUMMARY in piped.stdout and REASON in piped.stdout  # each on its row, whole
+    assert WHY in piped.stdout
 
 
 async def test_help_wraps_at_80x24(tmp_path: Path) -> None:
