@@ -221,15 +221,19 @@ class SchedulePane(Pane):
             key = (not exception, STATE_ORDER.get(state, 99), nxt or float("inf"), job.name)
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
-        self.body.set_rows([r for _, r in rows])
-        self._rest_at_top()
+        table = self.body
+        resting = table.cursor == 0 and not table.scroll_y
+        table.set_rows([r for _, r in rows])
+        if resting:  # a re-sort does not carry it off its top
+            self._rest_at_top()
         self._draw_timeline()
 
     def _rest_at_top(self) -> None:
         """Where nobody moves the cursor, the list rests at its top, where the jobs
         needing attention are. Kept on its job through a re-sort, the cursor
         scrolled them out of a short pane while the operator looked elsewhere.
-        (A prompt over the pane keeps the list's focus, and so its cursor.)"""
+        A cursor put on a job from elsewhere (`show_job`) stays until focus
+        leaves the list; a prompt over the pane keeps the list's focus."""
         table = self.body
         if table.has_focus:
             return
@@ -455,6 +459,20 @@ class SchedulePane(Pane):
         return change
 
     # -- details ------------------------------------------------------------------------
+    def show_job(self, name: str) -> bool:
+        """Go to a job from elsewhere (`J` on its event): this pane focused, the cursor
+        on the job (a filter that hides it is cleared), its details open."""
+        if not any(j.name == name for j in self.jobs):
+            return False
+        if not self.body.move_to(name) and self.filter_text:
+            self.set_filter("")
+        if not self.body.move_to(name):
+            self.redraw()  # before the first load: rows from the config alone
+            self.body.move_to(name)
+        self.focus_body()
+        self.open_details(name)
+        return True
+
     def open_details(self, key: str) -> None:
         job = next((j for j in self.jobs if j.name == key), None)
         if job is not None:
@@ -591,12 +609,12 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        outcome = f"  {safe_text(run.outcome)}" if run.outcome else ""
         history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:
-        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()[-15:]]
+        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()]
         fields.append((f"output {tail_run.run_id}", "\n".join(tail)))
     if changes:
         fields.append(
