@@ -577,3 +577,19 @@ async def test_after_a_resize_to_80x24_the_pane_still_fits_what_needs_attention(
             settled(pilot, lambda: set(in_view(p)) >= ATTENTION), WAIT, what="all five again"
         )
         assert str(p.border_title) == "2 Schedule (5 need attention)"
+
+
+async def test_a_cursor_put_on_a_job_from_elsewhere_stays_through_a_redraw(
+    tmp_path: Path,
+) -> None:
+    # J puts the cursor on a job before the list has the focus: a redraw in
+    # between must not send it back to the top.
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
+        assert not p.body.has_focus
+        assert p.body.move_to("cleanup")
+        p.redraw()
+        await pilot.pause()
+        assert p.body.current_key == "cleanup"
