@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bridge.config.file import Config
@@ -85,27 +85,35 @@ class HostStatus:
 
 
 async def list_hosts(
-    store: Store, now: float, stale_after: float, *, duties: bool = True
+    store: Store,
+    now: float,
+    stale_after: float,
+    *,
+    duties: bool = True,
+    local: Sequence[Snapshot] | None = None,
 ) -> list[HostStatus]:
     """Every host that has announced a collector or stored a local sample, by name.
 
     `stale_after` (seconds) is how old a live host's newest sample may be; without
-    `duties` the estate leases are not read (a console's frequent look needs not).
+    `duties` the estate leases are not read (a console's frequent look needs not);
+    `local` is the local snapshots where the caller has just read them.
     """
     announced: Mapping[str, Snapshot] = {
         s.resource: s for s in await store.snapshots(COLLECTOR_SOURCE)
     }
-    local = {s.resource: s for s in await store.snapshots("local")}
+    samples = {
+        s.resource: s for s in (local if local is not None else await store.snapshots("local"))
+    }
     estate: dict[str, list[str]] = {}
     for name in ESTATE_LEASES if duties else ():
         held = await store.lease(name)
         if held is not None and held.expires_at > now:
             estate.setdefault(holder_host(held.holder), []).append(name)
     hosts: list[HostStatus] = []
-    for host in sorted(set(announced) | set(local)):
+    for host in sorted(set(announced) | set(samples)):
         lease = await store.lease(collector_lease(host))
         alive = lease is not None and lease.expires_at > now
-        sample = local.get(host)
+        sample = samples.get(host)
         last = sample.at if sample is not None else None
         late = last is not None and now - last > stale_after
         since: float | None = None

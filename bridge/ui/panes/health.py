@@ -74,14 +74,17 @@ class HealthPane(Pane):
         self._series_at = float("-inf")
         self.run_worker(self.load(None), group="health-host", exclusive=True)
 
-    async def load_hosts(self) -> None:
+    async def load_hosts(self, local: list[Snapshot] | None = None) -> None:
         """Re-read the hosts and their collectors' leases: a lease lapses without a
-        change in the feed, so the console calls this on its lease check too."""
+        change in the feed, so the console calls this on its lease check too.
+        `local`: the local snapshots just read, not read again."""
         from bridge.runtime.hosts import list_hosts
 
         app = self.bridge
         self._hosts_at = app.clock.now()
-        hosts = await list_hosts(app.store, self._hosts_at, app.stale_after, duties=False)
+        hosts = await list_hosts(
+            app.store, self._hosts_at, app.stale_after, duties=False, local=local
+        )
         if hosts != self.hosts:
             self.hosts = hosts
             self.redraw()
@@ -159,15 +162,7 @@ class HealthPane(Pane):
             c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
         )
         now = self.bridge.clock.now()
-        if (
-            changes is None
-            or any(
-                c.kind == "lease" or (c.kind == "reading" and c.ref.startswith("collector|"))
-                for c in changes
-            )
-            or (local and now - self._hosts_at >= HOSTS_EVERY_S)
-        ):
-            await self.load_hosts()
+        snaps: list[Snapshot] | None = None
         if local and self.bridge.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
             own = [s for s in snaps if s.resource == self.bridge.hostname]
@@ -185,6 +180,15 @@ class HealthPane(Pane):
                     cutoff = now - TREND_WINDOW_S
                     while points and points[0][0] < cutoff:
                         points.pop(0)
+        if (
+            changes is None
+            or any(
+                c.kind == "lease" or (c.kind == "reading" and c.ref.startswith("collector|"))
+                for c in changes
+            )
+            or (local and now - self._hosts_at >= HOSTS_EVERY_S)
+        ):
+            await self.load_hosts(snaps)
         if http:
             self.checks = await store.snapshots("http")
         if self.bridge.config.traps.enabled and (
