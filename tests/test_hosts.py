@@ -253,6 +253,20 @@ def test_devices_go_to_their_poller_and_the_rest_to_the_estate() -> None:
     assert [c.name for c in build_collectors(config, "a", assigned=False)] == ["snmp:sw-any"]
 
 
+def test_check_config_names_the_host_and_each_devices_poller(isolated: Isolated) -> None:
+    path = isolated.write_config(
+        '[local]\nhost = "db1"\n\n[[devices]]\nname = "sw1"\naddress = "127.0.0.1"\n'
+        'poller = "db1"\n',
+        name="hosts.toml",
+    )
+    shown = bridge_cli(isolated, "--config", str(path), "check-config")
+    assert shown.returncode == 0, shown.stderr
+    assert "host:     db1 (its collector holds the lease collector:db1)" in shown.stdout
+    assert "every 30 s, polled by db1" in shown.stdout
+    flagged = bridge_cli(isolated, "--config", str(path), "check-config", "--host", "web1")
+    assert "host:     web1 " in flagged.stdout
+
+
 def test_the_host_is_named_by_flag_then_env_then_config(monkeypatch: pytest.MonkeyPatch) -> None:
     config = Config.model_validate({"local": {"host": "from-config"}})
     monkeypatch.delenv("BRIDGE_HOST", raising=False)

@@ -74,9 +74,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         )
     else:
         print("local:    disabled")
+    from bridge.runtime.hosts import collector_lease, host_name
+
+    host = host_name(config, args.host)
+    print(f"host:     {host} (its collector holds the lease {collector_lease(host)})")
     print(f"devices:  {len(config.devices)}")
     for d in config.devices:
-        print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s")
+        by = f", polled by {d.poller}" if d.poller else ""
+        print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s{by}")
     traps = config.traps
     print(
         f"traps:    listening on {traps.address}:{traps.port} ({len(traps.communities)} "
