@@ -122,6 +122,8 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
 
         await wait_until(both_alive, START, what="two hosts alive with fresh samples")
         assert await estate_host(store, "schedule") == "b"  # a did not take it too
+        names = {h.name for h in await store.collector_health()}
+        assert {"local:a", "local:b"} <= names  # each host's health, not one over the other
 
         listed = bridge_cli(isolated, "--config", str(path), "hosts", "--json")
         assert listed.returncode == 0, listed.stderr

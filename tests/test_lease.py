@@ -219,7 +219,7 @@ async def test_sigterm_stops_cleanly_releases_lease_and_wrote_snapshots(
         assert "cpu" in snap.levels
         assert await store.series("local", snap.resource, "cpu", 0)
         health = {h.name: h for h in await store.collector_health()}
-        assert health["local"].runs >= 1
+        assert health[f"local:{host_name()}"].runs >= 1  # named by its host
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, text_of(log)

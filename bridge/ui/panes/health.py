@@ -202,8 +202,11 @@ class HealthPane(Pane):
             self.collector_errors = {
                 h.name: h
                 for h in records
-                # A failing device shows in the device table, not as a host problem.
-                if h.consecutive_failures and not h.name.startswith("snmp:")
+                # A failing device shows in the device table, not as a host problem;
+                # another host's local collector, in that host's view.
+                if h.consecutive_failures
+                and not h.name.startswith("snmp:")
+                and (not h.name.startswith("local:") or h.name == f"local:{self.shown}")
             }
         if (table := self.network) is not None:
             await table.load(changes)
