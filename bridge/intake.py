@@ -29,6 +29,7 @@ from aiohttp import web
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.config_intake import IntakeTokenConfig, Use
+from bridge.group_commit import BatchFailed, GroupCommit
 from bridge.models import (
     CollectorHealth,
     EventInput,
@@ -166,6 +167,8 @@ class Intake:
         self._secrets = [t.token.get_secret_value() for t in self.settings.tokens]
         self._malformed = _Malformed(self.stats, self.redact)
         self._runner: web.AppRunner | None = None
+        # Concurrent POST /api/v1/events share transactions (see bridge.group_commit).
+        self.events_commit: GroupCommit[Observation] = GroupCommit(self._commit_events)
         self.address: tuple[str, int] | None = None
 
     # -- serving ----------------------------------------------------------------------
@@ -203,6 +206,7 @@ class Intake:
                 break
 
     async def close(self) -> None:
+        await self.events_commit.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -387,15 +391,29 @@ class Intake:
             except Refused as refused:
                 where = f"event {i}: " if isinstance(data, list) else ""
                 raise Refused(400, "bad-request", where + refused.message) from None
-        await self.runner.observe(observations)
+        try:
+            await self.events_commit.submit(observations)
+        except BatchFailed:
+            raise Refused(
+                503, "store", "the events could not be stored (nothing of them was); retry"
+            ) from None
         ids = []
         for obs in observations:
             found = await self.store.find_event("|".join(obs.key))
             ids.append(None if found is None else found.id)
         del token
+        return web.json_response({"ids": ids})
+
+    async def _commit_events(self, observations: list[Observation]) -> None:
+        """One transaction for every request queued since the last one began."""
+        try:
+            await self.runner.observe(observations)
+        except Exception as exc:
+            log.warning("intake: %d events not stored: %s", len(observations),
+                        self.redact(str(exc)[:300]))  # fmt: skip
+            raise
         if self.runner.on_write is not None:
             self.runner.on_write()
-        return web.json_response({"ids": ids})
 
     @staticmethod
     def _observation(item: Any, now: float) -> Observation:
