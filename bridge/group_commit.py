@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 __all__ = ["BatchFailed", "GroupCommit"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # A batch stops taking requests past this many items: one transaction stays short
 # enough that the requests behind it are not held long, and memory stays bounded.
@@ -31,19 +32,20 @@ class BatchFailed(Exception):
     """The transaction a request's items went into failed: none of them is stored."""
 
 
-class GroupCommit(Generic[T]):
+class GroupCommit(Generic[T, R]):
     """Queues items from many callers and hands them to `commit` in batches.
 
     `commit` receives every item of the requests queued since the previous call
-    began, in arrival order, and must apply them in one transaction.
+    began, in arrival order, and must apply them in one transaction; what it
+    returns is handed to every request of the batch (the intake: the events' ids).
     """
 
     def __init__(
-        self, commit: Callable[[list[T]], Awaitable[None]], *, max_items: int = MAX_ITEMS
+        self, commit: Callable[[list[T]], Awaitable[R]], *, max_items: int = MAX_ITEMS
     ) -> None:
         self._commit = commit
         self.max_items = max_items
-        self._queue: list[tuple[Sequence[T], asyncio.Future[None]]] = []
+        self._queue: list[tuple[Sequence[T], asyncio.Future[R]]] = []
         self._worker: asyncio.Task[None] | None = None
         self.commits = 0  # transactions made (committed or failed)
         self.requests = 0  # requests taken into them
@@ -54,9 +56,9 @@ class GroupCommit(Generic[T]):
         """Requests queued for the next commit (the one running excluded)."""
         return len(self._queue)
 
-    async def submit(self, items: Sequence[T]) -> None:
+    async def submit(self, items: Sequence[T]) -> R:
         """Returns once `items` are committed; raises BatchFailed if their batch failed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         # Its failure is read here even when the caller has gone, so that asyncio
         # never reports it as an exception nobody retrieved.
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -64,7 +66,7 @@ class GroupCommit(Generic[T]):
         if self._worker is None:
             self._worker = asyncio.create_task(self._drain(), name="intake:group-commit")
         # Shielded: a caller that goes away (a client hanging up) leaves its batch be.
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def close(self) -> None:
         """Stop the worker; requests still queued fail."""
@@ -74,7 +76,7 @@ class GroupCommit(Generic[T]):
                 await self._worker
         self._fail(self._take_all(), BatchFailed("the intake is stopping"))
 
-    def _take(self) -> list[tuple[Sequence[T], asyncio.Future[None]]]:
+    def _take(self) -> list[tuple[Sequence[T], asyncio.Future[R]]]:
         taken, count = 0, 0
         for items, _ in self._queue:
             if taken and count + len(items) > self.max_items:
@@ -84,25 +86,25 @@ class GroupCommit(Generic[T]):
         batch, self._queue = self._queue[:taken], self._queue[taken:]
         return batch
 
-    def _take_all(self) -> list[tuple[Sequence[T], asyncio.Future[None]]]:
+    def _take_all(self) -> list[tuple[Sequence[T], asyncio.Future[R]]]:
         batch, self._queue = self._queue, []
         return batch
 
     @staticmethod
-    def _fail(batch: list[tuple[Sequence[T], asyncio.Future[None]]], exc: Exception) -> None:
+    def _fail(batch: list[tuple[Sequence[T], asyncio.Future[R]]], exc: Exception) -> None:
         for _, done in batch:
             if not done.done():
                 done.set_exception(exc)
 
     async def _drain(self) -> None:
-        batch: list[tuple[Sequence[T], asyncio.Future[None]]] = []
+        batch: list[tuple[Sequence[T], asyncio.Future[R]]] = []
         try:
             while self._queue:
                 batch = self._take()
                 self.commits += 1
                 self.requests += len(batch)
                 try:
-                    await self._commit([item for items, _ in batch for item in items])
+                    result = await self._commit([item for items, _ in batch for item in items])
                 except Exception as exc:
                     self.failed += 1
                     failure = BatchFailed(str(exc))
@@ -111,7 +113,7 @@ class GroupCommit(Generic[T]):
                 else:
                     for _, done in batch:
                         if not done.done():
-                            done.set_result(None)
+                            done.set_result(result)
                 batch = []
         finally:
             self._worker = None

@@ -168,7 +168,9 @@ class Intake:
         self._malformed = _Malformed(self.stats, self.redact)
         self._runner: web.AppRunner | None = None
         # Concurrent POST /api/v1/events share transactions (see bridge.group_commit).
-        self.events_commit: GroupCommit[Observation] = GroupCommit(self._commit_events)
+        self.events_commit: GroupCommit[Observation, dict[str, int]] = GroupCommit(
+            self._commit_events
+        )
         self.address: tuple[str, int] | None = None
 
     # -- serving ----------------------------------------------------------------------
@@ -392,20 +394,18 @@ class Intake:
                 where = f"event {i}: " if isinstance(data, list) else ""
                 raise Refused(400, "bad-request", where + refused.message) from None
         try:
-            await self.events_commit.submit(observations)
+            known = await self.events_commit.submit(observations)
         except BatchFailed:
             raise Refused(
                 503, "store", "the events could not be stored (nothing of them was); retry"
             ) from None
-        ids = []
-        for obs in observations:
-            found = await self.store.find_event("|".join(obs.key))
-            ids.append(None if found is None else found.id)
         del token
-        return web.json_response({"ids": ids})
+        return web.json_response({"ids": [known.get("|".join(obs.key)) for obs in observations]})
 
-    async def _commit_events(self, observations: list[Observation]) -> None:
-        """One transaction for every request queued since the last one began."""
+    async def _commit_events(self, observations: list[Observation]) -> dict[str, int]:
+        """One transaction for every request queued since the last one began; then
+        the ids of all their events in one read (an event the rules held back, as
+        while flapping, may have none: its request answers null for it)."""
         try:
             await self.runner.observe(observations)
         except Exception as exc:
@@ -414,6 +414,12 @@ class Intake:
             raise
         if self.runner.on_write is not None:
             self.runner.on_write()
+        try:
+            return await self.store.event_ids(["|".join(obs.key) for obs in observations])
+        except Exception as exc:  # stored all the same: the requests succeed, ids unknown
+            log.warning("intake: the ids of %d stored events not read: %s", len(observations),
+                        self.redact(str(exc)[:300]))  # fmt: skip
+            return {}
 
     @staticmethod
     def _observation(item: Any, now: float) -> Observation:

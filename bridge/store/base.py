@@ -96,6 +96,11 @@ class Store(Protocol):
         """By dedup key (source|resource|check)."""
         ...
 
+    async def event_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """The ids of the events with these dedup keys (absent keys left out), in one
+        read: the intake answers a whole group commit's requests with their ids."""
+        ...
+
     async def evidence(self, event_id: int) -> dict[str, Any] | None: ...
 
     async def journal(

@@ -270,23 +270,25 @@ class SqliteStore(ServiceQueries):
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            # One round trip to the store's thread (not execute, fetch, close): under
+            # load each trip waits its turn on the event loop.
+            rows = await self._db.execute_fetchall(
                 f"SELECT dedup_key, {', '.join(_MUTABLE)} FROM events WHERE dedup_key IN ({marks})",
                 chunk,
-            ) as cur:
-                for key, *values in await cur.fetchall():
-                    found[key] = dict(zip(_MUTABLE, values, strict=True))
+            )
+            for key, *values in rows:
+                found[key] = dict(zip(_MUTABLE, values, strict=True))
         return found
 
     async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
         existing = await self._existing(e.key for e in events)
         # Read inside the write transaction: the lease holder opens and closes windows.
         # A window past its end no longer counts, even if no lease holder is left to close it.
-        async with self._db.execute(
+        open_windows = await self._db.execute_fetchall(
             "SELECT name, hosts FROM maintenance_windows WHERE end IS NULL OR end > ?",
             (events[-1].at,),
-        ) as cur:
-            windows = [(name, json.loads(hosts)) for name, hosts in await cur.fetchall()]
+        )
+        windows = [(name, json.loads(hosts)) for name, hosts in open_windows]
         maint: dict[str, str | None] = {}
 
         def window_of(resource: str) -> str | None:
@@ -408,6 +410,18 @@ class SqliteStore(ServiceQueries):
         ) as cur:
             row = await cur.fetchone()
         return event_from_row(row) if row else None
+
+    async def event_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.execute_fetchall(
+                f"SELECT dedup_key, id FROM events WHERE dedup_key IN ({marks})", chunk
+            )
+            found.update((str(key), int(event_id)) for key, event_id in rows)
+        return found
 
     async def evidence(self, event_id: int) -> dict[str, Any] | None:
         async with self._db.execute("SELECT evidence FROM events WHERE id = ?", (event_id,)) as cur:
