@@ -58,6 +58,10 @@ MAX_BATCH = 1000
 MAX_ALERTS = 10_000
 SEEN_ALERTS = 100_000  # (fingerprint, status, startsAt) remembered, to drop re-sends
 ALERTMANAGER = "alertmanager"
+OPENAPI_PATH = "/api/v1/openapi.json"
+# The OpenAPI description, shipped beside this module (docs/intake-openapi.json is
+# its copy for readers; a test keeps the two equal).
+OPENAPI_FILE = "intake_openapi.json"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 _EXIT = re.compile(r"[0-9]{1,3}")
 
@@ -163,10 +167,12 @@ class Intake:
         routes.add_route("*", "/api/v1/events", self._events)
         routes.add_route("*", "/api/v1/alertmanager", self._alertmanager)
         routes.add_route("*", "/healthz", self._healthz)
+        routes.add_route("*", OPENAPI_PATH, self._openapi)
         self._seen: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
         self._secrets = [t.token.get_secret_value() for t in self.settings.tokens]
         self._malformed = _Malformed(self.stats, self.redact)
         self._runner: web.AppRunner | None = None
+        self._openapi_body: bytes | None = None
         # Concurrent POST /api/v1/events share transactions (see bridge.group_commit).
         self.events_commit: GroupCommit[Observation, dict[str, int]] = GroupCommit(
             self._commit_events
@@ -572,6 +578,16 @@ class Intake:
             flaps=False,
         )
         return (fingerprint or json.dumps(labels, sort_keys=True), status, starts), obs
+
+    # -- the description of all this -------------------------------------------------
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        """No token: the document holds nothing secret, and a client reads it first."""
+        self._methods(request, "GET", "HEAD")
+        if self._openapi_body is None:
+            from importlib.resources import files
+
+            self._openapi_body = files("bridge").joinpath(OPENAPI_FILE).read_bytes()
+        return web.Response(body=self._openapi_body, content_type="application/json")
 
     # -- health -----------------------------------------------------------------------
     async def _healthz(self, request: web.Request) -> web.StreamResponse:
