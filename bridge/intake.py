@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +31,7 @@ from bridge.clock import Clock
 from bridge.config import Config
 from bridge.config_intake import IntakeTokenConfig, Use
 from bridge.group_commit import BatchFailed, GroupCommit
+from bridge.intake_stats import STATS_RESOURCE, STATS_SOURCE
 from bridge.models import (
     CollectorHealth,
     EventInput,
@@ -41,6 +43,7 @@ from bridge.models import (
 from bridge.rules import Observation
 from bridge.runner import CollectorRunner
 from bridge.store.base import Store
+from collectors.base import Reading
 
 __all__ = ["HEALTH_NAME", "Intake", "IntakeStats", "run_intake"]
 
@@ -604,14 +607,31 @@ class Intake:
         body = {"lease": lease, "store": store_ok, "last_cycle": last_cycle}
         return web.json_response(body, status=200 if lease and store_ok else 503)
 
+    def where(self) -> str:
+        """The URL base it listens on (no token in it)."""
+        scheme = "https" if self.settings.tls_cert is not None else "http"
+        return f"{scheme}://{self.address[0]}:{self.address[1]}" if self.address else "?"
+
+    def stats_reading(self, now: float, rate: float) -> Reading:
+        """The counters as the snapshot `intake/http` (bridge.intake_stats draws it)."""
+        commit = self.events_commit
+        detail = {
+            "address": self.where(),
+            "requests": self.stats.requests + self.stats.errors["malformed"],
+            "rate": round(rate, 2),
+            "errors": dict(self.stats.errors),
+            "tokens": dict(self.stats.last_by_token),  # names only, never a token
+            "event_commits": commit.commits,
+            "event_requests": commit.requests,
+        }
+        return Reading(STATS_SOURCE, STATS_RESOURCE, now, detail=detail)
+
     def health(self, health: CollectorHealth, now: float) -> CollectorHealth:
         """This intake's counts as a collector's health record, which every console
         reads (the lease holder may be another process). The record has no field for
         the address and the refusals by kind, so its text carries them."""
-        scheme = "https" if self.settings.tls_cert is not None else "http"
-        where = f"{self.address[0]}:{self.address[1]}" if self.address else "?"
         summary = self.stats.summary()
-        text = f"{scheme}://{where}" + (f"; {summary}" if summary else "")
+        text = self.where() + (f"; {summary}" if summary else "")
         return replace(
             health,
             last_run=now,
@@ -631,9 +651,11 @@ async def run_intake(
     *,
     holds_lease: Callable[[], bool] = lambda: True,
     ready: Callable[[Intake], None] | None = None,
+    every: float = HEALTH_EVERY_S,
 ) -> None:
     """Serve until cancelled, retrying the bind (a previous holder may still hold the
-    port for a moment); `ready` is called with the intake once it listens."""
+    port for a moment); `ready` is called with the intake once it listens. Every
+    `every` seconds, when something changed, the counters go to the store."""
     intake = Intake(config, store, runner, clock, holds_lease=holds_lease)
     health = CollectorHealth(HEALTH_NAME, interval=HEALTH_EVERY_S)
     settings = config.intake
@@ -659,16 +681,25 @@ async def run_intake(
     try:
         health = intake.health(health, clock.now())
         await store.record_health(health)
+        await store.write_reading(intake.stats_reading(clock.now(), 0.0), {})
         if ready is not None:
             ready(intake)
-        seen = -1
+        seen, rate = 0, 0.0
+        since = time.monotonic()
         while True:
-            await asyncio.sleep(HEALTH_EVERY_S)
+            await asyncio.sleep(every)
             count = intake.stats.requests + intake.stats.errors["malformed"]
-            if count != seen:  # one write per period, only when busy
-                seen = count
+            if count == seen and rate == 0.0:
+                continue  # one write per period, only when busy or just quiet again
+            now_mono = time.monotonic()
+            rate = (count - seen) / max(1e-3, now_mono - since)
+            seen, since = count, now_mono
+            try:
                 health = intake.health(health, clock.now())
                 await store.record_health(health)
+                await store.write_reading(intake.stats_reading(clock.now(), rate), {})
+            except Exception as exc:  # counters are not worth stopping the intake for
+                log.warning("intake: counters not recorded: %s", exc)
     finally:
         with contextlib.suppress(Exception):
             await intake.close()
