@@ -7,7 +7,7 @@
    answers 200 to any path and does nothing else. `wrk` (C, one thread, C
    connections (32), keep-alive) sends it the very requests of step 2 for S
    seconds (10): the server library's own ceiling on this machine.
-2. Bridge: a separate process runs the lease holder (`bridge.poller.Poller`, no
+2. Bridge: a separate process runs the lease holder (`bridge.runtime.poller.Poller`, no
    collectors, `[intake]` on, a real SQLite file), and `wrk` sends, with the same
    connections for S seconds:
    - single: one event per request (source `bench-single`); resources cycle
@@ -143,9 +143,9 @@ async def serve_bare(port: int) -> None:
 
 
 async def serve_bridge(folder: Path, port: int) -> None:
-    from bridge.clock import SystemClock
-    from bridge.config import Config
-    from bridge.poller import Poller
+    from bridge.config.file import Config
+    from bridge.core.clock import SystemClock
+    from bridge.runtime.poller import Poller
     from bridge.store import open_store
 
     config = Config.model_validate(

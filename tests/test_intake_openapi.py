@@ -15,13 +15,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from test_intake import API, CURL, PING, alert, event, served, webhook
 
-from bridge.intake import OPENAPI_FILE, OPENAPI_PATH
+from bridge.runtime.intake import OPENAPI_FILE, OPENAPI_PATH
 
 pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS_COPY = ROOT / "docs" / "intake-openapi.json"
-SHIPPED = ROOT / "bridge" / OPENAPI_FILE
+SHIPPED = ROOT / "bridge" / "runtime" / OPENAPI_FILE
 SPEC_URI = "urn:bridge:intake-openapi"
 METHODS = ("get", "head", "post", "put", "delete", "options", "patch")
 
@@ -67,7 +67,7 @@ async def ask(
 
 def test_the_docs_copy_is_the_document_bridge_ships() -> None:
     assert DOCS_COPY.read_bytes() == SHIPPED.read_bytes(), (
-        f"docs/intake-openapi.json differs from bridge/{OPENAPI_FILE}: copy it over"
+        f"docs/intake-openapi.json differs from bridge/runtime/{OPENAPI_FILE}: copy it over"
     )
 
 

@@ -15,16 +15,16 @@ from conftest import settled, wait_until
 from seed import HOST, T0, seed_store
 from test_intake import API, CURL, PING, event, free_port, http
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.intake import Intake, run_intake
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.intake import Intake, run_intake
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import open_store
-from bridge.thresholds import LevelTracker
 from bridge.ui.app import create_app
-from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.widgets.lines import LinesView
 
 pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed")
 
@@ -103,7 +103,7 @@ async def test_the_health_pane_shows_the_intake_section(tmp_path: Path) -> None:
 
 
 def test_the_section_is_literal_bounded_and_dated() -> None:
-    from bridge.intake_stats import intake_lines
+    from bridge.runtime.intake_stats import intake_lines
 
     data = {"address": "http://[::1]:8765", "rate": 2.5, "requests": 10,
             "errors": {"[b]x[/b]": 2}, "tokens": {"ops\x1b[31m": T0 - 5}}  # fmt: skip
