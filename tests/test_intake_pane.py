@@ -84,14 +84,19 @@ async def test_the_health_pane_shows_the_intake_section(tmp_path: Path) -> None:
 
             await wait_until(settled(pilot, complete), 15, what="the intake section")
             lines = shown(view).splitlines()
-            first = next(ln for ln in lines if ln.startswith("intake "))
-            assert first.startswith(f"intake {url} · ")
-            assert " req/s · 4 requests · 2 refused: " in first
-            assert "wrong-token 1" in first and "bad-request 1" in first
-            second = lines[lines.index(first) + 1]
-            assert second.strip().startswith("last request ")
-            assert "backup-hosts 1m30s ago" in second and "scripts 1m30s ago" in second
-            assert "alertmanager-eu never" in second
+            start = next(i for i, ln in enumerate(lines) if ln.startswith("intake "))
+            end = start + 1
+            while end < len(lines) and lines[end].startswith("  "):
+                end += 1
+            section = lines[start:end]
+            assert all(len(line) <= view.size.width for line in section)  # wrapped, not cut
+            text = " ".join(line.strip() for line in section)
+            assert text.startswith(f"intake {url} · ") and " req/s " in text
+            assert "4 requests" in text and "2 refused: " in text
+            assert "wrong-token 1" in text and "bad-request 1" in text
+            assert "last request " in text
+            assert "backup-hosts 1m30s ago" in text and "scripts 1m30s ago" in text
+            assert "alertmanager-eu never" in text
             for secret in (PING, API, UNUSED):
                 assert secret not in "\n".join(lines)
                 assert secret not in app.export_screenshot()
@@ -112,6 +117,11 @@ def test_the_section_is_literal_bounded_and_dated() -> None:
     assert text[0] == ("intake http://[::1]:8765 · 2.5 req/s · 10 requests · as of 1m40s ago"
                        " · 2 refused: [b]x[/b] 2")  # fmt: skip
     assert "\x1b" not in text[1] and "5s ago" in text[1] and "idle never" in text[1]
+    data["tokens"] = {"ops": T0 - 5}
+    narrow = ["".join(p for p, _ in line) for line in intake_lines(data, T0, T0, [], width=30)]
+    assert narrow[0] == "intake http://[::1]:8765"
+    assert narrow[1].startswith("  2.5 req/s · 10 requests")
+    assert all(len(line) <= 30 for line in narrow[1:])
     (compact,) = intake_lines(data, T0, T0, [], compact=True)
     assert "as of" not in "".join(piece for piece, _ in compact)
     # A snapshot of another shape (an older or newer writer) is drawn, not raised.

@@ -189,7 +189,9 @@ class HealthPane(Pane):
 
             names = [t.name for t in app.config.intake.tokens]
             errors.extend(
-                intake_lines(stats.data, stats.at, app.clock.now(), names, compact=compact)
+                intake_lines(
+                    stats.data, stats.at, app.clock.now(), names, width=width, compact=compact
+                )
             )
         elif (intake := self.intake) is not None and not intake.consecutive_failures:
             # The intake's record carries "ADDRESS; REFUSALS BY KIND" as its text.
