@@ -371,6 +371,20 @@ class SchedulePane(Pane):
         return change
 
     # -- details ------------------------------------------------------------------------
+    def show_job(self, name: str) -> bool:
+        """Go to a job from elsewhere (`J` on its event): this pane focused, the cursor
+        on the job (a filter that hides it is cleared), its details open."""
+        if not any(j.name == name for j in self.jobs):
+            return False
+        if not self.body.move_to(name) and self.filter_text:
+            self.set_filter("")
+        if not self.body.move_to(name):
+            self.redraw()  # before the first load: rows from the config alone
+            self.body.move_to(name)
+        self.focus_body()
+        self.open_details(name)
+        return True
+
     def open_details(self, key: str) -> None:
         job = next((j for j in self.jobs if j.name == key), None)
         if job is not None:
@@ -494,12 +508,12 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        outcome = f"  {safe_text(run.outcome)}" if run.outcome else ""
         history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:
-        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()[-15:]]
+        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()]
         fields.append((f"output {tail_run.run_id}", "\n".join(tail)))
     if changes:
         fields.append(
