@@ -16,6 +16,8 @@ import pytest
 from conftest import wait_until
 from test_intake import API, CURL, Served, event, http, served
 
+from bridge.core.models import EventState
+
 pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed")
 
 
@@ -99,17 +101,23 @@ async def test_a_failed_batch_fails_its_requests_and_stores_nothing_of_them(
             await wait_until(first_running, 4, interval=0.01, what="the first commit to start")
             names = ["a", "b", "poison", "c", "d"]
             rest = [asyncio.create_task(post(srv, event(resource=n))) for n in names]
-            await queued(srv, 1 + len(names))
+            # A clear of the first event in the same doomed transaction.
+            rest.append(asyncio.create_task(post(srv, event(resource="first", severity="ok"))))
+            await queued(srv, 2 + len(names))
         assert (await first)[0] == 200
         for code, body in await asyncio.gather(*rest):
             assert code == 503, body
             assert isinstance(body, dict) and list(body) == ["error"]
             assert "nothing of them was" in body["error"]
-        stored = {e.resource for e in await srv.store.list_events(include_resolved=True)}
-        assert stored == {"first"}
-        assert srv.intake.stats.errors["store"] == len(names)
+        stored = await srv.store.list_events(include_resolved=True)
+        assert [(e.resource, e.state) for e in stored] == [("first", EventState.OPEN)]
+        assert srv.intake.stats.errors["store"] == len(names) + 1
         assert srv.intake.events_commit.failed == 1
-        # The next batch is tried afresh.
+        # The next batch is tried afresh, and a refused request sent again is taken:
+        # the clear too, though the rules had seen it once.
         code, body = await post(srv, event(resource="after"))
         assert code == 200, body
         assert await srv.store.find_event("backup|after|dump") is not None
+        assert (await post(srv, event(resource="first", severity="ok")))[0] == 200
+        cleared = await srv.store.find_event("backup|first|dump")
+        assert cleared is not None and cleared.state is EventState.RESOLVED

@@ -420,6 +420,7 @@ class Intake:
         except Exception as exc:
             log.warning("intake: %d events not stored: %s", len(observations),
                         self.redact(str(exc)[:300]))  # fmt: skip
+            await self._resync_rules(observations)
             raise
         if self.runner.on_write is not None:
             self.runner.on_write()
@@ -429,6 +430,18 @@ class Intake:
             log.warning("intake: the ids of %d stored events not read: %s", len(observations),
                         self.redact(str(exc)[:300]))  # fmt: skip
             return {}
+
+    async def _resync_rules(self, observations: list[Observation]) -> None:
+        """The rules took these observations before the store refused them: set their
+        keys' rule state back to what the store holds, so that the same requests sent
+        again (as a 503 asks) are taken again; a clear, above all, would otherwise be
+        thought done and dropped."""
+        try:
+            keys = dict.fromkeys("|".join(obs.key) for obs in observations)
+            stored = [event for key in keys if (event := await self.store.find_event(key))]
+            self.runner.rules.restore(stored)
+        except Exception as exc:
+            log.warning("intake: rule state not read back: %s", self.redact(str(exc)[:300]))
 
     @staticmethod
     def _observation(item: Any, now: float) -> Observation:
