@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_until
-from test_intake import API, CURL, Served, event, http, served
+from test_intake import API, CURL, Served, alert, event, http, served, webhook
 
 from bridge.core.models import EventState
 
@@ -77,18 +77,43 @@ async def test_concurrent_requests_share_transactions_and_all_are_stored(
         assert srv.intake.events_commit.requests == requests
 
 
+def poison(db: Path) -> None:
+    """A real SQLite trigger that refuses any event whose resource is `poison`."""
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.resource = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+    )
+    conn.commit()
+    conn.close()
+
+
+async def test_alertmanager_sending_a_refused_resolve_again_clears(tmp_path: Path) -> None:
+    async with served(tmp_path) as srv:
+        poison(tmp_path / "bridge.db")
+        url = f"{srv.url}/api/v1/alertmanager"
+        assert (await http(url, "POST", webhook(alert()), API))[0] == 200
+        # Resolved with a poisoned alert beside it: the transaction fails whole.
+        doomed = webhook(alert("resolved"), alert(instance="poison"))
+        code, body = await http(url, "POST", doomed, API)
+        assert code == 503 and list(body) == ["error"], body
+        key = "alertmanager|db1:9100|DiskFull"
+        still = await srv.store.find_event(key)
+        assert still is not None and still.state is EventState.OPEN
+        # Alertmanager sends it again: now it clears.
+        assert (await http(url, "POST", webhook(alert("resolved")), API)) == (
+            200, {"alerts": 1, "changed": 1}
+        )  # fmt: skip
+        cleared = await srv.store.find_event(key)
+        assert cleared is not None and cleared.state is EventState.RESOLVED
+
+
 async def test_a_failed_batch_fails_its_requests_and_stores_nothing_of_them(
     tmp_path: Path,
 ) -> None:
     async with served(tmp_path) as srv:
         db = tmp_path / "bridge.db"
-        poison = sqlite3.connect(db)
-        poison.execute(
-            "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.resource = 'poison' "
-            "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-        )
-        poison.commit()
-        poison.close()
+        poison(db)
         with write_lock(db):
             # The first request's commit waits on the lock; the rest queue behind it
             # and go into the next transaction together, the poisoned one among them.

@@ -525,7 +525,15 @@ class Intake:
             fresh.append(obs)
             seen_now.append(seen)
         if fresh:
-            await self.runner.observe(fresh)
+            try:
+                await self.runner.observe(fresh)
+            except Exception as exc:
+                log.warning("intake: %d alerts not stored: %s", len(fresh),
+                            self.redact(str(exc)[:300]))  # fmt: skip
+                await self._resync_rules(fresh)  # Alertmanager sends it again on a 5xx
+                raise Refused(
+                    503, "store", "the alerts could not be stored (nothing of them was); retry"
+                ) from None
             if self.runner.on_write is not None:
                 self.runner.on_write()
         for seen in seen_now:  # only once stored: a failed write is taken again on re-send
