@@ -49,7 +49,7 @@ from bridge.models import (
     Snapshot,
 )
 from bridge.query import EventQuery
-from bridge.store.base import StoreError
+from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
     EVENT_COLUMNS,
@@ -70,6 +70,7 @@ __all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]
 BUSY_TIMEOUT_MS = 5000
 OPERATOR_WINDOW = "operator"  # the source of a window an operator opened from an event
 CHANGE_RETENTION_S = 3600.0
+WAIT_POLL_S = 0.1  # how often a waiting wait_for_changes looks at PRAGMA data_version
 # What a raise or clear may change on an existing event.
 _MUTABLE = (
     "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
@@ -102,17 +103,35 @@ class SqliteStore(ServiceQueries):
     connections — including this process's own writer.
     """
 
-    def __init__(self, path: Path, db: aiosqlite.Connection, watch: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        db: aiosqlite.Connection,
+        watch: aiosqlite.Connection,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self.path = path
+        self.read_only = read_only
         self._db = db
         self._watch = watch
         self._write_lock = asyncio.Lock()
         self._host = socket.gethostname()
+        # (data_version, seq): at that version nothing was committed after seq, so
+        # a reader at or past seq need not read the change rows until it moves.
+        self._quiet: tuple[int, int] | None = None
+
+    def _writable(self) -> None:
+        """Refuse a write on a read-only store before it reaches SQLite (whose own
+        `mode=ro` and `query_only` would refuse it too, in its own words)."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path}: this store is open read-only")
 
     # -- plumbing --------------------------------------------------------------
     @asynccontextmanager
     async def _tx(self, at: float, kind: str, ref: str = "") -> AsyncIterator[int]:
         """A write transaction that records one change; yields its change seq."""
+        self._writable()
         async with self._write_lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -133,15 +152,47 @@ class SqliteStore(ServiceQueries):
 
     # -- change feed -------------------------------------------------------------
     async def data_version(self) -> int:
+        """SQLite's own: moves whenever another connection (this store's writer
+        included) commits. Only wait_for_changes needs it; callers use that."""
         # One round trip to the connection's thread (execute + fetch + close would
         # be three): this runs twice a second in every console.
         rows = list(await self._watch.execute_fetchall("PRAGMA data_version"))
         return int(rows[0][0])
 
     async def last_seq(self) -> int:
+        version = await self.data_version()  # before the read: a commit after it moves it
         async with self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes") as cur:
             row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        seq = int(row[0]) if row else 0
+        self._quiet = (version, seq)
+        return seq
+
+    async def wait_for_changes(
+        # A timeout of 0 (check once, cheaply) is what asyncio.timeout cannot say.
+        self,
+        after_seq: int,
+        timeout: float,  # noqa: ASYNC109
+        *,
+        limit: int = 1000,
+    ) -> list[Change]:
+        """Polls `PRAGMA data_version` (one cheap statement) every WAIT_POLL_S and
+        reads the change rows only when it moved, or for a reader behind the last
+        seq this store knows of."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            version = await self.data_version()
+            quiet = self._quiet
+            if quiet is None or quiet[0] != version or after_seq < quiet[1]:
+                batch = await self.changes_since(after_seq, limit)
+                if len(batch) < limit:
+                    # Everything committed by `version` is in the batch (or was before it).
+                    self._quiet = (version, batch[-1].seq if batch else after_seq)
+                if batch:
+                    return batch
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return []
+            await asyncio.sleep(min(WAIT_POLL_S, left))
 
     async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
         rows = await self._watch.execute_fetchall(
@@ -259,6 +310,7 @@ class SqliteStore(ServiceQueries):
     # -- events --------------------------------------------------------------------
     async def upsert_events(self, events: Sequence[EventInput], actor: str) -> None:
         """Apply raises and clears in one transaction, deduplicated on source+resource+check."""
+        self._writable()
         if not events:
             return
         async with self._tx(events[-1].at, "events") as seq:
@@ -442,6 +494,7 @@ class SqliteStore(ServiceQueries):
         never lose an update: the second sees the first's change and is refused
         with who did it.
         """
+        self._writable()
         note = check_note(note, required=action in NOTE_REQUIRED)
         if action is Action.ASSIGN:
             to = check_name(to or "")
@@ -504,6 +557,7 @@ class SqliteStore(ServiceQueries):
             )
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:
+        self._writable()
         async with self._db.execute(
             "SELECT id FROM events WHERE state = 'shelved' AND shelved_until <= ?", (now,)
         ) as cur:
@@ -521,6 +575,7 @@ class SqliteStore(ServiceQueries):
         # start opens a store but records no job signals.
         import secrets
 
+        self._writable()
         given = run_id is not None
         run_id = run_id if run_id is not None else secrets.token_hex(6)
         async with self._tx(now, "jobs", job):
@@ -556,6 +611,7 @@ class SqliteStore(ServiceQueries):
         """End a run: `run_id`'s, else the job's latest running one, else a run of its own."""
         import secrets
 
+        self._writable()
         status = JobRunStatus.OK if ok else JobRunStatus.FAILED
         message = message.strip()[:MAX_MESSAGE]
         output_tail = output_tail[-MAX_OUTPUT_TAIL:]
@@ -642,6 +698,7 @@ class SqliteStore(ServiceQueries):
         resolves: Sequence[str] = (),
     ) -> ScheduleChange:
         """An operator's change to one occurrence, journalled with actor and reason."""
+        self._writable()
         reason = reason.strip()
         if not reason:
             raise JobSignalError("a reason is required")
@@ -720,6 +777,7 @@ class SqliteStore(ServiceQueries):
 
     # -- the schedule engine's output ----------------------------------------------
     async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:
+        self._writable()
         if not records:
             return
         async with self._tx(now, "schedule") as seq:
@@ -788,6 +846,7 @@ class SqliteStore(ServiceQueries):
         events; their unresolved events are muted at once. Journalled on each event
         and for the bridge. Returns the hosts; ActionError (nothing changed) for an
         empty reason, an end not in the future or no such event."""
+        self._writable()
         reason = check_note(reason, required=True)
         if end <= now:
             raise ActionError("the window must end in the future")
@@ -830,6 +889,7 @@ class SqliteStore(ServiceQueries):
 
     async def close_expired_windows(self, now: float) -> int:
         """End the operators' windows whose time is up; their events alert again."""
+        self._writable()
         async with self._db.execute(
             "SELECT name FROM maintenance_windows WHERE source = ? AND end <= ?",
             (OPERATOR_WINDOW, now),
@@ -861,6 +921,7 @@ class SqliteStore(ServiceQueries):
 
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
+        self._writable()
         async with self._write_lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
