@@ -338,4 +338,7 @@ class Store(
 ):
     """All of the roles: what `open_store` returns."""
 
+    # Opened with read_only=True: every method in WRITE_METHODS raises ReadOnlyStoreError.
+    read_only: bool
+
     async def close(self) -> None: ...
