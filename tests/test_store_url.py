@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, one_error_line, run_bridge
 
-from bridge.config import Config
-from bridge.models import EventInput, Severity
+from bridge.config.file import Config
+from bridge.core.models import EventInput, Severity
+from bridge.core.store_url import StoreURLError, parse_store_url, sqlite_url
 from bridge.store import SqliteStore, StoreError, open_store
-from bridge.store_url import StoreURLError, parse_store_url, sqlite_url
 
 
 def test_sqlite_urls() -> None:

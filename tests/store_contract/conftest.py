@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.core.store_url import sqlite_url
 from bridge.store import Store, open_store
-from bridge.store_url import sqlite_url
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bridge.actions import Action, ActionError
-from bridge.models import (
+from bridge.core.actions import Action, ActionError
+from bridge.core.models import (
     CollectorHealth,
     EventInput,
     EventState,
@@ -21,8 +21,8 @@ from bridge.models import (
     ScheduleAction,
     Severity,
 )
-from bridge.query import EventQuery, parse_query
-from bridge.service_models import OutboxNew, OutboxStatus
+from bridge.core.outbox import OutboxNew, OutboxStatus
+from bridge.core.query import EventQuery, parse_query
 from bridge.store import Store
 from bridge.store.base import (
     WRITE_METHODS,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import Isolated, Processes, wait_until
 
-from bridge.models import Change
+from bridge.core.models import Change
 from bridge.store import Store, open_store
 
 WRITERS = 4
@@ -25,7 +25,7 @@ RAISES = 15  # per writer, all on one shared event
 WRITER = """\
 import asyncio, sys, time
 from pathlib import Path
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from collectors.base import Reading
 

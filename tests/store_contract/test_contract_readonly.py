@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bridge.actions import Action
-from bridge.models import (
+from bridge.core.actions import Action
+from bridge.core.models import (
     CollectorHealth,
     Event,
     EventInput,
@@ -17,7 +17,7 @@ from bridge.models import (
     ScheduleAction,
     Severity,
 )
-from bridge.service_models import OutboxNew
+from bridge.core.outbox import OutboxNew
 from bridge.store import ReadOnlyStoreError, Store, StoreError, open_store
 from bridge.store.base import WRITE_METHODS
 from collectors.base import Reading
