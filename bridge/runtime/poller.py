@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bridge.config.file import Config, DeviceConfig
+from bridge.config.file import Config
+from bridge.config.network import DeviceConfig
 from bridge.config.records import SecretStr
 from bridge.core.clock import Clock
 from bridge.rules.engine import RuleEngine
