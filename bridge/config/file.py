@@ -31,6 +31,7 @@ from bridge.config.schedule import (
     MaintenanceConfig,
 )
 from bridge.config.service import (
+    AlertmanagerConfig,
     EscalationConfig,
     HttpCheckConfig,
     ReportsConfig,
@@ -179,6 +180,7 @@ class Config(Model):
     network: NetworkConfig = NetworkConfig()
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

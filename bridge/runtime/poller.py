@@ -180,7 +180,7 @@ class Poller:
             duties["intake"] = lambda: run_intake(
                 self.config, self.store, runner, self.clock, holds_lease=lambda: self.lease.held
             )
-        if self.config.webhooks:
+        if self.config.webhooks or self.config.alertmanager.url is not None:
             from bridge.runtime.delivery import OutboxSender
 
             duties["outbox"] = lambda: OutboxSender(self.store, self.config, self.clock).run()
