@@ -46,7 +46,7 @@ READ_METHODS = frozenset(
         "list_events", "count_events", "get_event", "find_event", "evidence", "journal",
         "job_runs", "get_job_run", "latest_job_runs", "schedule_changes", "job_statuses",
         "maintenance_windows", "lease",
-        "journal_between", "events_by_id", "last_journal", "first_runs",
+        "journal_between", "journal_after", "events_by_id", "last_journal", "first_runs",
         "outbox_items", "outbox_counts",
     }
 )  # fmt: skip
@@ -279,6 +279,32 @@ async def test_bridge_journal(store: Store) -> None:
     event = await store.find_event("local|h1|cpu")
     assert event is not None
     assert await store.events_by_id([event.id, 12345]) == {event.id: event}
+    await store.record("silences", "silenced", "am-1", T0 + 1, event_id=event.id)
+    assert (await store.journal(event.id))[0].action == "silenced"
+    assert (await store.get_event(event.id)) == event  # a line only: no state changed
+    assert (await store.changes_since(0))[-1].ref == str(event.id)
+
+
+async def test_journal_after_follows_by_id(store: Store) -> None:
+    assert await store.journal_after(None, actions=["shelve"]) == ([], 0)
+    await store.upsert_events([raise_("h1", "cpu", Severity.MINOR, T0)], "rules")
+    event = await store.find_event("local|h1|cpu")
+    assert event is not None
+    entries, top = await store.journal_after(None, actions=["shelve"])
+    assert entries == [] and top > 0  # where the journal ends now, nothing before it
+    await store.act([event.id], Action.SHELVE, "alice", T0 + 1, until=T0 + 60)
+    await store.act([event.id], Action.UNSHELVE, "alice", T0 + 2)
+    await store.act([event.id], Action.SHELVE, "bob", T0 + 3, until=T0 + 60)
+    entries, after = await store.journal_after(top, actions=["shelve", "unshelve"])
+    assert [(j.actor, j.action) for j in entries] == [
+        ("alice", "shelve"), ("alice", "unshelve"), ("bob", "shelve"),
+    ]  # fmt: skip
+    assert after == entries[-1].id
+    first, cut = await store.journal_after(top, actions=["shelve"], limit=1)
+    assert [j.actor for j in first] == ["alice"] and cut == first[0].id
+    rest, _ = await store.journal_after(cut, actions=["shelve"])
+    assert [j.actor for j in rest] == ["bob"]
+    assert await store.journal_after(after, actions=["shelve"]) == ([], after)
 
 
 # -- job signals and the schedule -------------------------------------------------------
