@@ -8,12 +8,12 @@ marks events raised for their hosts as suppressed (`Event.suppressed_by`).
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bridge.config import JobConfig, MaintenanceConfig
+from bridge.lifecycle import covers
 from bridge.models import MaintenanceWindow
 from bridge.schedule import JobStatus
 from bridge.schedule import OccurrenceState as S
@@ -78,8 +78,8 @@ def job_windows(
 
 
 def window_for(windows: Iterable[MaintenanceWindow], resource: str) -> MaintenanceWindow | None:
-    """The first window covering `resource`, if any."""
+    """The first window covering `resource`, if any: the store's rule (bridge.lifecycle)."""
     for w in windows:
-        if any(fnmatch.fnmatchcase(resource, h) for h in w.hosts):
+        if covers(w.hosts, resource):
             return w
     return None

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
-import glob
 import logging
 import os
 import socket
@@ -34,8 +32,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from bridge.actions import (
     NOTE_REQUIRED,
-    SCHEDULE_SOURCE,
-    SCHEDULE_VERBS,
     Action,
     ActionError,
     ActionRefused,
@@ -44,12 +40,28 @@ from bridge.actions import (
     check_name,
     check_note,
 )
+from bridge.lifecycle import (
+    MAX_MESSAGE,
+    MAX_OUTPUT_TAIL,
+    MUTABLE,
+    OPERATOR_WINDOW,
+    WindowMatcher,
+    action_note,
+    check_schedule_change,
+    fold_events,
+    moot_resolve_note,
+    moot_resolved,
+    operator_window,
+    operator_window_notes,
+    schedule_change_note,
+    schedule_keys,
+    window_journal,
+)
 from bridge.models import (
     Change,
     CollectorHealth,
     Event,
     EventInput,
-    EventState,
     JobRun,
     JobRunStatus,
     JobSignalError,
@@ -59,27 +71,22 @@ from bridge.models import (
     MaintenanceWindow,
     ScheduleAction,
     ScheduleChange,
-    Severity,
     Snapshot,
 )
 from bridge.query import EventQuery
-from bridge.store.base import StoreError
+from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.postgres.schema import CHANNEL, LOCK_KEY
 from bridge.store.postgres.service import JOURNAL_COLUMNS, PgServiceQueries
 from bridge.store.postgres.url import PgUrl
 from bridge.store.rows import (
     CHANGE_COLUMNS,
     EVENT_COLUMNS,
-    MAX_MESSAGE,
-    MAX_OUTPUT_TAIL,
     RUN_COLUMNS,
     event_from_row,
     run_from_row,
     schedule_change_from_row,
 )
 from bridge.store.schema import STATE_RANK
-from bridge.store.sqlite import _transition
-from bridge.text import human_utc
 from collectors.base import Reading
 
 __all__ = ["CATCH_UP_S", "Conn", "PostgresStore"]
@@ -87,15 +94,11 @@ __all__ = ["CATCH_UP_S", "Conn", "PostgresStore"]
 log = logging.getLogger(__name__)
 
 Conn = psycopg.AsyncConnection[TupleRow]
-OPERATOR_WINDOW = "operator"
 CHANGE_RETENTION_S = 3600.0
 # Notifications are lossy (a dropped LISTEN connection loses them): a follower of
 # the feed reads the changes table at least this often whatever it was told.
 CATCH_UP_S = 5.0
-_MUTABLE = (
-    "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at", "shelved_until", "suppressed_by", "operator_severity",
-)  # fmt: skip
+LISTEN_NAME = "bridge-listen"  # the LISTEN connection's application_name, for pg_stat_activity
 # Lock, append, notify: one round trip. The lock is taken before the identity
 # column draws the seq, so seqs follow the order the transactions commit in.
 _APPEND = (
@@ -127,9 +130,13 @@ class PostgresStore(PgServiceQueries):
         # kept after a lost renewal, so writes as their holder are refused (see _fence).
         self._held: dict[str, tuple[str, int]] = {}
         self._listener: asyncio.Task[None] | None = None
-        self._woken = asyncio.Event()
-        self._wakes = 0
-        self._last_wake = 0.0
+        self._woken = asyncio.Event()  # replaced (after being set) at every wake-up
+        # The newest seq this store knows was committed (notified, read or written
+        # by itself): a reader past it need not read the table, until the next
+        # catch-up (`_last_read` + CATCH_UP_S) or a LISTEN connection that is not up.
+        self._known_seq = 0
+        self._listening = False
+        self._last_read = 0.0
 
     # -- plumbing --------------------------------------------------------------
     def _error(self, exc: psycopg.Error) -> StoreError:
@@ -161,6 +168,10 @@ class PostgresStore(PgServiceQueries):
             cur = await conn.execute(sql, args)
             return await cur.fetchone()
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.url}: this store is open read-only")
+
     @asynccontextmanager
     async def _tx(
         self, at: float, kind: str, ref: str = "", *, fenced: bool = False
@@ -168,19 +179,23 @@ class PostgresStore(PgServiceQueries):
         """A write transaction that records one change; yields its connection and seq.
 
         `fenced`: a lease holder's duty, refused once this store lost a lease it took."""
-        async with self._conn() as conn, conn.transaction():
-            cur = await conn.execute(_APPEND, (LOCK_KEY, at, kind, ref))
-            row = await cur.fetchone()
-            assert row is not None
-            if fenced:
-                await self._fence(conn)
-            yield conn, int(row[0])
+        self._writable()
+        async with self._conn() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(_APPEND, (LOCK_KEY, at, kind, ref))
+                row = await cur.fetchone()
+                assert row is not None
+                if fenced:
+                    await self._fence(conn)
+                yield conn, int(row[0])
+            self._saw(int(row[0]))  # committed: this store's own feed sees it at once
 
     async def _append(self, conn: Conn, at: float, kind: str, ref: str = "") -> int:
         """One more change row inside an open write transaction (the lock is held)."""
         cur = await conn.execute(_APPEND, (LOCK_KEY, at, kind, ref))
         row = await cur.fetchone()
         assert row is not None
+        self._saw(int(row[0]))  # early, but harmless: a reader finds nothing new yet
         return int(row[0])
 
     async def _fence(self, conn: Conn) -> None:
@@ -206,9 +221,9 @@ class PostgresStore(PgServiceQueries):
         await self._pool.close()
 
     # -- change feed -------------------------------------------------------------
-    def _wake(self) -> None:
-        self._wakes += 1
-        self._last_wake = asyncio.get_running_loop().time()
+    def _saw(self, seq: int) -> None:
+        if seq > self._known_seq:
+            self._known_seq = seq
         woken, self._woken = self._woken, asyncio.Event()
         woken.set()
 
@@ -219,51 +234,65 @@ class PostgresStore(PgServiceQueries):
             )
 
     async def _listen(self) -> None:
-        """LISTEN on a connection of its own; on every (re)connect wake the readers so
-        they catch up with whatever was committed while no one was listening."""
+        """LISTEN on a connection of its own. On every (re)connect, read the newest
+        seq after LISTEN, so what was committed while no one listened is read too."""
         backoff = 0.5
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self._pg.conninfo, autocommit=True, **self._connect
+                    self._pg.conninfo,
+                    autocommit=True,
+                    **{**self._connect, "application_name": LISTEN_NAME},
                 )
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    cur = await conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes")
+                    row = await cur.fetchone()
+                    self._listening = True
                     backoff = 0.5
-                    self._wake()
-                    async for _ in conn.notifies():
-                        self._wake()
+                    self._saw(int(row[0]) if row else 0)
+                    async for note in conn.notifies():
+                        self._saw(int(note.payload) if note.payload.isdigit() else 0)
             except psycopg.Error as exc:
                 log.warning("change feed: %s", self._error(exc))
+            finally:
+                self._listening = False
+            self._saw(0)  # wake the waiters: they read the table while no one listens
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, CATCH_UP_S)
-
-    async def data_version(self) -> int:
-        """The count of wake-ups the LISTEN connection had: it moves when any process
-        commits (and at least every CATCH_UP_S, since notifications can be lost)."""
-        self._ensure_listener()
-        if asyncio.get_running_loop().time() - self._last_wake >= CATCH_UP_S:
-            self._wake()
-        return self._wakes
 
     async def wait_for_changes(
         self,
         after_seq: int,
         timeout: float,  # noqa: ASYNC109 - the feed contract: a bounded wait
+        *,
         limit: int = 1000,
     ) -> list[Change]:
         """The changes after `after_seq`, waiting up to `timeout` s for the first one.
 
-        Idle, this reads the changes table once per CATCH_UP_S at most."""
+        Reads the changes table only when a notification (or this store's own
+        commit) says there is something past `after_seq`, when the LISTEN
+        connection is down, and once per CATCH_UP_S besides: an idle console's
+        check (timeout 0, several a second) is no query at all."""
         self._ensure_listener()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             woken = self._woken  # taken before the read: a commit after it wakes us
-            found = await self.changes_since(after_seq, limit)
+            now = loop.time()
+            if (
+                not self._listening
+                or self._known_seq > after_seq
+                or now - self._last_read >= CATCH_UP_S
+            ):
+                self._last_read = now
+                found = await self.changes_since(after_seq, limit)
+                if found:
+                    self._known_seq = max(self._known_seq, found[-1].seq)
+                    return found
             remaining = deadline - loop.time()
-            if found or remaining <= 0:
-                return found
+            if remaining <= 0:
+                return []
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), min(remaining, CATCH_UP_S))
 
@@ -373,89 +402,44 @@ class PostgresStore(PgServiceQueries):
 
     async def _existing(self, conn: Conn, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         cur = await conn.execute(
-            f"SELECT dedup_key, {', '.join(_MUTABLE)} FROM events WHERE dedup_key = ANY(%s)",
+            f"SELECT dedup_key, {', '.join(MUTABLE)} FROM events WHERE dedup_key = ANY(%s)",
             (list(dict.fromkeys(keys)),),
         )
         return {
-            key: dict(zip(_MUTABLE, values, strict=True)) for key, *values in await cur.fetchall()
+            key: dict(zip(MUTABLE, values, strict=True)) for key, *values in await cur.fetchall()
         }
 
     async def _apply_events(
         self, conn: Conn, events: Sequence[EventInput], actor: str, seq: int
     ) -> None:
         existing = await self._existing(conn, (e.key for e in events))
+        # Read inside the write transaction (the lease holder opens and closes
+        # windows); a window past its end no longer counts.
         cur = await conn.execute(
             "SELECT name, hosts FROM maintenance_windows WHERE end_at IS NULL OR end_at > %s",
             (events[-1].at,),
         )
-        windows = [(name, list(hosts)) for name, hosts in await cur.fetchall()]
-        maint: dict[str, str | None] = {}
-
-        def window_of(resource: str) -> str | None:
-            if not windows:
-                return None
-            if resource not in maint:
-                maint[resource] = next(
-                    (
-                        name
-                        for name, hosts in windows
-                        if any(fnmatch.fnmatchcase(resource, h) for h in hosts)
-                    ),
-                    None,
-                )
-            return maint[resource]
-
-        rows: dict[str, dict[str, Any]] = {}
-        created: set[str] = set()
-        evidence: dict[str, Jsonb] = {}
-        journal: list[tuple[str, float, str, str, str]] = []
-        for e in events:
-            row = rows.get(e.key)
-            if row is None and e.key in existing:
-                row = rows[e.key] = existing[e.key]
-            if row is None:
-                if e.severity is Severity.OK:
-                    continue
-                rows[e.key] = {
-                    "dedup_key": e.key, "source": e.source, "resource": e.resource,
-                    "check_name": e.check, "severity": int(e.severity),
-                    "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
-                    "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
-                    "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None,
-                    "shelved_until": None, "operator_severity": None,
-                    "evidence": Jsonb(e.evidence) if e.evidence else None,
-                    "suppressed_by": window_of(e.resource),
-                }  # fmt: skip
-                created.add(e.key)
-                journal.append((e.key, e.at, actor, "raise", e.summary))
-                continue
-            if e.severity is not Severity.OK:
-                row["suppressed_by"] = window_of(e.resource)
-            action = _transition(row, e)
-            if action is not None:
-                journal.append((e.key, e.at, actor, *action))
-                if e.evidence and action[0] == "reopen" and e.key not in created:
-                    evidence[e.key] = Jsonb(e.evidence)
-        inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
-        updates = [
-            {**row, "seq": seq, "key": key} for key, row in rows.items() if key not in created
-        ]
+        windows = [(str(name), list(hosts)) for name, hosts in await cur.fetchall()]
+        folded = fold_events(events, existing, WindowMatcher(windows), actor)
+        inserts = [{**row, "seq": seq} for row in folded.inserts]
+        updates = [{**row, "seq": seq, "key": key} for key, row in folded.updates.items()]
+        evidence, journal = folded.evidence, folded.journal
         async with conn.cursor() as c:
             if inserts:
                 cols = list(inserts[0])
                 await c.executemany(
                     f"INSERT INTO events({', '.join(cols)}) "
-                    f"VALUES ({', '.join(f'%({c})s' for c in cols)})",
+                    f"VALUES ({', '.join(_placeholder(c) for c in cols)})",
                     inserts,
                 )
             if updates:
-                sets = ", ".join(f"{c} = %({c})s" for c in _MUTABLE)
+                sets = ", ".join(f"{c} = %({c})s" for c in MUTABLE)
                 await c.executemany(
                     f"UPDATE events SET {sets}, seq = %(seq)s WHERE dedup_key = %(key)s", updates
                 )
             if evidence:
                 await c.executemany(
-                    "UPDATE events SET evidence = %s WHERE dedup_key = %s",
+                    "UPDATE events SET evidence = %s::jsonb WHERE dedup_key = %s",
                     [(value, key) for key, value in evidence.items()],
                 )
             if journal:
@@ -557,8 +541,8 @@ class PostgresStore(PgServiceQueries):
                     f"UPDATE events SET {sets + ', ' if sets else ''}seq = %(seq)s WHERE id = %(id)s",
                     {**updates, "seq": seq, "id": event_id},
                 )
-                journal.append((event_id, now, actor, action.value,
-                                _action_note(action, row, updates, note, until, to)))  # fmt: skip
+                detail = action_note(action, row, updates, note, until=until, to=to)
+                journal.append((event_id, now, actor, action.value, detail))
                 results.append(ActionResult(event_id, True, f"{action.value}: event {event_id}"))
             if journal:
                 async with conn.cursor() as c:
@@ -706,21 +690,8 @@ class PostgresStore(PgServiceQueries):
         new_time: float | None = None,
         resolves: Sequence[str] = (),
     ) -> ScheduleChange:
-        reason = reason.strip()
-        if not reason:
-            raise JobSignalError("a reason is required")
-        if len(reason) > MAX_MESSAGE:
-            raise JobSignalError(f"the reason is {len(reason)} characters; at most {MAX_MESSAGE}")
-        if action is ScheduleAction.RESCHEDULE:
-            if new_time is None:
-                raise JobSignalError("reschedule needs a new time")
-            if new_time <= now:
-                raise JobSignalError(f"the new time {human_utc(new_time)} is in the past")
-        elif new_time is not None:
-            raise JobSignalError(f"{action.value} takes no new time")
-        note = f"job {job} occurrence {human_utc(occurrence)}"
-        if new_time is not None:
-            note += f" -> {human_utc(new_time)}"
+        reason = check_schedule_change(action, reason, new_time, now)
+        note = schedule_change_note(job, occurrence, new_time, reason)
         async with self._tx(now, "jobs", job) as (conn, _):
             cur = await conn.execute(
                 "INSERT INTO schedule_changes(job, occurrence, action, new_time, actor, reason, at) "
@@ -731,7 +702,7 @@ class PostgresStore(PgServiceQueries):
             await conn.execute(
                 "INSERT INTO journal(event_id, at, actor, action, note) "
                 "VALUES (NULL, %s, %s, %s, %s)",
-                (now, actor, f"job {action.value}", f"{note}: {reason}"),
+                (now, actor, f"job {action.value}", note),
             )
             if resolves:
                 await self._resolve_moot(conn, job, action, resolves, actor, reason, now)
@@ -748,25 +719,26 @@ class PostgresStore(PgServiceQueries):
         reason: str,
         now: float,
     ) -> None:
-        keys = [f"{SCHEDULE_SOURCE}|{job}|{check}" for check in checks]
         cur = await conn.execute(
-            "SELECT id FROM events WHERE dedup_key = ANY(%s) AND state != 'resolved'", (keys,)
+            "SELECT id FROM events WHERE dedup_key = ANY(%s) AND state != 'resolved'",
+            (schedule_keys(job, checks),),
         )
         ids = [row[0] for row in await cur.fetchall()]
         if not ids:
             return
         seq = await self._append(conn, now, "events")
-        verb = SCHEDULE_VERBS.get(action, action.value)
+        resolved = moot_resolved(now)
+        sets = ", ".join(f"{c} = %({c})s" for c in resolved)
         await conn.execute(
-            "UPDATE events SET state = 'resolved', resolved_at = %s, last_seen = %s, "
-            "operator_severity = NULL, seq = %s WHERE id = ANY(%s)",
-            (now, now, seq, ids),
+            f"UPDATE events SET {sets}, seq = %(seq)s WHERE id = ANY(%(ids)s)",
+            {**resolved, "seq": seq, "ids": ids},
         )
+        note = moot_resolve_note(action, reason)
         async with conn.cursor() as c:
             await c.executemany(
                 "INSERT INTO journal(event_id, at, actor, action, note) "
                 "VALUES (%s, %s, %s, %s, %s)",
-                [(event_id, now, actor, "resolve", f"{verb}: {reason}") for event_id in ids],
+                [(event_id, now, actor, "resolve", note) for event_id in ids],
             )
 
     async def schedule_changes(
@@ -828,16 +800,13 @@ class PostgresStore(PgServiceQueries):
                     "AND state != 'resolved'",
                     (sorted(closed),),
                 )
-            names = sorted(closed | ({w.name for w in windows} - before))
-            if names:
+            lines = window_journal({w.name for w in windows} - before, closed)
+            if lines:
                 async with conn.cursor() as c:
                     await c.executemany(
                         "INSERT INTO journal(event_id, at, actor, action, note) "
                         "VALUES (NULL, %s, 'bridge', %s, %s)",
-                        [
-                            (now, f"maintenance {'closed' if n in closed else 'opened'}", n)
-                            for n in names
-                        ],
+                        [(now, action, name) for action, name in lines],
                     )
 
     async def open_window_for(
@@ -857,25 +826,22 @@ class PostgresStore(PgServiceQueries):
                 hosts.setdefault(resource[event_id], []).append(event_id)
             journal: list[tuple[int | None, float, str, str, str]] = []
             for host, host_ids in hosts.items():
-                name = f"operator:{host}"
+                name, globs = operator_window(host)  # a second window for a host replaces it
                 await conn.execute(
                     "INSERT INTO maintenance_windows(name, hosts, start, end_at, source) "
                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT(name) DO UPDATE SET "
                     "hosts = excluded.hosts, start = excluded.start, end_at = excluded.end_at, "
                     "source = excluded.source",
-                    (name, Jsonb([glob.escape(host)]), now, end, OPERATOR_WINDOW),
+                    (name, Jsonb(globs), now, end, OPERATOR_WINDOW),
                 )
                 await conn.execute(
                     "UPDATE events SET suppressed_by = %s WHERE resource = %s "
                     "AND state != 'resolved'",
                     (name, host),
                 )
-                note = f"{host} until {human_utc(end)}: {reason}"
+                note, own = operator_window_notes(name, host, end, reason)
                 journal += [(i, now, actor, "maintenance", note) for i in host_ids]
-                journal.append(
-                    (None, now, actor, "maintenance opened",
-                     f"{name} until {human_utc(end)}: {reason}")
-                )  # fmt: skip
+                journal.append((None, now, actor, "maintenance opened", own))
             async with conn.cursor() as c:
                 await c.executemany(
                     "INSERT INTO journal(event_id, at, actor, action, note) "
@@ -919,6 +885,7 @@ class PostgresStore(PgServiceQueries):
         """Take or renew `name` for `holder`. Times are the server's (`now()`), not the
         caller's: hosts whose clocks disagree still agree on when a lease lapses.
         `now` is ignored here; it is the caller's clock, which other backends use."""
+        self._writable()
         async with self._conn() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             cur = await conn.execute(
@@ -987,25 +954,9 @@ class PostgresStore(PgServiceQueries):
         return bool(row and row[0])
 
 
-def _action_note(
-    action: Action,
-    row: dict[str, Any],
-    updates: dict[str, Any],
-    note: str,
-    until: float | None,
-    to: str | None,
-) -> str:
-    """The journal's text for an operator's action on one event."""
-    tail = f": {note}" if note else ""
-    if action is Action.SHELVE and until is not None:
-        return f"until {human_utc(until)}{tail}"
-    if action is Action.ESCALATE:
-        return f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}{tail}"
-    if action is Action.DISOWN or (action is Action.OWN and row["owner"]):
-        return f"from {row['owner']}{tail}"
-    if action is Action.ASSIGN:
-        return f"to {to}{tail}"
-    return note
+def _placeholder(column: str) -> str:
+    """A named parameter; the evidence comes as JSON text for a jsonb column."""
+    return f"%({column})s::jsonb" if column == "evidence" else f"%({column})s"
 
 
 def _where(

@@ -3,7 +3,7 @@ and the server's or libpq's refusals turned into one line for the operator.
 
 The password may be in the URL (`postgresql://user:secret@host/db`), in PGPASSWORD
 or in ~/.pgpass; wherever it came from it is never in a message: errors name the
-URL as `postgresql://user@host:port/db`, and any text from libpq is scrubbed of
+URL as `postgresql://host:port/db`, and any text from libpq is scrubbed of
 the password before it is shown.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from bridge.store.base import StoreError
+from bridge.text import redact_url
 
 __all__ = ["PgUrl", "connect_error", "parse_url"]
 
@@ -24,7 +25,7 @@ class PgUrl:
     """The URL to connect with, and how to name it where the operator reads it."""
 
     conninfo: str  # what libpq is given (the URL as written, password and all)
-    shown: str  # the URL without its password
+    shown: str  # the URL without its user, password or options (bridge.text.redact_url)
     user: str | None
     password: str | None
 
@@ -40,34 +41,21 @@ def parse_url(url: str) -> PgUrl:
     """Check a postgresql:// URL's form; StoreError (without the password) if it is bad."""
     try:
         parts = urlsplit(url)
-        port = parts.port  # raises ValueError for a port that is not a number in range
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError as exc:
-        raise StoreError(f"store URL {_redact(url)}: {exc}") from None
+        raise StoreError(f"store URL {redact_url(url, keep_path=True)}: {exc}") from None
     if parts.scheme not in SCHEMES:
-        raise StoreError(f"store URL {_redact(url)}: not a postgresql:// URL")
+        raise StoreError(f"store URL {redact_url(url, keep_path=True)}: not a postgresql:// URL")
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
-    host = parts.hostname or ""
-    shown = (
-        f"postgresql://{user + '@' if user else ''}{host}{f':{port}' if port else ''}{parts.path}"
-    )
-    pg = PgUrl(url, shown, user, password)
+    pg = PgUrl(url, redact_url(url, keep_path=True), user, password)
     from psycopg.conninfo import conninfo_to_dict  # psycopg only for a postgresql:// URL
 
     try:
         conninfo_to_dict(url)
     except Exception as exc:  # psycopg.ProgrammingError: an option libpq does not know
-        raise StoreError(f"store URL {shown}: {pg.scrub(str(exc))}") from None
+        raise StoreError(f"store URL {pg.shown}: {pg.scrub(str(exc))}") from None
     return pg
-
-
-def _redact(url: str) -> str:
-    """A URL too malformed to parse, shown with anything between :// and @ cut."""
-    head, sep, rest = url.partition("://")
-    if not sep:
-        return "(not a URL)"
-    _, at, host = rest.rpartition("@")
-    return f"{head}://{'***@' if at else ''}{host}"
 
 
 def connect_error(pg: PgUrl, exc: Exception) -> StoreError:
