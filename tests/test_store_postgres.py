@@ -16,7 +16,7 @@ from pg_server import PgServer
 from bridge.actions import Action
 from bridge.models import EventInput, JobStatusRecord, MaintenanceWindow, Severity
 from bridge.query import EventQuery
-from bridge.store import Store, StoreError, open_store
+from bridge.store import ReadOnlyStoreError, Store, StoreError, open_store
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres.store import CATCH_UP_S
 from bridge.store.postgres.url import parse_url
@@ -248,9 +248,9 @@ async def test_read_only_store_refuses_writes_and_changes_nothing(pg_url: str) -
     try:
         assert len(await reader.list_events()) == 1
         before = await reader.last_seq()
-        with pytest.raises(StoreError, match="read-only"):
+        with pytest.raises(ReadOnlyStoreError, match="read-only"):
             await reader.upsert_events([ev(Severity.CRITICAL, T0 + 1)], "t")
-        with pytest.raises(StoreError, match="read-only"):
+        with pytest.raises(ReadOnlyStoreError, match="read-only"):
             await reader.act([1], Action.ACK, "wall", T0)
         assert await writer.last_seq() == before
     finally:

@@ -1,6 +1,7 @@
 """`bridge wall`: the read-only bridge screen, for staff glancing from across a room.
 
-It opens the store read-only (`open_store(..., read_only=True)`) and has no key but quit
+It opens the store read-only (`bridge.wall_data.open_wall_store`, which also refuses a
+database role that could write) and has no key but quit
 (and Ctrl+L, which redraws the screen), so nothing on it can acknowledge or
 change anything. It fills any terminal from
 80x24 up: counts and lists stretch, and device tiles that do not fit rotate
@@ -25,7 +26,7 @@ from textual.widgets import Static
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
 from bridge.models import Severity
-from bridge.store import Store, StoreError, open_store
+from bridge.store import Store, StoreError
 from bridge.text import human_duration, safe_text
 from bridge.timefmt import show_time
 from bridge.ui.bigdigits import big_number
@@ -33,7 +34,14 @@ from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.session import end_with_the_terminal
-from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
+from bridge.wall_data import (
+    COUNTED,
+    DeviceStatus,
+    DeviceTile,
+    WallData,
+    open_wall_store,
+    read_wall,
+)
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 __all__ = ["DEVICE_MARKS", "SEVERITY_MARKS", "WallApp", "run_wall"]
@@ -132,6 +140,7 @@ class WallApp(App[int]):
         page_s: float = PAGE_S,
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
+        allow_writable: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -140,6 +149,7 @@ class WallApp(App[int]):
             refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
         self.config = config
         self.store_path = store_path
+        self.allow_writable = allow_writable
         self.clock: Clock = clock or SystemClock()
         self.hostname = hostname or socket.gethostname()
         self.refresh_s = refresh_s
@@ -179,7 +189,7 @@ class WallApp(App[int]):
 
     async def on_mount(self) -> None:
         end_with_the_terminal(self)
-        self._store = await open_store(self.store_path, read_only=True)
+        self._store = await open_wall_store(self.store_path, allow_writable=self.allow_writable)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
@@ -331,16 +341,20 @@ class WallApp(App[int]):
         self._draw_devices()
 
 
-def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
+def run_wall(
+    config: Config, *, user_themes: list[Theme] | None = None, allow_writable: bool = False
+) -> int:
     store_path = config.store.resolved_url()
 
-    async def check() -> None:  # a missing store is one line on a normal terminal
-        store = await open_store(store_path, read_only=True)
+    async def check() -> None:  # a missing or writable store is one line on a normal terminal
+        store = await open_wall_store(store_path, allow_writable=allow_writable)
         await store.close()
 
     try:
         asyncio.run(check())
     except StoreError:
         raise
-    app = WallApp(config, store_path=store_path, user_themes=user_themes)
+    app = WallApp(
+        config, store_path=store_path, user_themes=user_themes, allow_writable=allow_writable
+    )
     return int(app.run() or 0)

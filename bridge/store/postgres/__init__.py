@@ -13,10 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from bridge.store.base import StoreError
 from bridge.store.postgres.schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
-from bridge.store.postgres.store import Conn, PostgresStore
+from bridge.store.postgres.store import Conn, PostgresStore, grant_readonly
 from bridge.store.postgres.url import PgUrl, connect_error, parse_url
 
-__all__ = ["PostgresStore", "open_postgres_store"]
+__all__ = ["PostgresStore", "grant_readonly", "open_postgres_store"]
 
 CONNECT_TIMEOUT_S = 5
 POOL_SIZE = 4  # a console's panes read at once; writes queue on one lock anyway

@@ -142,10 +142,10 @@ class PostgresStore(PgServiceQueries):
     def _error(self, exc: psycopg.Error) -> StoreError:
         """A database error as one line naming the store, never the password."""
         text = self._pg.scrub(str(exc)) or type(exc).__name__
-        if isinstance(
-            exc, psycopg.errors.ReadOnlySqlTransaction | psycopg.errors.InsufficientPrivilege
-        ):
-            return StoreError(f"{self.url}: the store is read-only for this connection: {text}")
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            return ReadOnlyStoreError(f"{self.url}: the store is read-only here: {text}")
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return StoreError(f"{self.url}: this database role may not do that: {text}")
         if isinstance(exc, psycopg.OperationalError):
             return StoreError(f"{self.url}: the store's connection failed: {text}")
         return StoreError(f"{self.url}: {text}")
@@ -952,6 +952,52 @@ class PostgresStore(PgServiceQueries):
             "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
         )
         return bool(row and row[0])
+
+
+async def grant_readonly(store: PostgresStore, role: str) -> str:
+    """Let `role` read the store and nothing else (the wall's role); returns the schema.
+
+    Grants CONNECT, USAGE on the store's schema and SELECT on its tables (and on
+    tables later migrations add, by default privileges), revokes every write
+    privilege, and makes the role's sessions read-only by default."""
+    from psycopg import sql
+
+    ident = sql.Identifier(role)
+    async with store._conn() as conn, conn.transaction():
+        cur = await conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (role,))
+        found = await cur.fetchone()
+        if found is None:
+            raise StoreError(
+                f"{store.url}: no role {role!r}; create it first, e.g. "
+                f"CREATE ROLE {role} LOGIN PASSWORD '...'"
+            )
+        if found[0]:
+            raise StoreError(f"{store.url}: role {role!r} is a superuser: it can always write")
+        cur = await conn.execute("SELECT current_database(), current_schema()")
+        names = await cur.fetchone()
+        assert names is not None
+        database, schema = sql.Identifier(names[0]), sql.Identifier(names[1])
+        for statement in (
+            "GRANT CONNECT ON DATABASE {db} TO {role}",
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "REVOKE CREATE ON SCHEMA {schema} FROM {role}",
+            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER "
+            "ON ALL TABLES IN SCHEMA {schema} FROM {role}",
+            "REVOKE USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} FROM {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {role}",
+        ):
+            await conn.execute(sql.SQL(statement).format(db=database, schema=schema, role=ident))
+        # Read-only sessions by default as well: needs CREATEROLE, which the store's
+        # owner may lack. The grants above are the lock; this only says so sooner.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            async with conn.transaction():
+                await conn.execute(
+                    sql.SQL("ALTER ROLE {role} SET default_transaction_read_only = on").format(
+                        role=ident
+                    )
+                )
+    return str(names[1])
 
 
 def _placeholder(column: str) -> str:

@@ -1,0 +1,156 @@
+"""`bridge store grant-readonly`, the wall's refusal of a role that can write, and
+`bridge store migrate` from SQLite, on a real PostgreSQL server and the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import Isolated, one_error_line, run_bridge
+from pg_server import PgServer
+
+from bridge.actions import Action
+from bridge.models import EventInput, MaintenanceWindow, Severity
+from bridge.service_models import OutboxNew
+from bridge.store import Store, StoreError, open_store
+from bridge.store.postgres.copy import TABLES
+from bridge.wall_data import open_wall_store
+from collectors.base import Reading
+
+pytestmark = pytest.mark.timeout(180)
+
+T0 = 1_700_000_000.0
+WALL_PASSWORD = "wall-Secret-9"
+
+
+def ev(sev: Severity, at: float, resource: str = "web1") -> EventInput:
+    return EventInput(
+        "local", resource, "cpu", sev, f"cpu on {resource}", at, evidence={"b": 2, "a": 1}
+    )
+
+
+async def seed(store: Store) -> None:
+    await store.upsert_events([ev(Severity.MAJOR, T0), ev(Severity.WARNING, T0, "db1")], "t")
+    (event, *_) = await store.list_events()
+    await store.act([event.id], Action.ACK, "alice", T0 + 1, note="looking")
+    run = await store.job_start("backup", "cron", T0)
+    await store.job_finish("backup", "cron", T0 + 9, ok=False, run_id=run.run_id, message="disk")
+    await store.set_maintenance_windows([MaintenanceWindow("patch", ("db*",), T0, T0 + 60)], T0)
+    await store.outbox_enqueue([OutboxNew("pager", "major", event.id, "{}")], T0)
+    await store.write_reading(
+        Reading("local", "web1", T0, {"cpu": 12.0}, {"z": 1, "a": {"y": 2}}), {"cpu": "ok"}
+    )
+
+
+def role_for(pg_url: str) -> tuple[str, str]:
+    """A role of this test's own (roles are the whole server's) and its wall URL."""
+    database = pg_url.rsplit("/", 1)[1]
+    role = f"wall_{database}"
+    host = pg_url.rsplit("@", 1)[1]
+    return role, f"postgresql://{role}:{WALL_PASSWORD}@{host}"
+
+
+async def test_grant_readonly_gives_a_role_the_wall_accepts(
+    isolated: Isolated, pg_server: PgServer, pg_url: str
+) -> None:
+    store = await open_store(pg_url)
+    await seed(store)
+    await store.close()
+    role, wall_url = role_for(pg_url)
+    pg_server.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{WALL_PASSWORD}'")
+    # Before the grant the role cannot even read the store.
+    with pytest.raises(StoreError):
+        await (await open_wall_store(wall_url)).close()
+
+    result = await asyncio.to_thread(
+        run_bridge, isolated, "store", "grant-readonly", role, "--url", pg_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"role {role} may read the store" in result.stdout
+
+    wall = await open_wall_store(wall_url)
+    try:
+        assert not await wall.can_write()
+        assert {e.resource for e in await wall.list_events()} == {"web1", "db1"}
+        last = await wall.last_seq()
+        assert await wall.wait_for_changes(last, 0.1) == []  # it may LISTEN
+    finally:
+        await wall.close()
+    # The grants are the lock, not the session's read-only default: a client that
+    # turns that off still cannot write.
+    async with await psycopg.AsyncConnection.connect(wall_url, autocommit=True) as raw:
+        await raw.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await raw.execute("UPDATE events SET state = 'acknowledged'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await raw.execute("CREATE TABLE public.mine (x int)")
+
+
+async def test_the_wall_refuses_a_role_that_can_write(isolated: Isolated, pg_url: str) -> None:
+    store = await open_store(pg_url)
+    await store.close()
+    with pytest.raises(StoreError, match="--allow-writable") as refused:
+        await open_wall_store(pg_url)
+    assert "admin-secret-pw" not in str(refused.value)
+    allowed = await open_wall_store(pg_url, allow_writable=True)
+    await allowed.close()
+    # The real command: one line, before any screen, and never the password.
+    config = isolated.write_config(f'[store]\nurl = "{pg_url}"\n')
+    result = await asyncio.to_thread(run_bridge, isolated, "--config", str(config), "wall")
+    one_error_line(result, "can write", "grant-readonly", "--allow-writable")
+    assert "admin-secret-pw" not in result.stderr
+
+
+def test_grant_readonly_on_sqlite_is_one_line(isolated: Isolated) -> None:
+    db = isolated.root / "b.db"
+    result = run_bridge(isolated, "store", "grant-readonly", "wall", "--url", f"sqlite://{db}")
+    one_error_line(result, "SQLite", "read-only already")
+
+
+async def test_migrate_copies_the_history_with_counts(
+    isolated: Isolated, tmp_path: Path, pg_url: str
+) -> None:
+    path = tmp_path / "old.db"
+    old = await open_store(path)
+    await seed(old)
+    await old.close()
+    result = await asyncio.to_thread(
+        run_bridge, isolated, "store", "migrate", "--from", f"sqlite://{path}", "--to", pg_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert "every table's count checked" in result.stdout
+    assert "admin-secret-pw" not in result.stdout
+    old, new = await open_store(path), await open_store(pg_url)
+    try:
+        reads: list[Callable[[Store], Awaitable[object]]] = [
+            lambda s: s.list_events(include_resolved=True),
+            lambda s: s.journal(),
+            lambda s: s.job_runs(),
+            lambda s: s.outbox_items(),
+            lambda s: s.changes_since(0, 10_000),
+            lambda s: s.snapshots(),
+            lambda s: s.maintenance_windows(),
+            lambda s: s.series("local", "web1", "cpu", 0),
+            lambda s: s.collector_health(),
+        ]
+        for read in reads:
+            assert await read(new) == await read(old)
+        (event, *_) = await old.list_events()
+        assert await new.evidence(event.id) == await old.evidence(event.id)
+        # New rows continue after the copied ids and seqs.
+        before = await new.last_seq()
+        await new.upsert_events([ev(Severity.CRITICAL, T0 + 5, "new1")], "t")
+        added = await new.find_event("local|new1|cpu")
+        assert added is not None and added.id > max(e.id for e in await old.list_events())
+        assert await new.last_seq() > before
+    finally:
+        await old.close()
+        await new.close()
+    again = await asyncio.to_thread(
+        run_bridge, isolated, "store", "migrate", "--from", f"sqlite://{path}", "--to", pg_url
+    )
+    one_error_line(again, "not empty")
+    assert set(TABLES) >= {"events", "journal", "job_runs", "changes", "outbox"}
