@@ -1,4 +1,4 @@
-"""The event lifecycle every backend shares (bridge/lifecycle.py), without a database."""
+"""The event lifecycle every backend shares (bridge/rules/lifecycle.py), without a database."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from bridge.actions import Action
-from bridge.lifecycle import (
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, EventState, JobSignalError, ScheduleAction, Severity
+from bridge.core.text import human_utc
+from bridge.rules.lifecycle import (
     MUTABLE,
     WindowMatcher,
     action_note,
@@ -24,8 +26,6 @@ from bridge.lifecycle import (
     transition,
     window_journal,
 )
-from bridge.models import EventInput, EventState, JobSignalError, ScheduleAction, Severity
-from bridge.text import human_utc
 
 T0 = 1_700_000_000.0
 NO_WINDOWS = WindowMatcher([])

@@ -13,9 +13,9 @@ import pytest
 from conftest import wait_until
 from pg_server import PgServer
 
-from bridge.actions import Action
-from bridge.models import EventInput, JobStatusRecord, MaintenanceWindow, Severity
-from bridge.query import EventQuery
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, JobStatusRecord, MaintenanceWindow, Severity
+from bridge.core.query import EventQuery
 from bridge.store import ReadOnlyStoreError, Store, StoreError, open_store
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres.store import CATCH_UP_S

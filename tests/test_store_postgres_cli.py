@@ -12,12 +12,12 @@ import pytest
 from conftest import Isolated, one_error_line, run_bridge
 from pg_server import PgServer
 
-from bridge.actions import Action
-from bridge.models import EventInput, MaintenanceWindow, Severity
-from bridge.service_models import OutboxNew
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, MaintenanceWindow, Severity
+from bridge.core.outbox import OutboxNew
 from bridge.store import Store, StoreError, open_store
 from bridge.store.postgres.copy import TABLES
-from bridge.wall_data import open_wall_store
+from bridge.ui.wall.data import open_wall_store
 from collectors.base import Reading
 
 pytestmark = pytest.mark.timeout(180)

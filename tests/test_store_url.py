@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, one_error_line, run_bridge
 
-from bridge.config import Config
-from bridge.models import EventInput, Severity
+from bridge.config.file import Config
+from bridge.core.models import EventInput, Severity
+from bridge.core.store_url import StoreURLError, parse_store_url, sqlite_url
 from bridge.store import SqliteStore, StoreError, open_store
-from bridge.store_url import StoreURLError, parse_store_url, sqlite_url
 
 
 def test_sqlite_urls() -> None:
@@ -83,3 +83,23 @@ async def test_postgresql_nobody_listening_is_one_line_without_the_password() ->
 async def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="no scheme"):
         await open_store("bridge.db")
+
+
+@pytest.mark.parametrize("command", [["wall"], ["collect"], ["events", "list"]])
+def test_commands_open_the_store_by_url(isolated: Isolated, command: list[str]) -> None:
+    """The wall, the collector and the CLI all open through open_store: a server that
+    does not answer is the same one line from each, password left out."""
+    path = isolated.write_config(
+        '[store]\nurl = "postgresql://bridge:hunter2@127.0.0.1:1/bridge"\n'
+    )
+    result = run_bridge(isolated, "--config", str(path), *command)
+    one_error_line(result, "connection refused", "127.0.0.1")
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_wall_by_sqlite_url_needs_a_store_first(isolated: Isolated) -> None:
+    missing = isolated.root / "nowhere" / "bridge.db"
+    path = isolated.write_config(f'[store]\nurl = "{sqlite_url(missing)}"\n')
+    result = run_bridge(isolated, "--config", str(path), "wall")
+    one_error_line(result, str(missing), "no store here yet")
+    assert not missing.exists()  # read-only: the wall creates nothing

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bridge.actions import Action, ActionResult
-from bridge.models import (
+from bridge.core.actions import Action, ActionResult
+from bridge.core.models import (
     Change,
     CollectorHealth,
     Event,
@@ -29,8 +29,8 @@ from bridge.models import (
     ScheduleChange,
     Snapshot,
 )
-from bridge.query import EventQuery
-from bridge.service_models import OutboxItem, OutboxNew
+from bridge.core.outbox import OutboxItem, OutboxNew
+from bridge.core.query import EventQuery
 from collectors.base import Reading
 
 __all__ = [
@@ -337,6 +337,9 @@ class Store(
     ChangeFeedStore, ReadingStore, EventStore, ScheduleStore, LeaseStore, ServiceStore, Protocol
 ):
     """All of the roles: what `open_store` returns."""
+
+    # Opened with read_only=True: every method in WRITE_METHODS raises ReadOnlyStoreError.
+    read_only: bool
 
     async def close(self) -> None: ...
 

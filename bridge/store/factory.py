@@ -6,8 +6,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Protocol
 
+from bridge.core.store_url import StoreURL, StoreURLError, parse_store_url
 from bridge.store.base import Store, StoreError
-from bridge.store_url import StoreURL, StoreURLError, parse_store_url
 
 __all__ = ["OPENERS", "Opener", "open_store"]
 
@@ -33,7 +33,7 @@ async def _open_postgresql(url: StoreURL, *, read_only: bool) -> Store:
     return await open_postgres_store(url.url, read_only=read_only)
 
 
-# backend name (bridge.store_url.SCHEMES) -> how to open it. A backend's module is
+# backend name (bridge.core.store_url.SCHEMES) -> how to open it. A backend's module is
 # imported only when a URL names it, so SQLite hosts never load a server driver.
 OPENERS: dict[str, Opener] = {"sqlite": _open_sqlite, "postgresql": _open_postgresql}
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import (
+from bridge.core.actions import (
     NOTE_REQUIRED,
     Action,
     ActionError,
@@ -26,7 +26,24 @@ from bridge.actions import (
     check_name,
     check_note,
 )
-from bridge.lifecycle import (
+from bridge.core.models import (
+    Change,
+    CollectorHealth,
+    Event,
+    EventInput,
+    JobRun,
+    JobRunStatus,
+    JobSignalError,
+    JobStatusRecord,
+    JournalEntry,
+    LeaseInfo,
+    MaintenanceWindow,
+    ScheduleAction,
+    ScheduleChange,
+    Snapshot,
+)
+from bridge.core.query import EventQuery
+from bridge.rules.lifecycle import (
     MAX_MESSAGE,
     MAX_OUTPUT_TAIL,
     MUTABLE,
@@ -43,23 +60,6 @@ from bridge.lifecycle import (
     schedule_keys,
     window_journal,
 )
-from bridge.models import (
-    Change,
-    CollectorHealth,
-    Event,
-    EventInput,
-    JobRun,
-    JobRunStatus,
-    JobSignalError,
-    JobStatusRecord,
-    JournalEntry,
-    LeaseInfo,
-    MaintenanceWindow,
-    ScheduleAction,
-    ScheduleChange,
-    Snapshot,
-)
-from bridge.query import EventQuery
 from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,

@@ -10,8 +10,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bridge.models import Event, JournalEntry
-from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
+from bridge.core.models import Event, JournalEntry
+from bridge.core.outbox import OutboxItem, OutboxNew, OutboxStatus
 from bridge.store.rows import EVENT_COLUMNS, event_from_row, outbox_item_from_row
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Json, Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from bridge.actions import (
+from bridge.core.actions import (
     NOTE_REQUIRED,
     Action,
     ActionError,
@@ -40,7 +40,24 @@ from bridge.actions import (
     check_name,
     check_note,
 )
-from bridge.lifecycle import (
+from bridge.core.models import (
+    Change,
+    CollectorHealth,
+    Event,
+    EventInput,
+    JobRun,
+    JobRunStatus,
+    JobSignalError,
+    JobStatusRecord,
+    JournalEntry,
+    LeaseInfo,
+    MaintenanceWindow,
+    ScheduleAction,
+    ScheduleChange,
+    Snapshot,
+)
+from bridge.core.query import EventQuery
+from bridge.rules.lifecycle import (
     MAX_MESSAGE,
     MAX_OUTPUT_TAIL,
     MUTABLE,
@@ -57,23 +74,6 @@ from bridge.lifecycle import (
     schedule_keys,
     window_journal,
 )
-from bridge.models import (
-    Change,
-    CollectorHealth,
-    Event,
-    EventInput,
-    JobRun,
-    JobRunStatus,
-    JobSignalError,
-    JobStatusRecord,
-    JournalEntry,
-    LeaseInfo,
-    MaintenanceWindow,
-    ScheduleAction,
-    ScheduleChange,
-    Snapshot,
-)
-from bridge.query import EventQuery
 from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.postgres.schema import CHANNEL, LOCK_KEY
 from bridge.store.postgres.service import JOURNAL_COLUMNS, PgServiceQueries

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from bridge.core.text import redact_url
 from bridge.store.base import StoreError
-from bridge.text import redact_url
 
 __all__ = ["PgUrl", "connect_error", "parse_url"]
 
@@ -25,7 +25,7 @@ class PgUrl:
     """The URL to connect with, and how to name it where the operator reads it."""
 
     conninfo: str  # what libpq is given (the URL as written, password and all)
-    shown: str  # the URL without its user, password or options (bridge.text.redact_url)
+    shown: str  # the URL without its user, password or options (bridge.core.text.redact_url)
     user: str | None
     password: str | None
 
