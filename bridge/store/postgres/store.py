@@ -426,12 +426,11 @@ class PostgresStore(PgServiceQueries):
         evidence, journal = folded.evidence, folded.journal
         async with conn.cursor() as c:
             if inserts:
+                # COPY: a burst of new events is one stream, not a statement per row.
                 cols = list(inserts[0])
-                await c.executemany(
-                    f"INSERT INTO events({', '.join(cols)}) "
-                    f"VALUES ({', '.join(_placeholder(c) for c in cols)})",
-                    inserts,
-                )
+                async with c.copy(f"COPY events ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in inserts:
+                        await copy.write_row([row[col] for col in cols])
             if updates:
                 sets = ", ".join(f"{c} = %({c})s" for c in MUTABLE)
                 await c.executemany(
@@ -443,10 +442,18 @@ class PostgresStore(PgServiceQueries):
                     [(value, key) for key, value in evidence.items()],
                 )
             if journal:
-                await c.executemany(
+                # One statement for the batch's lines, in their order (ORDINALITY),
+                # each joined to its event's id by dedup key.
+                keys, ats, actors, actions, notes = (
+                    list(col) for col in zip(*journal, strict=True)
+                )
+                await c.execute(
                     "INSERT INTO journal(event_id, at, actor, action, note) "
-                    "VALUES ((SELECT id FROM events WHERE dedup_key = %s), %s, %s, %s, %s)",
-                    journal,
+                    "SELECT e.id, j.at, j.actor, j.action, j.note "
+                    "FROM unnest(%s::text[], %s::float8[], %s::text[], %s::text[], %s::text[]) "
+                    "WITH ORDINALITY AS j(key, at, actor, action, note, n) "
+                    "JOIN events AS e ON e.dedup_key = j.key ORDER BY j.n",
+                    (keys, ats, actors, actions, notes),
                 )
 
     async def list_events(
@@ -998,11 +1005,6 @@ async def grant_readonly(store: PostgresStore, role: str) -> str:
                     )
                 )
     return str(names[1])
-
-
-def _placeholder(column: str) -> str:
-    """A named parameter; the evidence comes as JSON text for a jsonb column."""
-    return f"%({column})s::jsonb" if column == "evidence" else f"%({column})s"
 
 
 def _where(
