@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Isolated, one_error_line, run_bridge
+from conftest import Isolated, Processes, one_error_line, run_bridge, settled, wait_until
 from pg_server import PgServer
 
 from bridge.core.actions import Action
@@ -154,3 +154,89 @@ async def test_migrate_copies_the_history_with_counts(
     )
     one_error_line(again, "not empty")
     assert set(TABLES) >= {"events", "journal", "job_runs", "changes", "outbox"}
+
+
+async def test_the_wall_runs_read_only_on_postgresql(pg_server: PgServer, pg_url: str) -> None:
+    """The wall on a PostgreSQL store through a read-only role (Pilot): it shows the
+    store's counts, and every key the console answers to changes nothing."""
+    from textual.binding import Binding
+    from wall_seed import make_wall, seed_wall
+
+    from bridge.core.models import Severity
+    from bridge.ui.app import BridgeApp
+    from bridge.ui.panes.events import EventsPane
+
+    await seed_wall(pg_url)
+    role, wall_url = role_for(pg_url)
+    pg_server.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{WALL_PASSWORD}'")
+    admin = await open_store(pg_url)
+    try:
+        from bridge.store.postgres import PostgresStore, grant_readonly
+
+        assert isinstance(admin, PostgresStore)
+        await grant_readonly(admin, role)
+        before = (await admin.last_seq(), await admin.journal(limit=10_000))
+        app = make_wall(wall_url)
+        keys = [b.key if isinstance(b, Binding) else b[0] for b in
+                [*EventsPane.BINDINGS, *BridgeApp.BINDINGS]]  # fmt: skip
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(settled(pilot, lambda: app.data is not None), 10, what="first read")
+            assert app.data is not None and app.data.counts[Severity.CRITICAL] >= 1
+            for key in [k.split(",")[0] for k in keys if k != "q"]:
+                await pilot.press(key)
+            await pilot.press("q")
+        assert (await admin.last_seq(), await admin.journal(limit=10_000)) == before
+    finally:
+        await admin.close()
+
+
+async def test_collect_and_the_cli_share_one_postgresql_store(
+    isolated: Isolated, processes: Processes, pg_url: str
+) -> None:
+    """`bridge collect` polls into PostgreSQL while a job signal and an event come from
+    other processes; a follower of the feed sees each, and after SIGKILL of the
+    collector a second one takes the lease over on the server's clock."""
+    config = isolated.write_config(f'[store]\nurl = "{pg_url}"\n[local]\ninterval = 1.0\n')
+    first = processes.bridge(
+        isolated, "--config", str(config), "collect", log=isolated.root / "1.log"
+    )
+    follower = await open_store(pg_url)
+    try:
+
+        async def polled() -> bool:
+            lease = await follower.lease("collector")
+            return lease is not None and bool(await follower.snapshots("local"))
+
+        await wait_until(polled, within=30, what="the collector's first reading")
+        seq = await follower.last_seq()
+        raised = await asyncio.to_thread(
+            run_bridge, isolated, "--config", str(config), "events", "raise", "--severity",
+            "major", "--resource", "db1", "--check", "backup", "--summary", "from another host",
+        )  # fmt: skip
+        assert raised.returncode == 0, raised.stderr
+        seen: list[str] = []
+
+        async def feed_saw_it() -> bool:
+            nonlocal seq
+            changes = await follower.wait_for_changes(seq, 1.0)
+            if changes:
+                seq = changes[-1].seq
+                seen.extend(c.kind for c in changes)
+            return "events" in seen
+
+        await wait_until(feed_saw_it, within=15, what="the raise in the change feed")
+        holder = await follower.lease("collector")
+        assert holder is not None and holder.pid == first.pid
+        first.kill()
+        first.wait(timeout=10)
+        second = processes.bridge(
+            isolated, "--config", str(config), "collect", log=isolated.root / "2.log"
+        )
+
+        async def taken_over() -> bool:
+            lease = await follower.lease("collector")
+            return lease is not None and lease.pid == second.pid
+
+        await wait_until(taken_over, within=30, what="the second collector to take the lease")
+    finally:
+        await follower.close()
