@@ -103,3 +103,20 @@ def test_wall_by_sqlite_url_needs_a_store_first(isolated: Isolated) -> None:
     result = run_bridge(isolated, "--config", str(path), "wall")
     one_error_line(result, str(missing), "no store here yet")
     assert not missing.exists()  # read-only: the wall creates nothing
+
+
+def test_check_config_shows_the_store_without_its_password(isolated: Isolated) -> None:
+    path = isolated.write_config(
+        '[store]\nurl = "postgresql://bridge:hunter2@db.example:5432/bridge"\n'
+    )
+    result = run_bridge(isolated, "--config", str(path), "check-config")
+    assert result.returncode == 0, result.stderr
+    [line] = [s for s in result.stdout.splitlines() if s.startswith("store:")]
+    assert "db.example:5432/bridge" in line and "hunter2" not in result.stdout
+    assert "bridge:" not in line.split("store:", 1)[1].split("db.example")[0]  # nor the user
+
+
+def test_a_url_without_a_scheme_never_shows_its_password() -> None:
+    with pytest.raises(StoreURLError) as caught:
+        parse_store_url("bridge:hunter2@db.example/bridge")
+    assert "hunter2" not in str(caught.value)

@@ -91,6 +91,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"intake:   listening on {scheme}://{intake.address}:{intake.port}; tokens {named}")
     else:
         print("intake:   off")
+    writeback = config.alertmanager
+    if writeback.url is not None:
+        from urllib.parse import urlsplit
+
+        # Scheme, host, port and prefix: user:password@ in a URL is a credential.
+        parts = urlsplit(writeback.url)
+        port = f":{parts.port}" if parts.port else ""
+        where = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+        token = " (with a token)" if writeback.token is not None else ""
+        print(f"silences: written back to Alertmanager at {where}{token}")
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         extra = f", calendar {j.calendar}" if j.calendar else ""
