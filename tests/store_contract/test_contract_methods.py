@@ -47,7 +47,7 @@ READ_METHODS = frozenset(
         "job_runs", "get_job_run", "latest_job_runs", "schedule_changes", "job_statuses",
         "maintenance_windows", "lease",
         "journal_between", "events_by_id", "last_journal", "first_runs",
-        "outbox_items", "outbox_counts", "can_write",
+        "outbox_items", "outbox_counts", "can_write", "journal_after",
     }
 )  # fmt: skip
 

@@ -54,6 +54,24 @@ class PgServiceQueries:
         rows = await self._rows(sql + " ORDER BY at, id LIMIT %s", (*args, limit))
         return [JournalEntry(*row) for row in rows]
 
+    async def journal_after(
+        self, after_id: int | None, *, actions: Sequence[str], limit: int = 1000
+    ) -> tuple[list[JournalEntry], int]:
+        """Entries with these actions after entry `after_id`, oldest first, and the id to
+        continue after. Journal ids follow commit order here too: every write that adds
+        a line holds the store's advisory lock (see PostgresStore._tx) while it does."""
+        rows = await self._rows("SELECT COALESCE(MAX(id), 0) FROM journal")
+        top = int(rows[0][0]) if rows else 0
+        if after_id is None or not actions:
+            return [], top
+        found = await self._rows(
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE id > %s AND id <= %s "
+            "AND action = ANY(%s) ORDER BY id LIMIT %s",
+            (after_id, top, list(actions), limit),
+        )
+        entries = [JournalEntry(*row) for row in found]
+        return entries, entries[-1].id if len(entries) == limit else top
+
     async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
         """Many events in one read (a report may name tens of thousands)."""
         rows = await self._rows(

@@ -560,12 +560,17 @@ class PostgresStore(PgServiceQueries):
                     )
         return results
 
-    async def record(self, actor: str, action: str, note: str, now: float) -> None:
-        async with self._tx(now, "journal") as (conn, _):
+    async def record(
+        self, actor: str, action: str, note: str, now: float, *, event_id: int | None = None
+    ) -> None:
+        """A journal entry about the bridge itself, or with `event_id` a line on one
+        event that changes none of its state (a silence written back)."""
+        ref = "" if event_id is None else str(event_id)
+        async with self._tx(now, "journal", ref) as (conn, _):
             await conn.execute(
                 "INSERT INTO journal(event_id, at, actor, action, note) "
-                "VALUES (NULL, %s, %s, %s, %s)",
-                (now, actor, action, note),
+                "VALUES (%s, %s, %s, %s, %s)",
+                (event_id, now, actor, action, note),
             )
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:
