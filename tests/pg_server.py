@@ -87,6 +87,11 @@ class PgServer:
         with contextlib.suppress(RuntimeError):
             self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    @property
+    def log(self) -> Path:
+        """The server's log (pg_ctl -l): readable by root and by the user it runs as."""
+        return self.datadir.parent / "log"
+
     def stop(self) -> None:
         _run(self, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
                     "-w", "-t", "30", "stop"], check=False)  # fmt: skip
@@ -136,7 +141,9 @@ def start_pg_server() -> PgServer | str:
         # A test server: durability traded for speed (the data is thrown away).
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            # Who ran each logged statement: a test counts one role's queries.
+            "-c log_line_prefix=user=%u, "
         )
         _run(run_as, [
             str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(root / "log"),

@@ -240,3 +240,59 @@ async def test_collect_and_the_cli_share_one_postgresql_store(
         await wait_until(taken_over, within=30, what="the second collector to take the lease")
     finally:
         await follower.close()
+
+
+async def test_an_idle_console_costs_at_most_one_query_a_second(
+    pg_server: PgServer, pg_url: str
+) -> None:
+    """A console checks the feed four times a second (wait_for_changes with timeout 0);
+    idle, that must cost the server at most one query a second. Counted in the
+    server's own log of every statement this console's role ran."""
+    store = await open_store(pg_url)
+    await store.close()
+    role, url = role_for(pg_url)
+    pg_server.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{WALL_PASSWORD}'")
+    pg_server.psql(f"ALTER ROLE {role} SET log_statement = 'all'")
+    admin = await open_store(pg_url)
+    try:
+        from bridge.store.postgres import PostgresStore, grant_readonly
+
+        assert isinstance(admin, PostgresStore)
+        await grant_readonly(admin, role)
+    finally:
+        await admin.close()
+    console = await open_store(url, read_only=True)
+    mark = f"user={role},"
+
+    def statements() -> int:
+        text = pg_server.log.read_text(encoding="utf-8", errors="replace")
+        # "statement:" for a simple query, "execute ...:" for a parameterized one.
+        return sum(
+            1
+            for line in text.splitlines()
+            if line.startswith(mark) and ("LOG:  statement:" in line or "LOG:  execute" in line)
+        )
+
+    try:
+        seq = await console.last_seq()
+        await console.wait_for_changes(seq, 0)  # starts the LISTEN connection
+
+        async def listening() -> bool:
+            out = pg_server.psql(
+                "SELECT count(*) FROM pg_stat_activity "
+                f"WHERE usename = '{role}' AND application_name = 'bridge-listen' "
+                "AND query LIKE 'SELECT COALESCE%'"
+            )
+            return int(out) == 1
+
+        await wait_until(listening, within=10, what="the console's LISTEN connection")
+        before = statements()
+        started = asyncio.get_running_loop().time()
+        for _ in range(24):  # six seconds of an idle console's checks
+            assert await console.wait_for_changes(seq, 0) == []
+            await asyncio.sleep(0.25)  # the console's cadence, not a wait for anything
+        seconds = asyncio.get_running_loop().time() - started
+        spent = statements() - before
+        assert spent <= seconds, f"{spent} queries in {seconds:.1f} s"
+    finally:
+        await console.close()
