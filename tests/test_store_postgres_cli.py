@@ -296,3 +296,35 @@ async def test_an_idle_console_costs_at_most_one_query_a_second(
         assert spent <= seconds, f"{spent} queries in {seconds:.1f} s"
     finally:
         await console.close()
+
+
+async def test_the_stores_owner_can_grant_the_walls_role(
+    isolated: Isolated, pg_server: PgServer
+) -> None:
+    """As docs/operations sets it up: a database owned by an ordinary role (no
+    superuser, no CREATEROLE) that creates the store and grants the wall's role."""
+    database = pg_server.database()
+    owner, wall = f"own_{database}", f"wall_{database}"
+    try:
+        pg_server.psql(f"CREATE ROLE {owner} LOGIN PASSWORD '{WALL_PASSWORD}'")
+        pg_server.psql(f"CREATE ROLE {wall} LOGIN PASSWORD '{WALL_PASSWORD}'")
+        pg_server.psql(f"ALTER DATABASE {database} OWNER TO {owner}")
+        pg_server.psql(f"ALTER SCHEMA public OWNER TO {owner}", database)
+        owner_url = pg_server.url(database, user=owner, password=WALL_PASSWORD)
+        store = await open_store(owner_url)
+        await store.upsert_events([ev(Severity.MAJOR, T0)], "t")
+        await store.close()
+        result = await asyncio.to_thread(
+            run_bridge, isolated, "store", "grant-readonly", wall, "--url", owner_url
+        )
+        assert result.returncode == 0, result.stderr
+        wall_url = pg_server.url(database, user=wall, password=WALL_PASSWORD)
+        reader = await open_wall_store(wall_url)
+        try:
+            assert [e.resource for e in await reader.list_events()] == ["web1"]
+        finally:
+            await reader.close()
+        with pytest.raises(StoreError, match="--allow-writable"):
+            await open_wall_store(owner_url)
+    finally:
+        pg_server.drop(database)
