@@ -201,7 +201,9 @@ def cmd_wall(args: argparse.Namespace) -> int:
     from bridge.ui.theming import load_user_themes
     from bridge.ui.wall.app import run_wall
 
-    return run_wall(config, user_themes=load_user_themes(config, path))
+    return run_wall(
+        config, user_themes=load_user_themes(config, path), allow_writable=args.allow_writable
+    )
 
 
 # -- parser -------------------------------------------------------------------
@@ -247,6 +249,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     from bridge.cli.events import add_events_parser
     from bridge.cli.jobs import add_jobs_parser
     from bridge.cli.report import add_report_parsers
+    from bridge.cli.store import add_store_parser
 
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = global_options(_Parser)
@@ -265,6 +268,12 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     wall = add("wall", cmd_wall, "the read-only bridge screen for a wall display")
     _display_options(wall, argparse.SUPPRESS)
+    wall.add_argument(
+        "--allow-writable",
+        action="store_true",
+        help="run even if the store's credentials could write (a PostgreSQL role with "
+        "write grants); without it the wall refuses them",
+    )
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
@@ -287,6 +296,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     demo.add_argument("--die-after", type=float, default=60.0, help="seconds before fw-dmz dies")
     add_devices_parser(add)
+    add_store_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 

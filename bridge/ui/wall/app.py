@@ -1,6 +1,7 @@
 """`bridge wall`: the read-only bridge screen, for staff glancing from across a room.
 
-It opens the store read-only (`open_store(..., read_only=True)`) and has no key but quit
+It opens the store read-only (`bridge.ui.wall.data.open_wall_store`, which also refuses a
+database role that could write) and has no key but quit
 (and Ctrl+L, which redraws the screen), so nothing on it can acknowledge or
 change anything. It fills any terminal from
 80x24 up: counts and lists stretch, and device tiles that do not fit rotate
@@ -28,10 +29,17 @@ from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
 from bridge.core.wrap import clip
-from bridge.store import Store, StoreError, open_store
+from bridge.store import Store
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.session import end_with_the_terminal
-from bridge.ui.wall.data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
+from bridge.ui.wall.data import (
+    COUNTED,
+    DeviceStatus,
+    DeviceTile,
+    WallData,
+    open_wall_store,
+    read_wall,
+)
 from bridge.ui.widgets.bigdigits import big_number
 from bridge.ui.widgets.header import BridgeHeader
 from bridge.ui.widgets.lines import Line, LinesView, plain
@@ -133,6 +141,7 @@ class WallApp(App[int]):
         page_s: float = PAGE_S,
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
+        allow_writable: bool = False,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -141,6 +150,7 @@ class WallApp(App[int]):
             refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
         self.config = config
         self.store_path = store_path
+        self.allow_writable = allow_writable
         self.clock: Clock = clock or SystemClock()
         self.hostname = hostname or socket.gethostname()
         self.refresh_s = refresh_s
@@ -180,7 +190,7 @@ class WallApp(App[int]):
 
     async def on_mount(self) -> None:
         end_with_the_terminal(self)
-        self._store = await open_store(self.store_path, read_only=True)
+        self._store = await open_wall_store(self.store_path, allow_writable=self.allow_writable)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
@@ -332,16 +342,17 @@ class WallApp(App[int]):
         self._draw_devices()
 
 
-def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
+def run_wall(
+    config: Config, *, user_themes: list[Theme] | None = None, allow_writable: bool = False
+) -> int:
     store_path = config.store.resolved_url()
 
-    async def check() -> None:  # a missing store is one line on a normal terminal
-        store = await open_store(store_path, read_only=True)
+    async def check() -> None:  # a missing or writable store is one line on a normal terminal
+        store = await open_wall_store(store_path, allow_writable=allow_writable)
         await store.close()
 
-    try:
-        asyncio.run(check())
-    except StoreError:
-        raise
-    app = WallApp(config, store_path=store_path, user_themes=user_themes)
+    asyncio.run(check())
+    app = WallApp(
+        config, store_path=store_path, user_themes=user_themes, allow_writable=allow_writable
+    )
     return int(app.run() or 0)
