@@ -190,9 +190,16 @@ def cmd_wall(args: argparse.Namespace) -> int:
     config, path = _load(args)
     config = _display(args, config)
     from bridge.ui.theming import load_user_themes
+
+    if args.serve:
+        from bridge.ui.wallweb import serve_wall
+
+        return serve_wall(config, path, args, user_themes=load_user_themes(config, path))
     from bridge.ui.wall import run_wall
 
-    return run_wall(config, user_themes=load_user_themes(config, path))
+    snapshot = Path(args.snapshot) if args.snapshot else None
+    themes = load_user_themes(config, path)
+    return run_wall(config, user_themes=themes, theme=args.theme, snapshot=snapshot)
 
 
 # -- parser -------------------------------------------------------------------
@@ -256,6 +263,14 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     wall = add("wall", cmd_wall, "the read-only bridge screen for a wall display")
     _display_options(wall, argparse.SUPPRESS)
+    wall.add_argument("--theme", metavar="NAME", help="this wall's theme (default: [ui] theme)")
+    wall.add_argument(
+        "--serve", action="store_true", help="serve the wall to browsers ([wall.serve] in config)"
+    )
+    wall.add_argument("--address", help="with --serve: listen here (default 127.0.0.1)")
+    wall.add_argument("--port", type=int, help="with --serve: listen on this port (default 8080)")
+    # Set by the wall server for each browser's wall process: where to write what it draws.
+    wall.add_argument("--snapshot", metavar="FILE", help=argparse.SUPPRESS)
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)

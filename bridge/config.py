@@ -28,6 +28,7 @@ from bridge.config_service import (
     ReportsConfig,
     WebhookConfig,
 )
+from bridge.config_wall import WallConfig
 from bridge.text import safe_text
 from bridge.timefmt import use_display_zone
 
@@ -392,6 +393,7 @@ class Config(Model):
     network: NetworkConfig = NetworkConfig()
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
+    wall: WallConfig = WallConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

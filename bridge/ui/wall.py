@@ -34,6 +34,7 @@ from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.header import BridgeHeader
 from bridge.ui.lines import Line, LinesView, plain
 from bridge.ui.session import end_with_the_terminal
+from bridge.ui.wall_snapshot import snapshot_of, write_snapshot
 from bridge.wall_data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
@@ -133,6 +134,7 @@ class WallApp(App[int]):
         page_s: float = PAGE_S,
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
+        snapshot: Path | None = None,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -152,6 +154,7 @@ class WallApp(App[int]):
         self._store: Store | None = None
         self._started_at = self.clock.now()
         self._shown_tiles: tuple[DeviceTile, ...] | None = None
+        self.snapshot_path = snapshot  # served in a browser: what is drawn, for /status
         for t in [*THEMES, *(user_themes or [])]:
             self.register_theme(t)
         wanted = theme or config.ui.theme
@@ -250,7 +253,16 @@ class WallApp(App[int]):
         self._draw_devices()
         read_at = data.read_at if data is not None else None
         when = show_time(read_at, "clock") if read_at else "never"
-        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only   q quits")
+        keys = (
+            "" if self.snapshot_path is not None else "   q quits"
+        )  # a browser's keys reach nothing
+        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only{keys}")
+        if self.snapshot_path is not None:
+            self.call_after_refresh(self._write_snapshot, stale)
+
+    def _write_snapshot(self, stale: float | None) -> None:
+        if self.snapshot_path is not None:
+            write_snapshot(self.snapshot_path, snapshot_of(self, self.data, stale))
 
     def _draw_serious(self, data: WallData) -> None:
         now = self.clock.now()
@@ -332,7 +344,13 @@ class WallApp(App[int]):
         self._draw_devices()
 
 
-def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
+def run_wall(
+    config: Config,
+    *,
+    user_themes: list[Theme] | None = None,
+    theme: str | None = None,
+    snapshot: Path | None = None,
+) -> int:
     store_path = config.store.resolved_path()
 
     async def check() -> None:  # a missing store is one line on a normal terminal
@@ -343,5 +361,7 @@ def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
         asyncio.run(check())
     except StoreError:
         raise
-    app = WallApp(config, store_path=store_path, user_themes=user_themes)
+    app = WallApp(
+        config, store_path=store_path, user_themes=user_themes, theme=theme, snapshot=snapshot
+    )
     return int(app.run() or 0)
