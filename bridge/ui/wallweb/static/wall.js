@@ -48,10 +48,16 @@
     );
   }
 
+  function fullText() {
+    return "the wall server is full (" + (body.dataset.maxBrowsers || "?") + " browsers)";
+  }
+
   function lost(why) {
     state.live = false;
     if (!state.lostAt) { state.lostAt = new Date(); }
     showStale(why);
+    // A refusal for want of a place says so at once, not at the next retry.
+    ask().then(function (status) { if (status === 503 && !state.live) { showStale(fullText()); } });
     schedule();
   }
 
@@ -66,9 +72,7 @@
       if (status === 200) {
         connect();
       } else {
-        showStale(status === 503
-          ? "the wall server is full (" + (body.dataset.maxBrowsers || "?") + " browsers)"
-          : "the wall server does not answer");
+        showStale(status === 503 ? fullText() : "the wall server does not answer");
         schedule();
       }
     });
@@ -109,8 +113,7 @@
     term.dataset.sessionWebsocketUrl = wsUrl(term.dataset.wsPath);
     template = term.cloneNode(false);
     body.dataset.wallConnects = "1";
-    showStale(body.dataset.full ? "the wall server is full (" + body.dataset.maxBrowsers + " browsers)"
-                                : "connecting to the wall server");
+    showStale(body.dataset.full ? fullText() : "connecting to the wall server");
     // textual.js marks the body: -first-byte once the terminal draws, -closed when
     // its socket closes (the session ended, the server went away, or it refused).
     new MutationObserver(function () {
