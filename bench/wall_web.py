@@ -39,8 +39,8 @@ import httpx
 import psutil
 from _terminal import TMUX, BenchError, Tmux, stop_tree, tree, tree_cpu, tree_rss
 
-from bridge.lease import LEASE_NAME
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
+from bridge.runtime.lease import LEASE_NAME
 from bridge.store import open_store
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from bridge import config_model
-from bridge.cli import build_parser
-from bridge.config import Config, parse_config
-from bridge.config_model import Model, SecretStr
-from bridge.theme_files import load_theme_file
+from bridge.cli.main import build_parser
+from bridge.config import records as config_model
+from bridge.config.file import Config, parse_config
+from bridge.config.records import Model, SecretStr
+from bridge.config.themes import load_theme_file
 from themes import VARIABLE_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,12 +156,12 @@ KEY_NAMES = {
 
 def bound_keys() -> Iterator[tuple[str, str]]:
     from bridge.ui.app import BridgeApp
-    from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-    from bridge.ui.network_view import DeviceScreen
-    from bridge.ui.reports_view import HandoverScreen, ReportsScreen
-    from bridge.ui.rowtable import RowTable
-    from bridge.ui.schedule_pane import SchedulePane
-    from bridge.ui.screens import HelpScreen
+    from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+    from bridge.ui.panes.network_view import DeviceScreen
+    from bridge.ui.panes.schedule import SchedulePane
+    from bridge.ui.screens.modals import HelpScreen
+    from bridge.ui.screens.reports import HandoverScreen, ReportsScreen
+    from bridge.ui.widgets.rowtable import RowTable
 
     owners: list[type[Any]] = [
         BridgeApp, EventsPane, SchedulePane, RowTable, EventDetailsScreen,

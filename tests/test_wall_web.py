@@ -23,10 +23,10 @@ from test_wall import fingerprint
 from textual.binding import Binding
 from wall_seed import DEVICES, seed_wall
 
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
-from bridge.ui.events_pane import EventsPane
+from bridge.ui.panes.events import EventsPane
 
 TOKEN = "wall-token-0123456789abcdef"
 # Textual's key names as Playwright's.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bridge.actions import Action, ActionResult
-from bridge.models import (
+from bridge.core.actions import Action, ActionResult
+from bridge.core.models import (
     Change,
     CollectorHealth,
     Event,
@@ -25,8 +25,8 @@ from bridge.models import (
     ScheduleChange,
     Snapshot,
 )
-from bridge.query import EventQuery
-from bridge.service_models import OutboxItem, OutboxNew
+from bridge.core.outbox import OutboxItem, OutboxNew
+from bridge.core.query import EventQuery
 from collectors.base import Reading
 
 __all__ = ["Store", "StoreError"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.models import Event, JournalEntry
-from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
+from bridge.core.models import Event, JournalEntry
+from bridge.core.outbox import OutboxItem, OutboxNew, OutboxStatus
 from bridge.store.rows import EVENT_COLUMNS, event_from_row, outbox_item_from_row
 
 __all__ = ["ServiceQueries"]

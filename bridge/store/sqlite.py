@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import (
+from bridge.core.actions import (
     NOTE_REQUIRED,
     SCHEDULE_SOURCE,
     SCHEDULE_VERBS,
@@ -30,7 +30,7 @@ from bridge.actions import (
     check_name,
     check_note,
 )
-from bridge.models import (
+from bridge.core.models import (
     Change,
     CollectorHealth,
     Event,
@@ -48,7 +48,8 @@ from bridge.models import (
     Severity,
     Snapshot,
 )
-from bridge.query import EventQuery
+from bridge.core.query import EventQuery
+from bridge.core.text import human_utc
 from bridge.store.base import StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
@@ -62,7 +63,6 @@ from bridge.store.rows import (
 )
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
 from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
-from bridge.text import human_utc
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]

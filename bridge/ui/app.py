@@ -21,14 +21,13 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
 
-from bridge.clock import Clock, SystemClock
-from bridge.config import Config
-from bridge.feed import ChangeFeed
-from bridge.lease import LEASE_NAME, poller_alive
-from bridge.models import Change
-from bridge.poller import Poller
-from bridge.preferences import remember_theme, remembered_theme
-from bridge.runner import until_next_multiple
+from bridge.config.file import Config
+from bridge.core.clock import Clock, SystemClock
+from bridge.core.models import Change
+from bridge.runtime.feed import ChangeFeed
+from bridge.runtime.lease import LEASE_NAME, poller_alive
+from bridge.runtime.poller import Poller
+from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.store.sqlite import release_lease_now
 from bridge.ui.context import ConsoleApp
@@ -40,14 +39,15 @@ from bridge.ui.display import (
     before_app_init,
     configure_app,
 )
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.header import BridgeHeader
-from bridge.ui.keybar import KeyBar
-from bridge.ui.panes import HealthPane, Pane
-from bridge.ui.rowtable import RowTable
-from bridge.ui.schedule_pane import SchedulePane
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.panes.health import HealthPane, Pane
+from bridge.ui.panes.schedule import SchedulePane
+from bridge.ui.preferences import remember_theme, remembered_theme
 from bridge.ui.session import end_with_the_terminal
 from bridge.ui.theming import next_theme, start_theme
+from bridge.ui.widgets.header import BridgeHeader
+from bridge.ui.widgets.keybar import KeyBar
+from bridge.ui.widgets.rowtable import RowTable
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class BridgeApp(ConsoleApp):
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
         # The CLI's console starts with the theme chosen last and keeps a new choice
-        # (bridge.preferences); tests and other embedders use the config's.
+        # (bridge.ui.preferences); tests and other embedders use the config's.
         self._remember_theme = remember_theme
         chosen = remembered_theme(config.ui.theme) if remember_theme else None
         first = chosen if chosen in self.available_themes else config.ui.theme
@@ -438,9 +438,9 @@ class BridgeApp(ConsoleApp):
         if pane is not None:
             pane.open_details(event.key)
 
-    # The dialogs (bridge.ui.screens) are imported when first opened, not at start.
+    # The dialogs (bridge.ui.screens.modals) are imported when first opened, not at start.
     def action_sign_on(self) -> None:
-        from bridge.ui.screens import PromptScreen
+        from bridge.ui.screens.modals import PromptScreen
 
         def check(text: str) -> str | None:
             name = text.strip()
@@ -466,17 +466,17 @@ class BridgeApp(ConsoleApp):
         self.notify(f"{self.operator} has the bridge", timeout=3, markup=False)
 
     def action_help(self) -> None:
-        from bridge.ui.screens import HelpScreen
+        from bridge.ui.screens.modals import HelpScreen
 
         self.push_screen(HelpScreen())
 
     def action_reports(self) -> None:
-        from bridge.ui.reports_view import ReportsScreen
+        from bridge.ui.screens.reports import ReportsScreen
 
         self.push_screen(ReportsScreen())
 
     def action_handover(self) -> None:
-        from bridge.ui.reports_view import HandoverScreen
+        from bridge.ui.screens.reports import HandoverScreen
 
         self.push_screen(HandoverScreen())
 
@@ -490,7 +490,7 @@ class BridgeApp(ConsoleApp):
 
     async def action_request_quit(self) -> None:
         if self.in_flight:
-            from bridge.ui.screens import ConfirmScreen
+            from bridge.ui.screens.modals import ConfirmScreen
 
             self.push_screen(
                 ConfirmScreen(f"{self.in_flight} action(s) still being saved. Quit anyway?"),
@@ -593,7 +593,7 @@ def run_console(
     collect: bool = True,
     user_themes: list[Theme] | None = None,
 ) -> int:
-    from bridge.console_log import log_to_file
+    from bridge.ui.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(
