@@ -52,12 +52,13 @@ class WallServer:
         self.url = f"http://127.0.0.1:{port}/"
         self.log = isolated.root / f"serve-{port}.log"
         self.proc: Any = None
+        self.verify = True  # False for a test's self-signed certificate
 
     async def start(self, *extra: str) -> None:
         argv = ["--config", str(self.config), "wall", "--serve", "--port", str(self.port), *extra]
         self.proc = self.processes.bridge(self.isolated, *argv, log=self.log)
         deadline = time.monotonic() + 20
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=self.verify) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     pytest.fail(f"wall server exited: {self.log.read_text()}")
@@ -78,7 +79,7 @@ class WallServer:
             await asyncio.sleep(0.05)
 
     async def status(self, cookies: dict[str, str] | None = None) -> dict[str, Any]:
-        async with httpx.AsyncClient(cookies=cookies) as client:
+        async with httpx.AsyncClient(cookies=cookies, verify=self.verify) as client:
             r = await client.get(self.url + "status")
             r.raise_for_status()
             data: dict[str, Any] = r.json()

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import psutil
 import pytest
 from browser import WallServer, chromium, colours, free_port, needs_chromium
 from conftest import Isolated, Processes, one_error_line, run_bridge, wait_until
@@ -118,10 +120,10 @@ async def test_the_page_loads_only_from_this_server_and_draws(server: WallServer
         assert not await page.locator("#stale").is_visible()
     assert outside == []
     assert seen and all(u.startswith(origin) for u in seen)
-    assert sockets == [f"ws://127.0.0.1:{server.port}/ws/bridge-contrast/16?width={session['cols']}"
-                       f"&height={session['rows']}"] or all(
-        s.startswith(f"ws://127.0.0.1:{server.port}/") for s in sockets
-    )  # fmt: skip
+    # One socket, to this server, at the size the page measured.
+    assert [u.split("?")[0] for u in sockets] == [
+        f"ws://127.0.0.1:{server.port}/ws/bridge-contrast/16"
+    ]
     wall = session["wall"]
     assert wall["theme"] == "bridge-contrast"  # the wall's default in a browser
     assert wall["counts"]["critical"] == 2
@@ -204,7 +206,9 @@ async def test_the_page_shows_stale_and_reconnects_after_a_server_restart(
         await page.goto(server.url)
         await _live(page)
         first = await _one_session(server)
+        await wait_until(lambda: _has_pid(server, first), 10, 0.1, what="the wall's pid")
         await server.stop()
+        assert not psutil.pid_exists(first["pid"])  # the server took its wall process along
         await page.wait_for_function("document.body.dataset.wallState === 'stale'", timeout=5000)
         assert await page.locator("#stale").is_visible()
         covered = await page.locator("#stale").bounding_box()
@@ -218,22 +222,21 @@ async def test_the_page_shows_stale_and_reconnects_after_a_server_restart(
         assert navigations == [server.url]  # in place: never the browser's error page
 
 
+async def _has_pid(server: WallServer, session: dict[str, Any]) -> bool:
+    """The session's wall process is known (it reports its pid with its first drawing)."""
+    session.update((await server.status())["sessions"][0])
+    return session["pid"] is not None
+
+
 @needs_chromium
 @pytest.mark.slow
 async def test_a_session_that_ends_comes_back_by_itself(server: WallServer) -> None:
-    import psutil
-
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 720})
         await page.goto(server.url)
         await _live(page)
         first = await _one_session(server)
-
-        async def has_pid() -> bool:
-            first.update((await server.status())["sessions"][0])
-            return first["pid"] is not None
-
-        await wait_until(has_pid, 10, 0.1, what="the wall process' pid")
+        await wait_until(lambda: _has_pid(server, first), 10, 0.1, what="the wall's pid")
         assert first["rss_bytes"] > 0 and first["cpu_seconds"] >= 0
         psutil.Process(first["pid"]).kill()  # the wall process dies
 
@@ -361,3 +364,83 @@ async def test_a_port_in_use_is_one_line(isolated: Isolated, server: WallServer,
         run_bridge, isolated, "--config", str(config), "wall", "--serve"
     )
     one_error_line(result, "cannot listen", f"127.0.0.1:{server.port}")
+
+
+async def test_a_websocket_from_another_site_is_refused(server: WallServer) -> None:
+    url = f"ws://127.0.0.1:{server.port}/ws/bridge-contrast/16?width=80&height=24"
+    async with aiohttp.ClientSession() as client:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect(url, headers={"Origin": "http://evil.example"})
+        assert refused.value.status == 403
+    assert (await server.status())["browsers"] == 0
+
+
+def test_address_and_port_go_with_serve(isolated: Isolated, db: Path) -> None:
+    config = _config(isolated, db, free_port())
+    result = run_bridge(isolated, "--config", str(config), "wall", "--port", "9999")
+    one_error_line(result, "--serve")
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "wall.crt", folder / "wall.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@needs_chromium
+@pytest.mark.slow
+async def test_over_tls_the_page_and_its_socket_are_encrypted(
+    isolated: Isolated, processes: Processes, db: Path
+) -> None:
+    cert, key = _self_signed(isolated.root)
+    port = free_port()
+    serve = f'tls_cert = "{cert}"\ntls_key = "{key}"\ntoken = "{TOKEN}"'
+    server = WallServer(isolated, processes, _config(isolated, db, port, serve), port)
+    server.url = f"https://127.0.0.1:{port}/"
+    server.verify = False
+    await server.start()
+    async with chromium() as browser:
+        context = await browser.new_context(ignore_https_errors=True)
+        page = await context.new_page()
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        await page.goto(server.url + f"?token={TOKEN}")
+        await _live(page)
+        assert page.url == server.url  # the token out of the address bar
+        [cookie] = await context.cookies()
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["value"] != TOKEN
+        assert sockets and all(u.startswith(f"wss://127.0.0.1:{port}/") for u in sockets)
+
+
+def test_unreadable_tls_files_are_one_line(isolated: Isolated, db: Path) -> None:
+    serve = f'tls_cert = "{isolated.root}/no.crt"\ntls_key = "{isolated.root}/no.key"'
+    config = _config(isolated, db, free_port(), serve)
+    result = run_bridge(isolated, "--config", str(config), "wall", "--serve")
+    one_error_line(result, "tls_cert", "no.crt")

@@ -191,6 +191,8 @@ def cmd_wall(args: argparse.Namespace) -> int:
     config = _display(args, config)
     from bridge.ui.theming import load_user_themes
 
+    if not args.serve and (args.address is not None or args.port is not None):
+        return fail("wall: --address and --port go with --serve")
     if args.serve:
         from bridge.ui.wall.web import serve_wall
 

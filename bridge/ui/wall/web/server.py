@@ -35,6 +35,7 @@ from aiohttp import WSMsgType, web
 from textual.theme import Theme
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
+from yarl import URL
 
 from bridge.config.file import Config, ConfigError
 from bridge.config.records import SecretStr
@@ -298,6 +299,10 @@ class WallWebServer:
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
         if not self._allowed(request):
             raise web.HTTPUnauthorized(text="token needed\n")
+        origin = request.headers.get("Origin")
+        if origin is not None and URL(origin).raw_authority != request.host:
+            # Another site's page in the kiosk's browser: no wall for it.
+            raise web.HTTPForbidden(text="cross-origin websocket refused\n")
         theme = self._theme(request.match_info["theme"])
         if theme is None:
             raise web.HTTPBadRequest(text="unknown theme\n")
