@@ -444,3 +444,35 @@ def test_unreadable_tls_files_are_one_line(isolated: Isolated, db: Path) -> None
     config = _config(isolated, db, free_port(), serve)
     result = run_bridge(isolated, "--config", str(config), "wall", "--serve")
     one_error_line(result, "tls_cert", "no.crt")
+
+
+def test_check_config_sums_the_wall_server_up_without_its_token(
+    isolated: Isolated, db: Path
+) -> None:
+    serve = f'address = "0.0.0.0"\ntoken = "{TOKEN}"\nmax_browsers = 3'
+    config = _config(isolated, db, 8181, serve)
+    result = run_bridge(isolated, "--config", str(config), "check-config")
+    assert result.returncode == 0, result.stderr
+    assert "wall:     `wall --serve` on http://0.0.0.0:8181/ (at most 3 browsers; token set" in (
+        result.stdout
+    )
+    assert TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("serve", "line"),
+    [
+        ('token = "short"', "wall.serve.token: must be 16 to 200"),
+        ('tls_cert = "c.pem"', "wall.serve: tls_cert and tls_key go together"),
+        ("max_browsers = 0", "wall.serve.max_browsers: must be at least 1"),
+        ('listen = "0.0.0.0"', 'did you mean "address"'),
+    ],
+)
+def test_bad_wall_serve_config_is_one_line(
+    isolated: Isolated, db: Path, serve: str, line: str
+) -> None:
+    config = _config(isolated, db, 8181, serve)
+    result = run_bridge(isolated, "--config", str(config), "check-config")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert line in result.stderr
+    assert '"short"' not in result.stderr  # a bad token is not echoed either

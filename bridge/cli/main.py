@@ -92,6 +92,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"intake:   listening on {scheme}://{intake.address}:{intake.port}; tokens {named}")
     else:
         print("intake:   off")
+    serve = config.wall.serve
+    scheme = "https" if serve.tls_cert else "http"
+    guard = "token set" if serve.token is not None else "no token"  # never the token itself
+    print(
+        f"wall:     `wall --serve` on {scheme}://{serve.address}:{serve.port}/ "
+        f"(at most {serve.max_browsers} browsers; {guard}; theme {serve.theme})"
+    )
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         extra = f", calendar {j.calendar}" if j.calendar else ""
