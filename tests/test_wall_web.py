@@ -476,3 +476,21 @@ def test_bad_wall_serve_config_is_one_line(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert line in result.stderr
     assert '"short"' not in result.stderr  # a bad token is not echoed either
+
+
+@pytest.mark.parametrize("serve", [[], ["--serve"]])
+def test_an_unknown_theme_is_one_line(isolated: Isolated, db: Path, serve: list[str]) -> None:
+    config = _config(isolated, db, free_port())
+    result = run_bridge(isolated, "--config", str(config), "wall", *serve, "--theme", "nonesuch")
+    one_error_line(result, "wall --theme", "nonesuch")
+
+
+async def test_the_theme_on_the_command_line_is_the_default(
+    isolated: Isolated, processes: Processes, db: Path
+) -> None:
+    port = free_port()
+    server = WallServer(isolated, processes, _config(isolated, db, port), port)
+    await server.start("--theme", "bridge-dark")
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        assert "/ws/bridge-dark/16" in (await client.get("/")).text
+        assert "/ws/bridge-light/16" in (await client.get("/?theme=light")).text

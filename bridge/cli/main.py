@@ -208,6 +208,11 @@ def cmd_wall(args: argparse.Namespace) -> int:
 
     snapshot = Path(args.snapshot) if args.snapshot else None
     themes = load_user_themes(config, path)
+    if args.theme is not None:
+        from bridge.config.themes import check_theme_name
+        from bridge.ui.theming import theme_names
+
+        check_theme_name(args.theme, theme_names(themes), "wall --theme")
     return run_wall(config, user_themes=themes, theme=args.theme, snapshot=snapshot)
 
 

@@ -71,7 +71,11 @@ class ServeSettings:
 
     @classmethod
     def from_config(
-        cls, config: Config, address: str | None = None, port: int | None = None
+        cls,
+        config: Config,
+        address: str | None = None,
+        port: int | None = None,
+        theme: str | None = None,
     ) -> ServeSettings:
         s = config.wall.serve
         return cls(
@@ -82,7 +86,7 @@ class ServeSettings:
             tls_cert=s.tls_cert,
             tls_key=s.tls_key,
             fontsize=s.fontsize,
-            theme=s.theme,
+            theme=theme or s.theme,
         )
 
     @property
@@ -477,13 +481,13 @@ def serve_wall(
     *,
     user_themes: list[Theme],
 ) -> int:
-    settings = ServeSettings.from_config(config, args.address, args.port)
+    settings = ServeSettings.from_config(config, args.address, args.port, args.theme)
     where = f"wall --serve --address {settings.address}"
     problem = exposure_problem(settings.address, settings.token, settings.tls)
     if problem is not None:
         raise ConfigError([f"{where}: {problem}"])
     names = theme_names(user_themes)
-    check_theme_name(settings.theme, names, "[wall.serve] theme")
+    check_theme_name(settings.theme, names, "wall --theme" if args.theme else "[wall.serve] theme")
     context = _ssl_context(settings)
 
     async def check() -> None:  # a missing store is one line now, not in every browser
