@@ -18,7 +18,8 @@ it over the websocket (`/status`). The terminal wall: CPU and RSS of its process
 tree, and bytes/s written to its terminal. Chromium's own cost is the kiosk's,
 not the server's, and is not counted.
 
-Exits 0 (a report); non-zero if chromium is missing or a program fails to start.
+Exits 0 (a report; also when chromium or tmux is missing, saying so), non-zero if a
+program fails to start.
 """
 
 from __future__ import annotations
@@ -232,12 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--size", default="1920x1080", help="the browsers' viewport, WxH")
     args = parser.parse_args(argv)
+    # Skipped with a message, as `make bench` runs every bench: not a failure of bridge's.
     if not CHROMIUM.exists():
-        print(f"bench/wall_web.py: {CHROMIUM} missing (apt-get install chromium)", file=sys.stderr)
-        return 1
+        print(f"bench/wall_web.py: skipped: {CHROMIUM} missing (apt-get install chromium)")
+        return 0
     if not Path(TMUX).exists():
-        print("bench/wall_web.py: tmux missing", file=sys.stderr)
-        return 1
+        print("bench/wall_web.py: skipped: tmux missing (apt-get install tmux)")
+        return 0
     try:
         return asyncio.run(run(args))
     except BenchError as exc:
