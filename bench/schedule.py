@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import JobRun, JobRunStatus
 from bridge.schedule.engine import ScheduleEngine
 

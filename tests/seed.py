@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bridge.config.file import Config, JobConfig
+from bridge.config.file import Config
+from bridge.config.schedule import JobConfig
 from bridge.core.clock import FixedClock
 from bridge.core.models import EventInput, Severity
 from bridge.store import open_store

@@ -14,8 +14,11 @@ import sys
 import pytest
 from conftest import Isolated, config_errors
 
-from bridge.config.file import Config, ConfigError, DeviceConfig, JobConfig, Threshold, parse_config
+from bridge.config.file import Config, ConfigError, parse_config
+from bridge.config.local import Threshold
+from bridge.config.network import DeviceConfig
 from bridge.config.records import SecretStr, ValidationError
+from bridge.config.schedule import JobConfig
 
 # Importing the config must not pull in these (pydantic and croniter cost ~150 ms
 # and ~30 ms of the first screen; the UI libraries are never for the core).

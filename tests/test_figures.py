@@ -103,7 +103,7 @@ async def test_evidence_at_raise_is_the_moment_of_raising(tmp_path: Path) -> Non
     is T0's reading, not the later one's."""
     from seed import local_reading
 
-    from bridge.config.file import Threshold
+    from bridge.config.local import Threshold
 
     config = Config.model_validate({"local": {"enabled": True}})
     store = await open_store(tmp_path / "bridge.db")

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from conftest import Isolated, config_errors, run_bridge
 
-from bridge.config.file import Config, MaintenanceConfig
+from bridge.config.file import Config
+from bridge.config.schedule import MaintenanceConfig
 from bridge.core.actions import ActionError
 from bridge.core.clock import FixedClock
 from bridge.core.models import EventInput, EventState, MaintenanceWindow, Severity

@@ -251,7 +251,7 @@ async def test_jobs_count_only_from_when_the_engine_first_judged_them(tmp_path: 
 def test_every_minute_job_missed_occurrences_are_missed() -> None:
     """A run belongs to one occurrence: for a job due every minute, the run a few
     seconds after 10:00 does not also make 10:01 (which never ran) on time."""
-    from bridge.config.file import JobConfig
+    from bridge.config.schedule import JobConfig
     from bridge.core.hours import ALWAYS
     from bridge.core.models import JobRun, JobRunStatus
     from bridge.reports.levels import Period, job_stats

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import JobStatusRecord, ScheduleAction
 from bridge.schedule.reschedule import TimeError, parse_new_time, target_occurrence
 from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
 from bridge.schedule.engine import OccurrenceState as S
 from bridge.schedule.engine import ScheduleEngine, evaluate

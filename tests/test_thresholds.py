@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config.file import DEFAULT_THRESHOLDS, Threshold
+from bridge.config.local import DEFAULT_THRESHOLDS, Threshold
 from bridge.core.models import EventInput, Severity
 from bridge.rules.thresholds import LevelTracker, level_for
 from bridge.store import Store

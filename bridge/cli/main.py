@@ -92,6 +92,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"intake:   listening on {scheme}://{intake.address}:{intake.port}; tokens {named}")
     else:
         print("intake:   off")
+    writeback = config.alertmanager
+    if writeback.url is not None:
+        from urllib.parse import urlsplit
+
+        # Scheme, host, port and prefix: user:password@ in a URL is a credential.
+        parts = urlsplit(writeback.url)
+        port = f":{parts.port}" if parts.port else ""
+        where = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+        token = " (with a token)" if writeback.token is not None else ""
+        print(f"silences: written back to Alertmanager at {where}{token}")
     serve = config.wall.serve
     scheme = "https" if serve.tls_cert else "http"
     guard = "token set" if serve.token is not None else "no token"  # never the token itself

@@ -1,12 +1,15 @@
-"""The one TOML config file, validated against typed models.
+"""The one TOML config file: the root record that names every section, and loading it.
 
-Every problem is reported as one line naming the file, the key path and what is
+Each section's records live in their own module (`local`, `network`, `schedule`,
+`service`, `intake`, `ui`); this one holds what spans them: the checks between
+sections (unique names, a job's calendar, escalation targets) and reading and
+parsing the file. Every problem is reported as one line naming the file, the key path and what is
 allowed, so an operator can fix a bad file without reading a traceback.
 
 Importing this module is on the path to the first screen, so it stays cheap:
-the models are `bridge.config.records` records (not pydantic), and croniter, tomllib,
-zoneinfo and `bridge.core.hours` are imported only when a schedule, a file, a time zone
-or a calendar is actually checked or used.
+the models are `bridge.config.records` records, and croniter, tomllib, zoneinfo
+and `bridge.core.hours` are imported only when a schedule, a file, a time zone or
+a calendar is actually checked or used.
 """
 
 from __future__ import annotations
@@ -16,17 +19,25 @@ import fnmatch
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bridge.config.intake import IntakeConfig
-from bridge.config.network import NetworkConfig, TrapsConfig
-from bridge.config.records import Field, Loc, Model, SecretStr, ValidationError
+from bridge.config.local import LocalConfig
+from bridge.config.network import DeviceConfig, NetworkConfig, TrapsConfig
+from bridge.config.records import Field, Loc, Model, ValidationError
+from bridge.config.schedule import (
+    CalendarConfig,
+    JobConfig,
+    MaintenanceConfig,
+)
 from bridge.config.service import (
+    AlertmanagerConfig,
     EscalationConfig,
     HttpCheckConfig,
     ReportsConfig,
     WebhookConfig,
 )
+from bridge.config.ui import OperatorConfig, UiConfig
 from bridge.config.wall import WallConfig
 from bridge.core import paths
 from bridge.core.text import safe_text
@@ -36,92 +47,14 @@ if TYPE_CHECKING:
     from bridge.core.hours import OperationalHours
 
 __all__ = [
-    "CalendarConfig",
     "Config",
     "ConfigError",
-    "DeviceConfig",
     "EventsConfig",
-    "JobConfig",
-    "LocalConfig",
-    "MaintenanceConfig",
     "RuleConfig",
     "StoreConfig",
-    "Threshold",
     "load_config",
     "loads_toml",
 ]
-
-PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
-
-
-def _known_zone(value: str) -> str:
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return value
-
-
-def _valid_cron(value: str) -> str:
-    from croniter import croniter  # ~30 ms to import: only when there is a schedule to check
-
-    value = value.strip()
-    try:
-        valid = croniter.is_valid(value)
-    except Exception:  # croniter raises odd types for odd input
-        valid = False
-    if not valid:
-        raise ValueError(f"invalid cron expression {value!r}")
-    return value
-
-
-def _dependency_names(value: list[str]) -> list[str]:
-    for i, name in enumerate(value):
-        if not name.strip():
-            raise ValueError(f"depends_on[{i}] is empty")
-    return list(dict.fromkeys(value))
-
-
-def _time_of_day(value: str) -> str:
-    from bridge.core.hours import parse_hhmm
-
-    parse_hhmm(value)
-    return value.strip()
-
-
-class Threshold(Model):
-    """Two levels with hysteresis: raise at a level, clear only `hysteresis` below it."""
-
-    warning: float = Field(ge=0)
-    critical: float = Field(ge=0)
-    hysteresis: float = Field(default=0.0, ge=0)
-
-    def _check(self) -> None:
-        if self.critical < self.warning:
-            raise ValueError(f"critical ({self.critical}) must be >= warning ({self.warning})")
-
-
-# Thresholds are data: metric name -> levels. Load is per core, the rest percent.
-DEFAULT_THRESHOLDS: dict[str, Threshold] = {
-    "cpu": Threshold(warning=85, critical=95, hysteresis=5),
-    "memory": Threshold(warning=85, critical=95, hysteresis=3),
-    "swap": Threshold(warning=50, critical=80, hysteresis=5),
-    "disk": Threshold(warning=85, critical=95, hysteresis=2),
-    "load": Threshold(warning=1.5, critical=3.0, hysteresis=0.25),
-}
-
-
-class Thresholds(Model):
-    cpu: Threshold = DEFAULT_THRESHOLDS["cpu"]
-    memory: Threshold = DEFAULT_THRESHOLDS["memory"]
-    swap: Threshold = DEFAULT_THRESHOLDS["swap"]
-    disk: Threshold = DEFAULT_THRESHOLDS["disk"]
-    load: Threshold = DEFAULT_THRESHOLDS["load"]
-
-    def as_table(self) -> dict[str, Threshold]:
-        return {name: getattr(self, name) for name in DEFAULT_THRESHOLDS}
 
 
 class StoreConfig(Model):
@@ -131,157 +64,6 @@ class StoreConfig(Model):
 
     def resolved_path(self) -> Path:
         return (self.path or paths.default_store_path()).expanduser()
-
-
-class LocalConfig(Model):
-    enabled: bool = True
-    interval: PositiveSeconds = 2.0
-    # process_iter is ~95 % of a sample's cost, so the process table refreshes less often.
-    process_interval: PositiveSeconds = 10.0
-    top_processes: int = Field(default=8, ge=0, le=100)
-    thresholds: Thresholds = Thresholds()
-
-
-class DeviceConfig(Model):
-    _suggest: ClassVar[dict[str, str]] = {
-        "host": "address",
-        "hostname": "address",
-        "ip": "address",
-        "snmp_version": "version",
-    }
-
-    name: str = Field(min_length=1, max_length=64)
-    address: str = Field(min_length=1)
-    port: int = Field(default=161, ge=1, le=65535)
-    version: Literal["1", "2c", "3"] = "2c"
-    community: SecretStr = SecretStr("public")
-    user: str | None = None
-    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
-    auth_key: SecretStr | None = None
-    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
-    priv_key: SecretStr | None = None
-    interval: PositiveSeconds = 30.0
-    timeout: PositiveSeconds = 2.0
-    retries: int = Field(default=1, ge=0, le=10)
-    tags: list[str] = []
-
-    def _check(self) -> None:
-        if self.version == "3" and not self.user:
-            raise ValueError("SNMPv3 needs 'user'")
-        # SNMPv3 localises keys of at least 8 characters; shorter ones fail every poll.
-        for key, value in (("auth_key", self.auth_key), ("priv_key", self.priv_key)):
-            if self.version == "3" and value is not None and len(value.get_secret_value()) < 8:
-                raise ValueError(f"{key} must be at least 8 characters")
-
-
-class JobConfig(Model):
-    _suggest: ClassVar[dict[str, str]] = {
-        "cron": "schedule",
-        "tz": "timezone",
-        "time_zone": "timezone",
-        "depends": "depends_on",
-        "after": "depends_on",
-    }
-
-    name: str = Field(min_length=1, max_length=64)
-    schedule: str = Field(min_length=1, description="cron expression", check=_valid_cron)
-    timezone: str = Field(default="UTC", check=_known_zone)
-    duration: PositiveSeconds | None = None
-    grace: float = Field(default=300, ge=0)
-    max_runtime: PositiveSeconds | None = None
-    depends_on: list[str] = Field(default=[], check=_dependency_names)
-    hosts: list[str] = []
-    owner: str | None = None
-    runbook: str | None = None
-    calendar: str | None = (
-        None  # a [calendars.NAME]: occurrences outside its hours are not expected
-    )
-    maintenance: bool = False  # a running occurrence opens a maintenance window for `hosts`
-
-
-class MaintenanceConfig(Model):
-    """A maintenance window: events for `hosts` (globs) are stored but suppressed while open.
-
-    Either recurring (cron `schedule` + `duration` seconds, in `timezone`) or fixed
-    (`start`/`end`; a time without an offset is read in `timezone`).
-    """
-
-    _suggest: ClassVar[dict[str, str]] = {"cron": "schedule", "tz": "timezone"}
-
-    name: str = Field(min_length=1, max_length=64)
-    hosts: list[str] = Field(min_length=1)
-    schedule: str | None = Field(default=None, check=_valid_cron)
-    duration: float | None = Field(default=None, gt=0, le=7 * 86400)
-    timezone: str = Field(default="UTC", check=_known_zone)
-    start: datetime.datetime | None = None
-    end: datetime.datetime | None = None
-
-    def _check(self) -> None:
-        cron = self.schedule is not None or self.duration is not None
-        fixed = self.start is not None or self.end is not None
-        problem = None
-        if cron and fixed:
-            problem = "give either schedule + duration or start + end, not both"
-        elif cron and (self.schedule is None or self.duration is None):
-            problem = "a recurring window needs both schedule and duration (seconds)"
-        elif fixed and (self.start is None or self.end is None):
-            problem = "a fixed window needs both start and end"
-        elif not cron and not fixed:
-            problem = "give either schedule + duration or start + end"
-        elif fixed and self.fixed_span()[1] <= self.fixed_span()[0]:
-            problem = f"end ({self.end}) must be after start ({self.start})"
-        if problem:
-            raise ValueError(f"window {self.name!r}: {problem}")
-
-    def fixed_span(self) -> tuple[float, float]:
-        """(start, end) as epoch seconds, for a fixed window."""
-        import zoneinfo
-
-        assert self.start is not None and self.end is not None
-        tz = zoneinfo.ZoneInfo(self.timezone)
-
-        def epoch(t: datetime.datetime) -> float:
-            return (t if t.tzinfo is not None else t.replace(tzinfo=tz)).timestamp()
-
-        return epoch(self.start), epoch(self.end)
-
-
-class CalendarConfig(Model):
-    """Operational hours: `[calendars.business]` with days, start, end, timezone."""
-
-    timezone: str = Field(default="UTC", check=_known_zone)
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-    ]
-    start: str = Field(default="00:00", check=_time_of_day)
-    end: str = Field(default="24:00", check=_time_of_day)
-    holidays: list[datetime.date] = []
-
-    def _check(self) -> None:
-        from bridge.core.hours import parse_hhmm
-
-        if parse_hhmm(self.end) <= parse_hhmm(self.start):
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        if not self.days:
-            raise ValueError("days is empty: the calendar would never be open")
-
-    def hours(self, name: str) -> OperationalHours:
-        import zoneinfo
-
-        from bridge.core.hours import DAY_NAMES, OperationalHours, parse_hhmm
-
-        return OperationalHours(
-            tz=zoneinfo.ZoneInfo(self.timezone),
-            days=frozenset(DAY_NAMES.index(d) for d in self.days),
-            start=parse_hhmm(self.start),
-            end=parse_hhmm(self.end),
-            holidays=frozenset(self.holidays),
-            name=name,
-        )
 
 
 class EventsConfig(Model):
@@ -309,21 +91,6 @@ class RuleConfig(Model):
             and fnmatch.fnmatchcase(resource, self.resource)
             and fnmatch.fnmatchcase(check, self.check)
         )
-
-
-class OperatorConfig(Model):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-class UiConfig(Model):
-    theme: str = "bridge-dark"
-    # The zone of every time on screen and in reports; the console's header names it.
-    time: Literal["local", "utc"] = "local"
-    stale_after_intervals: float = Field(default=3, gt=0)
-    monochrome: bool = False  # severity by words, symbols, bold and reverse only
-    low_bandwidth: bool = False  # no animations, minute clock, slower redraws
-    # A new event at this severity or above rings the terminal bell and flashes the pane.
-    bell: Literal["off", "major", "critical"] = "critical"
 
 
 def _duplicates(names: list[tuple[int, str]]) -> list[tuple[str, int, int]]:
@@ -393,6 +160,7 @@ class Config(Model):
     network: NetworkConfig = NetworkConfig()
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
     wall: WallConfig = WallConfig()
 
     def hours(self, name: str | None) -> OperationalHours:

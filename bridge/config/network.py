@@ -6,9 +6,9 @@ Kept apart from `bridge.config.file` so the SNMP feature's keys live in one plac
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from bridge.config.records import Field, Model, SecretStr
+from bridge.config.records import Field, Model, PositiveSeconds, SecretStr
 
 __all__ = ["NetworkConfig", "TrapMapConfig", "TrapUserConfig", "TrapsConfig"]
 
@@ -90,3 +90,35 @@ class TrapsConfig(Model):
     communities: list[SecretStr] = [SecretStr("public")]
     users: list[TrapUserConfig] = []
     map: list[TrapMapConfig] = []
+
+
+class DeviceConfig(Model):
+    _suggest: ClassVar[dict[str, str]] = {
+        "host": "address",
+        "hostname": "address",
+        "ip": "address",
+        "snmp_version": "version",
+    }
+
+    name: str = Field(min_length=1, max_length=64)
+    address: str = Field(min_length=1)
+    port: int = Field(default=161, ge=1, le=65535)
+    version: Literal["1", "2c", "3"] = "2c"
+    community: SecretStr = SecretStr("public")
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretStr | None = None
+    interval: PositiveSeconds = 30.0
+    timeout: PositiveSeconds = 2.0
+    retries: int = Field(default=1, ge=0, le=10)
+    tags: list[str] = []
+
+    def _check(self) -> None:
+        if self.version == "3" and not self.user:
+            raise ValueError("SNMPv3 needs 'user'")
+        # SNMPv3 localises keys of at least 8 characters; shorter ones fail every poll.
+        for key, value in (("auth_key", self.auth_key), ("priv_key", self.priv_key)):
+            if self.version == "3" and value is not None and len(value.get_secret_value()) < 8:
+                raise ValueError(f"{key} must be at least 8 characters")

@@ -1,14 +1,13 @@
 """Frozen records checked against their own type hints, with every problem collected.
 
-The config used pydantic for this; importing it and building the schemas of ~25
-models cost ~150 ms and ~10 MB before the first screen. The config needs only a
-small part of it: TOML scalars, lists, tables, Literal choices, a few bounds and
-check functions. This module does that much, in the words of the file's
-author (TOML's "table", "a whole number", "true or false", not Python's
-types), keeps pydantic's small API (`model_validate`, `model_copy`,
-`model_dump`) and error records (`type`, `loc`, `msg`, `input`), and defers all
-type-hint work to the first validation that needs it, so defining a model
-costs almost nothing.
+The config needs a small part of what a validation library does: TOML scalars,
+lists, tables, Literal choices, a few bounds and check functions. This module
+does that much, cheaply enough to sit on the path to the first screen, in the
+words of the file's author (TOML's "table", "a whole number", "true or false",
+not Python's types). It keeps pydantic's small API (`model_validate`,
+`model_copy`, `model_dump`) and error records (`type`, `loc`, `msg`, `input`),
+and defers all type-hint work to the first validation that needs it, so
+defining a model costs almost nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +20,15 @@ import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self, Union, dataclass_transform
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Self,
+    Union,
+    dataclass_transform,
+)
 
 __all__ = ["Field", "FieldInfo", "Loc", "Model", "SecretStr", "ValidationError"]
 
@@ -676,3 +683,6 @@ def _dump(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _dump(v) for k, v in value.items()}
     return value
+
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bridge.config.records import Field, Model
+from bridge.config.records import Field, Model, SecretStr
 from bridge.core.durations import parse_duration
 
 __all__ = [
+    "AlertmanagerConfig",
     "EscalationConfig",
     "HttpCheckConfig",
     "ReportsConfig",
@@ -66,6 +67,23 @@ class WebhookConfig(Model):
     max_attempts: int = Field(default=8, ge=1, le=100)
     # Seconds before the first retry; doubled for each further attempt, at most an hour.
     backoff: float = Field(default=10.0, gt=0, le=3600)
+
+
+class AlertmanagerConfig(Model):
+    """Where shelving an Alertmanager event writes its silence back (`[alertmanager]`).
+
+    Without a `url` bridge only receives: a shelve stays bridge's own state.
+    """
+
+    # Alertmanager's base URL (its --web.external-url / route prefix included):
+    # silences go to URL/api/v2/silences.
+    url: str | None = Field(default=None, check=check_http_url)
+    # Sent as `Authorization: Bearer TOKEN`, for an Alertmanager behind a proxy.
+    token: SecretStr | None = None
+    timeout: float = Field(default=5.0, gt=0, le=120)
+    # Seconds before the first retry; doubled for each further one, at most 5 minutes.
+    backoff: float = Field(default=5.0, gt=0, le=300)
+    max_attempts: int = Field(default=30, ge=1, le=1000)
 
 
 def _after_minutes(value: float | str) -> float | str:

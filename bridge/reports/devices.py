@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bridge.config.file import Config, DeviceConfig
+from bridge.config.file import Config
+from bridge.config.network import DeviceConfig
 from bridge.core.models import CollectorHealth, Snapshot, is_stale
 from bridge.store.base import Store
 

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.config.file import Config, JobConfig
+from bridge.config.file import Config
+from bridge.config.schedule import JobConfig
 from bridge.core.durations import parse_duration
 from bridge.core.hours import OperationalHours
 from bridge.core.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.config.file import Config, RuleConfig, Threshold
+from bridge.config.file import Config, RuleConfig
+from bridge.config.local import Threshold
 from bridge.core.models import Event, EventInput, EventState, Severity
 
 __all__ = ["FLAPPING", "Observation", "RuleEngine", "threshold_observations"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.config.file import Threshold
+from bridge.config.local import Threshold
 from bridge.config.network import NetworkConfig
 from bridge.core.models import Severity
 from bridge.core.text import safe_text

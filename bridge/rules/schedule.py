@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.actions import SCHEDULE_SOURCE, SCHEDULE_VERBS
 from bridge.core.models import ScheduleAction, Severity
 from bridge.core.text import human_duration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from bridge.config.file import Threshold
+from bridge.config.local import Threshold
 from bridge.core.models import Event, EventState, Severity
 
 __all__ = ["LevelTracker", "level_for"]

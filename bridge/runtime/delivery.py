@@ -7,7 +7,8 @@ rows with httpx, retrying with exponential backoff. All state (pending,
 sending, delivered, failed; attempts, next attempt, last error) lives in the
 store, so a restart — even after kill -9 — carries on where the last one
 stopped. A row a dead sender left `sending` may have reached its target, so it
-is failed, not sent again.
+is failed, not sent again. Alertmanager silences for shelved Alertmanager
+events go through the same outbox (`bridge.runtime.silences` decides them).
 
 Nothing here may hold up the bridge: requests have timeouts, at most
 `MAX_CONCURRENT` run at once, and the sender is its own task.
@@ -28,6 +29,7 @@ from bridge.core.clock import Clock
 from bridge.core.models import Event, EventState, Severity
 from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.query import EventQuery
+from bridge.runtime.silences import SILENCE_TARGET, SilenceWriter
 from bridge.store.base import Store
 
 if TYPE_CHECKING:
@@ -140,6 +142,9 @@ class OutboxSender:
         self.clock = clock
         self.hooks = {h.name: h for h in config.webhooks}
         self._client = client
+        self.silences: SilenceWriter | None = None
+        if config.alertmanager.url is not None:
+            self.silences = SilenceWriter(store, config.alertmanager, clock)
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def run(self) -> None:
@@ -166,6 +171,11 @@ class OutboxSender:
                         await enqueue_escalations(self.store, self.config, now)
                     except Exception as exc:
                         log.warning("outbox: escalation check failed: %s", exc)
+                if self.silences is not None:
+                    try:
+                        await self.silences.enqueue(now)
+                    except Exception as exc:
+                        log.warning("outbox: following shelves for Alertmanager failed: %s", exc)
                 free = MAX_CONCURRENT - len(in_flight)
                 if free > 0:
                     try:
@@ -199,6 +209,16 @@ class OutboxSender:
         return items
 
     async def _deliver(self, item: OutboxItem) -> None:
+        if item.target == SILENCE_TARGET:
+            if self.silences is None:
+                await self.store.outbox_settle(
+                    item.id, self.clock.now(), error="not sent: no [alertmanager] url",
+                    retry_at=None,
+                )  # fmt: skip
+                return
+            assert self._client is not None, "run() or the caller provides the client"
+            await self.silences.deliver(item, self._client)
+            return
         hook = self.hooks.get(item.target)
         if hook is None:
             await self.store.outbox_settle(

@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bridge.config.file import Config, DeviceConfig
+from bridge.config.file import Config
+from bridge.config.network import DeviceConfig
 from bridge.config.records import SecretStr
 from bridge.core.clock import Clock
 from bridge.rules.engine import RuleEngine
@@ -179,7 +180,7 @@ class Poller:
             duties["intake"] = lambda: run_intake(
                 self.config, self.store, runner, self.clock, holds_lease=lambda: self.lease.held
             )
-        if self.config.webhooks:
+        if self.config.webhooks or self.config.alertmanager.url is not None:
             from bridge.runtime.delivery import OutboxSender
 
             duties["outbox"] = lambda: OutboxSender(self.store, self.config, self.clock).run()

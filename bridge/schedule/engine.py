@@ -61,7 +61,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.hours import OperationalHours
 from bridge.core.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bridge.config.file import JobConfig, MaintenanceConfig
+from bridge.config.schedule import JobConfig, MaintenanceConfig
 from bridge.core.models import MaintenanceWindow
 from bridge.schedule.engine import JobStatus
 from bridge.schedule.engine import OccurrenceState as S

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 
 if TYPE_CHECKING:
     from bridge.core.hours import OperationalHours

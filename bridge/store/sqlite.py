@@ -495,12 +495,15 @@ class SqliteStore(ServiceQueries):
                 results.append(ActionResult(event_id, True, f"{action.value}: event {event_id}"))
         return results
 
-    async def record(self, actor: str, action: str, note: str, now: float) -> None:
-        """A journal entry about the bridge itself (sign-on, handover), not one event."""
-        async with self._tx(now, "journal"):
+    async def record(
+        self, actor: str, action: str, note: str, now: float, *, event_id: int | None = None
+    ) -> None:
+        """A journal entry about the bridge itself (sign-on, handover), or with `event_id`
+        a line on one event that changes none of its state (a silence written back)."""
+        async with self._tx(now, "journal", "" if event_id is None else str(event_id)):
             await self._db.execute(
-                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
-                (now, actor, action, note),
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                (event_id, now, actor, action, note),
             )
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:

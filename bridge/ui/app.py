@@ -39,8 +39,9 @@ from bridge.ui.display import (
     before_app_init,
     configure_app,
 )
+from bridge.ui.panes.base import Pane
 from bridge.ui.panes.events import EventsPane
-from bridge.ui.panes.health import HealthPane, Pane
+from bridge.ui.panes.health import HealthPane
 from bridge.ui.panes.schedule import SchedulePane
 from bridge.ui.preferences import remember_theme, remembered_theme
 from bridge.ui.session import end_with_the_terminal

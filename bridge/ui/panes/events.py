@@ -26,7 +26,7 @@ from bridge.core.query import EventQuery, QueryError, parse_query
 from bridge.core.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.core.timefmt import show_time
 from bridge.ui.context import console_of
-from bridge.ui.panes.health import Pane
+from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
 

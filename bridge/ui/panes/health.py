@@ -1,5 +1,4 @@
-"""The three panes. Each renders what the store says and reloads only on the
-kinds of change that concern it."""
+"""The Health pane: the local host's figures, the SNMP estate and the HTTP checks."""
 
 from __future__ import annotations
 
@@ -7,64 +6,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 
 from bridge.core.models import Change, Snapshot
 from bridge.core.query import matches
 from bridge.core.text import safe_text
-from bridge.ui.context import ConsoleApp, console_of
+from bridge.ui.panes.base import Pane
 from bridge.ui.panes.checks_view import add_check_lines
 from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
-from bridge.ui.widgets.lines import Line, LinesView, plain
+from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
     from bridge.ui.panes.network_view import NetworkView
 
-__all__ = ["HealthPane", "Pane"]
+__all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
-
-
-class Pane(Vertical):
-    """A bordered pane with one focusable body; `filter_text` narrows what it shows."""
-
-    can_focus = False
-    ALLOW_MAXIMIZE = True
-    title = ""
-    number = 0
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, classes="pane")
-        self.border_title = plain(f"{self.number} {self.title}")
-        self.filter_text = ""
-
-    @property
-    def bridge(self) -> ConsoleApp:
-        return console_of(self)
-
-    @property
-    def body(self) -> RowTable | LinesView:
-        raise NotImplementedError
-
-    def set_filter(self, text: str) -> None:
-        self.filter_text = text
-        self.border_subtitle = plain(f"filter: {text}" if text else "")
-        self.redraw()
-
-    def focus_body(self) -> None:
-        """The pane's key (`1` `2` `3`): focus its body."""
-        self.body.focus()
-
-    def redraw(self) -> None:
-        """Rebuild the view from data already loaded (no store access)."""
-
-    async def load(self, changes: list[Change] | None = None) -> None:
-        """Read from the store what `changes` concern (everything when None)."""
-
-    def open_details(self, key: str) -> None:
-        """Enter on a row: show what there is to know about it."""
 
 
 class HealthPane(Pane):

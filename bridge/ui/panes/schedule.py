@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from bridge.config.file import JobConfig
+from bridge.config.schedule import JobConfig
 from bridge.core.models import (
     Change,
     JobRun,
@@ -27,7 +27,7 @@ from bridge.core.query import matches
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import display_tzinfo, same_day, show_time
 from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip
-from bridge.ui.panes.health import Pane
+from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
 
