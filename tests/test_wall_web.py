@@ -494,3 +494,30 @@ async def test_the_theme_on_the_command_line_is_the_default(
     async with httpx.AsyncClient(base_url=server.url) as client:
         assert "/ws/bridge-dark/16" in (await client.get("/")).text
         assert "/ws/bridge-light/16" in (await client.get("/?theme=light")).text
+
+
+@pytest.mark.slow
+async def test_a_wall_process_that_does_not_quit_is_ended_within_a_bound(
+    server: WallServer,
+) -> None:
+    """A frozen wall process (SIGSTOP, as a wedged one) when its browser leaves."""
+    import signal
+
+    url = f"ws://127.0.0.1:{server.port}/ws/bridge-contrast/16?width=100&height=30"
+    async with aiohttp.ClientSession() as client:
+        ws = await client.ws_connect(url, headers={"Origin": server.url.rstrip("/")})
+        session = await _one_session(server)
+        await wait_until(lambda: _has_pid(server, session), 10, 0.1, what="the wall's pid")
+        wall = psutil.Process(session["pid"])
+        wall.send_signal(signal.SIGSTOP)
+        await ws.close()
+
+    async def gone() -> bool:
+        if (await server.status())["browsers"] != 0:
+            return False
+        try:
+            return wall.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    await wait_until(gone, 15, 0.1, what="the frozen wall process to be ended")

@@ -390,12 +390,32 @@ class WallWebServer:
                 await service.blur()
 
     async def _stop(self, service: AppService, session: Session) -> None:
-        try:
+        """Ask the wall process to quit; whatever is left of it after the bound is
+        killed. textual-serve's stop can return on time with the process still
+        there (a frozen one: its reader is cancelled and swallows that), so the
+        process itself is what is waited for."""
+        procs = self._wall_processes(session)
+        deadline = time.monotonic() + STOP_BOUND_S
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(service.stop(), STOP_BOUND_S)
-        except (TimeoutError, Exception):
-            if session.process is not None:
-                with contextlib.suppress(psutil.Error):
-                    session.process.kill()
+        left = max(0.2, deadline - time.monotonic())
+        _gone, alive = await asyncio.to_thread(psutil.wait_procs, procs, timeout=left)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+
+    @staticmethod
+    def _wall_processes(session: Session) -> list[psutil.Process]:
+        """The session's wall process, known by its pid or, before it reported one,
+        as our child whose command line names the session's snapshot file."""
+        if session.process is not None:
+            return [session.process]
+        mine = []
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                if str(session.snapshot) in child.cmdline():
+                    mine.append(child)
+        return mine
 
     async def on_shutdown(self, app: web.Application) -> None:
         # "Going away": each page covers itself with STALE and waits for the server.
