@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections.abc import Callable
 
@@ -23,6 +25,14 @@ from bridge.store import Store
 __all__ = ["add_report_parsers"]
 
 EXIT_OK = 0
+
+
+def _width() -> int | None:
+    """The terminal's width (or COLUMNS'), for text to wrap to; a pipe or a file gets
+    every row whole, as long as it is: a script must not get a cut line either."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return max(20, shutil.get_terminal_size().columns)
+    return None
 
 
 def _formats(p: argparse.ArgumentParser) -> None:
@@ -56,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.markdown:
         sys.stdout.write(render_markdown(report_heading(report), report_tables(report)))
     else:
-        sys.stdout.write(render_text(report_heading(report), report_tables(report)))
+        sys.stdout.write(render_text(report_heading(report), report_tables(report), _width()))
     return EXIT_OK
 
 
@@ -76,7 +86,7 @@ def cmd_handover(args: argparse.Namespace) -> int:
         json.dump(handover_json(handover), sys.stdout, indent=2)
         print()
     else:
-        sys.stdout.write(render_handover(handover, markdown=args.markdown))
+        sys.stdout.write(render_handover(handover, markdown=args.markdown, width=_width()))
     return EXIT_OK
 
 

@@ -329,8 +329,8 @@ def _event_cells(e: Event, now: float) -> tuple[str, ...]:
         e.severity.label,
         e.state.value,
         human_duration(now - e.first_seen),
-        safe_text(e.resource, limit=30),
-        safe_text(e.summary, limit=80),
+        safe_text(e.resource),
+        safe_text(e.summary),
     )
 
 
@@ -339,58 +339,58 @@ _EVENT_HEADERS = ("id", "severity", "state", "age", "resource", "summary")
 
 def _exception_cells(x: ScheduleException) -> tuple[str, ...]:
     return (
-        safe_text(x.job, limit=30),
+        safe_text(x.job),
         x.state,
         str(x.count),
         human_time(x.at),
         human_time(x.last) if x.last is not None else "",
-        safe_text(x.detail, limit=80),
+        safe_text(x.detail),
     )
 
 
 def handover_tables(h: Handover) -> list[Table]:
     acked_rows: list[tuple[str, ...]] = []
     for e, notes in h.acknowledged:
-        acked_rows.append((*_event_cells(e, h.end), safe_text(e.acked_by or "", limit=20)))
+        acked_rows.append((*_event_cells(e, h.end), safe_text(e.acked_by or "")))
         acked_rows.extend(
-            ("", "", "", "", "", f"  {safe_text(j.actor, limit=20)}: "
-             f"{safe_text(j.note, limit=100)}", "")
+            ("", "", "", "", "", f"  {safe_text(j.actor)}: "
+             f"{safe_text(j.note)}", "")
             for j in notes
         )  # fmt: skip
     return [
         Table("From the outgoing shift", ("when", "who", "note"),
-              [(human_time(j.at), safe_text(j.actor, limit=20), safe_text(j.note, limit=200))
+              [(human_time(j.at), safe_text(j.actor), safe_text(j.note))
                for j in h.written], "no handover note written"),
         Table("Open and unacknowledged", _EVENT_HEADERS,
               [_event_cells(e, h.end) for e in h.unacknowledged]),
         Table("Acknowledged, not resolved (with notes)", (*_EVENT_HEADERS, "by"), acked_rows),
         Table("Shelved", (*_EVENT_HEADERS, "until", "by", "why"),
-              [(*_event_cells(s.event, h.end), human_time(s.until), safe_text(s.by, limit=20),
-                safe_text(s.why, limit=80)) for s in h.shelved]),
+              [(*_event_cells(s.event, h.end), human_time(s.until), safe_text(s.by),
+                safe_text(s.why)) for s in h.shelved]),
         Table("Owned", (*_EVENT_HEADERS, "owner"),
-              [(*_event_cells(e, h.end), safe_text(e.owner or "", limit=20)) for e in h.owned]),
+              [(*_event_cells(e, h.end), safe_text(e.owner or "")) for e in h.owned]),
         Table("Escalated", (*_EVENT_HEADERS, "by", "when", "note"),
-              [(*_event_cells(x.event, h.end), safe_text(x.by, limit=20), human_time(x.at),
-                safe_text(x.note, limit=80)) for x in h.escalated]),
+              [(*_event_cells(x.event, h.end), safe_text(x.by), human_time(x.at),
+                safe_text(x.note)) for x in h.escalated]),
         Table("Schedule exceptions", ("job", "state", "times", "first", "last", "detail"),
               [_exception_cells(x) for x in h.exceptions]),
         Table("Holds and reschedules in force", ("job", "state", "occurrence", "due", "by", "reason"),
-              [(safe_text(f.job, limit=30), f.state, human_time(f.scheduled),
+              [(safe_text(f.job), f.state, human_time(f.scheduled),
                 human_time(f.due) if f.state == "rescheduled" else "held",
-                safe_text(f.actor, limit=20), safe_text(f.reason, limit=80)) for f in h.in_force]),
+                safe_text(f.actor), safe_text(f.reason)) for f in h.in_force]),
         Table("Reschedules and holds", CHANGE_HEADERS, change_rows(h.changes)),
         Table("Operator notes", ("when", "who", "action", "event", "note"),
-              [(human_time(j.at), safe_text(j.actor, limit=20), j.action,
-                "" if j.event_id is None else str(j.event_id), safe_text(j.note, limit=100))
+              [(human_time(j.at), safe_text(j.actor), j.action,
+                "" if j.event_id is None else str(j.event_id), safe_text(j.note))
                for j in h.notes]),
         Table("On the bridge", ("operator", "actions"),
-              [(safe_text(a, limit=30), str(n)) for a, n in h.on_bridge], "nobody acted"),
+              [(safe_text(a), str(n)) for a, n in h.on_bridge], "nobody acted"),
     ]  # fmt: skip
 
 
 def handover_heading(h: Handover) -> list[str]:
     since = (
-        f"since {safe_text(h.previous.actor, limit=30)} accepted the last handover"
+        f"since {safe_text(h.previous.actor)} accepted the last handover"
         if h.previous is not None and h.previous.at == h.start
         else "no handover accepted in this period"
     )
@@ -399,13 +399,15 @@ def handover_heading(h: Handover) -> list[str]:
         f"The shift: {human_duration(h.end - h.start)}, {since}.",
     ]
     if h.outgoing:
-        lines.append(f"Handed over by {safe_text(h.outgoing, limit=30)}.")
+        lines.append(f"Handed over by {safe_text(h.outgoing)}.")
     return lines
 
 
-def render_handover(h: Handover, *, markdown: bool = False) -> str:
-    render = render_markdown if markdown else render_text
-    return render(handover_heading(h), handover_tables(h))
+def render_handover(h: Handover, *, markdown: bool = False, width: int | None = None) -> str:
+    """The handover as Markdown, or as text fitted to `width` (see `render_text`)."""
+    if markdown:
+        return render_markdown(handover_heading(h), handover_tables(h))
+    return render_text(handover_heading(h), handover_tables(h), width)
 
 
 def handover_json(h: Handover) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from bridge.core.durations import parse_duration
 from bridge.core.hours import OperationalHours
 from bridge.core.models import Event, JobRun, JournalEntry, ScheduleAction, ScheduleChange
 from bridge.core.query import EventQuery
-from bridge.core.text import column_widths, human_duration, human_time, safe_text
+from bridge.core.text import human_duration, human_time, safe_text
 from bridge.core.timefmt import display_tzinfo, show_time
+from bridge.core.wrap import numeric, table_text, wrap_text
 from bridge.store.base import Store
 
 __all__ = [
@@ -530,7 +531,7 @@ def _pct(value: float | None) -> str:
 
 def _response_rows(stats: Sequence[ResponseStats]) -> list[tuple[str, ...]]:
     return [
-        (safe_text(s.key, limit=40), str(s.incidents), str(s.acknowledged), _dur(s.mtta),
+        (safe_text(s.key), str(s.incidents), str(s.acknowledged), _dur(s.mtta),
          str(s.resolved), _dur(s.mttr))
         for s in stats
     ]  # fmt: skip
@@ -542,8 +543,8 @@ CHANGE_HEADERS = ("when", "job", "action", "by", "reason")
 def change_rows(changes: Iterable[ScheduleChange]) -> list[tuple[str, ...]]:
     """Reschedules and holds as rows; the service report and the handover both list them."""
     return [
-        (human_time(c.at), safe_text(c.job, limit=30), c.action.value,
-         safe_text(c.actor, limit=20), safe_text(c.reason, limit=80))
+        (human_time(c.at), safe_text(c.job), c.action.value,
+         safe_text(c.actor), safe_text(c.reason))
         for c in changes
     ]  # fmt: skip
 
@@ -577,7 +578,7 @@ RESPONSE_HEADERS = ("", "incidents", "acked", "MTTA", "resolved", "MTTR")
 def report_tables(report: Report) -> list[Table]:
     """The report as tables; text, Markdown and the console all draw these."""
     jobs_rows: list[tuple[str, ...]] = [
-        (safe_text(j.job, limit=40), str(j.due), str(j.on_time), str(j.late), str(j.missed),
+        (safe_text(j.job), str(j.due), str(j.on_time), str(j.late), str(j.missed),
          str(j.held), _pct(None if j.rate is None else j.rate * 100))
         for j in report.jobs
     ]  # fmt: skip
@@ -595,17 +596,17 @@ def report_tables(report: Report) -> list[Table]:
         Table("Response by source", ("source", *RESPONSE_HEADERS[1:]),
               _response_rows(report.by_source), "no events raised"),
         Table("Events per source", ("source", "events"),
-              [(safe_text(s, limit=40), str(n)) for s, n in report.events_by_source]),
+              [(safe_text(s), str(n)) for s, n in report.events_by_source]),
         Table("Noisiest", ("source", "resource", "events"),
-              [(safe_text(s, limit=20), safe_text(r, limit=40), str(n))
+              [(safe_text(s), safe_text(r), str(n))
                for s, r, n in report.noisiest]),
         Table("Acknowledgements per operator", ("operator", "acks"),
-              [(safe_text(a, limit=40), str(n)) for a, n in report.acks_by_operator]),
+              [(safe_text(a), str(n)) for a, n in report.acks_by_operator]),
         Table("Jobs on time", ("job", "due", "on time", "late", "missed", "held", "rate"),
               jobs_rows, "no jobs configured"),
         Table("Reschedules", CHANGE_HEADERS, change_rows(report.reschedules)),
         Table("Availability", ("source", "resource", "down", "available", "counted"),
-              [(a.source, safe_text(a.resource, limit=40), _dur(a.down_s), _pct(a.percent),
+              [(a.source, safe_text(a.resource), _dur(a.down_s), _pct(a.percent),
                 monitored_note(a, report.period)) for a in report.availability], "no devices"),
     ]  # fmt: skip
 
@@ -630,24 +631,16 @@ def report_heading(report: Report) -> list[str]:
     ]
 
 
-def render_text(heading: Sequence[str], tables: Sequence[Table]) -> str:
-    out = list(heading)
+def render_text(heading: Sequence[str], tables: Sequence[Table], width: int | None = None) -> str:
+    """The report as text; with `width` (a terminal's), every line fits it and long
+    cells wrap inside their column, so nothing is cut; without, rows are whole."""
+    out = [line for h in heading for line in (wrap_text(h, width) if width else [h])]
     for table in tables:
         out += ["", table.title]
         if not table.rows:
             out.append(f"  {table.empty}")
             continue
-        widths = column_widths([table.headers, *table.rows])
-
-        def line(cells: Sequence[str], widths: list[int] = widths) -> str:
-            parts = [
-                c.ljust(w) if i == 0 or (not c[:1].isdigit() and c != "—") else c.rjust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            ]
-            return ("  " + "  ".join(parts)).rstrip()
-
-        out.append(line(table.headers))
-        out.extend(line(r) for r in table.rows)
+        out += table_text(table.headers, table.rows, width, right=numeric)
     return "\n".join(out) + "\n"
 
 

@@ -515,36 +515,39 @@ class BridgeApp(ConsoleApp):
         for command in super().get_system_commands(screen):
             if command.title in ("Theme", "Screenshot"):
                 yield command
-        for pane_id, label in (
-            ("events-pane", "Events"),
-            ("schedule-pane", "Schedule"),
-            ("health-pane", "Health"),
+        for pane_id, label, key in (
+            ("events-pane", "Events", "1"),
+            ("schedule-pane", "Schedule", "2"),
+            ("health-pane", "Health", "3"),
         ):
             yield SystemCommand(
                 f"Go to {label}",
-                f"Focus the {label} pane",
+                f"Focus the {label} pane (key {key})",
                 lambda p=pane_id: self.action_focus_pane(p),
             )
+        # Each with its key, so the palette teaches the keys too.
         yield SystemCommand(
-            "Zoom pane", "Show the focused pane full-screen, or restore", self.action_zoom
+            "Zoom pane", "Show the focused pane full-screen, or restore (key z)", self.action_zoom
         )
-        yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
-        yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand("Filter", "Filter the focused pane (key /)", self.action_filter)
+        yield SystemCommand("Keys", "Show every key (key ?)", self.action_help)
         yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
         yield SystemCommand(
             "Redraw the screen", "Send every cell again (key Ctrl+L)", self.action_redraw
         )
         yield SystemCommand(
-            "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
+            "Take the bridge", "Sign on by name (shared accounts) (key T)", self.action_sign_on
         )
         yield SystemCommand(
-            "Reports", "Service levels, job on-time rate, availability, outbox", self.action_reports
+            "Reports",
+            "Service levels, job on-time rate, availability, outbox (key R)",
+            self.action_reports,
         )
         yield SystemCommand(
-            "Shift handover", "Review and accept the handover", self.action_handover
+            "Shift handover", "Review and accept the handover (key O)", self.action_handover
         )
         yield from self._pane_commands(screen)
-        yield SystemCommand("Quit bridge", "Leave the console", self.action_request_quit)
+        yield SystemCommand("Quit bridge", "Leave the console (key q)", self.action_request_quit)
 
     def _pane_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every key of the focused pane (the Events pane if none is), named as the
@@ -554,7 +557,9 @@ class BridgeApp(ConsoleApp):
             node = node.parent  # type: ignore[assignment]
         pane = node or self.query_one(EventsPane)
         for binding in pane.BINDINGS:
-            if isinstance(binding, Binding):
+            # An action that does not apply here (J off a job's event) is not offered.
+            name = binding.action.partition("(")[0] if isinstance(binding, Binding) else ""
+            if isinstance(binding, Binding) and pane.check_action(name, ()) is not False:
                 yield SystemCommand(
                     f"{pane.title}: {binding.description}",
                     f"key {binding.key}",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge.core.models import Severity, Snapshot
+from bridge.core.wrap import clip
 from bridge.ui.widgets.lines import Line
 
 __all__ = ["add_check_lines", "check_lines"]
@@ -40,7 +41,7 @@ def check_lines(snaps: Sequence[Snapshot], *, compact: bool = False) -> list[Lin
     for snap in snaps:
         d = snap.data
         level = _worst(d)
-        name = (f"  {snap.resource[:name_w]:<{name_w}} ", "muted")
+        name = (f"  {clip(snap.resource, name_w):<{name_w}} ", "muted")
         if d.get("error"):
             lines.append((name, ("DOWN ", "sev-critical"), (str(d["error"]), "")))
             continue

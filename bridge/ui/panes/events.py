@@ -19,18 +19,27 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Static
 
-from bridge.core.actions import NOTE_REQUIRED, Action, ActionError, check_name, check_note
+from bridge.config.file import Config
+from bridge.config.schedule import JobConfig
+from bridge.core.actions import (
+    NOTE_REQUIRED,
+    SCHEDULE_SOURCE,
+    Action,
+    ActionError,
+    check_name,
+    check_note,
+)
 from bridge.core.durations import parse_duration
 from bridge.core.models import Change, Event, EventState, Severity
 from bridge.core.query import EventQuery, QueryError, parse_query
 from bridge.core.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.core.timefmt import show_time
-from bridge.ui.context import console_of
+from bridge.ui.context import ConsoleApp, console_of
 from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
 
-__all__ = ["EventDetailsScreen", "EventsPane"]
+__all__ = ["EventDetailsScreen", "EventsPane", "job_of"]
 
 RELOAD_EVERY_S = 0.25
 COUNT_EVERY_S = 2.0
@@ -59,6 +68,24 @@ VERB = {
 }
 
 
+def job_of(event: Event | None, config: Config) -> JobConfig | None:
+    """The configured job an event is about (late, failed, missed, ... from the
+    schedule engine), or None: `J` goes from the event to the job."""
+    if event is None or event.source != SCHEDULE_SOURCE:
+        return None
+    return next((j for j in config.jobs if j.name == event.resource), None)
+
+
+def show_job(app: ConsoleApp, job: JobConfig) -> None:
+    """The Schedule pane focused on `job`, its details open: the console's `J`."""
+    from bridge.ui.panes.schedule import SchedulePane
+
+    pane = app.query_one(SchedulePane)
+    if app.screen.maximized is not None and app.screen.maximized is not pane:
+        app.action_zoom()  # restore, so the pane the cursor goes to is on screen
+    pane.show_job(job.name)
+
+
 class EventsPane(Pane):
     title = "Events"
     number = 1
@@ -79,6 +106,9 @@ class EventsPane(Pane):
         Binding("M", "mark_all", "Mark all", show=False),
         Binding("C", "clear_marks", "Clear marks", show=False),
         Binding("h", "history", "History"),
+        # Shown (footer, palette) only with a job's event under the cursor: check_action.
+        # "Job", not "Job details": at 80 columns the footer then still ends "? Help q Quit".
+        Binding("J", "job", "Job"),
     ]
 
     COLUMNS = (
@@ -112,12 +142,39 @@ class EventsPane(Pane):
         self._count_stale = False
         self._timer: Timer | None = None
         self.reload_every = RELOAD_EVERY_S  # longer in low-bandwidth mode
+        self._on_job = False  # a job's event under the cursor: `J` is offered
 
     def compose(self) -> ComposeResult:
         # A mistyped filter must not pass for an empty estate: its whole message is
         # shown here, wrapped, above the rows it did not filter.
         yield Static("", id="filter-error", markup=False)
         yield RowTable(self.COLUMNS, empty_text="no open events", id="events-table")
+
+    def on_mount(self) -> None:
+        self.watch(self.body, "cursor", lambda _: self._cursor_moved(), init=False)
+
+    def current_event(self) -> Event | None:
+        key = self.body.current_key
+        return next((e for e in self.events if str(e.id) == key), None) if key else None
+
+    def _cursor_moved(self) -> None:
+        """Offer `J` in the footer exactly while a job's event is under the cursor."""
+        on_job = job_of(self.current_event(), self.bridge.config) is not None
+        if on_job != self._on_job:
+            self._on_job = on_job
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "job":
+            return self._on_job
+        return True
+
+    def action_job(self) -> None:
+        job = job_of(self.current_event(), self.bridge.config)
+        if job is None:
+            self.app.bell()
+            return
+        show_job(self.bridge, job)
 
     def _schedule(self) -> None:
         """Reload soon, once, however many changes arrive meanwhile (no idle timer)."""
@@ -299,6 +356,7 @@ class EventsPane(Pane):
             sev_style = "" if e.suppressed else f"sev-{sev}"
             rows.append(Row(str(e.id), cells, style, ("", sev_style)))
         self.body.set_rows(rows)
+        self._cursor_moved()  # the same row may now hold another event
         self.body.empty_text = (
             "no events match the filter"
             if not self.query_.empty
@@ -621,7 +679,7 @@ def _evidence_lines(evidence: dict[str, Any]) -> list[Line]:
         k: v for k, v in evidence.items() if k not in ("at", "metrics", "top_cpu", "top_memory")
     }
     for k, v in extra.items():
-        lines.append(((f"  {k:<10}", "label"), (json.dumps(v)[:200], "")))
+        lines.append(((f"  {k:<10}", "label"), (json.dumps(v), "")))
     return lines
 
 
@@ -631,6 +689,7 @@ class EventDetailsScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),
         Binding("c", "copy", "Copy"),
+        Binding("J", "job", "Job details"),
     ]
 
     def __init__(self, event_id: int) -> None:
@@ -638,6 +697,20 @@ class EventDetailsScreen(ModalScreen[None]):
         self.event_id = event_id
         self.event: Event | None = None
         self.runbook = ""
+        self.job: JobConfig | None = None  # the job a schedule event is about
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.job is not None if action == "job" else True
+
+    def action_job(self) -> None:
+        """From a job's event to the job: its details, the Schedule pane's cursor on it."""
+        job = self.job
+        if job is None:
+            self.app.bell()
+            return
+        app = console_of(self)
+        self.dismiss()
+        show_job(app, job)
 
     def details_text(self) -> str:
         """The details as plain text: what `c` puts on the clipboard."""
@@ -659,7 +732,8 @@ class EventDetailsScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog", id="event-dialog") as box:
             box.border_title = plain(f"Event {self.event_id}")
             box.border_subtitle = "c copies · Esc closes"
-            yield LinesView(id="event-lines")
+            # Wrapped: a 400-character trap summary is read whole, even at 80x24.
+            yield LinesView(wrap=True, id="event-lines")
             yield Markdown("", id="runbook")
 
     async def on_mount(self) -> None:
@@ -711,19 +785,36 @@ class EventDetailsScreen(ModalScreen[None]):
             lines.append(
                 (
                     (f"  {_iso(j.at)}  ", "muted"),
-                    (f"{safe_text(j.actor)[:12]:<12} ", ""),
+                    (f"{safe_text(j.actor):<12} ", ""),
                     (f"{j.action:<9} ", "label"),
                     (j.note, ""),
                 )
             )
         view.set_lines(lines)
         rule = app.config.rule_for(event.source, event.resource, event.check)
-        self.runbook = rule.runbook or ""
+        self.job = job_of(event, app.config)
+        # A job's own runbook first (the event is about that job), then the rule's.
+        runbooks: list[tuple[str, str]] = []
+        if self.job is not None and self.job.runbook:
+            runbooks.append((f"Runbook of job {self.job.name}", self.job.runbook))
+        if rule.runbook and all(rule.runbook != text for _, text in runbooks):
+            runbooks.append(("Runbook", rule.runbook))
+        self.runbook = "\n\n".join(text for _, text in runbooks)
+        if self.job is not None:
+            box = self.query_one("#event-dialog", VerticalScroll)
+            box.border_subtitle = "J job details · c copies · Esc closes"
+            self.refresh_bindings()
         from textual.widgets import Markdown
 
         runbook = self.query_one("#runbook", Markdown)
-        if rule.runbook:
-            await runbook.update("## Runbook\n\n" + rule.runbook)
+        if runbooks:
+            # The title is ours; the runbook is the config's Markdown, the owner's words.
+            await runbook.update("\n\n".join(f"## {title}\n\n{text}" for title, text in runbooks))
+        elif self.job is not None:
+            await runbook.update(
+                "*No runbook for this job: add `runbook` to its `[[jobs]]` entry, or to a"
+                " `[[rules]]` entry, in the config.*"
+            )
         else:
             await runbook.update(
                 "*No runbook for this check: add one to a `[[rules]]` entry in the config.*"

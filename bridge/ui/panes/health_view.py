@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.core.models import Snapshot
 from bridge.core.text import human_bytes, human_duration, human_rate
+from bridge.core.wrap import clip
 from bridge.ui.widgets.lines import Line
 
 __all__ = [
@@ -222,7 +223,9 @@ def health_lines(
         for t in temps[:8]:
             crit = t.get("critical") or t.get("high")
             cls = "sev-critical" if crit and t["current"] >= crit else ""
-            lines.append(((f"  {t['label'][:20]:<20}", "muted"), (f" {t['current']:.0f}°C", cls)))
+            lines.append(
+                ((f"  {clip(t['label'], 20):<20}", "muted"), (f" {t['current']:.0f}°C", cls))
+            )
     if series:
         spark_w = max(8, width - 10)
         bucket = max(interval, trend_window / spark_w)
@@ -259,8 +262,8 @@ def health_lines(
                 (
                     (f"{p['pid']:>7} ", "muted"),
                     (f"{p['cpu']:5.1f}%" if key == "by_cpu" else f"{human_bytes(p['rss']):>6}", ""),
-                    (f"  {str(p['name'])[:name_w]:<{name_w}}", ""),
-                    (f" {str(p['user'])[:8]}", "muted"),
+                    (f"  {clip(str(p['name']), name_w):<{name_w}}", ""),
+                    (f" {clip(str(p['user']), 8)}", "muted"),
                 )
             )
     return lines

@@ -1,5 +1,9 @@
 """The Schedule pane: today's timeline, the jobs (exceptions first), and the operator's keys.
 
+The pane asks for the rows its jobs needing attention take (as a minimum height,
+up to half of what it shares with the Events pane), so at 80x24 they are all in
+view; when they still are not, its title says how many are not shown.
+
 It draws what the lease holder's schedule engine stored (job statuses, open
 maintenance windows) and reads only the statuses written since the last read
 when the change feed says the schedule moved. Operator changes go to the store
@@ -8,10 +12,12 @@ when the change feed says the schedule moved. Operator changes go to the store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 
 from bridge.config.schedule import JobConfig
 from bridge.core.models import (
@@ -26,7 +32,14 @@ from bridge.core.models import (
 from bridge.core.query import matches
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import display_tzinfo, same_day, show_time
-from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip
+from bridge.schedule.timeline import (
+    GLYPH,
+    DayTimes,
+    Slot,
+    day_bounds,
+    marks_line,
+    scale_line,
+)
 from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
@@ -39,6 +52,20 @@ from bridge.ui.widgets.rowtable import Column, Row, RowTable
 __all__ = ["SchedulePane"]
 
 TIMELINE_EVERY_S = 30.0  # the now-marker moves one column in ~15 minutes at 100 columns
+TIMELINE_LINES = 2  # the hour scale with the now-marker, and the marks under it
+# Rows around the job list: the border (2), the timeline and the table's header.
+CHROME_ROWS = 2 + TIMELINE_LINES + 1
+MIN_PANE_ROWS = 6  # what the narrow layout's stylesheet gives the pane
+# The marks' colours; the glyphs (bridge.schedule.timeline.GLYPH) carry the same in monochrome.
+SLOT_STYLE = {
+    Slot.NONE: "muted",
+    Slot.OK: "sev-ok",
+    Slot.PENDING: "muted",
+    Slot.UNKNOWN: "muted",
+    Slot.RUNNING: "sev-info",
+    Slot.LATE: "sev-minor",
+    Slot.FAILED: "sev-major",
+}
 STATE_STYLE = {
     "failed": "sev-major",
     "missed": "sev-major",
@@ -101,6 +128,9 @@ class SchedulePane(Pane):
         self.windows: list[MaintenanceWindow] = []
         self._seq = 0
         self._day_cache: DayTimes | None = None
+        self._attention = 0  # jobs needing attention, configured ones only
+        self._attention_listed = 0  # of those, rows in the list (the filter may drop some)
+        self._maint_line = False  # whether open maintenance has a timeline line of its own
 
     def compose(self) -> ComposeResult:
         strip = LinesView(id="schedule-timeline")
@@ -114,6 +144,8 @@ class SchedulePane(Pane):
 
     def on_mount(self) -> None:
         self.set_interval(TIMELINE_EVERY_S, self._draw_timeline)
+        # Scrolling the list moves attention rows in or out of view: the title follows.
+        self.watch(self.body, "scroll_y", self._show_title, init=False)
 
     @property
     def _day(self) -> DayTimes:
@@ -159,6 +191,7 @@ class SchedulePane(Pane):
     def redraw(self) -> None:
         now = self.bridge.clock.now()
         rows: list[tuple[tuple[Any, ...], Row]] = []
+        self._attention = self._attention_listed = 0
         for job in self.jobs:
             record = self.records.get(job.name)
             data = record.data if record is not None else {}
@@ -179,61 +212,116 @@ class SchedulePane(Pane):
             flags = (data.get("envelope") or {}).get("flags") or []
             state_text = state + ("*" if flags else "")
             cells = (job.name, _when(nxt, now), last_text, state_text, job.owner or "")
+            exception = record is not None and record.exception
+            self._attention += exception
             if self.filter_text and not matches(cells, self.filter_text):
                 continue
+            self._attention_listed += exception
             style = STATE_STYLE.get(state, "")
-            exception = record is not None and record.exception
             key = (not exception, STATE_ORDER.get(state, 99), nxt or float("inf"), job.name)
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
-        self.body.set_rows([r for _, r in rows])
+        table = self.body
+        resting = table.cursor == 0 and not table.scroll_y
+        table.set_rows([r for _, r in rows])
+        if resting:  # a re-sort does not carry it off its top
+            self._rest_at_top()
         self._draw_timeline()
 
-    def _show_title(self, *, maint_open: bool) -> None:
-        """Exceptions in the title; in a short pane, open maintenance too (no room for its line)."""
-        troubled = sum(1 for r in self.records.values() if r.exception)
-        notes = [f"{troubled} need attention"] if troubled else []
-        if maint_open:
+    def _rest_at_top(self) -> None:
+        """Where nobody moves the cursor, the list rests at its top, where the jobs
+        needing attention are. Kept on its job through a re-sort, the cursor
+        scrolled them out of a short pane while the operator looked elsewhere.
+        A cursor put on a job from elsewhere (`show_job`) stays until focus
+        leaves the list; a prompt over the pane keeps the list's focus."""
+        table = self.body
+        if table.has_focus:
+            return
+        if table.cursor != 0:
+            table.cursor = 0
+        if table.scroll_y:
+            table.scroll_to(y=0, animate=False, immediate=True)
+
+    def on_descendant_blur(self) -> None:
+        self._rest_at_top()
+
+    def _fit_attention(self) -> None:
+        """Ask for the rows every job needing attention takes and one more (where
+        the cursor rests on a quiet job, the list scrolls by one to show it), and
+        at most half of the height this pane shares with its neighbour: the
+        Events pane keeps the other half. A minimum, not a height, so the wide
+        layout's share and a zoomed pane's whole screen still apply."""
+        need = CHROME_ROWS + self._attention_listed + 1
+        parent = self.parent
+        shared = parent.size.height if isinstance(parent, Widget) else 0
+        wanted = min(need, max(MIN_PANE_ROWS, (shared + 1) // 2)) if shared else MIN_PANE_ROWS
+        current = self.styles.min_height
+        if current is None or current.value != wanted:
+            self.styles.min_height = wanted
+
+    def _list_rows(self) -> int:
+        """Job rows the list shows at the pane's height (its header excluded)."""
+        timeline = max(TIMELINE_LINES, len(self.timeline.lines))  # with maintenance's line
+        return max(0, self.size.height - timeline - 1)  # `size` is within the border
+
+    def _show_title(self, *_: object) -> None:
+        """Exceptions in the title, with how many of them are not in view (scrolled
+        off or filtered out); in a short pane, open maintenance too (no room for its line)."""
+        notes = []
+        if self._attention:
+            top = int(self.body.scroll_y)
+            # Attention rows come first: rows 0 .. listed-1 of the list.
+            in_view = max(0, min(self._attention_listed, top + self._list_rows()) - top)
+            hidden = self._attention - in_view
+            notes.append(
+                f"{self._attention} need attention" + (f", {hidden} not shown" if hidden else "")
+            )
+        if self.windows and not self._maint_line:
             notes.append(f"maint open: {', '.join(w.name for w in self.windows)}")
         title = f"{self.number} {self.title}" + (f" ({'; '.join(notes)})" if notes else "")
         if title != self.border_title:
             self.border_title = plain(title)
 
     def _draw_timeline(self) -> None:
+        self._fit_attention()  # here too: the timer's redraw follows a resize of the screen
         app = self.bridge
         now = app.clock.now()
         start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
-        occurrences: list[tuple[float, bool]] = []
+        worst = [Slot.NONE] * width
         for job in self.jobs:
             record = self.records.get(job.name)
-            trouble = record is not None and record.exception
-            times = self._day.times(job, start, end)
-            if trouble and record is not None:
-                due = (record.data.get("current") or {}).get("due")
-                occurrences.extend((t, t == due) for t in times)
-                if due is not None and due not in times:
-                    occurrences.append((due, True))
-            else:
-                occurrences.extend((t, False) for t in times)
-        scale, marks, now_col = timeline_strip(
-            occurrences, now, start, end, width, tz=display_tzinfo()
-        )
-        lines: list[Line] = []
-        roomy = self.size.height >= 9
-        if roomy:
-            lines.append(((scale, "muted"),))
-            lines.append(_marks_line(marks))
-        else:  # one line: the now-marker goes on the marks themselves
-            lines.append(_marks_line(marks[:now_col] + "▼" + marks[now_col + 1 :]))
+            data = record.data if record is not None else {}
+            # The engine's word on its latest occurrences; a rescheduled one is
+            # drawn at its new time, not at the time it left.
+            known: dict[float, str] = {}
+            moved: list[float] = []
+            for key in ("previous", "current"):
+                occ = data.get(key)
+                if occ:
+                    known[occ["due"]] = occ["state"]
+                    if occ["scheduled"] != occ["due"]:
+                        moved.append(occ["scheduled"])
+            for col, slot in self._day.slots(
+                job, now, start, end, width, known, moved, judged=record is not None
+            ):
+                if slot > worst[col]:
+                    worst[col] = slot
+        scale, _ = scale_line(now, start, end, width, tz=display_tzinfo())
+        marks = marks_line(worst)
+        lines: list[Line] = [_scale_line(scale), _marks_line(marks)]
+        # A third line for maintenance only where every job needing attention keeps its row.
         maint = self._maintenance_line(now)
-        if maint is not None and roomy:
+        spare = self.size.height - TIMELINE_LINES - 1 - 1  # `size` is within the border
+        room = spare >= self._attention_listed + 1  # as many as _fit_attention asks for
+        self._maint_line = maint is not None and room
+        if maint is not None and room:
             lines.append(maint)
-        self._show_title(maint_open=bool(self.windows) and not roomy)
         view = self.timeline
         if view.styles.height is None or view.styles.height.value != len(lines):
             view.styles.height = len(lines)
         view.set_lines(lines)
+        self._show_title()
 
     def _maintenance_line(self, now: float) -> Line | None:
         configs = self.bridge.config.maintenance
@@ -371,6 +459,20 @@ class SchedulePane(Pane):
         return change
 
     # -- details ------------------------------------------------------------------------
+    def show_job(self, name: str) -> bool:
+        """Go to a job from elsewhere (`J` on its event): this pane focused, the cursor
+        on the job (a filter that hides it is cleared), its details open."""
+        if not any(j.name == name for j in self.jobs):
+            return False
+        if not self.body.move_to(name) and self.filter_text:
+            self.set_filter("")
+        if not self.body.move_to(name):
+            self.redraw()  # before the first load: rows from the config alone
+            self.body.move_to(name)
+        self.focus_body()
+        self.open_details(name)
+        return True
+
     def open_details(self, key: str) -> None:
         job = next((j for j in self.jobs if j.name == key), None)
         if job is not None:
@@ -401,11 +503,24 @@ class SchedulePane(Pane):
         app.push_screen(DetailsScreen(f"Job {job.name}", fields))
 
 
+def _scale_line(scale: str) -> Line:
+    """Hour labels muted, the now-marker in the heading colour."""
+    return _runs(scale, lambda ch: "heading" if ch == "▼" else "muted")
+
+
+_GLYPH_STYLE = {GLYPH[slot]: style for slot, style in SLOT_STYLE.items()}
+
+
 def _marks_line(marks: str) -> Line:
-    """Trouble marks drawn in the minor colour, the rest plain."""
+    """Each slot's glyph in its state's colour."""
+    return _runs(marks, lambda ch: _GLYPH_STYLE.get(ch, ""))
+
+
+def _runs(text: str, style_of: Callable[[str], str]) -> Line:
+    """Characters grouped into parts of one component class each."""
     parts: list[tuple[str, str]] = []
-    for ch in marks:
-        cls = {"!": "sev-minor", "·": "muted", "▼": "heading"}.get(ch, "")
+    for ch in text:
+        cls = style_of(ch)
         if parts and parts[-1][1] == cls:
             parts[-1] = (parts[-1][0] + ch, cls)
         else:
@@ -494,12 +609,12 @@ def job_details(
     history = []
     for run in runs:
         took = human_duration(run.duration) if run.duration is not None else "—"
-        outcome = f"  {safe_text(run.outcome, limit=70)}" if run.outcome else ""
+        outcome = f"  {safe_text(run.outcome)}" if run.outcome else ""
         history.append(f"{_iso(run.at)}  {run.status.value:<7} {took:>7}{outcome}")
     fields.append(("runs", "\n".join(history) or "— none recorded"))
     tail_run = next((r for r in runs if r.output_tail), None)
     if tail_run is not None:
-        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()[-15:]]
+        tail = [safe_text(line) for line in tail_run.output_tail.splitlines()]
         fields.append((f"output {tail_run.run_id}", "\n".join(tail)))
     if changes:
         fields.append(

@@ -59,6 +59,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("M", "mark every listed event the filter matches"),
             ("C", "clear the marks"),
             ("h", "show history (resolved events) too"),
+            ("J", "a job's event: go to the job, its details open"),
         ],
     ),
     (
@@ -72,7 +73,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Service levels",
         [
-            ("R", "reports: response times, jobs, availability, outbox"),
+            ("R", "reports: service levels and the outbox (p: the period)"),
             ("O", "shift handover (w: write a note, a: accept)"),
             ("T", "take the bridge: sign on by name on a shared account"),
         ],
@@ -107,7 +108,7 @@ class HelpScreen(_Dialog):
                 lines.append(((f"  {key:<18}", "label"), (what, "")))
             lines.append((("", ""),))
         lines.append((("Esc, q or ? closes this help.", "muted"),))
-        view = LinesView(id="help-lines")
+        view = LinesView(wrap=True, id="help-lines")
         view.set_lines(lines)
         # Scrolls: the keys are longer than an 80x24 screen.
         with VerticalScroll(classes="dialog", id="help-dialog") as box:
@@ -128,7 +129,8 @@ class DetailsScreen(_Dialog):
             text_lines = value.splitlines() or [""]
             lines.append(((f"{key:<{width}}", "label"), (text_lines[0], "")))
             lines.extend(((" " * width, ""), (more, "")) for more in text_lines[1:])
-        view = LinesView(id="details-lines")
+        # Wrapped, not cut: a job's message or output line is read whole at 80x24.
+        view = LinesView(wrap=True, id="details-lines")
         view.set_lines(lines)
         with VerticalScroll(classes="dialog", id="details-dialog") as box:
             box.border_title = plain(self.title_text)

@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 
 from bridge.config.file import Config
 from bridge.core.outbox import OutboxItem
-from bridge.core.text import column_widths, safe_text
+from bridge.core.text import safe_text
+from bridge.core.wrap import table_layout
 from bridge.reports.handover import (
     Handover,
     HandoverData,
@@ -59,8 +60,11 @@ ReportCompute = Callable[[ReportData, Config, Period, float, threading.Event], R
 HandoverCompute = Callable[[HandoverData, Config, float], Handover]
 
 
-def table_lines(heading: Sequence[str], tables: Sequence[Table]) -> list[Line]:
-    """Tables as styled lines: titles as headings, column names as labels."""
+def table_lines(
+    heading: Sequence[str], tables: Sequence[Table], width: int | None = None
+) -> list[Line]:
+    """Tables as styled lines `width` cells wide: titles as headings, column names as
+    labels; cells too long for their column wrap inside it (see bridge.core.wrap)."""
     lines: list[Line] = [((heading[0], "heading"),)]
     lines.extend(((h, "muted"),) for h in heading[1:])
     for table in tables:
@@ -68,12 +72,9 @@ def table_lines(heading: Sequence[str], tables: Sequence[Table]) -> list[Line]:
         if not table.rows:
             lines.append(((f"  {table.empty}", "muted"),))
             continue
-        widths = column_widths([table.headers, *table.rows])
-        lines.append((("  " + "  ".join(h.ljust(w) for h, w in zip(table.headers, widths, strict=True)), "label"),))  # fmt: skip
-        lines.extend(
-            (("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), ""),)
-            for row in table.rows
-        )
+        head, body = table_layout(table.headers, table.rows, width)
+        lines.extend(((h, "label"),) for h in head)
+        lines.extend(((row, ""),) for row in body)
     return lines
 
 
@@ -85,12 +86,12 @@ def outbox_table(counts: dict[str, int], items: Sequence[OutboxItem]) -> Table:
         [
             (
                 str(i.id),
-                safe_text(i.target, limit=20),
-                safe_text(i.rule, limit=20),
+                safe_text(i.target),
+                safe_text(i.rule),
                 str(i.event_id),
                 i.status.value,
                 str(i.attempts),
-                safe_text(i.last_error or "", limit=50),
+                safe_text(i.last_error or ""),
             )
             for i in items[:OUTBOX_SHOWN]
         ],
@@ -114,7 +115,8 @@ class _ServiceScreen(ModalScreen[bool]):
         with Vertical(classes="dialog service-dialog", id=self.dialog_id) as box:
             box.border_title = plain(self.title_text)
             box.border_subtitle = plain(self.subtitle)
-            yield LinesView()
+            # Wrapped: a heading longer than the view goes on to the next line.
+            yield LinesView(wrap=True)
 
     @property
     def bridge(self) -> ConsoleApp:
@@ -129,6 +131,9 @@ class _ServiceScreen(ModalScreen[bool]):
         self.generation = 0  # of the latest request; only its result is drawn
         self._stop = threading.Event()
         self.computing = False
+        # What is shown, kept to be laid out again at a new width.
+        self.content: tuple[Sequence[str], Sequence[Table]] | None = None
+        self._laid_out_at = 0
 
     def on_mount(self) -> None:
         self.view.focus()
@@ -149,21 +154,34 @@ class _ServiceScreen(ModalScreen[bool]):
     def current(self, generation: int) -> bool:
         return generation == self.generation and self.is_attached
 
-    def show(self, generation: int, lines: list[Line]) -> bool:
-        """Draw a result only if it answers the latest request."""
+    def show(self, generation: int, heading: Sequence[str], tables: Sequence[Table]) -> bool:
+        """Draw a result only if it answers the latest request, fitted to the view."""
         if not self.current(generation):
             return False
         self.computing = False
-        self.view.set_lines(lines)
+        self.content = (heading, tables)
+        self._lay_out()
         return True
+
+    def _lay_out(self) -> None:
+        if self.content is None:
+            return
+        view = self.view
+        # Before the first layout the view has no width: the dialog's widest is used,
+        # and fit() lays it out again once the width is known.
+        width = view.wrap_width or max(20, self.size.width - 5)
+        self._laid_out_at = view.size.width
+        view.set_lines(table_lines(*self.content, width))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.fit)
 
     def fit(self) -> None:
-        """Size the scroll area to the view as laid out (its width settles after the lines came)."""
+        """Lay the tables out again for the view's width (it settles after the lines came)."""
         view = self.view
-        if view.virtual_size.width != view.size.width:
+        if self.content is not None and view.size.width != self._laid_out_at:
+            self._lay_out()
+        elif view.virtual_size.width != view.size.width:
             view.set_lines(list(view.lines))
 
     async def reload(
@@ -209,7 +227,7 @@ class ReportsScreen(_ServiceScreen):
         tables.append(outbox)
         heading = report_heading(report)
         heading[0] = f"{heading[0]} (last {label})"
-        if self.show(generation, table_lines(heading, tables)):
+        if self.show(generation, heading, tables):
             self.loaded = True
 
 
@@ -237,8 +255,7 @@ class HandoverScreen(_ServiceScreen):
         if not self.current(generation):
             return
         handover = await asyncio.to_thread(self.compute, data, app.config, now)
-        lines = table_lines(handover_heading(handover), handover_tables(handover))
-        if self.show(generation, lines):
+        if self.show(generation, handover_heading(handover), handover_tables(handover)):
             self.handover = handover
 
     def action_write(self) -> None:

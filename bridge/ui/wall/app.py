@@ -27,6 +27,7 @@ from bridge.core.clock import Clock, SystemClock
 from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
+from bridge.core.wrap import clip
 from bridge.store.base import Store, StoreError
 from bridge.store.readonly import open_readonly_store
 from bridge.ui.display import before_app_init, configure_app
@@ -269,7 +270,7 @@ class WallApp(App[int]):
         lines: list[Line] = []
         for e in data.serious:
             sev = e.severity.label
-            ack = "" if e.acked_by is None else f"  ack {safe_text(e.acked_by)[:12]}"
+            ack = "" if e.acked_by is None else f"  ack {clip(safe_text(e.acked_by), 12)}"
             lines.append(
                 (
                     (f"{SEVERITY_MARKS[e.severity]} {sev.upper():<8} ", f"sev-{sev}"),
@@ -290,7 +291,7 @@ class WallApp(App[int]):
             lines.append(
                 (
                     (f"✖ {j.state.upper():<11} ", "sev-major"),
-                    (f"{safe_text(j.job)[:18]:<18} ", "heading"),
+                    (f"{clip(safe_text(j.job), 18):<18} ", "heading"),
                     (f"due {due}", "muted"),
                 )
             )
@@ -326,7 +327,7 @@ class WallApp(App[int]):
             return
         grid.mount_all(
             Static(
-                f"{safe_text(t.name)[: TILE_WIDTH - 4]}\n{DEVICE_MARKS[t.status]}",
+                f"{clip(safe_text(t.name), TILE_WIDTH - 4)}\n{DEVICE_MARKS[t.status]}",
                 classes=f"tile -{t.status.value}",
                 markup=False,
             )

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from bridge.core.timefmt import show_time
+from bridge.core.wrap import clip
 from bridge.ui.widgets.lines import Line, LinesView
 
 __all__ = ["BridgeHeader", "HeaderLine", "header_line", "header_text"]
@@ -49,7 +50,7 @@ def header_line(
     parts: list[tuple[str, str]] = []
     used = 0
     for text, cls in left:
-        text = text[: room - used]
+        text = clip(text, room - used)
         if text:
             parts.append((text, cls))
             used += len(text)

@@ -18,6 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from bridge.core.text import safe_text
+from bridge.core.wrap import cell_width, wrap_parts
 
 if TYPE_CHECKING:
     _WidgetBase = Widget
@@ -32,6 +33,7 @@ __all__ = [
     "changed_span",
     "plain",
     "refresh_span",
+    "wrap_line",
 ]
 
 Line = tuple[tuple[str, str], ...]
@@ -135,7 +137,25 @@ def refresh_span(view: ScrollView, line: int, span: tuple[int, int]) -> None:
         view.refresh(Region(start, line - view.scroll_offset.y, end - start, 1))
 
 
+def wrap_line(line: Line, width: int) -> list[Line]:
+    """A line as it is shown `width` cells wide: broken between words, each further
+    line indented to where the first line's text begins after its label (the first
+    part, when there are more), or after its own leading spaces."""
+    if not line:
+        return [line]
+    safe = tuple((safe_text(text), cls) for text, cls in line)
+    if cell_width("".join(t for t, _ in safe)) <= width:
+        return [safe]
+    first = safe[0][0]
+    indent = cell_width(first) if len(safe) > 1 else cell_width(first) - cell_width(first.lstrip())
+    return [tuple(parts) for parts in wrap_parts(safe, width, indent=indent)]
+
+
 class LinesView(ScrollView, can_focus=True):
+    """Styled lines, redrawn line by line. With `wrap`, lines longer than the view
+    are broken between words (details, help, reports: text to be read whole);
+    without, they are cut at its edge (live panes, laid out to fit)."""
+
     COMPONENT_CLASSES: ClassVar[set[str]] = STYLE_CLASSES
 
     DEFAULT_CSS = """
@@ -143,26 +163,64 @@ class LinesView(ScrollView, can_focus=True):
     """
 
     def __init__(
-        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+        self,
+        *,
+        wrap: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.wrap = wrap
         self.lines: list[Line] = []
+        self._shown: list[Line] = []  # the lines as drawn: wrapped to the width, with `wrap`
+        self._shown_width = -1
         self._strips: dict[int, Strip] = {}
         self._style = StyleCache(self)
 
+    @property
+    def shown_lines(self) -> list[str]:
+        """The text of each line as drawn (wrapped, with `wrap`), whether scrolled to or not."""
+        return ["".join(t for t, _ in line) for line in self._shown]
+
+    @property
+    def wrap_width(self) -> int:
+        """The cells a wrapped line may take: the view's width, less its scrollbar's
+        column where the view scrolls itself (the bar is drawn over the last column)."""
+        height = self.styles.height
+        scrolls = height is None or not height.is_auto
+        bar = self.styles.scrollbar_size_vertical if scrolls else 0
+        return max(0, self.size.width - bar)
+
+    def _wrapped(self, lines: Sequence[Line]) -> list[Line]:
+        width = self.wrap_width
+        self._shown_width = self.size.width
+        if width <= 0:  # not laid out yet: wrapped when it is
+            return list(lines)
+        return [part for line in lines for part in wrap_line(line, width)]
+
     def set_lines(self, lines: Sequence[Line]) -> None:
-        old = self.lines
         self.lines = list(lines)
+        if self.wrap:
+            self._set_shown(self._wrapped(self.lines))
+            return
+        self._set_shown(self.lines)
+
+    def _set_shown(self, lines: list[Line]) -> None:
+        old = self._shown
+        self._shown = lines
         # Only the height is virtual (no sideways scrolling): a width that followed
         # the longest line would change with the values and repaint everything.
-        size = Size(self.size.width, len(self.lines))
+        size = Size(self.size.width, len(self._shown))
         if size != self.virtual_size:
             self.virtual_size = size
+            if self.wrap:
+                self.refresh(layout=True)  # an auto height follows the wrapped lines
         top = self.scroll_offset.y
         height = self.size.height
-        for i in range(max(len(old), len(self.lines))):
+        for i in range(max(len(old), len(self._shown))):
             before = old[i] if i < len(old) else None
-            after = self.lines[i] if i < len(self.lines) else None
+            after = self._shown[i] if i < len(self._shown) else None
             if before != after:
                 previous = self._strips.pop(i, None)
                 if top <= i < top + height:
@@ -178,13 +236,16 @@ class LinesView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._strips.clear()
+        if self.wrap and self.size.width != self._shown_width:
+            self._set_shown(self._wrapped(self.lines))
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
         # Textual's rounded offset, not int(scroll_y): it repaints when the rounded
         # value moves, so truncating left a scroll that ended at the bottom drawn
         # one line short (the last line of a report never showed).
         index = self.scroll_offset.y + y
-        if index >= len(self.lines):
+        if index >= len(self._shown):
             return Strip.blank(self.size.width, self._style.base)
         return self._strip(index)
 
@@ -194,7 +255,8 @@ class LinesView(ScrollView, can_focus=True):
         strip = self._strips.get(index)
         if strip is None:
             segments = [
-                Segment(safe_text(text), base + self._style(cls)) for text, cls in self.lines[index]
+                Segment(safe_text(text), base + self._style(cls))
+                for text, cls in self._shown[index]
             ]
             # Merging same-style runs sends one SGR sequence per run, not per part.
             strip = Strip(segments).crop_extend(0, width, base).simplify()

@@ -119,6 +119,7 @@ class RowTable(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.empty_text = empty_text
         self._strips: dict[tuple[int, int, bool], Strip] = {}
+        self._cells_at = -1
         self._style = StyleCache(self)
 
     # -- data ------------------------------------------------------------------
@@ -185,6 +186,14 @@ class RowTable(ScrollView, can_focus=True):
     def action_jump(self, index: int) -> None:
         if self.rows:
             self.cursor = index if index >= 0 else len(self.rows) + index
+
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row with `key`; False if no row has it."""
+        for i, row in enumerate(self.rows):
+            if row.key == key:
+                self.cursor = i
+                return True
+        return False
 
     def action_select(self) -> None:
         key = self.current_key
@@ -259,10 +268,16 @@ class RowTable(ScrollView, can_focus=True):
         segments = [Segment(text, base + style) for text, style in parts]
         return Strip(segments).simplify().adjust_cell_length(width, base)
 
+    @property
+    def cells_width(self) -> int:
+        """The cells the columns share: the width less the scrollbar's column when it
+        shows (it is drawn over the last column, and cut a state's last letter)."""
+        return self.scrollable_content_region.width
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self._style.base
-        widths = self._widths(width)
+        widths = self._widths(self.cells_width)
         if y == 0:
             header = self._style("rowtable--header")
             parts = [
@@ -286,12 +301,16 @@ class RowTable(ScrollView, can_focus=True):
 
     def _row_strip(self, index: int, width: int) -> Strip:
         on_cursor = index == self.cursor
+        cells = self.cells_width
+        if cells != self._cells_at:  # the scrollbar came or went: the columns moved
+            self._cells_at = cells
+            self._strips.clear()
         cache_key = (index, width, on_cursor)
         cached = self._strips.get(cache_key)
         if cached is not None:
             return cached
         base = self._style.base
-        widths = self._widths(width)
+        widths = self._widths(cells)
         row = self.rows[index]
         row_style = base + self._style(row.style)
         if on_cursor:
