@@ -40,6 +40,7 @@ from bridge.ui.wall.data import (
     open_wall_store,
     read_wall,
 )
+from bridge.ui.wall.snapshot import snapshot_of, write_snapshot
 from bridge.ui.widgets.bigdigits import big_number
 from bridge.ui.widgets.header import BridgeHeader
 from bridge.ui.widgets.lines import Line, LinesView, plain
@@ -142,6 +143,7 @@ class WallApp(App[int]):
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
         allow_writable: bool = False,
+        snapshot: Path | None = None,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -162,6 +164,7 @@ class WallApp(App[int]):
         self._store: Store | None = None
         self._started_at = self.clock.now()
         self._shown_tiles: tuple[DeviceTile, ...] | None = None
+        self.snapshot_path = snapshot  # served in a browser: what is drawn, for /status
         for t in [*THEMES, *(user_themes or [])]:
             self.register_theme(t)
         wanted = theme or config.ui.theme
@@ -260,7 +263,16 @@ class WallApp(App[int]):
         self._draw_devices()
         read_at = data.read_at if data is not None else None
         when = show_time(read_at, "clock") if read_at else "never"
-        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only   q quits")
+        keys = (
+            "" if self.snapshot_path is not None else "   q quits"
+        )  # a browser's keys reach nothing
+        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only{keys}")
+        if self.snapshot_path is not None:
+            self.call_after_refresh(self._write_snapshot, stale)
+
+    def _write_snapshot(self, stale: float | None) -> None:
+        if self.snapshot_path is not None:
+            write_snapshot(self.snapshot_path, snapshot_of(self, self.data, stale))
 
     def _draw_serious(self, data: WallData) -> None:
         now = self.clock.now()
@@ -343,7 +355,12 @@ class WallApp(App[int]):
 
 
 def run_wall(
-    config: Config, *, user_themes: list[Theme] | None = None, allow_writable: bool = False
+    config: Config,
+    *,
+    user_themes: list[Theme] | None = None,
+    theme: str | None = None,
+    snapshot: Path | None = None,
+    allow_writable: bool = False,
 ) -> int:
     store_path = config.store.resolved_url()
 
@@ -353,6 +370,11 @@ def run_wall(
 
     asyncio.run(check())
     app = WallApp(
-        config, store_path=store_path, user_themes=user_themes, allow_writable=allow_writable
+        config,
+        store_path=store_path,
+        user_themes=user_themes,
+        theme=theme,
+        snapshot=snapshot,
+        allow_writable=allow_writable,
     )
     return int(app.run() or 0)
