@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bridge.core.clock import Clock
-from bridge.store.base import Store
+from bridge.store.base import LeaseStore
 
 __all__ = ["LEASE_NAME", "LeaseKeeper", "poller_alive"]
 
@@ -21,7 +21,7 @@ LEASE_NAME = "collector"  # the prefix: a host's collector holds `collector:<hos
 DEFAULT_TTL = 6.0  # a killed holder's lease lapses after this; others retry every ttl/3
 
 
-async def poller_alive(store: Store, now: float, host: str | None = None) -> bool:
+async def poller_alive(store: LeaseStore, now: float, host: str | None = None) -> bool:
     """Whether `host`'s collector (this host's by default) holds an unexpired lease:
     heartbeats are not in the change feed, so readers (the console, the wall) ask this
     to see a dead poller."""
@@ -38,7 +38,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         clock: Clock,
         on_acquire: Callable[[], Awaitable[None]],
         on_lose: Callable[[], Awaitable[None]],

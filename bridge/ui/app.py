@@ -29,7 +29,7 @@ from bridge.runtime.lease import poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
-from bridge.store.sqlite import release_lease_now
+from bridge.store.sqlite import SqliteStore, release_lease_now
 from bridge.ui.context import ConsoleApp
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
@@ -99,7 +99,7 @@ class BridgeApp(ConsoleApp):
         self,
         config: Config,
         *,
-        store_path: Path,
+        store_path: Path | str,
         operator: str,
         clock: Clock | None = None,
         collect: bool = True,
@@ -360,11 +360,13 @@ class BridgeApp(ConsoleApp):
 
     def _release_lease_now(self) -> None:
         """For a console ended by force (its event loop stuck): free the lease from
-        the watcher's thread, so another console polls at once."""
-        if (poller := self._poller) is not None:
+        the watcher's thread, so another console polls at once (and the estate's duties
+        move at once). SQLite only: it needs no event loop there; on a server the
+        leases lapse after their TTL."""
+        if (poller := self._poller) is not None and isinstance(self._store, SqliteStore):
             for keeper in [poller.lease, *poller.estate.values()]:
                 if keeper.held:
-                    release_lease_now(self.store_path, keeper.name, keeper.holder)
+                    release_lease_now(self._store.path, keeper.name, keeper.holder)
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -593,7 +595,7 @@ def create_app(
     config: Config,
     *,
     operator: str,
-    store_path: Path | None = None,
+    store_path: Path | str | None = None,
     clock: Clock | None = None,
     collect: bool = True,
     hostname: str | None = None,
@@ -603,7 +605,7 @@ def create_app(
 ) -> BridgeApp:
     return BridgeApp(
         config,
-        store_path=store_path or config.store.resolved_path(),
+        store_path=store_path or config.store.resolved_url(),
         operator=operator,
         clock=clock,
         collect=collect,
