@@ -1,9 +1,9 @@
 """Many hosts, one store: a collector per host, the estate's duties once, consoles anywhere.
 
-Real `bridge collect --host a|b` processes share one SQLite file (each acts as a
-different host); the consoles are the real app under Pilot. Sharing a SQLite file
-between machines is not supported, but between processes on one machine it is
-exactly what several hosts on a PostgreSQL store look like to bridge's runtime.
+Real `bridge collect --host a|b` processes share one store, each acting as a
+different host: a SQLite file (fine between processes on one machine, never over
+NFS) and a database on a real PostgreSQL server (what several machines share).
+The consoles are the real app under Pilot.
 """
 
 from __future__ import annotations
@@ -41,15 +41,23 @@ TAKEOVER = 15.0  # a killed holder's lease lapses after 6 s; others retry every 
 SHOWN = 5.0  # bound for a console to show what the store says
 
 
-def hosts_config(isolated: Isolated) -> tuple[Path, Path]:
-    db = isolated.root / "estate.db"
-    path = isolated.write_config(
-        f'[store]\npath = "{db}"\n\n'
+@pytest.fixture(params=["sqlite", "postgresql"])
+def estate_url(request: pytest.FixtureRequest, isolated: Isolated) -> str:
+    """One store for every host: a SQLite file (several processes on this machine) or
+    a database on the session's real PostgreSQL server (what several machines share)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{isolated.root / 'estate.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def hosts_config(isolated: Isolated, url: str) -> Path:
+    return isolated.write_config(
+        f'[store]\nurl = "{url}"\n\n'
         f"[local]\ninterval = {INTERVAL}\nprocess_interval = 60\ntop_processes = 0\n\n"
         '[[jobs]]\nname = "nightly"\nschedule = "0 2 * * *"\n',
         name="estate.toml",
     )
-    return path, db
 
 
 def bridge_cli(isolated: Isolated, *args: str) -> subprocess.CompletedProcess[str]:
@@ -79,7 +87,9 @@ def health_text(app: BridgeApp) -> str:
     )
 
 
-def console(config: Config, db: Path, host: str, clock: FixedClock | None = None) -> BridgeApp:
+def console(
+    config: Config, db: Path | str, host: str, clock: FixedClock | None = None
+) -> BridgeApp:
     return create_app(
         config,
         operator=f"op-{host}",
@@ -93,9 +103,10 @@ def console(config: Config, db: Path, host: str, clock: FixedClock | None = None
 
 @pytest.mark.slow
 async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
-    isolated: Isolated, processes: Processes
+    isolated: Isolated, processes: Processes, estate_url: str
 ) -> None:
-    path, db = hosts_config(isolated)
+    db = estate_url
+    path = hosts_config(isolated, db)
     config = parse_config(path.read_text(encoding="utf-8"), str(path))
     store = await open_store(db)
     try:
