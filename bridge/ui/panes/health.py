@@ -13,6 +13,9 @@ from bridge.core.text import safe_text
 from bridge.ui.panes.base import Pane
 from bridge.ui.panes.checks_view import add_check_lines
 from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
+from bridge.ui.panes.wall_server_view import HEALTH_NAME as WALL_HEALTH
+from bridge.ui.panes.wall_server_view import SNAPSHOT as WALL_SNAPSHOT
+from bridge.ui.panes.wall_server_view import wall_server_lines
 from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
+WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of its reading
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
 
 
@@ -44,6 +48,8 @@ class HealthPane(Pane):
         self.intake_stats: Snapshot | None = None  # its counters (bridge.runtime.intake_stats)
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
+        self.wall_server: Snapshot | None = None  # `bridge wall --serve`'s sessions
+        self.wall_health: Any = None  # the wall collector's health record
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
@@ -146,20 +152,30 @@ class HealthPane(Pane):
         )
         if intake_changed:
             self.intake_stats = await store.snapshot("intake", "http")
+        # As the intake: the lease holder watching the wall server may be elsewhere.
+        wall_changed = changes is None or any(
+            c.kind == "reading" and c.ref == WALL_REF for c in changes
+        )
+        if wall_changed:
+            self.wall_server = await store.snapshot(*WALL_SNAPSHOT)
         if health:
             records = await store.collector_health()
             self.intake = next((h for h in records if h.name == "intake"), None)
+            self.wall_health = next((h for h in records if h.name == WALL_HEALTH), None)
             self.collector_errors = {
                 h.name: h
                 for h in records
-                # A failing device shows in the device table, not as a host problem.
-                if h.consecutive_failures and not h.name.startswith("snmp:")
+                # A failing device shows in the device table, not as a host problem;
+                # a wall server that does not answer, in its own section.
+                if h.consecutive_failures
+                and not h.name.startswith("snmp:")
+                and h.name != WALL_HEALTH
             }
         if (table := self.network) is not None:
             await table.load(changes)
         # Events and jobs do not change this pane's lines, nor do the devices' readings
         # and health but in the compact summary, which counts devices.
-        if local or http or health or intake_changed or (self.compact and any(
+        if local or http or health or intake_changed or wall_changed or (self.compact and any(
             c.kind in ("reading", "health") for c in changes or ()
         )):  # fmt: skip
             self.redraw()
@@ -204,6 +220,18 @@ class HealthPane(Pane):
                     (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
                 )
             )
+        serve = app.config.wall.serving
+        host = f"[{serve.address}]" if ":" in serve.address else serve.address
+        errors.extend(
+            wall_server_lines(
+                self.wall_server,
+                self.wall_health,
+                url=f"{'https' if serve.tls_cert else 'http'}://{host}:{serve.port}/",
+                now=app.clock.now(),
+                width=width,
+                compact=compact,
+            )
+        )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.panes.network_view import network_summary
