@@ -246,3 +246,39 @@ def test_the_section_is_literal_bounded_and_says_down() -> None:
         " DOWN (3x): ConnectionError: All connection attempts failed"
     )
     assert wall_server_lines(None, None, url="http://x/", now=now) == []
+
+
+async def test_over_tls_the_collector_trusts_only_the_servers_own_certificate(
+    isolated: Isolated, processes: Processes
+) -> None:
+    from test_wall_web import _self_signed
+
+    db = isolated.root / "bridge.db"
+    await seed_wall(db)
+    cert, key = _self_signed(isolated.root)
+    other = isolated.root / "other"
+    other.mkdir()
+    stranger, _ = _self_signed(other)
+    port = free_port()
+    raw = _raw(db, port)
+    raw["wall"]["serve"].update(tls_cert=str(cert), tls_key=str(key))
+    text = _toml(raw) + f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
+    server = WallServer(isolated, processes, isolated.write_config(text), port)
+    server.url, server.verify = f"https://127.0.0.1:{port}/", False
+    await server.start()
+    collector = _collector(Config.model_validate(raw))
+    try:
+        assert collector.url == f"https://127.0.0.1:{port}/status"
+        (reading,) = await collector.collect()  # self-signed, pinned: trusted
+        assert reading.detail["url"] == server.url and reading.detail["browsers"] == 0
+    finally:
+        await collector.close()
+    # Another certificate than the server's: refused, and said so without the token.
+    impostor = WallServerCollector(WallServerTarget("127.0.0.1", port, TOKEN, stranger))
+    try:
+        with pytest.raises(ConnectionError) as refused:
+            await impostor.collect()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
+        assert TOKEN not in str(refused.value)
+    finally:
+        await impostor.close()
