@@ -131,7 +131,7 @@ class WallServerCollector:
             raise ConnectionError(f"no answer within {self.target.timeout:g} s") from None
         except httpx.HTTPError as exc:
             # The message only (a refused connection, a refused certificate): never the request.
-            raise ConnectionError(f"{type(exc).__name__}: {exc}"[:300]) from None
+            raise ConnectionError(str(exc)[:300] or type(exc).__name__) from None
         if response.status_code == 401:
             raise PermissionError("/status refused the token (HTTP 401): check [wall.serve] token")
         if response.status_code != 200:

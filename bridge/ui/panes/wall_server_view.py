@@ -98,10 +98,14 @@ def wall_server_lines(
     if health is not None and health.consecutive_failures:
         why = safe_text(health.last_error or "no answer", limit=200)
         tries = f" ({health.consecutive_failures}x)" if health.consecutive_failures > 1 else ""
-        down = [[label, (shown_url, "")], [(f" DOWN{tries}: ", "sev-critical")], [(why, "")]]
+        words = why.split(" ")
+        down = [[label, (shown_url, "")], [(f" DOWN{tries}: ", "sev-critical"), (words[0], "")]]
         if compact:
-            return [_clip_line(tuple(p for g in down for p in g), width)]
-        return _pack(down, width, "  ")
+            return [
+                _clip_line((*down[0], *down[1], ("".join(" " + w for w in words[1:]), "")), width)
+            ]
+        # The reason wraps at its words (it says what to fix), in a few lines at most.
+        return _pack([*down, *([(" " + w, "")] for w in words[1:])], width, "  ")[:4]
     if snap is None:  # the collector ran, but nothing is stored yet
         return [(label, (shown_url, ""), ("  waiting for its first answer…", "muted"))]
     sessions = [s for s in data.get("sessions") or [] if isinstance(s, dict)]
