@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from bridge.core.models import Change, Snapshot
+from bridge.core.models import Change, CollectorHealth, Snapshot
 from bridge.core.query import matches
 from bridge.core.text import safe_text
 from bridge.ui.panes.base import Pane
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
-WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of its reading
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
+WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of the wall server's reading
 
 
 class HealthPane(Pane):
@@ -49,7 +49,7 @@ class HealthPane(Pane):
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
         self.wall_server: Snapshot | None = None  # `bridge wall --serve`'s sessions
-        self.wall_health: Any = None  # the wall collector's health record
+        self.wall_health: CollectorHealth | None = None  # the wall collector's own health
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
