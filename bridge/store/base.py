@@ -29,11 +29,25 @@ from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.query import EventQuery
 from collectors.base import Reading
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["WRITE_METHODS", "Store", "StoreError"]
 
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message is for the operator."""
+
+
+# Every protocol method that changes the store. Whoever may only read (the
+# console's panes and dialogs, tests/test_ui_data_flow.py) is checked against it.
+WRITE_METHODS = frozenset(
+    {
+        "write_reading", "prune", "record_health",
+        "upsert_events", "act", "record", "unshelve_expired",
+        "job_start", "job_finish", "change_schedule", "write_job_statuses",
+        "set_maintenance_windows", "open_window_for", "close_expired_windows",
+        "try_lease", "release_lease",
+        "outbox_enqueue", "outbox_claim", "outbox_settle", "outbox_recover",
+    }
+)  # fmt: skip
 
 
 class Store(Protocol):
