@@ -60,8 +60,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     local = config.local
     print(f"config:   {path if path else 'none found; built-in defaults'}")
     print(
-        f"store:    {config.store.resolved_path()} "
-        f"(samples kept {config.store.sample_retention_hours:g} h)"
+        f"store:    {_store_shown(config)} (samples kept {config.store.sample_retention_hours:g} h)"
     )
     if local.enabled:
         limits = ", ".join(
@@ -145,7 +144,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from bridge.runtime.poller import Poller
 
     async def run() -> None:
-        store = await open_store(config.store.resolved_path())
+        store = await open_store(config.store.resolved_url())
         poller = Poller(store, config, SystemClock())
         task = asyncio.create_task(poller.run())
         loop = asyncio.get_running_loop()
@@ -161,7 +160,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
             await store.close()
         logging.getLogger("bridge").info("bridge collect: stopped")
 
-    store_path = config.store.resolved_path()
+    store_path = _store_shown(config)
     asyncio.run(run())
     return EXIT_OK
 
@@ -336,3 +335,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def _store_shown(config: Config) -> str:
+    """The store as `check-config` shows it: never a password."""
+    from bridge.core.store_url import parse_store_url
+
+    return parse_store_url(config.store.resolved_url()).redacted

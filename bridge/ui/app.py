@@ -29,7 +29,7 @@ from bridge.runtime.lease import LEASE_NAME, poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
-from bridge.store.sqlite import release_lease_now
+from bridge.store.sqlite import SqliteStore, release_lease_now
 from bridge.ui.actions import ChangeSaver
 from bridge.ui.context import ConsoleContext
 from bridge.ui.display import (
@@ -101,7 +101,7 @@ class BridgeApp(App[int]):
         self,
         config: Config,
         *,
-        store_path: Path,
+        store_path: Path | str,
         operator: str,
         clock: Clock | None = None,
         collect: bool = True,
@@ -352,9 +352,10 @@ class BridgeApp(App[int]):
 
     def _release_lease_now(self) -> None:
         """For a console ended by force (its event loop stuck): free the lease from
-        the watcher's thread, so another console polls at once."""
-        if self._poller is not None:
-            release_lease_now(self.store_path, LEASE_NAME, self._poller.lease.holder)
+        the watcher's thread, so another console polls at once. SQLite only: it needs
+        no event loop there; on a server the lease lapses after its TTL."""
+        if self._poller is not None and isinstance(self._store, SqliteStore):
+            release_lease_now(self._store.path, LEASE_NAME, self._poller.lease.holder)
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -605,7 +606,7 @@ def create_app(
     config: Config,
     *,
     operator: str,
-    store_path: Path | None = None,
+    store_path: Path | str | None = None,
     clock: Clock | None = None,
     collect: bool = True,
     hostname: str | None = None,
@@ -615,7 +616,7 @@ def create_app(
 ) -> BridgeApp:
     return BridgeApp(
         config,
-        store_path=store_path or config.store.resolved_path(),
+        store_path=store_path or config.store.resolved_url(),
         operator=operator,
         clock=clock,
         collect=collect,

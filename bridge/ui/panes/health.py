@@ -42,6 +42,7 @@ class HealthPane(Pane):
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
         self.intake: Any = None  # the HTTP intake's health record, where one serves
+        self.intake_stats: Snapshot | None = None  # its counters (bridge.runtime.intake_stats)
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
         self._series_at = float("-inf")
@@ -139,6 +140,13 @@ class HealthPane(Pane):
             or any(c.kind == "reading" and c.ref == "traps|receiver" for c in changes)
         ):
             self.traps = await store.snapshot("traps", "receiver")
+        # Not only where this console's config enables it: the lease holder serving
+        # the intake may be another process, on another host with PostgreSQL.
+        intake_changed = changes is None or any(
+            c.kind == "reading" and c.ref == "intake|http" for c in changes
+        )
+        if intake_changed:
+            self.intake_stats = await store.snapshot("intake", "http")
         if health:
             records = await store.collector_health()
             self.intake = next((h for h in records if h.name == "intake"), None)
@@ -152,7 +160,7 @@ class HealthPane(Pane):
             await table.load(changes)
         # Events and jobs do not change this pane's lines, nor do the devices' readings
         # and health but in the compact summary, which counts devices.
-        if local or http or health or (self.compact and any(
+        if local or http or health or intake_changed or (self.compact and any(
             c.kind in ("reading", "health") for c in changes or ()
         )):  # fmt: skip
             self.redraw()
@@ -176,7 +184,17 @@ class HealthPane(Pane):
             text, problem = receiver_summary(self.traps.data)
             if problem:  # junk or loss; all well says nothing
                 errors.append(((text, "sev-warning"),))
-        if (intake := self.intake) is not None and not intake.consecutive_failures:
+        failing = self.intake is not None and self.intake.consecutive_failures
+        if (stats := self.intake_stats) is not None and not failing:
+            from bridge.runtime.intake_stats import intake_lines
+
+            names = [t.name for t in ctx.config.intake.tokens]
+            errors.extend(
+                intake_lines(
+                    stats.data, stats.at, ctx.clock.now(), names, width=width, compact=compact
+                )
+            )
+        elif (intake := self.intake) is not None and not intake.consecutive_failures:
             # The intake's record carries "ADDRESS; REFUSALS BY KIND" as its text.
             where, _, kinds = (intake.last_error or "").partition("; ")
             errors.append(

@@ -1,6 +1,6 @@
 """`bridge wall`: the read-only bridge screen, for staff glancing from across a room.
 
-It opens the store read-only (bridge/store/readonly.py) and has no key but quit
+It opens the store read-only (`open_store(..., read_only=True)`) and has no key but quit
 (and Ctrl+L, which redraws the screen), so nothing on it can acknowledge or
 change anything. It fills any terminal from
 80x24 up: counts and lists stretch, and device tiles that do not fit rotate
@@ -28,8 +28,7 @@ from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
 from bridge.core.wrap import clip
-from bridge.store.base import Store, StoreError
-from bridge.store.readonly import open_readonly_store
+from bridge.store import Store, StoreError, open_store
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.session import end_with_the_terminal
 from bridge.ui.wall.data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
@@ -127,7 +126,7 @@ class WallApp(App[int]):
         self,
         config: Config,
         *,
-        store_path: Path,
+        store_path: Path | str,
         clock: Clock | None = None,
         hostname: str | None = None,
         refresh_s: float = REFRESH_S,
@@ -181,7 +180,7 @@ class WallApp(App[int]):
 
     async def on_mount(self) -> None:
         end_with_the_terminal(self)
-        self._store = await open_readonly_store(self.store_path)
+        self._store = await open_store(self.store_path, read_only=True)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
@@ -334,10 +333,10 @@ class WallApp(App[int]):
 
 
 def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
-    store_path = config.store.resolved_path()
+    store_path = config.store.resolved_url()
 
     async def check() -> None:  # a missing store is one line on a normal terminal
-        store = await open_readonly_store(store_path)
+        store = await open_store(store_path, read_only=True)
         await store.close()
 
     try:
