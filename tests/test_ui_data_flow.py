@@ -4,7 +4,8 @@ The panes, dialogs and widgets read the store through the ConsoleContext the
 app gives them; every change an operator makes is a message the app saves
 (bridge.ui.messages, bridge.ui.actions), so one place counts what is being saved
 (the quit check) and says how it went. This reads every module under
-bridge/ui/panes, bridge/ui/screens and bridge/ui/widgets: a call of a store
+bridge/ui/panes, bridge/ui/screens and bridge/ui/widgets, and the wall
+(bridge/ui/wall, which must never act): a call of a store
 write method (bridge.store.base.WRITE_METHODS), or of one of our functions that
 makes one (bridge.reports.handover's accept_handover, say), is a failure that
 names the file and line. The behaviour itself is tested by the console's tests
@@ -21,7 +22,7 @@ from pathlib import Path
 from bridge.store.base import WRITE_METHODS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("bridge/ui/panes", "bridge/ui/screens", "bridge/ui/widgets")
+PARTS = ("bridge/ui/panes", "bridge/ui/screens", "bridge/ui/widgets", "bridge/ui/wall")
 
 
 def module_name(path: Path) -> str:
@@ -86,7 +87,7 @@ def part_sources() -> list[Path]:
     return [p for part in PARTS for p in sorted((ROOT / part).rglob("*.py"))]
 
 
-def test_no_pane_dialog_or_widget_writes_to_the_store() -> None:
+def test_no_pane_dialog_widget_or_wall_writes_to_the_store() -> None:
     writers = writing_functions()
     found = [
         line
