@@ -50,7 +50,10 @@ class ChangeSaver:
             raise
         finally:
             self.in_flight -= 1
-        change.outcome.set_result(result)
+        # A sender closed meanwhile (a dialog's worker cancelled) has cancelled its
+        # wait: the change is saved all the same, and nobody is told.
+        if not change.outcome.done():
+            change.outcome.set_result(result)
 
     async def _save(self, change: OperatorChange[Any]) -> object:
         match change:
