@@ -38,6 +38,7 @@ from bridge.config.service import (
     WebhookConfig,
 )
 from bridge.config.ui import OperatorConfig, UiConfig
+from bridge.config.wall import WallConfig
 from bridge.core import paths
 from bridge.core.store_url import parse_store_url, sqlite_url
 from bridge.core.text import safe_text
@@ -181,6 +182,7 @@ class Config(Model):
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    wall: WallConfig = WallConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

@@ -359,3 +359,9 @@ class Store(
     read_only: bool
 
     async def close(self) -> None: ...
+
+    async def can_write(self) -> bool:
+        """Whether this connection's credentials could change the store, whatever mode
+        it was opened in: the wall refuses to run where they could (a SQLite file
+        opened read-only cannot be written through it; a server's role decides)."""
+        ...

@@ -27,9 +27,15 @@ async def _open_sqlite(url: StoreURL, *, read_only: bool) -> Store:
     return await open_sqlite_store(url.path)
 
 
+async def _open_postgresql(url: StoreURL, *, read_only: bool) -> Store:
+    from bridge.store.postgres import open_postgres_store
+
+    return await open_postgres_store(url.url, read_only=read_only)
+
+
 # backend name (bridge.core.store_url.SCHEMES) -> how to open it. A backend's module is
 # imported only when a URL names it, so SQLite hosts never load a server driver.
-OPENERS: dict[str, Opener] = {"sqlite": _open_sqlite}
+OPENERS: dict[str, Opener] = {"sqlite": _open_sqlite, "postgresql": _open_postgresql}
 
 _NAMES = {"postgresql": "PostgreSQL"}
 

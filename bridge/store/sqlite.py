@@ -148,6 +148,11 @@ class SqliteStore(ServiceQueries):
                 await _rollback(self._db)
                 raise
 
+    async def can_write(self) -> bool:
+        # Opened read-only, the file itself is opened `mode=ro`: nothing can write
+        # through this connection, whatever the file's permissions.
+        return not self.read_only
+
     async def close(self) -> None:
         await self._watch.close()
         await self._db.close()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from pg_server import PgServer
 
 from bridge.core.store_url import sqlite_url
 from bridge.store import Store, open_store
@@ -20,7 +21,18 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "contract.db")
 
 
-URLS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {"sqlite": _sqlite}
+def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on the session's real server (tests/pg_server.py), dropped after."""
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.database()
+    request.addfinalizer(lambda: server.drop(name))
+    return server.url(name)
+
+
+URLS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
+}
 BACKENDS = list(URLS)
 
 

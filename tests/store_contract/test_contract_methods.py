@@ -47,7 +47,7 @@ READ_METHODS = frozenset(
         "job_runs", "get_job_run", "latest_job_runs", "schedule_changes", "job_statuses",
         "maintenance_windows", "lease",
         "journal_between", "journal_after", "events_by_id", "last_journal", "first_runs",
-        "outbox_items", "outbox_counts",
+        "outbox_items", "outbox_counts", "can_write", "event_ids",
     }
 )  # fmt: skip
 
@@ -285,6 +285,17 @@ async def test_bridge_journal(store: Store) -> None:
     assert (await store.changes_since(0))[-1].ref == str(event.id)
 
 
+async def test_event_ids_by_dedup_key(store: Store) -> None:
+    assert await store.event_ids([]) == {}
+    await store.upsert_events(
+        [raise_("h1", "cpu", Severity.MINOR, T0), raise_("h2", "cpu", Severity.MAJOR, T0)], "rules"
+    )
+    one, two = await store.find_event("local|h1|cpu"), await store.find_event("local|h2|cpu")
+    assert one is not None and two is not None
+    keys = ["local|h1|cpu", "local|h2|cpu", "local|h1|cpu", "local|nowhere|cpu"]
+    assert await store.event_ids(keys) == {"local|h1|cpu": one.id, "local|h2|cpu": two.id}
+
+
 async def test_journal_after_follows_by_id(store: Store) -> None:
     assert await store.journal_after(None, actions=["shelve"]) == ([], 0)
     await store.upsert_events([raise_("h1", "cpu", Severity.MINOR, T0)], "rules")
@@ -410,11 +421,15 @@ async def test_maintenance_windows(store: Store) -> None:
 async def test_lease(store: Store, other: Store) -> None:
     assert await store.lease("collector") is None
     assert await store.try_lease("collector", "a", 6.0, T0)
+    taken = await other.lease("collector")
+    assert taken is not None and taken.expires_at - taken.heartbeat_at == pytest.approx(6.0)
     assert not await other.try_lease("collector", "b", 6.0, T0 + 1)
     assert await store.try_lease("collector", "a", 6.0, T0 + 2)  # a renewal
     held = await other.lease("collector")
-    assert held is not None and (held.holder, held.acquired_at) == ("a", T0)
-    assert held.expires_at > T0 + 2
+    # Times are the store's clock (the caller's `now`, or a server's own): a renewal
+    # keeps when the lease was taken and moves when it lapses.
+    assert held is not None and (held.holder, held.acquired_at) == ("a", taken.acquired_at)
+    assert held.expires_at >= taken.expires_at
     assert await other.try_lease("other-lease", "b", 6.0, T0)  # leases are by name
     await other.release_lease("collector", "b")  # not b's: nothing happens
     assert await other.lease("collector") is not None
