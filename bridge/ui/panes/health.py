@@ -221,14 +221,14 @@ class HealthPane(Pane):
                     (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
                 )
             )
-        serve = app.config.wall.serving
+        serve = ctx.config.wall.serving
         host = f"[{serve.address}]" if ":" in serve.address else serve.address
         errors.extend(
             wall_server_lines(
                 self.wall_server,
                 self.wall_health,
                 url=f"{'https' if serve.tls_cert else 'http'}://{host}:{serve.port}/",
-                now=app.clock.now(),
+                now=ctx.clock.now(),
                 width=width,
                 compact=compact,
             )
