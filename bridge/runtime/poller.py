@@ -90,6 +90,15 @@ def build_collectors(
         collectors.extend(
             HttpCheckCollector(HttpTarget(**c.model_dump())) for c in config.http_checks
         )
+    if (serve := config.wall.serve) is not None and assigned is not False:
+        from collectors.wall_server import WallServerCollector, WallServerTarget
+
+        # Where [wall.serve] says a wall server runs, its sessions' costs go to the
+        # store for every console's Health pane (the server's memory is its own).
+        # The host's own duty: the server listens where this host's config says.
+        token = serve.token.get_secret_value() if serve.token is not None else None
+        target = WallServerTarget(serve.address, serve.port, token, serve.tls_cert)
+        collectors.append(WallServerCollector(target))
     if config.local.enabled and assigned is not False:
         collectors.append(
             LocalCollector(

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from bridge.core.models import Change, Snapshot
+from bridge.core.models import Change, CollectorHealth, Snapshot
 from bridge.core.query import matches
 from bridge.core.text import safe_text
+from bridge.ui.context import ConsoleContext
 from bridge.ui.panes.base import Pane
 from bridge.ui.panes.checks_view import add_check_lines
 from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
+from bridge.ui.panes.wall_server_view import HEALTH_NAME as WALL_HEALTH
+from bridge.ui.panes.wall_server_view import SNAPSHOT as WALL_SNAPSHOT
+from bridge.ui.panes.wall_server_view import wall_server_lines
 from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -25,6 +29,7 @@ __all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
+WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of the wall server's reading
 # Hosts re-read with the samples at most this often: another host's stop shows within
 # its stale threshold plus this (and the console's lease check covers a silent store).
 HOSTS_EVERY_S = 1.0
@@ -41,8 +46,8 @@ class HealthPane(Pane):
         Binding("h", "next_host", "Next host", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(id="health-pane")
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(context, id="health-pane")
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
@@ -50,6 +55,8 @@ class HealthPane(Pane):
         self.intake_stats: Snapshot | None = None  # its counters (bridge.runtime.intake_stats)
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
+        self.wall_server: Snapshot | None = None  # `bridge wall --serve`'s sessions
+        self.wall_health: CollectorHealth | None = None  # the wall collector's own health
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
         # Every host reporting to the store and which one this pane shows (None: this one).
@@ -60,7 +67,7 @@ class HealthPane(Pane):
 
     @property
     def shown(self) -> str:
-        return self.shown_host or self.bridge.hostname
+        return self.shown_host or self.context.hostname
 
     def action_next_host(self) -> None:
         """Show the next host's figures (`h`), where more than one reports."""
@@ -69,7 +76,7 @@ class HealthPane(Pane):
         host = next_host(self.hosts, self.shown)
         if host == self.shown:
             return
-        self.shown_host = None if host == self.bridge.hostname else host
+        self.shown_host = None if host == self.context.hostname else host
         self.snapshot = None
         self.series = {m: [] for m in SPARK_METRICS}
         self._series_at = float("-inf")
@@ -81,28 +88,28 @@ class HealthPane(Pane):
         `local`: the local snapshots just read, not read again."""
         from bridge.runtime.hosts import list_hosts
 
-        app = self.bridge
-        self._hosts_at = app.clock.now()
+        context = self.context
+        self._hosts_at = context.clock.now()
         hosts = await list_hosts(
-            app.store, self._hosts_at, app.stale_after, duties=False, local=local
+            context.store, self._hosts_at, context.stale_after, duties=False, local=local
         )
         if hosts != self.hosts:
             self.hosts = hosts
+            # The header counts them too: the console's next tick (each second) redraws it.
             self.redraw()
-            app.refresh_header()
 
     def compose(self) -> ComposeResult:
         yield LinesView(id="health-view")
         # The network half, only where devices are configured: a hidden table still
         # cost its styling at every style pass of the first screen.
-        if self.bridge.config.devices:
+        if self.context.config.devices:
             from bridge.ui.panes.network_view import NetworkView
 
-            self._network = NetworkView(id="network-table")
+            self._network = NetworkView(self.context, id="network-table")
             yield self._network
 
     def on_mount(self) -> None:
-        self.set_class(bool(self.bridge.config.devices), "-devices")
+        self.set_class(bool(self.context.config.devices), "-devices")
 
     @property
     def host_view(self) -> LinesView:
@@ -136,12 +143,12 @@ class HealthPane(Pane):
         else:
             self.body.focus()
 
-    def action_devices(self) -> None:
+    async def action_devices(self) -> None:
         table = self.network
         if table is None:
             return
         if not table.display:
-            self.bridge.action_zoom()
+            await self.app.run_action("zoom")
         self.call_after_refresh(table.focus)
 
     @property
@@ -150,7 +157,7 @@ class HealthPane(Pane):
         return 0 < self.size.height - 2 < 12
 
     async def load(self, changes: list[Change] | None = None) -> None:
-        store = self.bridge.store
+        store = self.context.store
         local = changes is None or any(
             c.kind == "reading" and c.ref.startswith("local|") for c in changes
         )
@@ -162,11 +169,11 @@ class HealthPane(Pane):
         health = changes is None or any(
             c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
         )
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         snaps: list[Snapshot] | None = None
-        if local and self.bridge.config.local.enabled:  # else old samples are no news
+        if local and self.context.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
-            own = [s for s in snaps if s.resource == self.bridge.hostname]
+            own = [s for s in snaps if s.resource == self.context.hostname]
             self.own_sample_at = own[0].at if own else None
             mine = [s for s in snaps if s.resource == self.shown]
             if self.shown_host is None:
@@ -192,7 +199,7 @@ class HealthPane(Pane):
             await self.load_hosts(snaps)
         if http:
             self.checks = await store.snapshots("http")
-        if self.bridge.config.traps.enabled and (
+        if self.context.config.traps.enabled and (
             changes is None
             or any(c.kind == "reading" and c.ref == "traps|receiver" for c in changes)
         ):
@@ -204,29 +211,38 @@ class HealthPane(Pane):
         )
         if intake_changed:
             self.intake_stats = await store.snapshot("intake", "http")
+        # As the intake: the lease holder watching the wall server may be elsewhere.
+        wall_changed = changes is None or any(
+            c.kind == "reading" and c.ref == WALL_REF for c in changes
+        )
+        if wall_changed:
+            self.wall_server = await store.snapshot(*WALL_SNAPSHOT)
         if health:
             records = await store.collector_health()
             self.intake = next((h for h in records if h.name == "intake"), None)
+            self.wall_health = next((h for h in records if h.name == WALL_HEALTH), None)
             self.collector_errors = {
                 h.name: h
                 for h in records
                 # A failing device shows in the device table, not as a host problem;
-                # another host's local collector, in that host's view.
+                # a wall server that does not answer, in its own section; another
+                # host's local collector, in that host's view.
                 if h.consecutive_failures
                 and not h.name.startswith("snmp:")
+                and h.name != WALL_HEALTH
                 and (not h.name.startswith("local:") or h.name == f"local:{self.shown}")
             }
         if (table := self.network) is not None:
             await table.load(changes)
         # Events and jobs do not change this pane's lines, nor do the devices' readings
         # and health but in the compact summary, which counts devices.
-        if local or http or health or intake_changed or (self.compact and any(
+        if local or http or health or intake_changed or wall_changed or (self.compact and any(
             c.kind in ("reading", "health") for c in changes or ()
         )):  # fmt: skip
             self.redraw()
 
     def redraw(self) -> None:
-        app = self.bridge
+        ctx = self.context
         view = self.host_view
         width = max(20, view.size.width or self.size.width - 2)
         compact = self.compact
@@ -248,10 +264,10 @@ class HealthPane(Pane):
         if (stats := self.intake_stats) is not None and not failing:
             from bridge.runtime.intake_stats import intake_lines
 
-            names = [t.name for t in app.config.intake.tokens]
+            names = [t.name for t in ctx.config.intake.tokens]
             errors.extend(
                 intake_lines(
-                    stats.data, stats.at, app.clock.now(), names, width=width, compact=compact
+                    stats.data, stats.at, ctx.clock.now(), names, width=width, compact=compact
                 )
             )
         elif (intake := self.intake) is not None and not intake.consecutive_failures:
@@ -265,6 +281,18 @@ class HealthPane(Pane):
                     (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
                 )
             )
+        serve = ctx.config.wall.serving
+        host = f"[{serve.address}]" if ":" in serve.address else serve.address
+        errors.extend(
+            wall_server_lines(
+                self.wall_server,
+                self.wall_health,
+                url=f"{'https' if serve.tls_cert else 'http'}://{host}:{serve.port}/",
+                now=ctx.clock.now(),
+                width=width,
+                compact=compact,
+            )
+        )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.panes.network_view import network_summary
@@ -282,15 +310,15 @@ class HealthPane(Pane):
                 self.series,
                 width,
                 compact=compact,
-                now=app.clock.now(),
-                stale_after=app.stale_after,
+                now=ctx.clock.now(),
+                stale_after=ctx.stale_after,
                 trend_window=TREND_WINDOW_S,
-                interval=app.config.local.interval,
-                top_rows=app.config.local.top_processes,
+                interval=ctx.config.local.interval,
+                top_rows=ctx.config.local.top_processes,
                 height=height,
             )
-            if app.config.local.enabled
-            else local_disabled_lines(app.hostname)
+            if ctx.config.local.enabled
+            else local_disabled_lines(ctx.hostname)
         )
         add_check_lines(lines, self.checks, compact=compact)
         lines[1:1] = summary
@@ -303,7 +331,7 @@ class HealthPane(Pane):
         if len(self.hosts) > 1:  # above all, filtered or not: which host this is
             from bridge.ui.panes.hosts_view import host_line
 
-            lines.insert(0, host_line(self.hosts, self.shown, app.clock.now()))
+            lines.insert(0, host_line(self.hosts, self.shown, ctx.clock.now()))
         self.host_view.set_lines(lines)
         if table is not None and table.filter_text != self.filter_text:
             table.filter_text = self.filter_text
