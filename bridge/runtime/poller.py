@@ -21,7 +21,7 @@ from bridge.rules.engine import RuleEngine
 from bridge.rules.thresholds import LevelTracker
 from bridge.runtime.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.runtime.runner import CollectorRunner
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Collector
 from collectors.local import LocalCollector
 

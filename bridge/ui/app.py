@@ -29,7 +29,7 @@ from bridge.runtime.lease import LEASE_NAME, poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
-from bridge.store.sqlite import SqliteStore, release_lease_now
+from bridge.store.sqlite.store import SqliteStore, release_lease_now
 from bridge.ui.actions import ChangeSaver
 from bridge.ui.context import ConsoleContext
 from bridge.ui.display import (
