@@ -113,3 +113,28 @@ async def test_a_view_mid_animation_draws_textuals_rounded_offset() -> None:
         view.scroll_y = 5.6  # as an animation leaves it between frames
         await pilot.pause()
         assert screen_text(app).splitlines()[0].startswith("line 6")
+
+
+async def test_a_row_more_or_fewer_redraws_only_the_rows_that_moved() -> None:
+    """An event raised or cleared changes the Events pane's row count: the rows
+    below the change are redrawn, not the blank lines under them nor the header
+    (a whole-table repaint was a pane of bytes for each event that came or went)."""
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows(rows(5))
+        await pilot.pause()
+        calls = record_refreshes(table)
+        table.set_rows(rows(6))  # a row added at the end: line 6 only
+        assert calls == [(Region(0, 6, 40, 1),)]
+        calls.clear()
+        table.set_rows([r for r in rows(6) if r.key != "2"])  # rows 3..5 move up a line
+        assert calls == [(Region(0, 3, 40, 4),)]
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "row 2" not in shown and all(f"row {i}" in shown for i in (0, 1, 3, 4, 5))
+        calls.clear()
+        table.set_rows([])
+        assert calls == [(Region(0, 1, 40, 5),)]
+        await pilot.pause()
+        assert "nothing to show" in screen_text(app)

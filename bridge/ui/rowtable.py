@@ -144,7 +144,7 @@ class RowTable(ScrollView, can_focus=True):
         old = self.rows
         key = self.current_key
         self.rows = list(rows)
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._fit_virtual_size()
         cursor = self.cursor
         if key is not None:
             for i, row in enumerate(self.rows):
@@ -157,6 +157,17 @@ class RowTable(ScrollView, can_focus=True):
             cursor = max(0, len(self.rows) - 1)
         if len(old) != len(self.rows):
             self._strips.clear()
+            if self._fits(old) and self._fits(self.rows) and self.scroll_offset.y == 0:
+                # Nothing scrolls: the rows from the first that differs to the end of
+                # the longer list are redrawn; the blank lines below them stay blank.
+                if cursor != self.cursor:
+                    self.cursor = cursor
+                first = next(
+                    (i for i, (a, b) in enumerate(zip(old, self.rows, strict=False)) if a != b),
+                    min(len(old), len(self.rows)),
+                )
+                self.refresh_lines(first + 1, max(len(old), len(self.rows)) - first)
+                return
             self.cursor = cursor
             self.refresh()
             return
@@ -214,8 +225,20 @@ class RowTable(ScrollView, can_focus=True):
                 self.action_select()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._fit_virtual_size()
         self._strips.clear()
+
+    def _fits(self, rows: Sequence[Row]) -> bool:
+        """Whether the header and `rows` fit the view without scrolling."""
+        return len(rows) + 1 <= self.size.height
+
+    def _fit_virtual_size(self) -> None:
+        # At least the view's height: every change of the virtual size repaints
+        # the whole table, so while the rows fit, one more or one fewer (an event
+        # raised or cleared) must not change it.
+        size = Size(self.size.width, max(len(self.rows) + 1, self.size.height))
+        if size != self.virtual_size:
+            self.virtual_size = size
 
     def on_focus(self) -> None:
         self._strips.clear()
