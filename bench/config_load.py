@@ -1,10 +1,10 @@
-"""The config's share of start-up: importing bridge.config, and checking a file.
+"""The config's share of start-up: importing bridge.config.file, and checking a file.
 
     python bench/config_load.py [--runs N] [--devices D] [--jobs J]
 
 Figures, medians over N runs:
 
-- import: `import bridge.config` (with everything it pulls in) timed inside a
+- import: `import bridge.config.file` (with everything it pulls in) timed inside a
   fresh interpreter, from byte-compiled modules as `make run` starts; the
   reference is `import json` timed the same way in the same run, a stdlib
   module whose cost tracks how busy the machine is;
@@ -44,7 +44,7 @@ t = time.perf_counter()
 import tomllib
 tomllib.loads(text)
 toml_ms = (time.perf_counter() - t) * 1000
-from bridge.config import parse_config
+from bridge.config.file import parse_config
 t = time.perf_counter()
 parse_config(text, sys.argv[1])
 cold_ms = (time.perf_counter() - t) * 1000
@@ -100,7 +100,7 @@ def main() -> None:
     for folder in ("bridge", "collectors", "themes"):
         compileall.compile_dir(ROOT / folder, quiet=1)
 
-    imports: dict[str, list[float]] = {"bridge.config": [], "json": []}
+    imports: dict[str, list[float]] = {"bridge.config.file": [], "json": []}
     for _ in range(args.runs):
         for name, times in imports.items():
             times.append(float(run(IMPORT_PROBE, name)))
@@ -112,9 +112,9 @@ def main() -> None:
     def med(values: list[float]) -> str:
         return f"{statistics.median(values):6.1f} ms"
 
-    config_ms = statistics.median(imports["bridge.config"])
+    config_ms = statistics.median(imports["bridge.config.file"])
     print(f"config, median of {args.runs} fresh interpreters")
-    print(f"  import bridge.config   {med(imports['bridge.config'])}")
+    print(f"  import bridge.config.file   {med(imports['bridge.config.file'])}")
     print(f"  reference: import json {med(imports['json'])}")
     print(f"  check {args.devices} devices + {args.jobs} jobs:")
     print(f"    cold (first check)   {med([c[1] for c in checks])}")

@@ -20,7 +20,7 @@ with all pane output recorded by `pipe-pane`:
   venv, for its first screen only: what any Textual app pays before drawing.
 
 - with `--estate`: bridge on a realistic estate instead of the empty config:
-  8 devices (copies of bridge/demo_data's recordings on one snmpsim on
+  8 devices (copies of bridge/cli/demo_data's recordings on one snmpsim on
   127.0.0.1) polled every 10 s, 20 jobs on varied cron schedules, and 1 000
   events of history seeded in the store before the first start; it holds the
   lease, so it polls and runs the schedule itself;
@@ -255,7 +255,7 @@ for = 86400
 
 
 # --estate: a realistic estate, as an operator's console meets it.
-RECORDINGS = ROOT / "bridge" / "demo_data"
+RECORDINGS = ROOT / "bridge" / "cli" / "demo_data"
 RESPONDER = Path(sys.executable).with_name("snmpsim-command-responder")
 AGENT_READY_S = 30.0
 # Eight devices on one snmpsim; each community names its copy of a demo recording.
@@ -367,8 +367,8 @@ def estate_config(port: int) -> str:
 
 def seed_estate(store: Path) -> None:
     """A day of history: ESTATE_HISTORY events, acknowledged, all but 2 % resolved."""
-    from bridge.actions import Action
-    from bridge.models import EventInput, Severity
+    from bridge.core.actions import Action
+    from bridge.core.models import EventInput, Severity
     from bridge.store import open_store
 
     async def seed() -> None:

@@ -35,9 +35,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.config import Config
-from bridge.models import EventInput, EventState, Severity
-from bridge.rules import Observation, RuleEngine
+from bridge.config.file import Config
+from bridge.core.models import EventInput, EventState, Severity
+from bridge.rules.engine import Observation, RuleEngine
 from bridge.store import open_store
 from bridge.store.schema import MIGRATIONS
 

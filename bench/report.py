@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bridge.actions import Action
-from bridge.config import parse_config
-from bridge.models import EventInput, Severity
-from bridge.reports import Period, build_report, compute_report, read_report_data
+from bridge.config.file import parse_config
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, Severity
+from bridge.reports.levels import Period, build_report, compute_report, read_report_data
 from bridge.store import open_store
 
 DAY = 1_794_787_200.0  # Monday 2026-11-16 00:00 UTC

@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from bridge.config import JobConfig
-from bridge.models import JobRun, JobRunStatus
-from bridge.schedule import ScheduleEngine
+from bridge.config.schedule import JobConfig
+from bridge.core.models import JobRun, JobRunStatus
+from bridge.schedule.engine import ScheduleEngine
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
 ZONES = ("UTC", "Europe/Berlin", "America/New_York")
@@ -112,10 +112,10 @@ def bench(n: int, rounds: int) -> tuple[list[float], list[float], list[float], l
 
 async def loop_ticks(n: int) -> list[tuple[str, float]]:
     """The lease holder's whole tick on a real store: evaluate, write statuses, raise events."""
-    from bridge.clock import FixedClock
-    from bridge.config import Config
-    from bridge.rules import RuleEngine
-    from bridge.schedule_loop import ScheduleLoop
+    from bridge.config.file import Config
+    from bridge.core.clock import FixedClock
+    from bridge.rules.engine import RuleEngine
+    from bridge.runtime.schedule_loop import ScheduleLoop
     from bridge.store import open_store
 
     out = []

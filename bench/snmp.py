@@ -56,13 +56,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from snmp_agent import RESPONDER, _answers, _stop, free_udp_port  # noqa: E402
 
-from bridge.clock import SystemClock  # noqa: E402
-from bridge.config import Config  # noqa: E402
-from bridge.models import CollectorHealth  # noqa: E402
-from bridge.rules import RuleEngine  # noqa: E402
-from bridge.runner import CollectorRunner  # noqa: E402
+from bridge.config.file import Config  # noqa: E402
+from bridge.core.clock import SystemClock  # noqa: E402
+from bridge.core.models import CollectorHealth  # noqa: E402
+from bridge.rules.engine import RuleEngine  # noqa: E402
+from bridge.rules.thresholds import LevelTracker  # noqa: E402
+from bridge.runtime.runner import CollectorRunner  # noqa: E402
 from bridge.store import open_store  # noqa: E402
-from bridge.thresholds import LevelTracker  # noqa: E402
 from collectors.snmp import SnmpCollector, SnmpTarget, close_shared_engine  # noqa: E402
 
 RECORDING = REPO / "tests" / "data" / "snmp" / "switch48.snmprec"
@@ -344,7 +344,9 @@ def main() -> int:
         "--isolation-only", action="store_true", help="skip polls/s and the net-snmp comparison"
     )
     args = parser.parse_args()
-    logging.getLogger("bridge.runner").setLevel(logging.ERROR)  # dead devices fail, by design
+    logging.getLogger("bridge.runtime.runner").setLevel(
+        logging.ERROR
+    )  # dead devices fail, by design
 
     with tempfile.TemporaryDirectory(prefix="bench-snmp-") as tmp:
         root = Path(tmp)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.models import EventInput, EventState, Severity
+from bridge.core.models import EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.store.schema import MIGRATIONS
 

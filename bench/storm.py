@@ -51,9 +51,9 @@ from pathlib import Path
 import psutil
 from _terminal import TERM, BenchError, Tmux, release, stop_tree, tree_rss
 
-from bridge.actions import Action
-from bridge.models import EventInput, Severity
-from bridge.query import EventQuery
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, Severity
+from bridge.core.query import EventQuery
 from bridge.store import open_store
 
 BRIDGE = Path(sys.executable).parent / "bridge"

@@ -6,7 +6,7 @@ for bridge's trap service and for net-snmp's snmptrapd, in one run.
 For each rate R (rising; 1000 to 12000 a second by default), for S seconds (5):
 
 1. bridge: a child process (this script, `--serve`) pinned to core N (1) runs
-   the real trap service (bridge.trap_service.run_trap_receiver) on 127.0.0.1
+   the real trap service (bridge.runtime.trap_service.run_trap_receiver) on 127.0.0.1
    with a fresh SQLite store in a temporary folder, [traps] at its defaults but
    the port. Lossless means every trap is stored as its own event: the count of
    `oper-status` events once the child's CPU time has stopped growing for 1 s.
@@ -141,13 +141,13 @@ def settle(proc: psutil.Process, quiet: float = 1.0, within: float = 120.0) -> f
 async def serve(port: int, db: str) -> None:
     """The child: bridge's trap service on `port`, until killed (pinned by its caller
     before it starts any thread, so the store's thread shares the core)."""
-    from bridge.clock import SystemClock
-    from bridge.config import Config
-    from bridge.rules import RuleEngine
-    from bridge.runner import CollectorRunner
+    from bridge.config.file import Config
+    from bridge.core.clock import SystemClock
+    from bridge.rules.engine import RuleEngine
+    from bridge.rules.thresholds import LevelTracker
+    from bridge.runtime.runner import CollectorRunner
+    from bridge.runtime.trap_service import run_trap_receiver
     from bridge.store import open_store
-    from bridge.thresholds import LevelTracker
-    from bridge.trap_service import run_trap_receiver
 
     config = Config.model_validate(
         {"local": {"enabled": False}, "store": {"path": db},

@@ -2,7 +2,7 @@
 
 It only listens and decodes: each notification becomes a `Trap` (who sent it,
 its snmpTrapOID and its varbinds as plain strings) handed to a callback. What a
-trap means is decided by the core (bridge/trap_rules.py), not here.
+trap means is decided by the core (bridge/rules/traps.py), not here.
 
 v1 and v2c are decoded by collectors/trap_wire.py; v3 goes to pysnmp's
 notification receiver (USM, keys, engine ids), which sends its answers back

@@ -52,7 +52,7 @@ class Isolated:
 @pytest.fixture(autouse=True)
 def _display_zone() -> Iterator[None]:
     """Each test starts with times shown in local time, whatever the last one chose."""
-    from bridge.timefmt import use_display_zone
+    from bridge.core.timefmt import use_display_zone
 
     use_display_zone("local")
     yield

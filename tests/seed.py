@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bridge.clock import FixedClock
-from bridge.config import Config, JobConfig
-from bridge.models import EventInput, Severity
+from bridge.config.file import Config
+from bridge.config.schedule import JobConfig
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp, create_app
 from collectors.base import Reading

@@ -7,8 +7,8 @@ from typing import Any
 
 from seed import T0, make_app, seed_store
 
-from bridge.clock import FixedClock
-from bridge.models import CollectorHealth
+from bridge.core.clock import FixedClock
+from bridge.core.models import CollectorHealth
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from collectors.base import Reading

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bridge.actions import MAX_NOTE, Action, ActionError, ActionRefused, apply_action
-from bridge.models import Event, EventInput, EventState, JournalEntry, Severity
+from bridge.core.actions import MAX_NOTE, Action, ActionError, ActionRefused, apply_action
+from bridge.core.models import Event, EventInput, EventState, JournalEntry, Severity
 from bridge.store import Store
 
 T0 = 1_800_000_000.0

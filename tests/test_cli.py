@@ -10,7 +10,7 @@ import pytest
 from conftest import Isolated, one_error_line, run_bridge
 
 from bridge import __version__
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 
 T0 = 1_700_000_000.0
@@ -155,7 +155,7 @@ def test_console_on_a_store_that_is_not_a_database_is_one_line(isolated: Isolate
 def test_the_console_start_parses_as_the_full_cli_does(argv: list[str]) -> None:
     # `bridge` with only its own options parses them without building the
     # command parsers; the result must be the one the full parser gives.
-    from bridge.cli import build_parser, parse_args
+    from bridge.cli.main import build_parser, parse_args
 
     assert parse_args(argv) == build_parser().parse_args(argv)
 
@@ -164,7 +164,7 @@ def test_the_console_start_parses_as_the_full_cli_does(argv: list[str]) -> None:
 def test_bad_console_options_are_reported_by_the_full_cli(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bridge.cli import parse_args
+    from bridge.cli.main import parse_args
 
     with pytest.raises(SystemExit) as exit_:
         parse_args(argv)
@@ -175,7 +175,7 @@ def test_bad_console_options_are_reported_by_the_full_cli(
 
 # -- bridge's own options after the subcommand too ----------------------------------------
 def _help_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    from bridge.cli import build_parser
+    from bridge.cli.main import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv, "--help"])
@@ -213,14 +213,14 @@ def test_every_subcommand_takes_the_global_options(capsys: pytest.CaptureFixture
     ],
 )
 def test_global_options_after_the_subcommand(argv: list[str]) -> None:
-    from bridge.cli import parse_args
+    from bridge.cli.main import parse_args
 
     args = parse_args(argv)
     assert (args.config, args.operator, args.verbose) == ("c.toml", "alice", True)
 
 
 def test_global_options_before_the_subcommand_are_kept() -> None:
-    from bridge.cli import parse_args
+    from bridge.cli.main import parse_args
 
     args = parse_args(["--config", "c.toml", "--operator", "alice", "-v", "events", "show", "7"])
     assert (args.config, args.operator, args.verbose) == ("c.toml", "alice", True)

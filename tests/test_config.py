@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, run_bridge
 
-from bridge.config import Config, ConfigError, load_config, parse_config
+from bridge.config.file import Config, ConfigError, load_config, parse_config
 
 VALID = """\
 [store]

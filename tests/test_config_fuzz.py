@@ -22,7 +22,7 @@ from conftest import Isolated, one_error_line, run_bridge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import cli
+from bridge.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "README.md", ROOT / "docs" / "configuration.md"]

@@ -1,4 +1,4 @@
-"""The config records (bridge/config_model.py): cheap to import, errors in plain words.
+"""The config records (bridge/config/records.py): cheap to import, errors in plain words.
 
 Importing is checked in a fresh interpreter, as in test_import_hygiene, so
 nothing this test process imported can hide a heavy import. The error lines
@@ -14,8 +14,11 @@ import sys
 import pytest
 from conftest import Isolated, config_errors
 
-from bridge.config import Config, ConfigError, DeviceConfig, JobConfig, Threshold, parse_config
-from bridge.config_model import SecretStr, ValidationError
+from bridge.config.file import Config, ConfigError, parse_config
+from bridge.config.local import Threshold
+from bridge.config.network import DeviceConfig
+from bridge.config.records import SecretStr, ValidationError
+from bridge.config.schedule import JobConfig
 
 # Importing the config must not pull in these (pydantic and croniter cost ~150 ms
 # and ~30 ms of the first screen; the UI libraries are never for the core).
@@ -42,7 +45,7 @@ def top_level_modules_after(*imports: str) -> set[str]:
 
 
 def test_importing_the_config_pulls_in_no_heavy_library() -> None:
-    loaded = top_level_modules_after("bridge.config")
+    loaded = top_level_modules_after("bridge.config.file")
     assert "bridge" in loaded  # the probe did import it
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
@@ -50,7 +53,7 @@ def test_importing_the_config_pulls_in_no_heavy_library() -> None:
 def test_the_console_without_jobs_pulls_in_no_cron_library() -> None:
     # `bridge` with no config (one host over SSH) has no schedule to evaluate:
     # croniter and dateutil (~13 ms) wait for the first job or window.
-    loaded = top_level_modules_after("bridge.cli", "bridge.ui.app")
+    loaded = top_level_modules_after("bridge.cli.main", "bridge.ui.app")
     assert "textual" in loaded  # the probe did import the console
     assert loaded.isdisjoint({"croniter", "dateutil", "pydantic"}), sorted(loaded)
 
@@ -58,7 +61,7 @@ def test_the_console_without_jobs_pulls_in_no_cron_library() -> None:
 @pytest.mark.parametrize("heavy", ["croniter", "textual"])
 def test_the_import_probe_sees_a_heavy_import(heavy: str) -> None:
     """Negative control: the same probe, plus one heavy import, must report it."""
-    assert heavy in top_level_modules_after("bridge.config", heavy)
+    assert heavy in top_level_modules_after("bridge.config.file", heavy)
 
 
 # -- error lines in the file author's words ------------------------------------------

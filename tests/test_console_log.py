@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.console_log import log_to_file
+from bridge.ui.console_log import log_to_file
 
 
 @pytest.fixture
@@ -32,6 +32,6 @@ def test_warnings_go_beside_the_store_not_to_stderr(
     root.addHandler(logging.StreamHandler(sys.stderr))
     path = log_to_file(tmp_path / "data" / "bridge.db")
     assert path == tmp_path / "data" / "console.log"
-    logging.getLogger("bridge.runner").warning("collector snmp:dead failed: timeout")
+    logging.getLogger("bridge.runtime.runner").warning("collector snmp:dead failed: timeout")
     assert "snmp:dead" not in capsys.readouterr().err
     assert "collector snmp:dead failed: timeout" in path.read_text()

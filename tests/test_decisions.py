@@ -9,12 +9,12 @@ and why.
 
 from __future__ import annotations
 
-from bridge.actions import Action
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import Event, EventInput, EventState, Severity
-from bridge.rules import RuleEngine
-from bridge.schedule_loop import ScheduleLoop
+from bridge.config.file import Config
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock
+from bridge.core.models import Event, EventInput, EventState, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.runtime.schedule_loop import ScheduleLoop
 from bridge.store import Store
 
 T0 = 1_800_000_000.0  # Fri 2027-01-15 08:00:00 UTC
@@ -128,8 +128,8 @@ async def test_a_job_late_every_cycle_is_not_flapping_and_each_success_resolves(
 
 
 def test_what_an_operator_change_resolves_is_the_targeted_occurrences_trouble() -> None:
-    from bridge.models import ScheduleAction as A
-    from bridge.schedule_events import moot_checks
+    from bridge.core.models import ScheduleAction as A
+    from bridge.rules.schedule import moot_checks
 
     data = {
         "current": {"scheduled": 200.0, "due": 200.0, "state": "late"},

@@ -13,8 +13,8 @@ import pytest
 from conftest import Isolated, Processes
 from pty_term import PtyApp
 
-from bridge.config import load_config
-from bridge.demo import AGENTS, DEMO_DATA, Demo
+from bridge.cli.demo import AGENTS, DEMO_DATA, Demo
+from bridge.config.file import load_config
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ from snmp_agent import (
     snmp_agent_fixture,  # noqa: F401  (registers the session fixture `snmp_agent`)
 )
 
-from bridge.clock import Clock, FixedClock, SystemClock
-from bridge.config import load_config
-from bridge.models import CollectorHealth
-from bridge.poller import build_collectors
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import load_config
+from bridge.core.clock import Clock, FixedClock, SystemClock
+from bridge.core.models import CollectorHealth
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.poller import build_collectors
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import open_store
-from bridge.thresholds import LevelTracker
 from collectors.snmp import close_shared_engine
 
 SECRETS = ("s3cret-community", "v3-auth-secret", "v3-priv-secret", "trap-community-secret")

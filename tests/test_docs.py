@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from bridge import config_model
-from bridge.cli import build_parser
-from bridge.config import Config, parse_config
-from bridge.config_model import Model, SecretStr
-from bridge.theme_files import load_theme_file
+from bridge.cli.main import build_parser
+from bridge.config import records as config_model
+from bridge.config.file import Config, parse_config
+from bridge.config.records import Model, SecretStr
+from bridge.config.themes import load_theme_file
 from themes import VARIABLE_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,12 +156,12 @@ KEY_NAMES = {
 
 def bound_keys() -> Iterator[tuple[str, str]]:
     from bridge.ui.app import BridgeApp
-    from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-    from bridge.ui.network_view import DeviceScreen
-    from bridge.ui.reports_view import HandoverScreen, ReportsScreen
-    from bridge.ui.rowtable import RowTable
-    from bridge.ui.schedule_pane import SchedulePane
-    from bridge.ui.screens import HelpScreen
+    from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+    from bridge.ui.panes.network_view import DeviceScreen
+    from bridge.ui.panes.schedule import SchedulePane
+    from bridge.ui.screens.modals import HelpScreen
+    from bridge.ui.screens.reports import HandoverScreen, ReportsScreen
+    from bridge.ui.widgets.rowtable import RowTable
 
     owners: list[type[Any]] = [
         BridgeApp, EventsPane, SchedulePane, RowTable, EventDetailsScreen,
@@ -183,6 +183,57 @@ def test_every_key_the_console_binds_is_in_the_readme() -> None:
         if shown not in keys:
             missing.append(f"{owner}: {key} ({shown})")
     assert missing == [], "keys the console binds but the README's Keys section does not list"
+
+
+# The keys the help writes in words, and how the README writes them.
+HELP_WORDS = {"Tab", "Shift+Tab", "PgUp", "PgDn", "Home", "End", "Enter", "Esc", "space", "↑", "↓"}
+README_KEY = re.compile(
+    r"`([^`\s]{1,2})`|(Shift\+Tab|Tab|PgUp|PgDn|Home|End|Enter|Esc|space|↑|↓|Ctrl\+\w)"
+)
+
+
+def help_keys() -> dict[str, str]:
+    """Each key the help (`?`) lists, as the README writes it, with the help's line."""
+    from bridge.ui.screens.modals import KEYS
+
+    out: dict[str, str] = {}
+    for _, rows in KEYS:
+        for keys, what in rows:
+            for token in re.sub(r"\(.*?\)|\bagain\b", " ", keys).replace(" / ", " ").split():
+                out[token if token in HELP_WORDS or token.startswith("Ctrl+") else f"`{token}`"] = (
+                    what
+                )
+    return out
+
+
+def readme_keys() -> set[str]:
+    """The keys the README's Keys tables name in their first column."""
+    cells = first_cells(section(README.read_text(encoding="utf-8"), "Keys"))
+    found = set()
+    for cell in cells[1:]:  # not the header's
+        for quoted, named in README_KEY.findall(cell):
+            found.add(f"`{quoted}`" if quoted else named)
+    return found - {"key"}
+
+
+def test_the_help_and_the_readme_list_the_same_keys() -> None:
+    shown, documented = set(help_keys()), readme_keys()
+    assert len(shown) > 30 and len(documented) > 30
+    assert shown - documented == set(), "keys the help lists but the README's Keys do not"
+    assert documented - shown == set(), "keys the README lists but the help does not"
+
+
+def test_every_key_the_console_binds_is_in_the_help() -> None:
+    """The help is the console's own list: a key a screen binds (`p` in the reports, `c`
+    in an event's details) is in its key column, or named with a colon in a line."""
+    listed = help_keys()
+    lines = " ".join(listed.values())
+    missing = []
+    for owner, key in bound_keys():
+        shown = f"`{key}`" if len(key) == 1 else KEY_NAMES[key]
+        if shown not in listed and f"{key}:" not in lines:
+            missing.append(f"{owner}: {key}")
+    assert missing == [], "keys the console binds but the help (?) does not list"
 
 
 # -- the configuration reference -----------------------------------------------------

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import Isolated, one_error_line, run_bridge
 
-from bridge.actions import Action
-from bridge.models import Event, EventInput, EventState, JournalEntry, Severity
+from bridge.core.actions import Action
+from bridge.core.models import Event, EventInput, EventState, JournalEntry, Severity
 from bridge.store import open_store
 
 T0 = time.time() - 60

@@ -12,16 +12,16 @@ from seed import HOST, T0, make_app, seed_store
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from bridge.actions import Action
-from bridge.clock import FixedClock
-from bridge.models import Event, EventInput, EventState, Severity
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock
+from bridge.core.models import Event, EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
-from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.header import BridgeHeader, header_text
-from bridge.ui.lines import LinesView
-from bridge.ui.rowtable import RowTable
-from bridge.ui.screens import PromptScreen
+from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+from bridge.ui.screens.modals import PromptScreen
+from bridge.ui.widgets.header import BridgeHeader, header_text
+from bridge.ui.widgets.lines import LinesView
+from bridge.ui.widgets.rowtable import RowTable
 
 SIZE = (120, 40)
 WAIT = 3.0  # bound for the console to show what the store says
@@ -503,7 +503,7 @@ async def test_cursor_keeps_its_event_when_it_leaves_the_list(db: Path) -> None:
 async def test_cursor_keeps_its_event_pushed_out_of_the_window(db: Path) -> None:
     """A burst of newer events pushes the cursor's event past the listed window: it
     stays, in place of the last listed row, so the window keeps its size."""
-    from bridge.config import Config
+    from bridge.config.file import Config
     from bridge.ui.app import create_app
 
     app = create_app(
@@ -763,7 +763,7 @@ async def test_resolve_by_hand_needs_a_reason(db: Path) -> None:
 
 # -- the bell: a new alarm rings and flashes the border ---------------------------------------------
 def bell_app(db: Path, bell: str | None) -> BridgeApp:
-    from bridge.config import Config
+    from bridge.config.file import Config
     from bridge.ui.app import create_app
 
     ui = {} if bell is None else {"bell": bell}

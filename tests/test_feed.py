@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, Processes, wait_until
 
-from bridge.feed import ChangeFeed
-from bridge.models import Change, EventInput, Severity
+from bridge.core.models import Change, EventInput, Severity
+from bridge.runtime.feed import ChangeFeed
 from bridge.store import Store, open_store
 from bridge.store.sqlite import SqliteStore
 from collectors.base import Reading
@@ -21,7 +21,7 @@ from collectors.base import Reading
 WRITER = """\
 import asyncio, sys, time
 from pathlib import Path
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from collectors.base import Reading
 

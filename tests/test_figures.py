@@ -8,15 +8,15 @@ from pathlib import Path
 
 from conftest import Isolated, run_bridge, seeded_config
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.devices import load_device_statuses
-from bridge.models import CollectorHealth, EventState
-from bridge.reports import Period, build_report
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import CollectorHealth, EventState
+from bridge.reports.devices import load_device_statuses
+from bridge.reports.levels import Period, build_report
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import Store, open_store
-from bridge.thresholds import LevelTracker
 from collectors.base import Reading
 
 T0 = 1_800_000_000.0
@@ -103,7 +103,7 @@ async def test_evidence_at_raise_is_the_moment_of_raising(tmp_path: Path) -> Non
     is T0's reading, not the later one's."""
     from seed import local_reading
 
-    from bridge.config import Threshold
+    from bridge.config.local import Threshold
 
     config = Config.model_validate({"local": {"enabled": True}})
     store = await open_store(tmp_path / "bridge.db")
@@ -127,7 +127,7 @@ async def test_evidence_at_raise_is_the_moment_of_raising(tmp_path: Path) -> Non
 
 
 def test_metrics_read_with_their_units() -> None:
-    from bridge.text import metric_text, rate_text
+    from bridge.core.text import metric_text, rate_text
 
     assert metric_text("disk_read", 32688.2) == "31.9 KiB/s"
     assert metric_text("disk_write", 3 * 2**20) == "3 MiB/s"
@@ -145,9 +145,9 @@ async def test_event_details_show_evidence_values_with_units(tmp_path: Path) -> 
     from conftest import settled, wait_until
     from seed import HOST, make_app, seed_store
 
-    from bridge.models import EventInput, Severity
-    from bridge.ui.events_pane import EventDetailsScreen
-    from bridge.ui.lines import LinesView
+    from bridge.core.models import EventInput, Severity
+    from bridge.ui.panes.events import EventDetailsScreen
+    from bridge.ui.widgets.lines import LinesView
 
     db = tmp_path / "bridge.db"
     await seed_store(db)
@@ -177,9 +177,9 @@ async def test_event_details_show_evidence_values_with_units(tmp_path: Path) -> 
 async def test_a_failed_run_says_its_exit_code_once(tmp_path: Path) -> None:
     """`bridge job run` records a command that wrote nothing as message "exit 3": the
     event said `etl-load failed (exit 3): exit 3`, the job's runs `exit 3  exit 3`."""
-    from bridge.models import JobRun, JobRunStatus
-    from bridge.schedule_loop import ScheduleLoop
-    from bridge.ui.schedule_pane import job_details
+    from bridge.core.models import JobRun, JobRunStatus
+    from bridge.runtime.schedule_loop import ScheduleLoop
+    from bridge.ui.panes.schedule import job_details
 
     config = Config.model_validate({"jobs": [{"name": "etl-load", "schedule": "* * * * *"}]})
     store = await open_store(tmp_path / "bridge.db")

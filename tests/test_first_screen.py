@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from conftest import wait_until
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.lease import LEASE_NAME
-from bridge.poller import Poller
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.poller import Poller
 from bridge.store import Store, open_store
 from bridge.ui.app import FIRST_SAMPLE_WAIT_S, BridgeApp, create_app
-from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.widgets.lines import LinesView
 from collectors.base import Reading
 
 LOCAL = {"local": {"interval": 1, "top_processes": 0}}

@@ -12,21 +12,21 @@ from seed import T0, make_app, seed_store
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from bridge.actions import Action
-from bridge.config import parse_config
-from bridge.handover import (
+from bridge.config.file import parse_config
+from bridge.core.actions import Action
+from bridge.core.models import EventInput, ScheduleAction, Severity
+from bridge.reports.handover import (
     HANDOVER_ACTION,
     accept_handover,
     build_handover,
     handover_json,
     render_handover,
 )
-from bridge.models import EventInput, ScheduleAction, Severity
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp
-from bridge.ui.lines import LinesView
-from bridge.ui.reports_view import HandoverScreen, ReportsScreen
-from bridge.ui.screens import ConfirmScreen, PromptScreen
+from bridge.ui.screens.modals import ConfirmScreen, PromptScreen
+from bridge.ui.screens.reports import HandoverScreen, ReportsScreen
+from bridge.ui.widgets.lines import LinesView
 
 H = 3600.0
 CONFIG = """

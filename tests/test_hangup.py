@@ -32,7 +32,7 @@ from conftest import Isolated, Processes
 from pty_term import PtyApp
 from seed import seed_store
 
-from bridge.lease import LEASE_NAME
+from bridge.runtime.lease import LEASE_NAME
 from bridge.store import open_store
 
 # The requirement: gone within 2 s of losing the terminal, within 5 s of SIGTERM.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.ui.header import header_line
+from bridge.ui.widgets.header import header_line
 
 CLOCK = "Wed 18 Nov 11:06:40 UTC"
 

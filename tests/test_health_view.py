@@ -7,11 +7,11 @@ from pathlib import Path
 from conftest import settled, wait_until
 from seed import T0, local_reading, make_app, seed_store
 
-from bridge.models import Snapshot
+from bridge.core.models import Snapshot
 from bridge.store import open_store
-from bridge.ui.health_view import MIN_PROCESS_ROWS, health_lines, process_rows
-from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.panes.health_view import MIN_PROCESS_ROWS, health_lines, process_rows
+from bridge.ui.widgets.lines import LinesView
 
 
 def all_lines(view: LinesView) -> str:
@@ -102,7 +102,7 @@ async def test_the_pane_fits_without_a_scrollbar_at_120x40(tmp_path: Path) -> No
 
 
 async def test_the_pane_shows_the_intake_line(tmp_path: Path) -> None:
-    from bridge.models import CollectorHealth
+    from bridge.core.models import CollectorHealth
 
     db = tmp_path / "bridge.db"
     await seed_store(db)

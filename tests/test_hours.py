@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.config import ConfigError, parse_config
-from bridge.hours import ALWAYS, parse_hhmm
+from bridge.config.file import ConfigError, parse_config
+from bridge.core.hours import ALWAYS, parse_hhmm
 
 LONDON = ZoneInfo("Europe/London")
 

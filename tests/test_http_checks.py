@@ -18,16 +18,16 @@ from cryptography.x509.oid import NameOID
 from http_server import Behaviour, TestServer, serve
 from seed import make_app, seed_store
 
-from bridge.clock import FixedClock
-from bridge.config import ConfigError, parse_config
-from bridge.models import CollectorHealth, Severity
-from bridge.poller import build_collectors
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import ConfigError, parse_config
+from bridge.core.clock import FixedClock
+from bridge.core.models import CollectorHealth, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.poller import build_collectors
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import Store
-from bridge.thresholds import LevelTracker
-from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.widgets.lines import LinesView
 from collectors.base import Reading
 from collectors.http import HttpCheckCollector, HttpTarget
 

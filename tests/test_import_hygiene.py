@@ -69,15 +69,15 @@ def test_core_and_collectors_do_not_import_textual_or_rich() -> None:
     assert banned == [], f"UI libraries imported by the core: {banned}"
     # The walk really covered the core, so an empty `banned` means something.
     for name in (
-        "bridge.cli",
-        "bridge.config",
-        "bridge.feed",
-        "bridge.lease",
-        "bridge.poller",
-        "bridge.runner",
+        "bridge.cli.main",
+        "bridge.config.file",
+        "bridge.runtime.feed",
+        "bridge.runtime.lease",
+        "bridge.runtime.poller",
+        "bridge.runtime.runner",
         "bridge.store",
         "bridge.store.sqlite",
-        "bridge.thresholds",
+        "bridge.rules.thresholds",
         "collectors.local",
         "collectors.snmp",
     ):
@@ -100,10 +100,10 @@ CONSOLE_PROBE = """\
 import asyncio, json, sys
 from pathlib import Path
 
-from bridge.cli import parse_args
-from bridge.config import Config
+from bridge.cli.main import parse_args
+from bridge.config.file import Config
 from bridge.ui.app import create_app
-from bridge.ui.panes import HealthPane
+from bridge.ui.panes.health import HealthPane
 
 parse_args([])
 
@@ -121,33 +121,33 @@ asyncio.run(main())
 # What the first screen of a console without devices, jobs, checks, webhooks and
 # traps has no use for: each waits for the command, the view or the dialog that needs it.
 NOT_AT_CONSOLE_START = (
-    "bridge.cli_devices",  # the commands' modules: loaded with their parsers
-    "bridge.cli_events",
-    "bridge.cli_jobs",
-    "bridge.cli_report",
-    "bridge.event_json",
-    "bridge.demo",
-    "bridge.devices",  # the network view, without devices
-    "bridge.ui.network_view",
-    "bridge.ui.screens",  # dialogs
-    "bridge.ui.reports_view",
-    "bridge.reports",
-    "bridge.handover",
-    "bridge.hours",  # calendars
+    "bridge.cli.devices",  # the commands' modules: loaded with their parsers
+    "bridge.cli.events",
+    "bridge.cli.jobs",
+    "bridge.cli.report",
+    "bridge.core.event_json",
+    "bridge.cli.demo",
+    "bridge.reports.devices",  # the network view, without devices
+    "bridge.ui.panes.network_view",
+    "bridge.ui.screens.modals",  # dialogs
+    "bridge.ui.screens.reports",
+    "bridge.reports.levels",
+    "bridge.reports.handover",
+    "bridge.core.hours",  # calendars
     "zoneinfo",  # time zones: calendars, jobs, maintenance windows (with sysconfig)
     "sysconfig",
     "tomllib",  # without a config file or theme files, nothing to parse
     "secrets",  # job run ids (and hmac with it)
     "hmac",
     "getpass",  # the login name, wanted only when no operator is named (the probe names one)
-    "bridge.schedule",  # the schedule engine, without jobs or maintenance
-    "bridge.schedule_loop",
-    "bridge.schedule_events",
-    "bridge.maintenance",
-    "bridge.reschedule",
-    "bridge.outbox",  # webhooks
-    "bridge.trap_service",  # traps
-    "bridge.intake",  # the HTTP intake, and its server library
+    "bridge.schedule.engine",  # the schedule engine, without jobs or maintenance
+    "bridge.runtime.schedule_loop",
+    "bridge.rules.schedule",
+    "bridge.schedule.maintenance",
+    "bridge.schedule.reschedule",
+    "bridge.runtime.delivery",  # webhooks
+    "bridge.runtime.trap_service",  # traps
+    "bridge.runtime.intake",  # the HTTP intake, and its server library
     "aiohttp",
     "collectors.snmp",
     "collectors.http",
@@ -181,8 +181,8 @@ def test_the_console_start_imports_only_what_its_first_screen_needs(tmp_path: Pa
 @pytest.mark.parametrize(
     ("config", "needed"),
     [
-        ({"jobs": [{"name": "backup", "schedule": "0 2 * * *"}]}, "bridge.schedule_loop"),
-        ({"devices": [{"name": "sw1", "address": "127.0.0.1"}]}, "bridge.ui.network_view"),
+        ({"jobs": [{"name": "backup", "schedule": "0 2 * * *"}]}, "bridge.runtime.schedule_loop"),
+        ({"devices": [{"name": "sw1", "address": "127.0.0.1"}]}, "bridge.ui.panes.network_view"),
     ],
 )
 def test_the_console_probe_sees_what_a_configured_estate_needs(
@@ -190,3 +190,80 @@ def test_the_console_probe_sees_what_a_configured_estate_needs(
 ) -> None:
     """Negative control: with jobs or devices, the same probe finds their modules."""
     assert needed in console_start_modules(tmp_path, config)
+
+
+# The layers, top to bottom, as pyproject's import-linter contract has them. A layer
+# may import the layers below it, never one above: checked here at run time too, so
+# a lazy import inside a function (which the static contract also sees) or an import
+# made by a dependency's plugin hook cannot hide an upward arrow.
+LAYERS = (
+    "bridge.cli",
+    "bridge.ui",
+    "bridge.runtime",
+    "bridge.reports",
+    "bridge.store",
+    "bridge.rules",
+    "bridge.schedule",
+    "bridge.config",
+    "bridge.core",
+)
+
+LAYER_PROBE = """\
+import importlib, json, pkgutil, sys
+
+layer = importlib.import_module(sys.argv[1])
+names = [sys.argv[1]]
+for info in pkgutil.walk_packages(layer.__path__, layer.__name__ + "."):
+    importlib.import_module(info.name)
+    names.append(info.name)
+for extra in sys.argv[2:]:
+    importlib.import_module(extra)
+print(json.dumps({"walked": names, "loaded": sorted(sys.modules)}))
+"""
+
+
+def layer_imports(layer: str, *extra: str) -> tuple[list[str], set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", LAYER_PROBE, layer, *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    return list(data["walked"]), set(data["loaded"])
+
+
+def test_the_pyproject_contract_lists_the_same_layers() -> None:
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layered = [c["layers"] for c in contracts if c["type"] == "layers"]
+    assert layered == [list(LAYERS)]
+    # Every sub-package of bridge is a layer: a new package must take its place.
+    packages = {
+        f"bridge.{p.name}" for p in (root / "bridge").iterdir() if (p / "__init__.py").exists()
+    }
+    assert packages == set(LAYERS)
+
+
+def loaded_above(layer: str, loaded: set[str]) -> list[str]:
+    above = LAYERS[: LAYERS.index(layer)]
+    return sorted(m for m in loaded for a in above if m == a or m.startswith(a + "."))
+
+
+@pytest.mark.parametrize("layer", LAYERS[1:])
+def test_importing_a_layer_loads_nothing_above_it(layer: str) -> None:
+    walked, loaded = layer_imports(layer)
+    assert len(walked) > 1, f"{layer} has no modules"  # the walk did import the layer
+    assert loaded_above(layer, loaded) == [], f"importing {layer} loaded layers above it"
+
+
+def test_the_layer_probe_sees_an_upward_import() -> None:
+    """Negative control: the store's walk plus one runtime import is reported."""
+    walked, loaded = layer_imports("bridge.store", "bridge.runtime.feed")
+    assert "bridge.store.sqlite" in walked
+    assert "bridge.runtime.feed" in loaded_above("bridge.store", loaded)

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 from conftest import wait_until
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.intake import HEALTH_NAME, Intake, run_intake
-from bridge.models import EventState, JobRunStatus, Severity
-from bridge.poller import Poller
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.core.models import EventState, JobRunStatus, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.intake import HEALTH_NAME, Intake, run_intake
+from bridge.runtime.poller import Poller
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import Store, open_store
-from bridge.thresholds import LevelTracker
 
 PING = "ping-token-SECRET-0123456789"
 API = "api-token-SECRET-0123456789ab"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import Isolated, run_bridge
 
-from bridge.config import ConfigError, parse_config
+from bridge.config.file import ConfigError, parse_config
 
 TOKEN = "tok-SECRET-abcdefghij-123"
 GOOD = f"""\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import Isolated, config_errors, run_bridge
 
-from bridge.config import ConfigError, parse_config
+from bridge.config.file import ConfigError, parse_config
 
 
 def jobs_toml(*jobs: tuple[str, str, str]) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, one_error_line, run_bridge
 
-from bridge.cli_jobs import OutputTail
-from bridge.models import Event, JobRun, JobRunStatus, JobSignalError, ScheduleAction
+from bridge.cli.jobs import OutputTail
+from bridge.core.models import Event, JobRun, JobRunStatus, JobSignalError, ScheduleAction
 from bridge.store import Store, open_store
 
 CONFIG = """

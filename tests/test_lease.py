@@ -15,8 +15,8 @@ from pathlib import Path
 
 from conftest import Isolated, Processes, wait_until
 
-from bridge.clock import FixedClock, SystemClock
-from bridge.lease import LEASE_NAME, LeaseKeeper
+from bridge.core.clock import FixedClock, SystemClock
+from bridge.runtime.lease import LEASE_NAME, LeaseKeeper
 from bridge.store import Store, open_store
 
 T0 = 1_700_000_000.0

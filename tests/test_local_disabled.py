@@ -15,13 +15,13 @@ from http_server import Behaviour, TestServer, serve
 from seed import HOST, T0, seed_store
 from wall_seed import seed_wall, wall_config
 
-from bridge.clock import FixedClock
-from bridge.config import Config
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
 from bridge.ui.app import BridgeApp, create_app
-from bridge.ui.header import BridgeHeader, header_text
-from bridge.ui.lines import LinesView
-from bridge.ui.panes import HealthPane
-from bridge.ui.wall import WallApp
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.wall.app import WallApp
+from bridge.ui.widgets.header import BridgeHeader, header_text
+from bridge.ui.widgets.lines import LinesView
 
 DISABLED = "local collector disabled"
 

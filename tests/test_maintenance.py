@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from conftest import Isolated, config_errors, run_bridge
 
-from bridge.actions import ActionError
-from bridge.clock import FixedClock
-from bridge.config import Config, MaintenanceConfig
-from bridge.maintenance import config_windows
-from bridge.models import EventInput, EventState, MaintenanceWindow, Severity
-from bridge.rules import RuleEngine
-from bridge.schedule_loop import ScheduleLoop
+from bridge.config.file import Config
+from bridge.config.schedule import MaintenanceConfig
+from bridge.core.actions import ActionError
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, EventState, MaintenanceWindow, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.runtime.schedule_loop import ScheduleLoop
+from bridge.schedule.maintenance import config_windows
 from bridge.store import Store
 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC).timestamp()  # 02:00 UTC

@@ -13,13 +13,13 @@ import pytest
 from conftest import Isolated, Processes, run_bridge, settled, wait_until
 from seed import T0, make_app, seed_store
 
-from bridge.actions import Action, ActionResult
-from bridge.models import EventInput, EventState, Severity
+from bridge.core.actions import Action, ActionResult
+from bridge.core.models import EventInput, EventState, Severity
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.rowtable import RowTable
-from bridge.ui.screens import PromptScreen
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.screens.modals import PromptScreen
+from bridge.ui.widgets.rowtable import RowTable
 
 SIZE = (120, 40)
 RACE = 2000  # events both operators ack at once

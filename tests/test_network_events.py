@@ -13,16 +13,16 @@ from snmp_agent import (
     snmp_agent_fixture,  # noqa: F401  (registers the session fixture `snmp_agent`)
 )
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.config_network import NetworkConfig
-from bridge.models import CollectorHealth, EventState, Severity
-from bridge.network_rules import NetworkRules
-from bridge.poller import build_collectors
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.config.network import NetworkConfig
+from bridge.core.clock import SystemClock
+from bridge.core.models import CollectorHealth, EventState, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.rules.network import NetworkRules
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.poller import build_collectors
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import Store, open_store
-from bridge.thresholds import LevelTracker
 from collectors.snmp import SnmpCollector, close_shared_engine
 
 

@@ -10,12 +10,12 @@ from conftest import screen_text, settled, wait_until
 from seed import T0
 from seed_network import make_network_app, seed_network, switch_reading
 
-from bridge.models import Change
+from bridge.core.models import Change
 from bridge.store import open_store
-from bridge.ui.lines import LinesView
-from bridge.ui.network_view import DeviceScreen, NetworkView
-from bridge.ui.panes import HealthPane
-from bridge.ui.rowtable import RowTable
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.panes.network_view import DeviceScreen, NetworkView
+from bridge.ui.widgets.lines import LinesView
+from bridge.ui.widgets.rowtable import RowTable
 
 SnapCompare = Callable[..., bool]
 
@@ -105,7 +105,7 @@ async def test_a_new_poll_updates_one_row_and_the_open_drill_down(db: Path) -> N
         try:
             reading = switch_reading("old-sw", T0 - 5, 9, descr="Old OS v2")
             await store.write_reading(reading, {})
-            from bridge.models import CollectorHealth
+            from bridge.core.models import CollectorHealth
 
             await store.record_health(
                 CollectorHealth("snmp:old-sw", 30, last_run=T0 - 5, last_success=T0 - 5)

@@ -13,12 +13,12 @@ import pytest
 from conftest import Isolated, Processes, one_error_line, run_bridge, wait_until
 from http_server import Behaviour, TestServer, serve
 
-from bridge.actions import Action
-from bridge.clock import FixedClock
-from bridge.config import Config, parse_config
-from bridge.models import EventInput, Severity
-from bridge.outbox import OutboxSender, enqueue_escalations, retry_delay
-from bridge.service_models import OutboxStatus
+from bridge.config.file import Config, parse_config
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
+from bridge.core.outbox import OutboxStatus
+from bridge.runtime.delivery import OutboxSender, enqueue_escalations, retry_delay
 from bridge.store import Store, open_store
 
 T0 = 1_795_000_000.0
@@ -309,7 +309,7 @@ async def _async(value: bool) -> bool:
 async def test_events_inside_a_maintenance_window_are_not_escalated(
     store: Store, server: TestServer
 ) -> None:
-    from bridge.models import MaintenanceWindow
+    from bridge.core.models import MaintenanceWindow
 
     window = MaintenanceWindow("patching", ("core-*",), T0 - 60 * MIN, T0 + 60 * MIN)
     await store.set_maintenance_windows([window], T0 - 60 * MIN)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.actions import Action
-from bridge.durations import parse_duration
-from bridge.models import EventInput, EventState, Severity
-from bridge.query import EventQuery, QueryError, parse_query
+from bridge.core.actions import Action
+from bridge.core.durations import parse_duration
+from bridge.core.models import EventInput, EventState, Severity
+from bridge.core.query import EventQuery, QueryError, parse_query
 from bridge.store import Store
 
 T0 = 1_800_000_000.0

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import Isolated, one_error_line, run_bridge, seeded_config
 
-from bridge.actions import Action
-from bridge.config import Config, ConfigError, parse_config
-from bridge.models import CollectorHealth, EventInput, ScheduleAction, Severity
-from bridge.reports import (
+from bridge.config.file import Config, ConfigError, parse_config
+from bridge.core.actions import Action
+from bridge.core.models import CollectorHealth, EventInput, ScheduleAction, Severity
+from bridge.reports.levels import (
     Period,
     PeriodError,
     build_report,
@@ -232,7 +232,7 @@ def test_unknown_report_calendar_is_a_config_error() -> None:
 
 
 async def test_jobs_count_only_from_when_the_engine_first_judged_them(tmp_path: Path) -> None:
-    from bridge.models import JobStatusRecord
+    from bridge.core.models import JobStatusRecord
 
     db = tmp_path / "bridge.db"
     store = await open_store(db)
@@ -251,10 +251,10 @@ async def test_jobs_count_only_from_when_the_engine_first_judged_them(tmp_path: 
 def test_every_minute_job_missed_occurrences_are_missed() -> None:
     """A run belongs to one occurrence: for a job due every minute, the run a few
     seconds after 10:00 does not also make 10:01 (which never ran) on time."""
-    from bridge.config import JobConfig
-    from bridge.hours import ALWAYS
-    from bridge.models import JobRun, JobRunStatus
-    from bridge.reports import Period, job_stats
+    from bridge.config.schedule import JobConfig
+    from bridge.core.hours import ALWAYS
+    from bridge.core.models import JobRun, JobRunStatus
+    from bridge.reports.levels import Period, job_stats
 
     cfg = JobConfig.model_validate({"name": "tick", "schedule": "* * * * *", "grace": 30})
     t0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC).timestamp()
@@ -345,7 +345,7 @@ async def test_a_period_with_more_journal_than_one_report_reads_is_cut_and_says_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 200 000 entries are too many to seed here: the limit is lowered instead.
-    monkeypatch.setattr("bridge.reports.JOURNAL_LIMIT", 4)
+    monkeypatch.setattr("bridge.reports.levels.JOURNAL_LIMIT", 4)
     store = await open_store(tmp_path / "bridge.db")
     try:
         for i in range(6):  # one raise each, an hour apart

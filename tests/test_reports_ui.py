@@ -13,11 +13,11 @@ from pathlib import Path
 from conftest import settled, wait_until
 from seed import make_app, seed_store
 
-from bridge.config import Config
-from bridge.handover import Handover, HandoverData, compute_handover
-from bridge.reports import Period, Report, ReportData, compute_report
-from bridge.ui.lines import LinesView
-from bridge.ui.reports_view import HandoverScreen, ReportsScreen
+from bridge.config.file import Config
+from bridge.reports.handover import Handover, HandoverData, compute_handover
+from bridge.reports.levels import Period, Report, ReportData, compute_report
+from bridge.ui.screens.reports import HandoverScreen, ReportsScreen
+from bridge.ui.widgets.lines import LinesView
 
 DAY = 86400.0
 WITHIN = 10.0

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.config import JobConfig
-from bridge.models import JobStatusRecord, ScheduleAction
-from bridge.reschedule import TimeError, parse_new_time, target_occurrence
-from bridge.timeline import DayTimes, day_bounds, timeline_strip
+from bridge.config.schedule import JobConfig
+from bridge.core.models import JobStatusRecord, ScheduleAction
+from bridge.schedule.reschedule import TimeError, parse_new_time, target_occurrence
+from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip
 
 NOW = datetime(2026, 3, 2, 11, 6, tzinfo=UTC).timestamp()
 H = 3600.0
@@ -109,7 +109,7 @@ def test_a_local_time_after_a_clock_change_is_not_an_hour_off(
     import time
     from zoneinfo import ZoneInfo
 
-    from bridge.reschedule import parse_new_time
+    from bridge.schedule.reschedule import parse_new_time
 
     berlin = ZoneInfo("Europe/Berlin")
     now = dt.datetime(2027, 3, 1, 12, 0, tzinfo=berlin).timestamp()  # winter time, UTC+1

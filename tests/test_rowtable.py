@@ -8,8 +8,8 @@ from conftest import screen_text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from bridge.ui.lines import LinesView
-from bridge.ui.rowtable import Column, Row, RowTable
+from bridge.ui.widgets.lines import LinesView
+from bridge.ui.widgets.rowtable import Column, Row, RowTable
 
 
 def rows(n: int, mark: int | None = None) -> list[Row]:

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from seed import HOST, T0
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import CollectorHealth, EventInput, EventState, Severity
-from bridge.rules import Observation, RuleEngine, threshold_observations
-from bridge.runner import CollectorRunner, until_next_multiple
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import CollectorHealth, EventInput, EventState, Severity
+from bridge.rules.engine import Observation, RuleEngine, threshold_observations
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.runner import CollectorRunner, until_next_multiple
 from bridge.store import Store
-from bridge.thresholds import LevelTracker
 from collectors.base import Reading
 
 W, OK, C = Severity.WARNING, Severity.OK, Severity.CRITICAL

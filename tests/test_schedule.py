@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bridge.config import JobConfig
-from bridge.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
-from bridge.schedule import OccurrenceState as S
-from bridge.schedule import ScheduleEngine, evaluate
+from bridge.config.schedule import JobConfig
+from bridge.core.models import JobRun, JobRunStatus, ScheduleAction, ScheduleChange
+from bridge.schedule.engine import OccurrenceState as S
+from bridge.schedule.engine import ScheduleEngine, evaluate
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
 H, M = 3600.0, 60.0

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from conftest import Isolated, Processes, run_bridge, wait_until
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import EventState, ScheduleAction, Severity
-from bridge.rules import RuleEngine
-from bridge.schedule_loop import ScheduleLoop
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventState, ScheduleAction, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.runtime.schedule_loop import ScheduleLoop
 from bridge.store import Store, open_store
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday

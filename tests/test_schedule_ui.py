@@ -12,16 +12,16 @@ from seed import HOST, T0
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.models import EventInput, ScheduleAction, Severity
-from bridge.rules import RuleEngine
-from bridge.schedule_loop import ScheduleLoop
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, ScheduleAction, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.runtime.schedule_loop import ScheduleLoop
 from bridge.store import Store, open_store
 from bridge.ui.app import BridgeApp, create_app
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.schedule_pane import SchedulePane
-from bridge.ui.screens import DetailsScreen, PromptScreen
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.panes.schedule import SchedulePane
+from bridge.ui.screens.modals import DetailsScreen, PromptScreen
 
 SIZE = (120, 40)
 WAIT = 3.0

@@ -22,20 +22,20 @@ from seed import HOST, T0
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.handover import HANDOVER_ACTION, build_handover, render_handover
-from bridge.models import Event, EventInput, EventState, Severity
-from bridge.rules import RuleEngine
-from bridge.schedule_loop import ScheduleLoop
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import Event, EventInput, EventState, Severity
+from bridge.reports.handover import HANDOVER_ACTION, build_handover, render_handover
+from bridge.rules.engine import RuleEngine
+from bridge.runtime.schedule_loop import ScheduleLoop
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp, create_app
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.lines import LinesView
-from bridge.ui.reports_view import HandoverScreen
-from bridge.ui.rowtable import RowTable
-from bridge.ui.schedule_pane import SchedulePane
-from bridge.ui.screens import ConfirmScreen, PromptScreen
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.panes.schedule import SchedulePane
+from bridge.ui.screens.modals import ConfirmScreen, PromptScreen
+from bridge.ui.screens.reports import HandoverScreen
+from bridge.ui.widgets.lines import LinesView
+from bridge.ui.widgets.rowtable import RowTable
 
 SIZE = (120, 40)
 WAIT = 5.0

@@ -11,14 +11,14 @@ from snmp_agent import (
     snmp_agent_fixture,  # noqa: F401  (registers the session fixture `snmp_agent`)
 )
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.models import CollectorHealth, EventState, Severity
-from bridge.poller import build_collectors, snmp_target
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.core.models import CollectorHealth, EventState, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.poller import build_collectors, snmp_target
+from bridge.runtime.runner import CollectorRunner
 from bridge.store import open_store
-from bridge.thresholds import LevelTracker
 from collectors.snmp import close_shared_engine, mask_secrets
 
 
@@ -90,8 +90,8 @@ def test_a_host_without_devices_never_loads_pysnmp() -> None:
     import sys
 
     code = (
-        "import sys, bridge.ui.app; from bridge.poller import build_collectors;"
-        " from bridge.config import Config; build_collectors(Config());"
+        "import sys, bridge.ui.app; from bridge.runtime.poller import build_collectors;"
+        " from bridge.config.file import Config; build_collectors(Config());"
         " print('pysnmp' in sys.modules)"
     )
     out = subprocess.run(
@@ -107,8 +107,8 @@ def test_polling_v2c_devices_never_loads_pysnmp(snmp_agent: SnmpAgent) -> None:
     import sys
 
     code = (
-        "import asyncio, sys, bridge.ui.app; from bridge.poller import build_collectors;"
-        " from bridge.config import Config;"
+        "import asyncio, sys, bridge.ui.app; from bridge.runtime.poller import build_collectors;"
+        " from bridge.config.file import Config;"
         " config = Config.model_validate({'local': {'enabled': False}, 'devices': ["
         f"  {{'name': 'switch48', 'address': '{snmp_agent.host}', 'port': {snmp_agent.port},"
         "   'community': 'switch48', 'version': '2c', 'timeout': 2.0}]});"

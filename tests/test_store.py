@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.models import CollectorHealth, EventInput, EventState, Severity
+from bridge.core.models import CollectorHealth, EventInput, EventState, Severity
 from bridge.store import Store, StoreError, open_store
 from bridge.store.schema import SCHEMA_VERSION
 from bridge.store.sqlite import SqliteStore

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bridge.models import EventInput, Severity
+from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION
 

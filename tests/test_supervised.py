@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bridge.poller import supervised
+from bridge.runtime.poller import supervised
 
 
 async def test_a_failing_duty_is_restarted_and_the_others_go_on(

@@ -17,12 +17,12 @@ from conftest import Isolated, settled, wait_until
 from pty_term import PtyApp
 from seed import make_app, seed_store
 
-from bridge.config import Config
-from bridge.models import Change
+from bridge.config.file import Config
+from bridge.core.models import Change
 from bridge.ui.display import LOW_BW_EVENTS_S, SampleThrottle
-from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.header import BridgeHeader
-from bridge.ui.header import header_text as bridge_header_text
+from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+from bridge.ui.widgets.header import BridgeHeader
+from bridge.ui.widgets.header import header_text as bridge_header_text
 
 _SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 

@@ -12,11 +12,11 @@ from test_ui import rendered
 from textual.app import App
 from textual.color import Color
 
-from bridge.clock import FixedClock
-from bridge.config import Config, ConfigError
-from bridge.theme_files import BUILTIN_THEMES, load_theme_file, user_themes_dir
+from bridge.config.file import Config, ConfigError
+from bridge.config.themes import BUILTIN_THEMES, load_theme_file, user_themes_dir
+from bridge.core.clock import FixedClock
 from bridge.ui.app import create_app
-from bridge.ui.events_pane import EventsPane
+from bridge.ui.panes.events import EventsPane
 from bridge.ui.theming import load_user_themes
 from themes import THEMES, VARIABLE_DEFAULTS
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import DEFAULT_THRESHOLDS, Threshold
-from bridge.models import EventInput, Severity
+from bridge.config.local import DEFAULT_THRESHOLDS, Threshold
+from bridge.core.models import EventInput, Severity
+from bridge.rules.thresholds import LevelTracker, level_for
 from bridge.store import Store
-from bridge.thresholds import LevelTracker, level_for
 
 T = Threshold(warning=80, critical=90, hysteresis=5)
 OK, WARNING, CRITICAL = Severity.OK, Severity.WARNING, Severity.CRITICAL

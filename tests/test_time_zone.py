@@ -15,14 +15,14 @@ import pytest
 from conftest import Isolated, config_errors, run_bridge, settled, wait_until
 from seed import HOST, T0, seed_store
 
-from bridge.clock import FixedClock
-from bridge.config import Config
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.timefmt import same_day, show_time, use_display_zone
 from bridge.store import open_store
-from bridge.timefmt import same_day, show_time, use_display_zone
 from bridge.ui.app import create_app
-from bridge.ui.events_pane import EventDetailsScreen, EventsPane
-from bridge.ui.header import BridgeHeader, header_text
-from bridge.ui.lines import LinesView
+from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+from bridge.ui.widgets.header import BridgeHeader, header_text
+from bridge.ui.widgets.lines import LinesView
 
 DISK_SEEN = T0 - 600  # the seeded disk event: 10:56:40 UTC, 19:56:40 in Tokyo
 
@@ -127,7 +127,7 @@ def test_a_reports_from_and_to_are_read_in_the_zone_it_shows(
 ) -> None:
     from datetime import UTC, datetime
 
-    from bridge.reports import parse_period
+    from bridge.reports.levels import parse_period
 
     use_display_zone(zone)  # type: ignore[arg-type]
     period = parse_period(None, "2026-11-18T09:00", "2026-11-18T10:00+00:00", T0)

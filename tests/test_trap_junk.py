@@ -21,13 +21,18 @@ import pytest
 from conftest import Isolated, run_bridge, settled, wait_until
 from net_snmp import net_snmp
 
-from bridge.clock import SystemClock
-from bridge.config import load_config
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import load_config
+from bridge.core.clock import SystemClock
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.runner import CollectorRunner
+from bridge.runtime.trap_service import (
+    STATS_RESOURCE,
+    STATS_SOURCE,
+    receiver_summary,
+    run_trap_receiver,
+)
 from bridge.store import open_store
-from bridge.thresholds import LevelTracker
-from bridge.trap_service import STATS_RESOURCE, STATS_SOURCE, receiver_summary, run_trap_receiver
 from collectors.traps import LOG_EVERY_S, Trap, TrapReceiver, TrapUser
 
 COMMUNITY = "traps-s3cret"
@@ -261,10 +266,10 @@ async def test_junk_shows_in_devices_and_the_health_line(
 async def test_the_health_pane_tells_of_junk(tmp_path: Path) -> None:
     from seed import HOST, T0, seed_store
 
-    from bridge.clock import FixedClock
-    from bridge.config import Config
+    from bridge.config.file import Config
+    from bridge.core.clock import FixedClock
     from bridge.ui.app import create_app
-    from bridge.ui.panes import HealthPane
+    from bridge.ui.panes.health import HealthPane
     from collectors.base import Reading
 
     path = tmp_path / "bridge.db"

@@ -12,19 +12,19 @@ from pathlib import Path
 
 from conftest import wait_until
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
-from bridge.store import open_store
-from bridge.thresholds import LevelTracker
-from bridge.trap_service import (
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.runner import CollectorRunner
+from bridge.runtime.trap_service import (
     HEALTH_NAME,
     STATS_RESOURCE,
     STATS_SOURCE,
     receiver_summary,
     run_trap_receiver,
 )
+from bridge.store import open_store
 from collectors.traps import DEFAULT_RECEIVE_BUFFER, Trap, TrapReceiver
 
 # A v2c linkDown trap as net-snmp's snmptrap sends it (community traps-s3cret).

@@ -13,13 +13,13 @@ import pytest
 from conftest import wait_until
 from net_snmp import net_snmp
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.runner import CollectorRunner
+from bridge.runtime.trap_service import run_trap_receiver
 from bridge.store import open_store
-from bridge.thresholds import LevelTracker
-from bridge.trap_service import run_trap_receiver
 from collectors.traps import Trap, TrapReceiver, TrapUser
 
 ENGINE_ID = "80000000010203040506"  # the sender's (snmptrap -e); an inform uses the receiver's

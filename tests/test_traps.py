@@ -33,15 +33,15 @@ from snmp_agent import (
     snmp_agent_fixture,  # noqa: F401  (registers the session fixture `snmp_agent`)
 )
 
-from bridge.clock import SystemClock
-from bridge.config import Config
-from bridge.models import CollectorHealth, Event, EventState, Severity
-from bridge.poller import build_collectors
-from bridge.rules import RuleEngine
-from bridge.runner import CollectorRunner
+from bridge.config.file import Config
+from bridge.core.clock import SystemClock
+from bridge.core.models import CollectorHealth, Event, EventState, Severity
+from bridge.rules.engine import RuleEngine
+from bridge.rules.thresholds import LevelTracker
+from bridge.runtime.poller import build_collectors
+from bridge.runtime.runner import CollectorRunner
+from bridge.runtime.trap_service import HEALTH_NAME, run_trap_receiver
 from bridge.store import Store, open_store
-from bridge.thresholds import LevelTracker
-from bridge.trap_service import HEALTH_NAME, run_trap_receiver
 from collectors.snmp import close_shared_engine
 from collectors.traps import Trap, TrapReceiver, TrapUser
 

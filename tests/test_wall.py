@@ -12,20 +12,20 @@ from textual.binding import Binding
 from textual.widgets import Static
 from wall_seed import DEVICES, make_wall, seed_wall, wall_config
 
-from bridge.actions import Action
-from bridge.clock import FixedClock
-from bridge.lease import LEASE_NAME
-from bridge.models import EventInput, Severity
+from bridge.core.actions import Action
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
+from bridge.core.timefmt import show_time
+from bridge.runtime.lease import LEASE_NAME
 from bridge.store import open_store
 from bridge.store.readonly import open_readonly_store
-from bridge.timefmt import show_time
 from bridge.ui.app import BridgeApp
-from bridge.ui.bigdigits import big_number
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.header import BridgeHeader, header_text
-from bridge.ui.lines import LinesView
-from bridge.ui.wall import CountTile, WallApp
-from bridge.wall_data import DeviceStatus, read_wall
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.wall.app import CountTile, WallApp
+from bridge.ui.wall.data import DeviceStatus, read_wall
+from bridge.ui.widgets.bigdigits import big_number
+from bridge.ui.widgets.header import BridgeHeader, header_text
+from bridge.ui.widgets.lines import LinesView
 from collectors.base import Reading
 
 
@@ -228,8 +228,8 @@ async def test_wall_header_shows_title_host_and_who(db: Path) -> None:
 
 async def test_wall_judges_staleness_like_the_device_table(db: Path) -> None:
     """One setting for every view of a device: [network] stale_after_intervals."""
-    from bridge.config_network import NetworkConfig
-    from bridge.wall_data import device_tiles
+    from bridge.config.network import NetworkConfig
+    from bridge.ui.wall.data import device_tiles
 
     patient = wall_config().model_copy(update={"network": NetworkConfig(stale_after_intervals=100)})
     store = await open_readonly_store(db)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from seed import HOST, JOBS, T0, seed_store
 
-from bridge.clock import FixedClock
-from bridge.config import Config
-from bridge.lease import LEASE_NAME
-from bridge.models import EventInput, Severity
-from bridge.schedule import evaluate
-from bridge.schedule_loop import status_record
+from bridge.config.file import Config
+from bridge.core.clock import FixedClock
+from bridge.core.models import EventInput, Severity
+from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.schedule_loop import status_record
+from bridge.schedule.engine import evaluate
 from bridge.store import open_store
-from bridge.ui.wall import WallApp
+from bridge.ui.wall.app import WallApp
 from collectors.base import Reading
 
 DEVICES = ["core-sw1", "edge-rt2", "dist-sw3", "fw-dmz", "ap-lobby", "ups-2"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bridge.actions import Action, ActionResult
-from bridge.models import (
+from bridge.core.actions import Action, ActionResult
+from bridge.core.models import (
     Change,
     CollectorHealth,
     Event,
@@ -25,8 +25,8 @@ from bridge.models import (
     ScheduleChange,
     Snapshot,
 )
-from bridge.query import EventQuery
-from bridge.service_models import OutboxItem, OutboxNew
+from bridge.core.outbox import OutboxItem, OutboxNew
+from bridge.core.query import EventQuery
 from collectors.base import Reading
 
 __all__ = ["Store", "StoreError"]
@@ -118,7 +118,12 @@ class Store(Protocol):
         `to` names the operator an ASSIGN gives the events to."""
         ...
 
-    async def record(self, actor: str, action: str, note: str, now: float) -> None: ...
+    async def record(
+        self, actor: str, action: str, note: str, now: float, *, event_id: int | None = None
+    ) -> None:
+        """A journal entry that changes no state: about the bridge itself, or with
+        `event_id` a line on that event (what was done about it elsewhere)."""
+        ...
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int: ...
 
@@ -238,6 +243,13 @@ class Store(Protocol):
         limit: int = 200_000,
     ) -> list[JournalEntry]:
         """Journal entries in [start, end), oldest first."""
+        ...
+
+    async def journal_after(
+        self, after_id: int | None, *, actions: Sequence[str], limit: int = 1000
+    ) -> tuple[list[JournalEntry], int]:
+        """Entries with these actions after entry `after_id`, oldest first (by id), and
+        the id to continue after; `after_id` None: no entries, where the journal ends."""
         ...
 
     async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from bridge.models import (
+from bridge.core.models import (
     Event,
     EventState,
     JobRun,
@@ -18,7 +18,7 @@ from bridge.models import (
     ScheduleChange,
     Severity,
 )
-from bridge.service_models import OutboxItem, OutboxStatus
+from bridge.core.outbox import OutboxItem, OutboxStatus
 
 __all__ = [
     "CHANGE_COLUMNS",

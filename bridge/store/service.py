@@ -14,8 +14,8 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.models import Event, JournalEntry
-from bridge.service_models import OutboxItem, OutboxNew, OutboxStatus
+from bridge.core.models import Event, JournalEntry
+from bridge.core.outbox import OutboxItem, OutboxNew, OutboxStatus
 from bridge.store.rows import EVENT_COLUMNS, event_from_row, outbox_item_from_row
 
 __all__ = ["ServiceQueries"]
@@ -57,6 +57,29 @@ class ServiceQueries:
         # A month of a busy store is 100 000s of rows: made into entries on the
         # loop, that stalls the console (keys, clock) for a noticeable time.
         return await asyncio.to_thread(lambda: [JournalEntry(*row) for row in rows])
+
+    async def journal_after(
+        self, after_id: int | None, *, actions: Sequence[str], limit: int = 1000
+    ) -> tuple[list[JournalEntry], int]:
+        """Entries with these actions written after entry `after_id`, in the order they
+        were written, and the id to continue after: a follower (the silence writer)
+        keeps its place by id, and past entries of other actions too, so a storm of
+        raises is not read again on every call. `after_id` None: no entries, only
+        where the journal ends now."""
+        async with self._db.execute("SELECT COALESCE(MAX(id), 0) FROM journal") as cur:
+            row = await cur.fetchone()
+        top = int(row[0]) if row else 0
+        if after_id is None or not actions:
+            return [], top
+        marks = ",".join("?" * len(actions))
+        async with self._db.execute(
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE id > ? AND id <= ? "
+            f"AND action IN ({marks}) ORDER BY id LIMIT ?",
+            (after_id, top, *actions, limit),
+        ) as cur:
+            entries = [JournalEntry(*row) for row in await cur.fetchall()]
+        # Read whole up to `top` unless the limit cut it short.
+        return entries, entries[-1].id if len(entries) == limit else top
 
     async def events_by_id(self, ids: Sequence[int]) -> dict[int, Event]:
         """Many events in a few reads (a report may name tens of thousands)."""

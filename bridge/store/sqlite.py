@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.actions import (
+from bridge.core.actions import (
     NOTE_REQUIRED,
     SCHEDULE_SOURCE,
     SCHEDULE_VERBS,
@@ -30,7 +30,7 @@ from bridge.actions import (
     check_name,
     check_note,
 )
-from bridge.models import (
+from bridge.core.models import (
     Change,
     CollectorHealth,
     Event,
@@ -48,7 +48,8 @@ from bridge.models import (
     Severity,
     Snapshot,
 )
-from bridge.query import EventQuery
+from bridge.core.query import EventQuery
+from bridge.core.text import human_utc
 from bridge.store.base import StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
@@ -62,7 +63,6 @@ from bridge.store.rows import (
 )
 from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
 from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
-from bridge.text import human_utc
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]
@@ -495,12 +495,15 @@ class SqliteStore(ServiceQueries):
                 results.append(ActionResult(event_id, True, f"{action.value}: event {event_id}"))
         return results
 
-    async def record(self, actor: str, action: str, note: str, now: float) -> None:
-        """A journal entry about the bridge itself (sign-on, handover), not one event."""
-        async with self._tx(now, "journal"):
+    async def record(
+        self, actor: str, action: str, note: str, now: float, *, event_id: int | None = None
+    ) -> None:
+        """A journal entry about the bridge itself (sign-on, handover), or with `event_id`
+        a line on one event that changes none of its state (a silence written back)."""
+        async with self._tx(now, "journal", "" if event_id is None else str(event_id)):
             await self._db.execute(
-                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
-                (now, actor, action, note),
+                "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+                (event_id, now, actor, action, note),
             )
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:

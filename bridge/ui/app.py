@@ -22,14 +22,13 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
 
-from bridge.clock import Clock, SystemClock
-from bridge.config import Config
-from bridge.feed import ChangeFeed
-from bridge.lease import LEASE_NAME, poller_alive
-from bridge.models import Change
-from bridge.poller import Poller
-from bridge.preferences import remember_theme, remembered_theme
-from bridge.runner import until_next_multiple
+from bridge.config.file import Config
+from bridge.core.clock import Clock, SystemClock
+from bridge.core.models import Change
+from bridge.runtime.feed import ChangeFeed
+from bridge.runtime.lease import LEASE_NAME, poller_alive
+from bridge.runtime.poller import Poller
+from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.store.sqlite import release_lease_now
 from bridge.ui.breakpoints import breakpoint_classes
@@ -42,14 +41,16 @@ from bridge.ui.display import (
     before_app_init,
     configure_app,
 )
-from bridge.ui.events_pane import EventsPane
-from bridge.ui.header import BridgeHeader
-from bridge.ui.keybar import KeyBar
-from bridge.ui.panes import HealthPane, Pane
-from bridge.ui.rowtable import RowTable
-from bridge.ui.schedule_pane import SchedulePane
+from bridge.ui.panes.base import Pane
+from bridge.ui.panes.events import EventsPane
+from bridge.ui.panes.health import HealthPane
+from bridge.ui.panes.schedule import SchedulePane
+from bridge.ui.preferences import remember_theme, remembered_theme
 from bridge.ui.session import end_with_the_terminal
 from bridge.ui.theming import next_theme, start_theme
+from bridge.ui.widgets.header import BridgeHeader
+from bridge.ui.widgets.keybar import KeyBar
+from bridge.ui.widgets.rowtable import RowTable
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class BridgeApp(ConsoleApp):
         for theme in [*THEMES, *(user_themes or [])]:
             self.register_theme(theme)
         # The CLI's console starts with the theme chosen last and keeps a new choice
-        # (bridge.preferences); tests and other embedders use the config's.
+        # (bridge.ui.preferences); tests and other embedders use the config's.
         self._remember_theme = remember_theme
         chosen = remembered_theme(config.ui.theme) if remember_theme else None
         first = chosen if chosen in self.available_themes else config.ui.theme
@@ -461,9 +462,9 @@ class BridgeApp(ConsoleApp):
         if pane is not None:
             pane.open_details(event.key)
 
-    # The dialogs (bridge.ui.screens) are imported when first opened, not at start.
+    # The dialogs (bridge.ui.screens.modals) are imported when first opened, not at start.
     def action_sign_on(self) -> None:
-        from bridge.ui.screens import PromptScreen
+        from bridge.ui.screens.modals import PromptScreen
 
         def check(text: str) -> str | None:
             name = text.strip()
@@ -489,17 +490,17 @@ class BridgeApp(ConsoleApp):
         self.notify(f"{self.operator} has the bridge", timeout=3, markup=False)
 
     def action_help(self) -> None:
-        from bridge.ui.screens import HelpScreen
+        from bridge.ui.screens.modals import HelpScreen
 
         self.push_screen(HelpScreen())
 
     def action_reports(self) -> None:
-        from bridge.ui.reports_view import ReportsScreen
+        from bridge.ui.screens.reports import ReportsScreen
 
         self.push_screen(ReportsScreen())
 
     def action_handover(self) -> None:
-        from bridge.ui.reports_view import HandoverScreen
+        from bridge.ui.screens.reports import HandoverScreen
 
         self.push_screen(HandoverScreen())
 
@@ -513,7 +514,7 @@ class BridgeApp(ConsoleApp):
 
     async def action_request_quit(self) -> None:
         if self.in_flight:
-            from bridge.ui.screens import ConfirmScreen
+            from bridge.ui.screens.modals import ConfirmScreen
 
             self.push_screen(
                 ConfirmScreen(f"{self.in_flight} action(s) still being saved. Quit anyway?"),
@@ -537,36 +538,39 @@ class BridgeApp(ConsoleApp):
         for command in super().get_system_commands(screen):
             if command.title in ("Theme", "Screenshot"):
                 yield command
-        for pane_id, label in (
-            ("events-pane", "Events"),
-            ("schedule-pane", "Schedule"),
-            ("health-pane", "Health"),
+        for pane_id, label, key in (
+            ("events-pane", "Events", "1"),
+            ("schedule-pane", "Schedule", "2"),
+            ("health-pane", "Health", "3"),
         ):
             yield SystemCommand(
                 f"Go to {label}",
-                f"Focus the {label} pane",
+                f"Focus the {label} pane (key {key})",
                 lambda p=pane_id: self.action_focus_pane(p),
             )
+        # Each with its key, so the palette teaches the keys too.
         yield SystemCommand(
-            "Zoom pane", "Show the focused pane full-screen, or restore", self.action_zoom
+            "Zoom pane", "Show the focused pane full-screen, or restore (key z)", self.action_zoom
         )
-        yield SystemCommand("Filter", "Filter the focused pane", self.action_filter)
-        yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield SystemCommand("Filter", "Filter the focused pane (key /)", self.action_filter)
+        yield SystemCommand("Keys", "Show every key (key ?)", self.action_help)
         yield SystemCommand("Next theme", "Cycle bridge's themes (key t)", self.action_cycle_theme)
         yield SystemCommand(
             "Redraw the screen", "Send every cell again (key Ctrl+L)", self.action_redraw
         )
         yield SystemCommand(
-            "Take the bridge", "Sign on by name (shared accounts)", self.action_sign_on
+            "Take the bridge", "Sign on by name (shared accounts) (key T)", self.action_sign_on
         )
         yield SystemCommand(
-            "Reports", "Service levels, job on-time rate, availability, outbox", self.action_reports
+            "Reports",
+            "Service levels, job on-time rate, availability, outbox (key R)",
+            self.action_reports,
         )
         yield SystemCommand(
-            "Shift handover", "Review and accept the handover", self.action_handover
+            "Shift handover", "Review and accept the handover (key O)", self.action_handover
         )
         yield from self._pane_commands(screen)
-        yield SystemCommand("Quit bridge", "Leave the console", self.action_request_quit)
+        yield SystemCommand("Quit bridge", "Leave the console (key q)", self.action_request_quit)
 
     def _pane_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every key of the focused pane (the Events pane if none is), named as the
@@ -576,7 +580,9 @@ class BridgeApp(ConsoleApp):
             node = node.parent  # type: ignore[assignment]
         pane = node or self.query_one(EventsPane)
         for binding in pane.BINDINGS:
-            if isinstance(binding, Binding):
+            # An action that does not apply here (J off a job's event) is not offered.
+            name = binding.action.partition("(")[0] if isinstance(binding, Binding) else ""
+            if isinstance(binding, Binding) and pane.check_action(name, ()) is not False:
                 yield SystemCommand(
                     f"{pane.title}: {binding.description}",
                     f"key {binding.key}",
@@ -616,7 +622,7 @@ def run_console(
     collect: bool = True,
     user_themes: list[Theme] | None = None,
 ) -> int:
-    from bridge.console_log import log_to_file
+    from bridge.ui.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(

@@ -16,9 +16,9 @@ from textual.dom import DOMNode
 if TYPE_CHECKING:
     from textual.signal import Signal
 
-    from bridge.clock import Clock
-    from bridge.config import Config
-    from bridge.models import Change
+    from bridge.config.file import Config
+    from bridge.core.clock import Clock
+    from bridge.core.models import Change
     from bridge.store import Store
 
 __all__ = ["ConsoleApp", "console_of"]

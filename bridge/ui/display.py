@@ -15,9 +15,9 @@ from typing import Any
 
 from textual.app import App
 
-from bridge.config import Config
-from bridge.models import Change
-from bridge.timefmt import use_display_zone
+from bridge.config.file import Config
+from bridge.core.models import Change
+from bridge.core.timefmt import use_display_zone
 
 __all__ = [
     "LOW_BW_AGE_REDRAW_S",

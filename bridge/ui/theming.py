@@ -8,8 +8,8 @@ from typing import Any
 from textual.app import App
 from textual.theme import BUILTIN_THEMES, Theme
 
-from bridge.config import Config
-from bridge.theme_files import ThemeSpec, check_theme_name, user_themes
+from bridge.config.file import Config
+from bridge.config.themes import ThemeSpec, check_theme_name, user_themes
 from themes import THEMES, VARIABLE_DEFAULTS
 
 __all__ = [

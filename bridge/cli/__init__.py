@@ -1,0 +1,1 @@
+"""The `bridge` command line: one module per command group, and the demo."""

@@ -1,0 +1,1 @@
+"""The console's three panes and the views inside them."""

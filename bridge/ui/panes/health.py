@@ -1,0 +1,230 @@
+"""The Health pane: the local host's figures, the SNMP estate and the HTTP checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+
+from bridge.core.models import Change, Snapshot
+from bridge.core.query import matches
+from bridge.core.text import safe_text
+from bridge.ui.panes.base import Pane
+from bridge.ui.panes.checks_view import add_check_lines
+from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
+from bridge.ui.widgets.lines import Line, LinesView
+from bridge.ui.widgets.rowtable import RowTable
+
+if TYPE_CHECKING:
+    from bridge.ui.panes.network_view import NetworkView
+
+__all__ = ["HealthPane"]
+
+TREND_WINDOW_S = 300.0
+SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
+
+
+class HealthPane(Pane):
+    title = "Health"
+    number = 3
+
+    # Enter on the host lines: where the device table is hidden (80x24), the pane
+    # zooms to show it and focuses it, so a second Enter opens a device.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "devices", "Devices", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="health-pane")
+        self.snapshot: Snapshot | None = None
+        self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
+        self.collector_errors: dict[str, Any] = {}
+        self.intake: Any = None  # the HTTP intake's health record, where one serves
+        self.checks: list[Snapshot] = []
+        self.traps: Snapshot | None = None  # the trap receiver's counters
+        self._series_at = float("-inf")
+        self._network: NetworkView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield LinesView(id="health-view")
+        # The network half, only where devices are configured: a hidden table still
+        # cost its styling at every style pass of the first screen.
+        if self.bridge.config.devices:
+            from bridge.ui.panes.network_view import NetworkView
+
+            self._network = NetworkView(id="network-table")
+            yield self._network
+
+    def on_mount(self) -> None:
+        self.set_class(bool(self.bridge.config.devices), "-devices")
+
+    @property
+    def host_view(self) -> LinesView:
+        return self.query_one("#health-view", LinesView)
+
+    @property
+    def network(self) -> NetworkView | None:
+        """The device table, where devices are configured."""
+        return self._network
+
+    @property
+    def body(self) -> LinesView | RowTable:
+        # With devices, focus lands on their table so Enter opens one; `3` again reaches the host lines.
+        # In the 80x24 summary the table is hidden (a summary line stands for it).
+        table = self.network
+        return table if table is not None and table.display else self.host_view
+
+    def open_details(self, key: str) -> None:
+        from bridge.ui.panes.network_view import DeviceScreen
+
+        table = self.network
+        if table is not None and table.status(key) is not None:
+            self.app.push_screen(DeviceScreen(key, table))
+
+    def focus_body(self) -> None:
+        # With devices, `3` lands on their table; `3` again reaches the host lines
+        # (trends, top processes), which Tab, going on to the next pane, never did.
+        table = self.network
+        if table is not None and table.has_focus:
+            self.host_view.focus()
+        else:
+            self.body.focus()
+
+    def action_devices(self) -> None:
+        table = self.network
+        if table is None:
+            return
+        if not table.display:
+            self.bridge.action_zoom()
+        self.call_after_refresh(table.focus)
+
+    @property
+    def compact(self) -> bool:
+        # A short pane (80x24, or a small split) gets the one-glance summary.
+        return 0 < self.size.height - 2 < 12
+
+    async def load(self, changes: list[Change] | None = None) -> None:
+        store = self.bridge.store
+        local = changes is None or any(
+            c.kind == "reading" and c.ref.startswith("local|") for c in changes
+        )
+        http = changes is None or any(
+            c.kind == "reading" and c.ref.startswith("http|") for c in changes
+        )
+        # A device's poll records its health too; the device table shows that, not
+        # this pane's host lines: the devices' polls need not re-read every health.
+        health = changes is None or any(
+            c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
+        )
+        if local and self.bridge.config.local.enabled:  # else old samples are no news
+            snaps = await store.snapshots("local")
+            mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
+            self.snapshot = mine[0] if mine else None
+            now = self.bridge.clock.now()
+            if self.snapshot is not None and now - self._series_at >= SERIES_EVERY_S:
+                self._series_at = now
+                for metric, points in self.series.items():
+                    since = points[-1][0] + 1e-6 if points else now - TREND_WINDOW_S
+                    fresh = await store.series("local", self.snapshot.resource, metric, since)
+                    points.extend(fresh)
+                    cutoff = now - TREND_WINDOW_S
+                    while points and points[0][0] < cutoff:
+                        points.pop(0)
+        if http:
+            self.checks = await store.snapshots("http")
+        if self.bridge.config.traps.enabled and (
+            changes is None
+            or any(c.kind == "reading" and c.ref == "traps|receiver" for c in changes)
+        ):
+            self.traps = await store.snapshot("traps", "receiver")
+        if health:
+            records = await store.collector_health()
+            self.intake = next((h for h in records if h.name == "intake"), None)
+            self.collector_errors = {
+                h.name: h
+                for h in records
+                # A failing device shows in the device table, not as a host problem.
+                if h.consecutive_failures and not h.name.startswith("snmp:")
+            }
+        if (table := self.network) is not None:
+            await table.load(changes)
+        # Events and jobs do not change this pane's lines, nor do the devices' readings
+        # and health but in the compact summary, which counts devices.
+        if local or http or health or (self.compact and any(
+            c.kind in ("reading", "health") for c in changes or ()
+        )):  # fmt: skip
+            self.redraw()
+
+    def redraw(self) -> None:
+        app = self.bridge
+        view = self.host_view
+        width = max(20, view.size.width or self.size.width - 2)
+        compact = self.compact
+        # Lines among the host's: the host's lines get the rows that are left.
+        errors: list[Line] = [
+            (
+                (f"collector {name} failing ({h.consecutive_failures}x): ", "sev-major"),
+                (h.last_error or "", ""),
+            )
+            for name, h in self.collector_errors.items()
+        ]
+        if self.traps is not None:
+            from bridge.runtime.trap_service import receiver_summary
+
+            text, problem = receiver_summary(self.traps.data)
+            if problem:  # junk or loss; all well says nothing
+                errors.append(((text, "sev-warning"),))
+        if (intake := self.intake) is not None and not intake.consecutive_failures:
+            # The intake's record carries "ADDRESS; REFUSALS BY KIND" as its text.
+            where, _, kinds = (intake.last_error or "").partition("; ")
+            errors.append(
+                (
+                    ("intake ", "label"),
+                    (safe_text(where, limit=60), ""),
+                    (f" · {intake.runs} requests, {intake.errors} refused", "muted"),
+                    (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
+                )
+            )
+        summary: list[Line] = []
+        if (table := self.network) is not None and compact:
+            from bridge.ui.panes.network_view import network_summary
+
+            summary.append(network_summary(table.statuses))
+        checks: list[Line] = []
+        add_check_lines(checks, self.checks, compact=compact)
+        # A filter shows a subset, and before the first layout the height is 0:
+        # nothing to fit in either case.
+        taken = len(errors) + len(summary) + len(checks)
+        height = 0 if self.filter_text else max(0, view.size.height - taken)
+        lines = (
+            health_lines(
+                self.snapshot,
+                self.series,
+                width,
+                compact=compact,
+                now=app.clock.now(),
+                stale_after=app.stale_after,
+                trend_window=TREND_WINDOW_S,
+                interval=app.config.local.interval,
+                top_rows=app.config.local.top_processes,
+                height=height,
+            )
+            if app.config.local.enabled
+            else local_disabled_lines(app.hostname)
+        )
+        add_check_lines(lines, self.checks, compact=compact)
+        lines[1:1] = summary
+        lines[0:0] = errors
+        if self.filter_text:
+            lines = [
+                lines[0],
+                *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
+            ]
+        self.host_view.set_lines(lines)
+        if table is not None and table.filter_text != self.filter_text:
+            table.filter_text = self.filter_text
+            table.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()

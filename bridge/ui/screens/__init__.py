@@ -1,0 +1,1 @@
+"""Screens over the panes: modals (help, details, prompts) and the report views."""

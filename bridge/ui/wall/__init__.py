@@ -1,0 +1,1 @@
+"""`bridge wall`: the read-only bridge screen, and what it reads from the store."""

@@ -1,0 +1,1 @@
+"""Widgets the panes and screens are built from: lines, tables, the header, the footer."""
