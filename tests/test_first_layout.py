@@ -16,7 +16,7 @@ from textual import events
 from textual.geometry import Size
 from textual.screen import Screen
 
-from bridge.config import Config
+from bridge.config.file import Config
 from bridge.ui.app import BridgeApp, create_app
 from bridge.ui.breakpoints import breakpoint_class
 
