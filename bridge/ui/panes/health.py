@@ -13,6 +13,7 @@ from bridge.core.text import safe_text
 from bridge.ui.panes.base import Pane
 from bridge.ui.panes.checks_view import add_check_lines
 from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
+from bridge.ui.widgets.cuts import LAYERS, CutMarks
 from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -46,7 +47,13 @@ class HealthPane(Pane):
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
+    DEFAULT_CSS = f"""
+    HealthPane {{ layers: {LAYERS}; }}
+    """
+
     def compose(self) -> ComposeResult:
+        # The host's figures tick every second at the ends of their lines.
+        yield CutMarks(id="health-cuts")
         yield LinesView(id="health-view")
         # The network half, only where devices are configured: a hidden table still
         # cost its styling at every style pass of the first screen.
