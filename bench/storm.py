@@ -1,6 +1,6 @@
 """Event storm: keypress-to-screen latency of the console while events pour in.
 
-    python bench/storm.py [--seconds S] [--rate R] [--batch B] [--history H] [--keep DIR]
+    python bench/storm.py [--seconds S] [--rate R] [--batch B] [--history H] [--keep DIR] [--intake]
 
 1. History: H events (100000) go into a fresh store through the Store interface
    (raised, acknowledged, and all but 2 % resolved), in a temporary folder.
@@ -26,6 +26,14 @@
 5. Lost: distinct keys sent vs `count_events(include_resolved=True)` for the
    storm's source, and events sent vs the sum of their counts.
 
+With `--intake`, the storm comes through the HTTP intake instead: the config
+also enables `[intake]` on a free loopback port with one token, so the console
+(the lease holder) serves it, and the inserter POSTs each batch of B events to
+`/api/v1/events` (an aiohttp client, up to 32 requests in flight, paced as
+above; `--batch 1` for single-event requests). Each key keeps one severity, so
+the rules' flap detection holds nothing back, and only events in a 200 answer
+count as sent; refusals are reported.
+
 Exits 0 whether or not the targets are met (this is a report), 1 if the console
 failed to start or draw, or died, or if storm events were lost.
 """
@@ -39,6 +47,7 @@ import json
 import os
 import random
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -70,6 +79,8 @@ POLL_RSS = 0.1
 FIRST_SCREEN_TIMEOUT = 60.0
 BASELINE_PROBES = 6
 MB = 1024 * 1024
+INTAKE_TOKEN = "storm-bench-token-0123456789"
+INTAKE_FLIGHT = 32
 
 TARGET_P95_MS = 150.0
 TARGET_FIRST_S = 2.0
@@ -139,6 +150,90 @@ async def insert(
         "max_lag": lag,
         "upsert_p50_ms": upsert_ms[len(upsert_ms) // 2] if upsert_ms else 0.0,
         "upsert_max_ms": upsert_ms[-1] if upsert_ms else 0.0,
+    }
+
+
+async def insert_via_intake(
+    url: str, rate: float, seconds: float, batch: int, seed: int
+) -> dict[str, float]:
+    """As `insert`, through the console's HTTP intake: wait for it to answer, then
+    for "go" on stdin, then POST batches at `rate` for `seconds`."""
+    import aiohttp
+
+    rng = random.Random(seed)
+    headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                async with session.get(f"{url}/healthz") as answer:
+                    if answer.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the console's intake did not answer within 60 s")
+            await asyncio.sleep(0.2)
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        interval = batch / rate
+        sent = keys = refused = 0
+        lag = 0.0
+        post_ms: list[float] = []
+        flight = asyncio.Semaphore(INTAKE_FLIGHT)
+        tasks: list[asyncio.Task[None]] = []
+
+        async def post(body: list[dict[str, str]]) -> None:
+            nonlocal sent, refused
+            try:
+                t = time.perf_counter()
+                async with session.post(f"{url}/api/v1/events", json=body, headers=headers) as r:
+                    await r.read()
+                    ok = r.status == 200
+                post_ms.append((time.perf_counter() - t) * 1000)
+            except aiohttp.ClientError:
+                ok = False
+            finally:
+                flight.release()
+            if ok:
+                sent += len(body)
+            else:
+                refused += len(body)
+
+        start = time.time()
+        i = 0
+        while (due := start + i * interval) < start + seconds:
+            now = time.time()
+            if due > now:
+                await asyncio.sleep(due - now)
+            else:
+                lag = max(lag, now - due)
+            body = []
+            for _ in range(batch):
+                if keys and rng.random() < REPEAT_P:
+                    n = rng.randrange(keys)
+                else:
+                    n = keys
+                    keys += 1
+                sev = RAISING[n % len(RAISING)]  # one severity per key: nothing flaps
+                body.append({"source": STORM_SOURCE, "resource": f"node{n // 20:05d}",
+                             "check": f"check{n % 20:02d}", "severity": sev.label,
+                             "summary": f"storm event {n} ({sev.label})"})  # fmt: skip
+            await flight.acquire()
+            tasks.append(asyncio.create_task(post(body)))
+            i += 1
+        await asyncio.gather(*tasks)
+        elapsed = time.time() - start
+    post_ms.sort()
+    return {
+        "sent": sent,
+        "keys": keys,
+        "batches": i,
+        "elapsed": elapsed,
+        "max_lag": lag,
+        "refused": refused,
+        "upsert_p50_ms": post_ms[len(post_ms) // 2] if post_ms else 0.0,
+        "upsert_max_ms": post_ms[-1] if post_ms else 0.0,
     }
 
 
@@ -321,7 +416,16 @@ def run(args: argparse.Namespace, work: Path) -> int:
     config.parent.mkdir(parents=True)
     (home / "data").mkdir()
     db = work / "store.db"
-    config.write_text(f"[store]\npath = {json.dumps(str(db))}\n\n[local]\ninterval = 2\n")
+    text = f"[store]\npath = {json.dumps(str(db))}\n\n[local]\ninterval = 2\n"
+    intake_url = ""
+    if args.intake:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        intake_url = f"http://127.0.0.1:{port}"
+        text += (f"\n[intake]\nenabled = true\nport = {port}\nmax_body = 10000000\n\n"
+                 f'[[intake.tokens]]\nname = "storm"\ntoken = "{INTAKE_TOKEN}"\n')  # fmt: skip
+    config.write_text(text)
     if not BRIDGE.exists():
         raise BenchError(f"{BRIDGE} not found: run this with the project's venv python")
 
@@ -372,6 +476,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             [
                 sys.executable, __file__, "--insert-into", str(db), "--rate", str(args.rate),
                 "--seconds", str(args.seconds), "--batch", str(args.batch),
+                *(["--via-intake", intake_url] if intake_url else []),
             ],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -438,7 +543,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
         f"{result['elapsed']:.1f} s = {achieved:,.0f} events/s (asked {args.rate:,.0f}); "
         f"upsert p50 {result['upsert_p50_ms']:.1f} ms, max {result['upsert_max_ms']:.0f} ms; "
         f"worst pacing lag {result['max_lag'] * 1000:.0f} ms"
-    )
+        + (f"; through the intake (p50/max are per request), {int(result['refused'])} refused"
+           if args.intake else "")
+    )  # fmt: skip
     print(f"keypress-to-screen (h), idle with history: {baseline.summary()}")
     print(f"keypress-to-screen (h), during the storm: {storm.summary()}")
     print(
@@ -466,10 +573,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=0.5, help="seconds between probes (0.5)")
     parser.add_argument("--timeout", type=float, default=2.0, help="a probe's miss time (2)")
     parser.add_argument("--keep", type=Path, help="save the first and last screens here")
+    parser.add_argument("--intake", action="store_true", help="the storm through the HTTP intake")
     parser.add_argument("--insert-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--via-intake", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rate <= 0 or args.batch < 1 or args.history < 0:
         parser.error("--seconds, --rate and --batch must be positive, --history >= 0")
+    if args.insert_into is not None and args.via_intake:
+        result = asyncio.run(
+            insert_via_intake(args.via_intake, args.rate, args.seconds, args.batch, seed=11)
+        )
+        print(json.dumps(result), flush=True)
+        return 0
     if args.insert_into is not None:
         result = asyncio.run(insert(args.insert_into, args.rate, args.seconds, args.batch, seed=11))
         print(json.dumps(result), flush=True)
@@ -479,7 +594,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{COLS}x{ROWS} tmux pane (TERM={TERM}); storm {args.rate:,.0f} events/s in batches of "
-        f"{args.batch} for {args.seconds:g} s; {psutil.cpu_count()} cores; "
+        f"{args.batch} for {args.seconds:g} s{' through the HTTP intake' if args.intake else ''}; "
+        f"{psutil.cpu_count()} cores; "
         f"Python {sys.version.split()[0]}",
         flush=True,
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pg_server import PgServer, start_pg_server
 
 from bridge.store import Store, open_store
 
@@ -248,3 +249,25 @@ def screen_text(app: App[Any]) -> str:
         if widget.display and widget.size.area
         for y in range(widget.size.height)
     )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the session (tests/pg_server.py)."""
+    server = start_pg_server()
+    if isinstance(server, str):
+        pytest.skip(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped afterwards."""
+    name = pg_server.database()
+    try:
+        yield pg_server.url(name)
+    finally:
+        pg_server.drop(name)

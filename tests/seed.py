@@ -81,7 +81,7 @@ JOBS = [
 ]
 
 
-async def seed_store(path: Path) -> None:
+async def seed_store(path: Path | str) -> None:
     store = await open_store(path)
     try:
         for i in range(30):  # five minutes of history for the sparklines

@@ -10,7 +10,7 @@ import pytest
 from bridge.config.schedule import JobConfig
 from bridge.core.models import JobStatusRecord, ScheduleAction
 from bridge.schedule.reschedule import TimeError, parse_new_time, target_occurrence
-from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip
+from bridge.schedule.timeline import DayTimes, Slot, day_bounds, timeline_strip
 
 NOW = datetime(2026, 3, 2, 11, 6, tzinfo=UTC).timestamp()
 H = 3600.0
@@ -78,10 +78,11 @@ def test_timeline_strip_marks_occurrences_trouble_and_now() -> None:
     job = JobConfig(name="j", schedule="0 */6 * * *")
     times = DayTimes().times(job, start, end)
     assert [datetime.fromtimestamp(t, UTC).hour for t in times] == [0, 6, 12, 18]
-    pairs = [(t, t == times[1]) for t in times]
+    pairs = [(t, Slot.LATE if t == times[1] else Slot.OK if t < NOW else Slot.PENDING)
+             for t in times]  # fmt: skip
     scale, marks, now_col = timeline_strip(pairs, NOW, start, end, 48, UTC)
     assert len(scale) == len(marks) == 48
-    assert marks[0] == "│" and marks[12] == "!" and marks[24] == "│" and marks[36] == "│"
+    assert marks[0] == "─" and marks[12] == "!" and marks[24] == "╌" and marks[36] == "╌"
     assert marks.count("·") == 44
     assert now_col == 22 and scale[now_col] == "▼" and scale.startswith("00 ")
 
@@ -97,8 +98,8 @@ def test_the_timeline_of_a_daylight_saving_day_keeps_its_hours_in_line() -> None
     assert end - start == 23 * 3600
     job = JobConfig(name="j", schedule="0 6 * * *", timezone="Europe/London")
     (six,) = DayTimes().times(job, start, end)
-    scale, marks, _ = timeline_strip([(six, False)], now, start, end, 46, london)  # 2 cols/hour
-    assert marks.index("│") == 10  # five hours after midnight, not six
+    scale, marks, _ = timeline_strip([(six, Slot.OK)], now, start, end, 46, london)  # 2 cols/hour
+    assert marks.index("─") == 10  # five hours after midnight, not six
     assert (scale[10:12], scale[22:24], scale[34:36]) == ("06", "12", "18")
 
 

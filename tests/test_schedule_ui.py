@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import settled, wait_until
@@ -138,7 +139,8 @@ async def test_list_exceptions_first_and_timeline(db: Path) -> None:
         assert rows["cleanup"][3] == "succeeded" and rows["cleanup"][2] == "ok 6m00s"
         assert rows["report"][1] == "12:00"
         strip = "\n".join("".join(t for t, _ in line) for line in pane(app).timeline.lines)
-        assert "▼" in strip and "!" in strip and "│" in strip
+        # cleanup done, backup late and etl blocked, report to come
+        assert "▼" in strip and "─" in strip and "!" in strip and "╌" in strip
         assert "OPEN net-work" in strip  # the open maintenance window
         assert "need attention" in str(pane(app).border_title)
 
@@ -280,13 +282,13 @@ async def test_events_in_a_maintenance_window_are_muted_and_not_counted(db: Path
         assert "3 to ack" in str(events.border_title)
 
 
-async def test_short_pane_keeps_one_timeline_line_and_names_open_maintenance(db: Path) -> None:
+async def test_short_pane_keeps_the_hour_scale_and_names_open_maintenance(db: Path) -> None:
     app = make(db)
     async with app.run_test(size=(80, 24)) as pilot:
         table = pane(app).body
         await wait_until(settled(pilot, lambda: bool(table.rows)), WAIT, what="rows")
         lines = pane(app).timeline.lines
-        assert len(lines) == 1 and "▼" in "".join(t for t, _ in lines[0])
+        assert len(lines) == 2 and "▼" in "".join(t for t, _ in lines[0])
         assert "maint open: net-work" in str(pane(app).border_title)
 
 
@@ -383,3 +385,211 @@ async def test_next_column_details_and_engine_agree_after_reschedule_and_hold(db
             fields = dict(app.screen.fields)  # type: ignore[attr-defined]
             assert fields["next due"].startswith(shown), (name, fields["next due"])
             await pilot.press("escape")
+
+
+# Five jobs needing attention at T0 (archive and backup late, sync overrunning,
+# load failed, etl blocked), an every-minute job that ran fine, two quiet ones.
+ATTENTION_JOBS: list[dict[str, Any]] = [
+    {"name": "backup", "schedule": "0 10 * * *", "grace": 600},
+    {"name": "etl", "schedule": "0 11 * * *", "depends_on": ["backup"]},
+    {"name": "load", "schedule": "30 10 * * *"},
+    {"name": "sync", "schedule": "0 8 * * *", "max_runtime": 600},
+    {"name": "ping", "schedule": "* * * * *", "grace": 300},
+    {"name": "cleanup", "schedule": "0 9 * * *"},
+    {"name": "report", "schedule": "0 12 * * *"},
+    {"name": "archive", "schedule": "0 7 * * *", "grace": 600},
+]
+ATTENTION = {"archive", "backup", "etl", "load", "sync"}
+
+
+def attention_config(*, archive: bool) -> Config:
+    jobs = [j for j in ATTENTION_JOBS if archive or j["name"] != "archive"]
+    return Config.model_validate({"jobs": jobs})
+
+
+async def seed_attention(path: Path, cfg: Config) -> None:
+    """The real schedule loop judges the jobs from real run signals, ending at T0."""
+    store = await open_store(path)
+    try:
+        clock = FixedClock(T0 - 5 * H)
+        loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+        await loop.tick()
+        runs = [
+            ("sync", T0 - 3 * H - 6 * M - 40, None, True),  # 08:00, still running
+            ("cleanup", T0 - 2 * H - 6 * M - 40, T0 - 2 * H, True),
+            ("load", T0 - 36 * M - 40, T0 - 31 * M, False),  # 10:30, failed
+        ]
+        for k in range(10):  # ping's last ten minutes
+            at = T0 - 40 - (9 - k) * M + 1
+            runs.append(("ping", at, at + 5, True))
+        for name, start, end, ok in runs:
+            clock.set(start)
+            await loop.tick()
+            run = await store.job_start(name, "cron", start)
+            if end is not None:
+                clock.set(end)
+                await loop.tick()
+                await store.job_finish(name, "cron", end, ok=ok, run_id=run.run_id)
+        clock.set(T0)
+        await loop.tick()
+    finally:
+        await store.close()
+
+
+async def attention_app(tmp_path: Path, *, archive: bool) -> BridgeApp:
+    cfg = attention_config(archive=archive)
+    path = tmp_path / "bridge.db"
+    await seed_attention(path, cfg)
+    return create_app(
+        cfg, operator="alice", store_path=path, clock=FixedClock(T0), collect=False,
+        hostname=HOST, feed_interval=0.05,
+    )  # fmt: skip
+
+
+def in_view(p: SchedulePane) -> list[str]:
+    """The job rows drawn in the list at its height and scroll position."""
+    table = p.body
+    top = int(table.scroll_y)
+    return [r.key for r in table.rows[top : top + table.size.height - 1]]
+
+
+async def test_every_job_needing_attention_is_in_view_at_80x24(tmp_path: Path) -> None:
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(
+            settled(
+                pilot, lambda: len(p.records) == 7 and ATTENTION - {"archive"} <= set(in_view(p))
+            ),
+            WAIT,
+            what="the four jobs needing attention in view",
+        )
+        assert in_view(p)[:4] == ["load", "sync", "backup", "etl"]  # worst first
+        assert str(p.border_title) == "2 Schedule (4 need attention)"
+
+
+async def test_jobs_needing_attention_out_of_view_are_counted_as_not_shown(
+    tmp_path: Path,
+) -> None:
+    app = await attention_app(tmp_path, archive=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+
+        def shown() -> int:
+            return len(ATTENTION & set(in_view(p)))
+
+        await wait_until(settled(pilot, lambda: len(p.records) == 8), WAIT, what="statuses")
+        # The pane grows to half of what it shares with Events: four of the five fit.
+        assert shown() == 4
+        assert str(p.border_title) == "2 Schedule (5 need attention, 1 not shown)"
+        await pilot.press("2", "end")  # the list scrolls to its last job
+        await wait_until(
+            settled(pilot, lambda: int(p.body.scroll_y) > 0), WAIT, what="the list scrolled"
+        )
+        hidden = 5 - shown()
+        assert hidden > 1
+        assert str(p.border_title) == f"2 Schedule (5 need attention, {hidden} not shown)"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_timeline_keeps_its_hours_and_shows_each_slots_worst_state(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=size) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
+        scale, marks = ("".join(t for t, _ in line) for line in p.timeline.lines[:2])
+        assert len(scale) == len(marks) == p.timeline.size.width
+        labels = [f"{h:02d}" for h in range(0, 24, 3)]
+        assert scale.split() == [*labels[:4], "▼", *labels[4:]]  # 11:06: between 09 and 12
+        # The every-minute job draws a line of its outcomes, not a wall of one mark:
+        # done before now, to come after, and the failed, overrunning, late and
+        # blocked occurrences stand out in it.
+        now = scale.index("▼")
+        assert set(marks[:now]) >= {"─", "✖", "!"} and set(marks[now + 1 :]) == {"╌"}
+        assert "│" not in marks
+
+
+async def test_the_list_returns_to_its_top_when_the_operator_looks_elsewhere(
+    tmp_path: Path,
+) -> None:
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
+        await pilot.press("2", "end")  # the last quiet job: the list scrolls to it
+        await wait_until(settled(pilot, lambda: int(p.body.scroll_y) > 0), WAIT, what="scrolled")
+        assert "not shown" in str(p.border_title)
+        await pilot.press("1")  # back to Events
+        await wait_until(
+            settled(pilot, lambda: ATTENTION - {"archive"} <= set(in_view(p))),
+            WAIT,
+            what="the jobs needing attention back in view",
+        )
+        assert str(p.border_title) == "2 Schedule (4 need attention)"
+
+
+async def test_a_re_sort_does_not_scroll_the_list_nobody_is_using(tmp_path: Path) -> None:
+    app = await attention_app(tmp_path, archive=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 8), WAIT, what="statuses")
+        assert p.body.current_key == "load"  # the worst job first; Events has the focus
+        # load runs again and succeeds: it goes down among the quiet jobs.
+        store = await open_store(tmp_path / "bridge.db")
+        try:
+            cfg = attention_config(archive=True)
+            clock = FixedClock(T0 + 20)
+            loop = ScheduleLoop(store, cfg, clock, RuleEngine(cfg))
+            run = await store.job_start("load", "cron", T0 + 20)
+            await loop.tick()
+            clock.set(T0 + 30)
+            await store.job_finish("load", "cron", T0 + 30, ok=True, run_id=run.run_id)
+            await loop.tick()
+        finally:
+            await store.close()
+        await wait_until(
+            settled(pilot, lambda: p.records["load"].state == "succeeded"), WAIT, what="load ok"
+        )
+        await pilot.pause()
+        assert set(in_view(p)) >= ATTENTION - {"load"}
+        assert str(p.border_title) == "2 Schedule (4 need attention)"
+
+
+async def test_after_a_resize_to_80x24_the_pane_still_fits_what_needs_attention(
+    tmp_path: Path,
+) -> None:
+    app = await attention_app(tmp_path, archive=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 8), WAIT, what="statuses")
+        assert set(in_view(p)) >= ATTENTION
+        await pilot.resize_terminal(80, 24)
+        # Half of the 17 rows Events and Schedule share, rounded up: four of five in view.
+        await wait_until(
+            settled(pilot, lambda: p.outer_size.height == 9), WAIT, what="the pane's new height"
+        )
+        assert len(ATTENTION & set(in_view(p))) == 4
+        assert str(p.border_title) == "2 Schedule (5 need attention, 1 not shown)"
+        await pilot.resize_terminal(120, 40)
+        await wait_until(
+            settled(pilot, lambda: set(in_view(p)) >= ATTENTION), WAIT, what="all five again"
+        )
+        assert str(p.border_title) == "2 Schedule (5 need attention)"
+
+
+async def test_a_cursor_put_on_a_job_from_elsewhere_stays_through_a_redraw(
+    tmp_path: Path,
+) -> None:
+    # J puts the cursor on a job before the list has the focus: a redraw in
+    # between must not send it back to the top.
+    app = await attention_app(tmp_path, archive=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        p = pane(app)
+        await wait_until(settled(pilot, lambda: len(p.records) == 7), WAIT, what="statuses")
+        assert not p.body.has_focus
+        assert p.body.move_to("cleanup")
+        p.redraw()
+        await pilot.pause()
+        assert p.body.current_key == "cleanup"

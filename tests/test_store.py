@@ -126,6 +126,17 @@ async def test_upsert_dedups_on_source_resource_check(store: Store) -> None:
     assert await store.count_events() == 2
 
 
+async def test_event_ids_by_key_in_one_read(store: Store) -> None:
+    keys = [f"web{i}" for i in range(700)]  # more than one chunk of the IN list
+    await store.upsert_events([ev(Severity.MINOR, T0, resource=r) for r in keys], "tester")
+    wanted = [f"local|{r}|cpu" for r in keys] + ["local|nowhere|cpu", "local|web1|cpu"]
+    ids = await store.event_ids(wanted)
+    assert set(ids) == {f"local|{r}|cpu" for r in keys}
+    found = await store.find_event("local|web1|cpu")
+    assert found is not None and ids["local|web1|cpu"] == found.id
+    assert await store.event_ids([]) == {}
+
+
 async def test_burst_of_one_key_in_one_batch_is_one_row(store: Store) -> None:
     await store.upsert_events([ev(Severity.MINOR, T0 + i) for i in range(500)], "tester")
     (event,) = await store.list_events()

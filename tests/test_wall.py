@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from bridge.core.clock import FixedClock
 from bridge.core.models import EventInput, Severity
 from bridge.core.timefmt import show_time
 from bridge.runtime.lease import LEASE_NAME
-from bridge.store import open_store
-from bridge.store.readonly import open_readonly_store
+from bridge.store import ReadOnlyStoreError, open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.panes.events import EventsPane
 from bridge.ui.wall.app import CountTile, WallApp
@@ -49,7 +47,7 @@ async def fingerprint(path: Path) -> tuple[object, ...]:
 
 async def test_readonly_store_refuses_every_write(db: Path) -> None:
     before = await fingerprint(db)
-    store = await open_readonly_store(db)
+    store = await open_store(db, read_only=True)
     try:
         [event] = await store.list_events(limit=1)
         writes = [
@@ -63,7 +61,7 @@ async def test_readonly_store_refuses_every_write(db: Path) -> None:
             store.write_reading(Reading("local", "h", T0, {}, {}), {}),
         ]
         for write in writes:
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            with pytest.raises(ReadOnlyStoreError, match="read-only"):
                 await write
     finally:
         await store.close()
@@ -90,7 +88,7 @@ async def test_wall_keys_reach_nothing(db: Path) -> None:
 
 
 async def test_wall_data_from_the_store(db: Path) -> None:
-    store = await open_readonly_store(db)
+    store = await open_store(db, read_only=True)
     try:
         data = await read_wall(store, wall_config(), T0)
     finally:
@@ -232,7 +230,7 @@ async def test_wall_judges_staleness_like_the_device_table(db: Path) -> None:
     from bridge.ui.wall.data import device_tiles
 
     patient = wall_config().model_copy(update={"network": NetworkConfig(stale_after_intervals=100)})
-    store = await open_readonly_store(db)
+    store = await open_store(db, read_only=True)
     try:
         tiles = {t.name: t.status for t in await device_tiles(store, patient, T0)}
     finally:

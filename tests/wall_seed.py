@@ -28,7 +28,7 @@ def wall_config() -> Config:
     )
 
 
-async def seed_wall(path: Path, *, poller_alive: bool = True) -> None:
+async def seed_wall(path: Path | str, *, poller_alive: bool = True) -> None:
     await seed_store(path)
     store = await open_store(path)
     try:
@@ -63,7 +63,7 @@ async def seed_wall(path: Path, *, poller_alive: bool = True) -> None:
         await store.close()
 
 
-def make_wall(path: Path, clock: FixedClock | None = None) -> WallApp:
+def make_wall(path: Path | str, clock: FixedClock | None = None) -> WallApp:
     return WallApp(
         wall_config(),
         store_path=path,

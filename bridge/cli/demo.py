@@ -335,7 +335,7 @@ async def _collect_for(config_path: Path, seconds: float) -> None:
     from bridge.runtime.poller import Poller
 
     config, _ = load_config(str(config_path))
-    store = await open_store(config.store.resolved_path())
+    store = await open_store(config.store.resolved_url())
     poller = Poller(store, config, SystemClock())
     task = asyncio.create_task(poller.run())
     stop = asyncio.Event()

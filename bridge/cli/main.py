@@ -60,8 +60,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     local = config.local
     print(f"config:   {path if path else 'none found; built-in defaults'}")
     print(
-        f"store:    {config.store.resolved_path()} "
-        f"(samples kept {config.store.sample_retention_hours:g} h)"
+        f"store:    {_store_shown(config)} (samples kept {config.store.sample_retention_hours:g} h)"
     )
     if local.enabled:
         limits = ", ".join(
@@ -102,6 +101,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         where = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
         token = " (with a token)" if writeback.token is not None else ""
         print(f"silences: written back to Alertmanager at {where}{token}")
+    serve = config.wall.serving
+    scheme = "https" if serve.tls_cert else "http"
+    guard = "token set" if serve.token is not None else "no token"  # never the token itself
+    print(
+        f"wall:     `wall --serve` on {scheme}://{serve.address}:{serve.port}/ "
+        f"(at most {serve.max_browsers} browsers; {guard}; theme {serve.theme})"
+    )
     print(f"jobs:     {len(config.jobs)}")
     for j in config.jobs:
         extra = f", calendar {j.calendar}" if j.calendar else ""
@@ -145,7 +151,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from bridge.runtime.poller import Poller
 
     async def run() -> None:
-        store = await open_store(config.store.resolved_path())
+        store = await open_store(config.store.resolved_url())
         poller = Poller(store, config, SystemClock())
         task = asyncio.create_task(poller.run())
         loop = asyncio.get_running_loop()
@@ -161,7 +167,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
             await store.close()
         logging.getLogger("bridge").info("bridge collect: stopped")
 
-    store_path = config.store.resolved_path()
+    store_path = _store_shown(config)
     asyncio.run(run())
     return EXIT_OK
 
@@ -200,9 +206,29 @@ def cmd_wall(args: argparse.Namespace) -> int:
     config, path = _load(args)
     config = _display(args, config)
     from bridge.ui.theming import load_user_themes
+
+    if not args.serve and (args.address is not None or args.port is not None):
+        return fail("wall: --address and --port go with --serve")
+    if args.serve:
+        from bridge.ui.wall.web import serve_wall
+
+        return serve_wall(config, path, args, user_themes=load_user_themes(config, path))
     from bridge.ui.wall.app import run_wall
 
-    return run_wall(config, user_themes=load_user_themes(config, path))
+    snapshot = Path(args.snapshot) if args.snapshot else None
+    themes = load_user_themes(config, path)
+    if args.theme is not None:
+        from bridge.config.themes import check_theme_name
+        from bridge.ui.theming import theme_names
+
+        check_theme_name(args.theme, theme_names(themes), "wall --theme")
+    return run_wall(
+        config,
+        user_themes=themes,
+        theme=args.theme,
+        snapshot=snapshot,
+        allow_writable=args.allow_writable,
+    )
 
 
 # -- parser -------------------------------------------------------------------
@@ -248,6 +274,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     from bridge.cli.events import add_events_parser
     from bridge.cli.jobs import add_jobs_parser
     from bridge.cli.report import add_report_parsers
+    from bridge.cli.store import add_store_parser
 
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = global_options(_Parser)
@@ -266,6 +293,20 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     wall = add("wall", cmd_wall, "the read-only bridge screen for a wall display")
     _display_options(wall, argparse.SUPPRESS)
+    wall.add_argument(
+        "--allow-writable",
+        action="store_true",
+        help="run even if the store's credentials could write (a PostgreSQL role with "
+        "write grants); without it the wall refuses them",
+    )
+    wall.add_argument("--theme", metavar="NAME", help="this wall's theme (default: [ui] theme)")
+    wall.add_argument(
+        "--serve", action="store_true", help="serve the wall to browsers ([wall.serve] in config)"
+    )
+    wall.add_argument("--address", help="with --serve: listen here (default 127.0.0.1)")
+    wall.add_argument("--port", type=int, help="with --serve: listen on this port (default 8080)")
+    # Set by the wall server for each browser's wall process: where to write what it draws.
+    wall.add_argument("--snapshot", metavar="FILE", help=argparse.SUPPRESS)
     add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
@@ -288,6 +329,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     demo.add_argument("--die-after", type=float, default=60.0, help="seconds before fw-dmz dies")
     add_devices_parser(add)
+    add_store_parser(add)
     add("version", cmd_version, "print the version")
     return parser
 
@@ -336,3 +378,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def _store_shown(config: Config) -> str:
+    """The store as `check-config` shows it: never a password."""
+    from bridge.core.store_url import parse_store_url
+
+    return parse_store_url(config.store.resolved_url()).redacted

@@ -65,7 +65,7 @@ def with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
     (aiosqlite's thread would otherwise keep the command from exiting)."""
 
     async def run() -> T:
-        store = await open_store(config.store.resolved_path())
+        store = await open_store(config.store.resolved_url())
         try:
             return await work(store)
         finally:

@@ -38,7 +38,9 @@ from bridge.config.service import (
     WebhookConfig,
 )
 from bridge.config.ui import OperatorConfig, UiConfig
+from bridge.config.wall import WallConfig
 from bridge.core import paths
+from bridge.core.store_url import parse_store_url, sqlite_url
 from bridge.core.text import safe_text
 from bridge.core.timefmt import use_display_zone
 
@@ -57,11 +59,31 @@ __all__ = [
 
 
 class StoreConfig(Model):
+    # Where the store is: `url` (sqlite:///file or postgresql://...) or, for SQLite
+    # alone, `path`; neither is the default SQLite file.
+    url: str | None = None
     path: Path | None = None
     sample_retention_hours: float = Field(default=24, gt=0, le=24 * 365)
     history_days: float = Field(default=90, gt=0)
 
+    def _check(self) -> None:
+        if self.url is not None and self.path is not None:
+            raise ValueError("set url or path, not both (path is the same as url = sqlite://PATH)")
+        if self.url is not None:
+            parse_store_url(self.url)  # StoreURLError is a ValueError: one line, no password
+
+    def resolved_url(self) -> str:
+        """What `open_store` opens."""
+        return self.url if self.url is not None else sqlite_url(self.resolved_path())
+
     def resolved_path(self) -> Path:
+        """The SQLite file; for a server's URL the default file's place, which is
+        where this host keeps its console log."""
+        if self.url is not None:
+            parsed = parse_store_url(self.url).path
+            if parsed is not None:
+                return parsed
+            return paths.default_store_path()
         return (self.path or paths.default_store_path()).expanduser()
 
 
@@ -160,6 +182,7 @@ class Config(Model):
     traps: TrapsConfig = TrapsConfig()
     intake: IntakeConfig = IntakeConfig()
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    wall: WallConfig = WallConfig()
 
     def hours(self, name: str | None) -> OperationalHours:
         """The named calendar's hours; None means always open."""

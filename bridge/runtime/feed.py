@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from bridge.core.models import Change
-from bridge.store.base import Store
+from bridge.store.base import ChangeFeedStore
 
 __all__ = ["ChangeFeed"]
 
@@ -17,17 +17,20 @@ CHANGES_PAGE = 1000
 
 
 class ChangeFeed:
-    """Polls `PRAGMA data_version` (one cheap statement) and, only when it moved,
-    fetches the change rows after the last sequence number it saw."""
+    """Asks the store for the changes after the last sequence number it saw, every
+    `interval` and when poked; the store makes an idle check cheap (SQLite: one
+    `PRAGMA data_version`), so this knows no backend."""
 
     def __init__(
-        self, store: Store, on_changes: Callable[[list[Change]], None], interval: float = 0.25
+        self,
+        store: ChangeFeedStore,
+        on_changes: Callable[[list[Change]], None],
+        interval: float = 0.25,
     ) -> None:
         self.store = store
         self.interval = interval
         self.seq = 0
         self._on_changes = on_changes
-        self._version: int | None = None
         self._lock = asyncio.Lock()  # poll() may be poked while the loop is polling
         self._pokes: set[asyncio.Task[list[Change]]] = set()
         self._stopped = False
@@ -36,7 +39,6 @@ class ChangeFeed:
     async def start(self) -> None:
         """Deliver only what is committed from now on."""
         self.seq = await self.store.last_seq()
-        self._version = await self.store.data_version()
         self._started = True
 
     async def poll(self) -> list[Change]:
@@ -53,13 +55,9 @@ class ChangeFeed:
         task.add_done_callback(self._pokes.discard)
 
     async def _poll(self) -> list[Change]:
-        version = await self.store.data_version()
-        if version == self._version:
-            return []
-        self._version = version
         delivered: list[Change] = []
         while True:
-            batch = await self.store.changes_since(self.seq, CHANGES_PAGE)
+            batch = await self.store.wait_for_changes(self.seq, 0, limit=CHANGES_PAGE)
             if batch:
                 self.seq = batch[-1].seq
                 delivered.extend(batch)

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,8 +39,11 @@ from bridge.core.models import (
     Severity,
 )
 from bridge.rules.engine import Observation
+from bridge.runtime.group_commit import BatchFailed, GroupCommit
+from bridge.runtime.intake_stats import STATS_RESOURCE, STATS_SOURCE
 from bridge.runtime.runner import CollectorRunner
 from bridge.store.base import Store
+from collectors.base import Reading
 
 __all__ = ["HEALTH_NAME", "Intake", "IntakeStats", "run_intake"]
 
@@ -57,6 +61,10 @@ MAX_BATCH = 1000
 MAX_ALERTS = 10_000
 SEEN_ALERTS = 100_000  # (fingerprint, status, startsAt) remembered, to drop re-sends
 ALERTMANAGER = "alertmanager"
+OPENAPI_PATH = "/api/v1/openapi.json"
+# The OpenAPI description, shipped beside this module (docs/intake-openapi.json is
+# its copy for readers; a test keeps the two equal).
+OPENAPI_FILE = "intake_openapi.json"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 _EXIT = re.compile(r"[0-9]{1,3}")
 
@@ -162,10 +170,16 @@ class Intake:
         routes.add_route("*", "/api/v1/events", self._events)
         routes.add_route("*", "/api/v1/alertmanager", self._alertmanager)
         routes.add_route("*", "/healthz", self._healthz)
+        routes.add_route("*", OPENAPI_PATH, self._openapi)
         self._seen: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
         self._secrets = [t.token.get_secret_value() for t in self.settings.tokens]
         self._malformed = _Malformed(self.stats, self.redact)
         self._runner: web.AppRunner | None = None
+        self._openapi_body: bytes | None = None
+        # Concurrent POST /api/v1/events share transactions (see bridge.runtime.group_commit).
+        self.events_commit: GroupCommit[Observation, dict[str, int]] = GroupCommit(
+            self._commit_events
+        )
         self.address: tuple[str, int] | None = None
 
     # -- serving ----------------------------------------------------------------------
@@ -203,6 +217,7 @@ class Intake:
                 break
 
     async def close(self) -> None:
+        await self.events_commit.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -387,15 +402,46 @@ class Intake:
             except Refused as refused:
                 where = f"event {i}: " if isinstance(data, list) else ""
                 raise Refused(400, "bad-request", where + refused.message) from None
-        await self.runner.observe(observations)
-        ids = []
-        for obs in observations:
-            found = await self.store.find_event("|".join(obs.key))
-            ids.append(None if found is None else found.id)
+        try:
+            known = await self.events_commit.submit(observations)
+        except BatchFailed:
+            raise Refused(
+                503, "store", "the events could not be stored (nothing of them was); retry"
+            ) from None
         del token
+        return web.json_response({"ids": [known.get("|".join(obs.key)) for obs in observations]})
+
+    async def _commit_events(self, observations: list[Observation]) -> dict[str, int]:
+        """One transaction for every request queued since the last one began; then
+        the ids of all their events in one read (an event the rules held back, as
+        while flapping, may have none: its request answers null for it)."""
+        try:
+            await self.runner.observe(observations)
+        except Exception as exc:
+            log.warning("intake: %d events not stored: %s", len(observations),
+                        self.redact(str(exc)[:300]))  # fmt: skip
+            await self._resync_rules(observations)
+            raise
         if self.runner.on_write is not None:
             self.runner.on_write()
-        return web.json_response({"ids": ids})
+        try:
+            return await self.store.event_ids(["|".join(obs.key) for obs in observations])
+        except Exception as exc:  # stored all the same: the requests succeed, ids unknown
+            log.warning("intake: the ids of %d stored events not read: %s", len(observations),
+                        self.redact(str(exc)[:300]))  # fmt: skip
+            return {}
+
+    async def _resync_rules(self, observations: list[Observation]) -> None:
+        """The rules took these observations before the store refused them: set their
+        keys' rule state back to what the store holds, so that the same requests sent
+        again (as a 503 asks) are taken again; a clear, above all, would otherwise be
+        thought done and dropped."""
+        try:
+            keys = dict.fromkeys("|".join(obs.key) for obs in observations)
+            stored = [event for key in keys if (event := await self.store.find_event(key))]
+            self.runner.rules.restore(stored)
+        except Exception as exc:
+            log.warning("intake: rule state not read back: %s", self.redact(str(exc)[:300]))
 
     @staticmethod
     def _observation(item: Any, now: float) -> Observation:
@@ -479,7 +525,15 @@ class Intake:
             fresh.append(obs)
             seen_now.append(seen)
         if fresh:
-            await self.runner.observe(fresh)
+            try:
+                await self.runner.observe(fresh)
+            except Exception as exc:
+                log.warning("intake: %d alerts not stored: %s", len(fresh),
+                            self.redact(str(exc)[:300]))  # fmt: skip
+                await self._resync_rules(fresh)  # Alertmanager sends it again on a 5xx
+                raise Refused(
+                    503, "store", "the alerts could not be stored (nothing of them was); retry"
+                ) from None
             if self.runner.on_write is not None:
                 self.runner.on_write()
         for seen in seen_now:  # only once stored: a failed write is taken again on re-send
@@ -549,6 +603,16 @@ class Intake:
         )
         return (fingerprint or json.dumps(labels, sort_keys=True), status, starts), obs
 
+    # -- the description of all this -------------------------------------------------
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        """No token: the document holds nothing secret, and a client reads it first."""
+        self._methods(request, "GET", "HEAD")
+        if self._openapi_body is None:
+            from importlib.resources import files
+
+            self._openapi_body = files("bridge.runtime").joinpath(OPENAPI_FILE).read_bytes()
+        return web.Response(body=self._openapi_body, content_type="application/json")
+
     # -- health -----------------------------------------------------------------------
     async def _healthz(self, request: web.Request) -> web.StreamResponse:
         self._methods(request, "GET", "HEAD")
@@ -564,14 +628,31 @@ class Intake:
         body = {"lease": lease, "store": store_ok, "last_cycle": last_cycle}
         return web.json_response(body, status=200 if lease and store_ok else 503)
 
+    def where(self) -> str:
+        """The URL base it listens on (no token in it)."""
+        scheme = "https" if self.settings.tls_cert is not None else "http"
+        return f"{scheme}://{self.address[0]}:{self.address[1]}" if self.address else "?"
+
+    def stats_reading(self, now: float, rate: float) -> Reading:
+        """The counters as the snapshot `intake/http` (bridge.runtime.intake_stats draws it)."""
+        commit = self.events_commit
+        detail = {
+            "address": self.where(),
+            "requests": self.stats.requests + self.stats.errors["malformed"],
+            "rate": round(rate, 2),
+            "errors": dict(self.stats.errors),
+            "tokens": dict(self.stats.last_by_token),  # names only, never a token
+            "event_commits": commit.commits,
+            "event_requests": commit.requests,
+        }
+        return Reading(STATS_SOURCE, STATS_RESOURCE, now, detail=detail)
+
     def health(self, health: CollectorHealth, now: float) -> CollectorHealth:
         """This intake's counts as a collector's health record, which every console
         reads (the lease holder may be another process). The record has no field for
         the address and the refusals by kind, so its text carries them."""
-        scheme = "https" if self.settings.tls_cert is not None else "http"
-        where = f"{self.address[0]}:{self.address[1]}" if self.address else "?"
         summary = self.stats.summary()
-        text = f"{scheme}://{where}" + (f"; {summary}" if summary else "")
+        text = self.where() + (f"; {summary}" if summary else "")
         return replace(
             health,
             last_run=now,
@@ -591,9 +672,11 @@ async def run_intake(
     *,
     holds_lease: Callable[[], bool] = lambda: True,
     ready: Callable[[Intake], None] | None = None,
+    every: float = HEALTH_EVERY_S,
 ) -> None:
     """Serve until cancelled, retrying the bind (a previous holder may still hold the
-    port for a moment); `ready` is called with the intake once it listens."""
+    port for a moment); `ready` is called with the intake once it listens. Every
+    `every` seconds, when something changed, the counters go to the store."""
     intake = Intake(config, store, runner, clock, holds_lease=holds_lease)
     health = CollectorHealth(HEALTH_NAME, interval=HEALTH_EVERY_S)
     settings = config.intake
@@ -619,16 +702,25 @@ async def run_intake(
     try:
         health = intake.health(health, clock.now())
         await store.record_health(health)
+        await store.write_reading(intake.stats_reading(clock.now(), 0.0), {})
         if ready is not None:
             ready(intake)
-        seen = -1
+        seen, rate = 0, 0.0
+        since = time.monotonic()
         while True:
-            await asyncio.sleep(HEALTH_EVERY_S)
+            await asyncio.sleep(every)
             count = intake.stats.requests + intake.stats.errors["malformed"]
-            if count != seen:  # one write per period, only when busy
-                seen = count
+            if count == seen and rate == 0.0:
+                continue  # one write per period, only when busy or just quiet again
+            now_mono = time.monotonic()
+            rate = (count - seen) / max(1e-3, now_mono - since)
+            seen, since = count, now_mono
+            try:
                 health = intake.health(health, clock.now())
                 await store.record_health(health)
+                await store.write_reading(intake.stats_reading(clock.now(), rate), {})
+            except Exception as exc:  # counters are not worth stopping the intake for
+                log.warning("intake: counters not recorded: %s", exc)
     finally:
         with contextlib.suppress(Exception):
             await intake.close()

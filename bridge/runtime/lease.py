@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bridge.core.clock import Clock
-from bridge.store.base import Store
+from bridge.store.base import LeaseStore
 
 __all__ = ["LEASE_NAME", "LeaseKeeper", "poller_alive"]
 
@@ -20,7 +20,7 @@ LEASE_NAME = "collector"
 DEFAULT_TTL = 6.0  # a killed holder's lease lapses after this; others retry every ttl/3
 
 
-async def poller_alive(store: Store, now: float) -> bool:
+async def poller_alive(store: LeaseStore, now: float) -> bool:
     """Whether some process holds an unexpired collector lease: heartbeats are not in
     the change feed, so readers (the console, the wall) ask this to see a dead poller."""
     lease = await store.lease(LEASE_NAME)
@@ -36,7 +36,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         clock: Clock,
         on_acquire: Callable[[], Awaitable[None]],
         on_lose: Callable[[], Awaitable[None]],

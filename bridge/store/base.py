@@ -1,8 +1,12 @@
 """The narrow interface every part of bridge uses to reach its data.
 
-SQLite is the first backend; a second (one server for many hosts and bridges)
-must be possible without touching the UI or the collectors, so nothing outside
-`bridge.store` sees SQL.
+SQLite is the embedded backend; a second (one server for many hosts and
+bridges) must be possible without touching the UI or the collectors, so nothing
+outside `bridge.store` sees SQL. The interface is split by role, so a part of
+bridge can say which data it needs (the wall reads events and readings, a job
+signal needs the schedule) and a backend can be read in parts; `Store` is all
+of them. The contract every backend keeps is in docs/architecture.md
+("The store's contract") and is tested by tests/store_contract/.
 """
 
 from __future__ import annotations
@@ -29,26 +33,81 @@ from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.query import EventQuery
 from collectors.base import Reading
 
-__all__ = ["Store", "StoreError"]
+__all__ = [
+    "WRITE_METHODS",
+    "ChangeFeedStore",
+    "EventStore",
+    "LeaseStore",
+    "ReadOnlyStoreError",
+    "ReadingStore",
+    "ScheduleStore",
+    "ServiceStore",
+    "Store",
+    "StoreError",
+]
 
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message is for the operator."""
 
 
-class Store(Protocol):
-    async def close(self) -> None: ...
+class ReadOnlyStoreError(StoreError):
+    """A write asked of a store opened read-only (the wall's): nothing was changed."""
 
-    # -- change feed ---------------------------------------------------------
-    async def data_version(self) -> int:
-        """A number that changes whenever another connection commits: cheap to poll."""
+
+# Every protocol method that changes the store: a read-only store raises
+# ReadOnlyStoreError from each (tests/store_contract/ checks every one, and that
+# every other protocol method is a read).
+WRITE_METHODS = frozenset(
+    {
+        "write_reading", "prune", "record_health",
+        "upsert_events", "act", "record", "unshelve_expired",
+        "job_start", "job_finish", "change_schedule", "write_job_statuses",
+        "set_maintenance_windows", "open_window_for", "close_expired_windows",
+        "try_lease", "release_lease",
+        "outbox_enqueue", "outbox_claim", "outbox_settle", "outbox_recover",
+    }
+)  # fmt: skip
+
+
+class ChangeFeedStore(Protocol):
+    """The change sequence: how every process learns of every commit.
+
+    Each write transaction appends its change rows (`Change`: seq, at, kind, ref)
+    in the same transaction; `seq` increases in commit order, so a reader that
+    has seen everything up to `seq` never misses a later commit by asking for
+    what comes after it.
+    """
+
+    async def last_seq(self) -> int:
+        """The newest committed change's seq (0 for none): where a new reader starts."""
         ...
 
-    async def last_seq(self) -> int: ...
+    async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
+        """Committed changes after `seq`, oldest first, at most `limit`."""
+        ...
 
-    async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]: ...
+    async def wait_for_changes(
+        # A timeout of 0 (check once, cheaply) is what asyncio.timeout cannot say.
+        self,
+        after_seq: int,
+        timeout: float,  # noqa: ASYNC109
+        *,
+        limit: int = 1000,
+    ) -> list[Change]:
+        """Changes after `after_seq` (at most `limit`, oldest first) once there are any,
+        or [] when `timeout` seconds pass without one.
 
-    # -- readings ------------------------------------------------------------
+        `timeout` 0 checks once and must be cheap when nothing changed (the console
+        asks several times a second): SQLite asks `PRAGMA data_version`, a server
+        backend its last notification. Commits of this store's own connections count.
+        """
+        ...
+
+
+class ReadingStore(Protocol):
+    """Readings (latest snapshot, metric samples) and the collectors' own health."""
+
     async def write_reading(self, reading: Reading, levels: dict[str, str]) -> None: ...
 
     async def snapshots(self, source: str | None = None) -> list[Snapshot]: ...
@@ -63,12 +122,14 @@ class Store(Protocol):
 
     async def prune(self, now: float, sample_retention_s: float = 86400.0) -> int: ...
 
-    # -- collector self-health -----------------------------------------------
     async def record_health(self, health: CollectorHealth) -> None: ...
 
     async def collector_health(self) -> list[CollectorHealth]: ...
 
-    # -- events ----------------------------------------------------------------
+
+class EventStore(Protocol):
+    """Events, their journal and the operators' actions on them."""
+
     async def upsert_events(self, events: Sequence[EventInput], actor: str) -> None: ...
 
     async def list_events(
@@ -94,6 +155,11 @@ class Store(Protocol):
 
     async def find_event(self, key: str) -> Event | None:
         """By dedup key (source|resource|check)."""
+        ...
+
+    async def event_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """The ids of the events with these dedup keys (absent keys left out), in one
+        read: the intake answers a whole group commit's requests with their ids."""
         ...
 
     async def evidence(self, event_id: int) -> dict[str, Any] | None: ...
@@ -127,7 +193,10 @@ class Store(Protocol):
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int: ...
 
-    # -- job signals and the schedule ---------------------------------------------
+
+class ScheduleStore(Protocol):
+    """Job runs, operators' schedule changes, the engine's statuses, maintenance windows."""
+
     async def job_start(
         self, job: str, actor: str, now: float, *, run_id: str | None = None
     ) -> JobRun:
@@ -193,7 +262,7 @@ class Store(Protocol):
         """Oldest first, so applying them in order leaves the latest in force."""
         ...
 
-    # -- the schedule engine's output (written by the lease holder) ---------------
+    # The schedule engine's output (written by the lease holder).
     async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:
         """Upsert the changed jobs' statuses in one transaction (change kind 'schedule')."""
         ...
@@ -224,7 +293,10 @@ class Store(Protocol):
 
     async def close_expired_windows(self, now: float) -> int: ...
 
-    # -- the collector lease ---------------------------------------------------
+
+class LeaseStore(Protocol):
+    """Named leases: at most one holder each, atomic across processes and hosts."""
+
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
         """Take or renew `name` for `holder`; False while someone else holds it."""
         ...
@@ -233,7 +305,10 @@ class Store(Protocol):
 
     async def lease(self, name: str) -> LeaseInfo | None: ...
 
-    # -- service levels, handover and the outbox (bridge/store/service.py) ----------
+
+class ServiceStore(Protocol):
+    """Service levels, handover and the notification outbox (bridge/store/service.py)."""
+
     async def journal_between(
         self,
         start: float,
@@ -273,3 +348,20 @@ class Store(Protocol):
     async def outbox_items(self, limit: int = 200) -> list[OutboxItem]: ...
 
     async def outbox_counts(self) -> dict[str, int]: ...
+
+
+class Store(
+    ChangeFeedStore, ReadingStore, EventStore, ScheduleStore, LeaseStore, ServiceStore, Protocol
+):
+    """All of the roles: what `open_store` returns."""
+
+    # Opened with read_only=True: every method in WRITE_METHODS raises ReadOnlyStoreError.
+    read_only: bool
+
+    async def close(self) -> None: ...
+
+    async def can_write(self) -> bool:
+        """Whether this connection's credentials could change the store, whatever mode
+        it was opened in: the wall refuses to run where they could (a SQLite file
+        opened read-only cannot be written through it; a server's role decides)."""
+        ...

@@ -2,8 +2,9 @@
 
 Two locks, each enough alone: SQLite opens the file with `mode=ro` (the OS-level
 open is read-only), and `PRAGMA query_only` makes the connection refuse any
-statement that would change the database. Every write method of the store then
-fails with an error instead of changing anything.
+statement that would change the database. Above both, the store itself refuses
+every write method with ReadOnlyStoreError before it reaches SQLite, as every
+backend's read-only store does.
 """
 
 from __future__ import annotations
@@ -65,4 +66,4 @@ async def open_readonly_store(path: Path) -> SqliteStore:
         if db is not None:
             await db.close()
         raise
-    return SqliteStore(path, db, watch)
+    return SqliteStore(path, db, watch, read_only=True)

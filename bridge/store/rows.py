@@ -23,8 +23,6 @@ from bridge.core.outbox import OutboxItem, OutboxStatus
 __all__ = [
     "CHANGE_COLUMNS",
     "EVENT_COLUMNS",
-    "MAX_MESSAGE",
-    "MAX_OUTPUT_TAIL",
     "RUN_COLUMNS",
     "event_from_row",
     "outbox_item_from_row",
@@ -41,8 +39,6 @@ EVENT_COLUMNS = (
 
 RUN_COLUMNS = "id, job, run_id, started_at, ended_at, status, exit_code, message, output_tail, actor, duration"
 CHANGE_COLUMNS = "id, job, occurrence, action, new_time, actor, reason, at"
-MAX_OUTPUT_TAIL = 64 * 1024
-MAX_MESSAGE = 2000
 
 
 def run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> JobRun:

@@ -35,6 +35,9 @@ class ServiceQueries:
     def _tx(self, at: float, kind: str, ref: str = "") -> AbstractAsyncContextManager[int]:
         raise NotImplementedError  # pragma: no cover - SqliteStore provides it
 
+    def _writable(self) -> None:
+        raise NotImplementedError  # pragma: no cover - SqliteStore provides it
+
     # -- the journal over a period ------------------------------------------------
     async def journal_between(
         self,
@@ -116,6 +119,7 @@ class ServiceQueries:
     async def outbox_enqueue(self, items: Sequence[OutboxNew], now: float) -> int:
         """Add notifications; one already queued for the same event, rule and target is
         ignored. Returns how many were new."""
+        self._writable()
         if not items:
             return 0
         async with self._tx(now, "outbox"):

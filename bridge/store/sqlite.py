@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
-import glob
 import json
 import os
 import socket
@@ -20,8 +18,6 @@ import aiosqlite
 
 from bridge.core.actions import (
     NOTE_REQUIRED,
-    SCHEDULE_SOURCE,
-    SCHEDULE_VERBS,
     Action,
     ActionError,
     ActionRefused,
@@ -35,7 +31,6 @@ from bridge.core.models import (
     CollectorHealth,
     Event,
     EventInput,
-    EventState,
     JobRun,
     JobRunStatus,
     JobSignalError,
@@ -45,17 +40,30 @@ from bridge.core.models import (
     MaintenanceWindow,
     ScheduleAction,
     ScheduleChange,
-    Severity,
     Snapshot,
 )
 from bridge.core.query import EventQuery
-from bridge.core.text import human_utc
-from bridge.store.base import StoreError
+from bridge.rules.lifecycle import (
+    MAX_MESSAGE,
+    MAX_OUTPUT_TAIL,
+    MUTABLE,
+    OPERATOR_WINDOW,
+    WindowMatcher,
+    action_note,
+    check_schedule_change,
+    fold_events,
+    moot_resolve_note,
+    moot_resolved,
+    operator_window,
+    operator_window_notes,
+    schedule_change_note,
+    schedule_keys,
+    window_journal,
+)
+from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
     EVENT_COLUMNS,
-    MAX_MESSAGE,
-    MAX_OUTPUT_TAIL,
     RUN_COLUMNS,
     event_from_row,
     run_from_row,
@@ -68,13 +76,8 @@ from collectors.base import Reading
 __all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]
 
 BUSY_TIMEOUT_MS = 5000
-OPERATOR_WINDOW = "operator"  # the source of a window an operator opened from an event
 CHANGE_RETENTION_S = 3600.0
-# What a raise or clear may change on an existing event.
-_MUTABLE = (
-    "state", "severity", "summary", "count", "last_seen", "value", "resolved_at", "opened_at",
-    "acked_by", "acked_at", "shelved_until", "suppressed_by", "operator_severity",
-)  # fmt: skip
+WAIT_POLL_S = 0.1  # how often a waiting wait_for_changes looks at PRAGMA data_version
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -102,17 +105,35 @@ class SqliteStore(ServiceQueries):
     connections — including this process's own writer.
     """
 
-    def __init__(self, path: Path, db: aiosqlite.Connection, watch: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        db: aiosqlite.Connection,
+        watch: aiosqlite.Connection,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self.path = path
+        self.read_only = read_only
         self._db = db
         self._watch = watch
         self._write_lock = asyncio.Lock()
         self._host = socket.gethostname()
+        # (data_version, seq): at that version nothing was committed after seq, so
+        # a reader at or past seq need not read the change rows until it moves.
+        self._quiet: tuple[int, int] | None = None
+
+    def _writable(self) -> None:
+        """Refuse a write on a read-only store before it reaches SQLite (whose own
+        `mode=ro` and `query_only` would refuse it too, in its own words)."""
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path}: this store is open read-only")
 
     # -- plumbing --------------------------------------------------------------
     @asynccontextmanager
     async def _tx(self, at: float, kind: str, ref: str = "") -> AsyncIterator[int]:
         """A write transaction that records one change; yields its change seq."""
+        self._writable()
         async with self._write_lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -127,21 +148,58 @@ class SqliteStore(ServiceQueries):
                 await _rollback(self._db)
                 raise
 
+    async def can_write(self) -> bool:
+        # Opened read-only, the file itself is opened `mode=ro`: nothing can write
+        # through this connection, whatever the file's permissions.
+        return not self.read_only
+
     async def close(self) -> None:
         await self._watch.close()
         await self._db.close()
 
     # -- change feed -------------------------------------------------------------
     async def data_version(self) -> int:
+        """SQLite's own: moves whenever another connection (this store's writer
+        included) commits. Only wait_for_changes needs it; callers use that."""
         # One round trip to the connection's thread (execute + fetch + close would
         # be three): this runs twice a second in every console.
         rows = list(await self._watch.execute_fetchall("PRAGMA data_version"))
         return int(rows[0][0])
 
     async def last_seq(self) -> int:
+        version = await self.data_version()  # before the read: a commit after it moves it
         async with self._watch.execute("SELECT COALESCE(MAX(seq), 0) FROM changes") as cur:
             row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        seq = int(row[0]) if row else 0
+        self._quiet = (version, seq)
+        return seq
+
+    async def wait_for_changes(
+        # A timeout of 0 (check once, cheaply) is what asyncio.timeout cannot say.
+        self,
+        after_seq: int,
+        timeout: float,  # noqa: ASYNC109
+        *,
+        limit: int = 1000,
+    ) -> list[Change]:
+        """Polls `PRAGMA data_version` (one cheap statement) every WAIT_POLL_S and
+        reads the change rows only when it moved, or for a reader behind the last
+        seq this store knows of."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            version = await self.data_version()
+            quiet = self._quiet
+            if quiet is None or quiet[0] != version or after_seq < quiet[1]:
+                batch = await self.changes_since(after_seq, limit)
+                if len(batch) < limit:
+                    # Everything committed by `version` is in the batch (or was before it).
+                    self._quiet = (version, batch[-1].seq if batch else after_seq)
+                if batch:
+                    return batch
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return []
+            await asyncio.sleep(min(WAIT_POLL_S, left))
 
     async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
         rows = await self._watch.execute_fetchall(
@@ -259,6 +317,7 @@ class SqliteStore(ServiceQueries):
     # -- events --------------------------------------------------------------------
     async def upsert_events(self, events: Sequence[EventInput], actor: str) -> None:
         """Apply raises and clears in one transaction, deduplicated on source+resource+check."""
+        self._writable()
         if not events:
             return
         async with self._tx(events[-1].at, "events") as seq:
@@ -270,80 +329,29 @@ class SqliteStore(ServiceQueries):
         for i in range(0, len(unique), 500):
             chunk = unique[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
-                f"SELECT dedup_key, {', '.join(_MUTABLE)} FROM events WHERE dedup_key IN ({marks})",
+            # One round trip to the store's thread (not execute, fetch, close): under
+            # load each trip waits its turn on the event loop.
+            rows = await self._db.execute_fetchall(
+                f"SELECT dedup_key, {', '.join(MUTABLE)} FROM events WHERE dedup_key IN ({marks})",
                 chunk,
-            ) as cur:
-                for key, *values in await cur.fetchall():
-                    found[key] = dict(zip(_MUTABLE, values, strict=True))
+            )
+            for key, *values in rows:
+                found[key] = dict(zip(MUTABLE, values, strict=True))
         return found
 
     async def _apply_events(self, events: Sequence[EventInput], actor: str, seq: int) -> None:
         existing = await self._existing(e.key for e in events)
         # Read inside the write transaction: the lease holder opens and closes windows.
         # A window past its end no longer counts, even if no lease holder is left to close it.
-        async with self._db.execute(
+        open_windows = await self._db.execute_fetchall(
             "SELECT name, hosts FROM maintenance_windows WHERE end IS NULL OR end > ?",
             (events[-1].at,),
-        ) as cur:
-            windows = [(name, json.loads(hosts)) for name, hosts in await cur.fetchall()]
-        maint: dict[str, str | None] = {}
-
-        def window_of(resource: str) -> str | None:
-            if not windows:
-                return None
-            if resource not in maint:
-                maint[resource] = next(
-                    (
-                        name
-                        for name, hosts in windows
-                        if any(fnmatch.fnmatchcase(resource, h) for h in hosts)
-                    ),
-                    None,
-                )
-            return maint[resource]
-
-        # Rows are folded in memory first, so a burst that repeats one key becomes
-        # one write with the right count rather than thousands of updates.
-        rows: dict[str, dict[str, Any]] = {}
-        created: set[str] = set()
-        evidence: dict[str, str] = {}
-        journal: list[tuple[str, float, str, str, str]] = []
-        for e in events:
-            row = rows.get(e.key)
-            if row is None and e.key in existing:
-                row = rows[e.key] = existing[e.key]
-            if row is None:
-                if e.severity is Severity.OK:
-                    continue  # a clear for something never raised
-                rows[e.key] = {
-                    "dedup_key": e.key, "source": e.source, "resource": e.resource,
-                    "check_name": e.check, "severity": int(e.severity),
-                    "state": EventState.OPEN.value, "summary": e.summary, "detail": e.detail,
-                    "count": 1, "first_seen": e.at, "last_seen": e.at, "value": e.value,
-                    "resolved_at": None, "opened_at": e.at, "acked_by": None, "acked_at": None, "shelved_until": None,
-                    "operator_severity": None, "evidence": json.dumps(e.evidence) if e.evidence else None,
-                    "suppressed_by": window_of(e.resource),
-                }  # fmt: skip
-                created.add(e.key)
-                journal.append((e.key, e.at, actor, "raise", e.summary))
-                continue
-            if e.severity is not Severity.OK:
-                row["suppressed_by"] = window_of(e.resource)
-            action = _transition(row, e)
-            if action is not None:
-                journal.append((e.key, e.at, actor, *action))
-                # A re-opened event shows what the host looked like when it was
-                # raised again, not at its first raise days ago; a re-grade keeps
-                # the evidence of the raise, which is what the details call it.
-                # Written apart from the other columns: _existing need not read
-                # every event's evidence.
-                if e.evidence and action[0] == "reopen" and e.key not in created:
-                    evidence[e.key] = json.dumps(e.evidence)
-        inserts = [{**row, "seq": seq} for key, row in rows.items() if key in created]
-        updates = [
-            {**row, "seq": seq, "key": key} for key, row in rows.items() if key not in created
-        ]
+        )
+        windows = [(name, json.loads(hosts)) for name, hosts in open_windows]
+        folded = fold_events(events, existing, WindowMatcher(windows), actor)
+        inserts = [{**row, "seq": seq} for row in folded.inserts]
+        updates = [{**row, "seq": seq, "key": key} for key, row in folded.updates.items()]
+        evidence, journal = folded.evidence, folded.journal
         if inserts:
             cols = list(inserts[0])
             await self._db.executemany(
@@ -351,7 +359,7 @@ class SqliteStore(ServiceQueries):
                 inserts,
             )
         if updates:
-            sets = ", ".join(f"{c} = :{c}" for c in _MUTABLE)
+            sets = ", ".join(f"{c} = :{c}" for c in MUTABLE)
             await self._db.executemany(
                 f"UPDATE events SET {sets}, seq = :seq WHERE dedup_key = :key", updates
             )
@@ -409,6 +417,18 @@ class SqliteStore(ServiceQueries):
             row = await cur.fetchone()
         return event_from_row(row) if row else None
 
+    async def event_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.execute_fetchall(
+                f"SELECT dedup_key, id FROM events WHERE dedup_key IN ({marks})", chunk
+            )
+            found.update((str(key), int(event_id)) for key, event_id in rows)
+        return found
+
     async def evidence(self, event_id: int) -> dict[str, Any] | None:
         async with self._db.execute("SELECT evidence FROM events WHERE id = ?", (event_id,)) as cur:
             row = await cur.fetchone()
@@ -442,6 +462,7 @@ class SqliteStore(ServiceQueries):
         never lose an update: the second sees the first's change and is refused
         with who did it.
         """
+        self._writable()
         note = check_note(note, required=action in NOTE_REQUIRED)
         if action is Action.ASSIGN:
             to = check_name(to or "")
@@ -476,18 +497,7 @@ class SqliteStore(ServiceQueries):
                     f"UPDATE events SET {sets + ', ' if sets else ''}seq = :seq WHERE id = :id",
                     {**updates, "seq": seq, "id": event_id},
                 )
-                detail = note
-                if action is Action.SHELVE and until is not None:
-                    detail = f"until {human_utc(until)}" + (f": {note}" if note else "")
-                elif action is Action.ESCALATE:
-                    detail = (
-                        f"{Severity(row['severity']).label} -> {Severity(updates['severity']).label}"
-                        + (f": {note}" if note else "")
-                    )
-                elif action is Action.DISOWN or (action is Action.OWN and row["owner"]):
-                    detail = f"from {row['owner']}" + (f": {note}" if note else "")
-                elif action is Action.ASSIGN:
-                    detail = f"to {to}" + (f": {note}" if note else "")
+                detail = action_note(action, row, updates, note, until=until, to=to)
                 await self._db.execute(
                     "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
                     (event_id, now, actor, action.value, detail),
@@ -507,6 +517,7 @@ class SqliteStore(ServiceQueries):
             )
 
     async def unshelve_expired(self, now: float, actor: str = "bridge") -> int:
+        self._writable()
         async with self._db.execute(
             "SELECT id FROM events WHERE state = 'shelved' AND shelved_until <= ?", (now,)
         ) as cur:
@@ -524,6 +535,7 @@ class SqliteStore(ServiceQueries):
         # start opens a store but records no job signals.
         import secrets
 
+        self._writable()
         given = run_id is not None
         run_id = run_id if run_id is not None else secrets.token_hex(6)
         async with self._tx(now, "jobs", job):
@@ -559,6 +571,7 @@ class SqliteStore(ServiceQueries):
         """End a run: `run_id`'s, else the job's latest running one, else a run of its own."""
         import secrets
 
+        self._writable()
         status = JobRunStatus.OK if ok else JobRunStatus.FAILED
         message = message.strip()[:MAX_MESSAGE]
         output_tail = output_tail[-MAX_OUTPUT_TAIL:]
@@ -645,21 +658,9 @@ class SqliteStore(ServiceQueries):
         resolves: Sequence[str] = (),
     ) -> ScheduleChange:
         """An operator's change to one occurrence, journalled with actor and reason."""
-        reason = reason.strip()
-        if not reason:
-            raise JobSignalError("a reason is required")
-        if len(reason) > MAX_MESSAGE:
-            raise JobSignalError(f"the reason is {len(reason)} characters; at most {MAX_MESSAGE}")
-        if action is ScheduleAction.RESCHEDULE:
-            if new_time is None:
-                raise JobSignalError("reschedule needs a new time")
-            if new_time <= now:
-                raise JobSignalError(f"the new time {human_utc(new_time)} is in the past")
-        elif new_time is not None:
-            raise JobSignalError(f"{action.value} takes no new time")
-        note = f"job {job} occurrence {human_utc(occurrence)}"
-        if new_time is not None:
-            note += f" -> {human_utc(new_time)}"
+        self._writable()
+        reason = check_schedule_change(action, reason, new_time, now)
+        note = schedule_change_note(job, occurrence, new_time, reason)
         async with self._tx(now, "jobs", job):
             cur = await self._db.execute(
                 "INSERT INTO schedule_changes(job, occurrence, action, new_time, actor, reason, at) "
@@ -669,7 +670,7 @@ class SqliteStore(ServiceQueries):
             change_id = cur.lastrowid
             await self._db.execute(
                 "INSERT INTO journal(event_id, at, actor, action, note) VALUES (NULL, ?, ?, ?, ?)",
-                (now, actor, f"job {action.value}", f"{note}: {reason}"),
+                (now, actor, f"job {action.value}", note),
             )
             if resolves:
                 await self._resolve_moot(job, action, resolves, actor, reason, now)
@@ -686,7 +687,7 @@ class SqliteStore(ServiceQueries):
         now: float,
     ) -> None:
         """Resolve the job's events a schedule change ends, inside its transaction."""
-        keys = [f"{SCHEDULE_SOURCE}|{job}|{check}" for check in checks]
+        keys = schedule_keys(job, checks)
         async with self._db.execute(
             f"SELECT id FROM events WHERE dedup_key IN ({','.join('?' * len(keys))}) "
             "AND state != 'resolved'",
@@ -699,16 +700,17 @@ class SqliteStore(ServiceQueries):
             "INSERT INTO changes(at, kind, ref) VALUES (?, 'events', '')", (now,)
         )
         seq = cur.lastrowid
-        verb = SCHEDULE_VERBS.get(action, action.value)
+        resolved = moot_resolved(now)
+        sets = ", ".join(f"{c} = :{c}" for c in resolved)
+        note = moot_resolve_note(action, reason)
         for event_id in ids:
             await self._db.execute(
-                "UPDATE events SET state = 'resolved', resolved_at = ?, last_seen = ?, "
-                "operator_severity = NULL, seq = ? WHERE id = ?",
-                (now, now, seq, event_id),
+                f"UPDATE events SET {sets}, seq = :seq WHERE id = :id",
+                {**resolved, "seq": seq, "id": event_id},
             )
             await self._db.execute(
                 "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
-                (event_id, now, actor, "resolve", f"{verb}: {reason}"),
+                (event_id, now, actor, "resolve", note),
             )
 
     async def schedule_changes(
@@ -723,6 +725,7 @@ class SqliteStore(ServiceQueries):
 
     # -- the schedule engine's output ----------------------------------------------
     async def write_job_statuses(self, records: Sequence[JobStatusRecord], now: float) -> None:
+        self._writable()
         if not records:
             return
         async with self._tx(now, "schedule") as seq:
@@ -776,13 +779,14 @@ class SqliteStore(ServiceQueries):
                     "AND state != 'resolved'",
                     (name,),
                 )
-            for name in sorted(closed | ({w.name for w in windows} - before)):
-                verb = "closed" if name in closed else "opened"
-                await self._db.execute(
-                    "INSERT INTO journal(event_id, at, actor, action, note) "
-                    "VALUES (NULL, ?, 'bridge', ?, ?)",
-                    (now, f"maintenance {verb}", name),
-                )
+            await self._db.executemany(
+                "INSERT INTO journal(event_id, at, actor, action, note) "
+                "VALUES (NULL, ?, 'bridge', ?, ?)",
+                [
+                    (now, action, name)
+                    for action, name in window_journal({w.name for w in windows} - before, closed)
+                ],
+            )
 
     async def open_window_for(
         self, event_ids: Sequence[int], actor: str, reason: str, now: float, end: float
@@ -791,6 +795,7 @@ class SqliteStore(ServiceQueries):
         events; their unresolved events are muted at once. Journalled on each event
         and for the bridge. Returns the hosts; ActionError (nothing changed) for an
         empty reason, an end not in the future or no such event."""
+        self._writable()
         reason = check_note(reason, required=True)
         if end <= now:
             raise ActionError("the window must end in the future")
@@ -805,34 +810,27 @@ class SqliteStore(ServiceQueries):
                     raise ActionError(f"no event {event_id}")
                 hosts.setdefault(row[0], []).append(event_id)
             for host, ids in hosts.items():
-                name = f"operator:{host}"  # a second window for a host replaces the first
+                name, globs = operator_window(host)  # a second window for a host replaces the first
                 await self._db.execute(
                     "INSERT OR REPLACE INTO maintenance_windows(name, hosts, start, end, source) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (name, json.dumps([glob.escape(host)]), now, end, OPERATOR_WINDOW),
+                    (name, json.dumps(globs), now, end, OPERATOR_WINDOW),
                 )
                 await self._db.execute(
                     "UPDATE events SET suppressed_by = ? WHERE resource = ? AND state != 'resolved'",
                     (name, host),
                 )
-                note = f"{host} until {human_utc(end)}: {reason}"
+                note, own = operator_window_notes(name, host, end, reason)
                 await self._db.executemany(
                     "INSERT INTO journal(event_id, at, actor, action, note) VALUES (?, ?, ?, ?, ?)",
                     [(i, now, actor, "maintenance", note) for i in ids]
-                    + [
-                        (
-                            None,
-                            now,
-                            actor,
-                            "maintenance opened",
-                            f"{name} until {human_utc(end)}: {reason}",
-                        )
-                    ],
+                    + [(None, now, actor, "maintenance opened", own)],
                 )
         return list(hosts)
 
     async def close_expired_windows(self, now: float) -> int:
         """End the operators' windows whose time is up; their events alert again."""
+        self._writable()
         async with self._db.execute(
             "SELECT name FROM maintenance_windows WHERE source = ? AND end <= ?",
             (OPERATOR_WINDOW, now),
@@ -864,6 +862,7 @@ class SqliteStore(ServiceQueries):
 
     # -- the collector lease -------------------------------------------------------
     async def try_lease(self, name: str, holder: str, ttl: float, now: float) -> bool:
+        self._writable()
         async with self._write_lock:
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -992,54 +991,6 @@ def _job_where(job: str | None, since: float | None) -> tuple[str, tuple[Any, ..
         clauses.append("at >= ?")
         args.append(since)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(args)
-
-
-def _transition(row: dict[str, Any], e: EventInput) -> tuple[str, str] | None:
-    """Apply one raise or clear to a known event row; return the journal action, if any.
-
-    An operator's decisions outlast the next observation: a severity an operator
-    set is a floor (the rules may raise past it, never lower it) until the event
-    resolves; owner and shelving are never touched by a raise.
-    """
-    state = row["state"]
-    if e.severity is Severity.OK:
-        if state == EventState.RESOLVED.value:
-            return None
-        row.update(
-            state=EventState.RESOLVED.value,
-            resolved_at=e.at,
-            last_seen=e.at,
-            operator_severity=None,
-        )
-        return ("resolve", e.summary)
-    action: tuple[str, str] | None = None
-    floor = row.get("operator_severity")
-    severity = int(e.severity)
-    if floor is not None and state != EventState.RESOLVED.value:
-        severity = max(severity, int(floor))
-    rose_after_ack = state == EventState.ACKNOWLEDGED.value and severity > row["severity"]
-    if state == EventState.RESOLVED.value or rose_after_ack:
-        row.update(
-            state=EventState.OPEN.value,
-            resolved_at=None,
-            opened_at=e.at,
-            acked_by=None,
-            acked_at=None,
-            shelved_until=None,
-        )
-        if state == EventState.RESOLVED.value:
-            row["operator_severity"] = None
-        action = ("reopen", e.summary)
-    elif severity != row["severity"]:
-        action = ("severity", f"{Severity(row['severity']).label} -> {Severity(severity).label}")
-    row.update(
-        severity=severity,
-        summary=e.summary,
-        count=row["count"] + 1,
-        last_seen=e.at,
-        value=e.value,
-    )
-    return action
 
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:

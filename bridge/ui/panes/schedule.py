@@ -1,23 +1,29 @@
 """The Schedule pane: today's timeline, the jobs (exceptions first), and the operator's keys.
 
+The pane asks for the rows its jobs needing attention take (as a minimum height,
+up to half of what it shares with the Events pane), so at 80x24 they are all in
+view; when they still are not, its title says how many are not shown.
+
 It draws what the lease holder's schedule engine stored (job statuses, open
 maintenance windows) and reads only the statuses written since the last read
-when the change feed says the schedule moved. Operator changes go to the store
-(`change_schedule`, journalled with actor and reason); the engine picks them up.
+when the change feed says the schedule moved. Operator changes go up to the
+app as a ChangeSchedule message; it stores them (journalled with actor and
+reason) and the engine picks them up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 
 from bridge.config.schedule import JobConfig
 from bridge.core.models import (
     Change,
     JobRun,
-    JobSignalError,
     JobStatusRecord,
     MaintenanceWindow,
     ScheduleAction,
@@ -26,7 +32,16 @@ from bridge.core.models import (
 from bridge.core.query import matches
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import display_tzinfo, same_day, show_time
-from bridge.schedule.timeline import DayTimes, day_bounds, timeline_strip
+from bridge.schedule.timeline import (
+    GLYPH,
+    DayTimes,
+    Slot,
+    day_bounds,
+    marks_line,
+    scale_line,
+)
+from bridge.ui.context import ConsoleContext
+from bridge.ui.messages import ChangeSchedule
 from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
@@ -39,6 +54,20 @@ from bridge.ui.widgets.rowtable import Column, Row, RowTable
 __all__ = ["SchedulePane"]
 
 TIMELINE_EVERY_S = 30.0  # the now-marker moves one column in ~15 minutes at 100 columns
+TIMELINE_LINES = 2  # the hour scale with the now-marker, and the marks under it
+# Rows around the job list: the border (2), the timeline and the table's header.
+CHROME_ROWS = 2 + TIMELINE_LINES + 1
+MIN_PANE_ROWS = 6  # what the narrow layout's stylesheet gives the pane
+# The marks' colours; the glyphs (bridge.schedule.timeline.GLYPH) carry the same in monochrome.
+SLOT_STYLE = {
+    Slot.NONE: "muted",
+    Slot.OK: "sev-ok",
+    Slot.PENDING: "muted",
+    Slot.UNKNOWN: "muted",
+    Slot.RUNNING: "sev-info",
+    Slot.LATE: "sev-minor",
+    Slot.FAILED: "sev-major",
+}
 STATE_STYLE = {
     "failed": "sev-major",
     "missed": "sev-major",
@@ -95,12 +124,15 @@ class SchedulePane(Pane):
         Column("owner", "OWNER", 10, drop=1),
     )
 
-    def __init__(self) -> None:
-        super().__init__(id="schedule-pane")
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(context, id="schedule-pane")
         self.records: dict[str, JobStatusRecord] = {}
         self.windows: list[MaintenanceWindow] = []
         self._seq = 0
         self._day_cache: DayTimes | None = None
+        self._attention = 0  # jobs needing attention, configured ones only
+        self._attention_listed = 0  # of those, rows in the list (the filter may drop some)
+        self._maint_line = False  # whether open maintenance has a timeline line of its own
 
     def compose(self) -> ComposeResult:
         strip = LinesView(id="schedule-timeline")
@@ -114,12 +146,14 @@ class SchedulePane(Pane):
 
     def on_mount(self) -> None:
         self.set_interval(TIMELINE_EVERY_S, self._draw_timeline)
+        # Scrolling the list moves attention rows in or out of view: the title follows.
+        self.watch(self.body, "scroll_y", self._show_title, init=False)
 
     @property
     def _day(self) -> DayTimes:
         """Today's occurrences per job, for the timeline and NEXT without an engine status."""
         if self._day_cache is None:
-            config = self.bridge.config
+            config = self.context.config
             self._day_cache = DayTimes({n: config.hours(n) for n in config.calendars})
         return self._day_cache
 
@@ -133,11 +167,11 @@ class SchedulePane(Pane):
 
     @property
     def jobs(self) -> list[JobConfig]:
-        return self.bridge.config.jobs
+        return self.context.config.jobs
 
     # -- data -------------------------------------------------------------------------
     async def load(self, changes: list[Change] | None = None) -> None:
-        store = self.bridge.store
+        store = self.context.store
         kinds = {c.kind for c in changes} if changes is not None else None
         dirty = False
         if kinds is None or "schedule" in kinds:
@@ -157,8 +191,9 @@ class SchedulePane(Pane):
         return record.state if record is not None else "—"
 
     def redraw(self) -> None:
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         rows: list[tuple[tuple[Any, ...], Row]] = []
+        self._attention = self._attention_listed = 0
         for job in self.jobs:
             record = self.records.get(job.name)
             data = record.data if record is not None else {}
@@ -179,64 +214,118 @@ class SchedulePane(Pane):
             flags = (data.get("envelope") or {}).get("flags") or []
             state_text = state + ("*" if flags else "")
             cells = (job.name, _when(nxt, now), last_text, state_text, job.owner or "")
+            exception = record is not None and record.exception
+            self._attention += exception
             if self.filter_text and not matches(cells, self.filter_text):
                 continue
+            self._attention_listed += exception
             style = STATE_STYLE.get(state, "")
-            exception = record is not None and record.exception
             key = (not exception, STATE_ORDER.get(state, 99), nxt or float("inf"), job.name)
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
-        self.body.set_rows([r for _, r in rows])
+        table = self.body
+        resting = table.cursor == 0 and not table.scroll_y
+        table.set_rows([r for _, r in rows])
+        if resting:  # a re-sort does not carry it off its top
+            self._rest_at_top()
         self._draw_timeline()
 
-    def _show_title(self, *, maint_open: bool) -> None:
-        """Exceptions in the title; in a short pane, open maintenance too (no room for its line)."""
-        troubled = sum(1 for r in self.records.values() if r.exception)
-        notes = [f"{troubled} need attention"] if troubled else []
-        if maint_open:
+    def _rest_at_top(self) -> None:
+        """Where nobody moves the cursor, the list rests at its top, where the jobs
+        needing attention are. Kept on its job through a re-sort, the cursor
+        scrolled them out of a short pane while the operator looked elsewhere.
+        A cursor put on a job from elsewhere (`show_job`) stays until focus
+        leaves the list; a prompt over the pane keeps the list's focus."""
+        table = self.body
+        if table.has_focus:
+            return
+        if table.cursor != 0:
+            table.cursor = 0
+        if table.scroll_y:
+            table.scroll_to(y=0, animate=False, immediate=True)
+
+    def on_descendant_blur(self) -> None:
+        self._rest_at_top()
+
+    def _fit_attention(self) -> None:
+        """Ask for the rows every job needing attention takes and one more (where
+        the cursor rests on a quiet job, the list scrolls by one to show it), and
+        at most half of the height this pane shares with its neighbour: the
+        Events pane keeps the other half. A minimum, not a height, so the wide
+        layout's share and a zoomed pane's whole screen still apply."""
+        need = CHROME_ROWS + self._attention_listed + 1
+        parent = self.parent
+        shared = parent.size.height if isinstance(parent, Widget) else 0
+        wanted = min(need, max(MIN_PANE_ROWS, (shared + 1) // 2)) if shared else MIN_PANE_ROWS
+        current = self.styles.min_height
+        if current is None or current.value != wanted:
+            self.styles.min_height = wanted
+
+    def _list_rows(self) -> int:
+        """Job rows the list shows at the pane's height (its header excluded)."""
+        timeline = max(TIMELINE_LINES, len(self.timeline.lines))  # with maintenance's line
+        return max(0, self.size.height - timeline - 1)  # `size` is within the border
+
+    def _show_title(self, *_: object) -> None:
+        """Exceptions in the title, with how many of them are not in view (scrolled
+        off or filtered out); in a short pane, open maintenance too (no room for its line)."""
+        notes = []
+        if self._attention:
+            top = int(self.body.scroll_y)
+            # Attention rows come first: rows 0 .. listed-1 of the list.
+            in_view = max(0, min(self._attention_listed, top + self._list_rows()) - top)
+            hidden = self._attention - in_view
+            notes.append(
+                f"{self._attention} need attention" + (f", {hidden} not shown" if hidden else "")
+            )
+        if self.windows and not self._maint_line:
             notes.append(f"maint open: {', '.join(w.name for w in self.windows)}")
         title = f"{self.number} {self.title}" + (f" ({'; '.join(notes)})" if notes else "")
         if title != self.border_title:
             self.border_title = plain(title)
 
     def _draw_timeline(self) -> None:
-        app = self.bridge
-        now = app.clock.now()
+        self._fit_attention()  # here too: the timer's redraw follows a resize of the screen
+        now = self.context.clock.now()
         start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
-        occurrences: list[tuple[float, bool]] = []
+        worst = [Slot.NONE] * width
         for job in self.jobs:
             record = self.records.get(job.name)
-            trouble = record is not None and record.exception
-            times = self._day.times(job, start, end)
-            if trouble and record is not None:
-                due = (record.data.get("current") or {}).get("due")
-                occurrences.extend((t, t == due) for t in times)
-                if due is not None and due not in times:
-                    occurrences.append((due, True))
-            else:
-                occurrences.extend((t, False) for t in times)
-        scale, marks, now_col = timeline_strip(
-            occurrences, now, start, end, width, tz=display_tzinfo()
-        )
-        lines: list[Line] = []
-        roomy = self.size.height >= 9
-        if roomy:
-            lines.append(((scale, "muted"),))
-            lines.append(_marks_line(marks))
-        else:  # one line: the now-marker goes on the marks themselves
-            lines.append(_marks_line(marks[:now_col] + "▼" + marks[now_col + 1 :]))
+            data = record.data if record is not None else {}
+            # The engine's word on its latest occurrences; a rescheduled one is
+            # drawn at its new time, not at the time it left.
+            known: dict[float, str] = {}
+            moved: list[float] = []
+            for key in ("previous", "current"):
+                occ = data.get(key)
+                if occ:
+                    known[occ["due"]] = occ["state"]
+                    if occ["scheduled"] != occ["due"]:
+                        moved.append(occ["scheduled"])
+            for col, slot in self._day.slots(
+                job, now, start, end, width, known, moved, judged=record is not None
+            ):
+                if slot > worst[col]:
+                    worst[col] = slot
+        scale, _ = scale_line(now, start, end, width, tz=display_tzinfo())
+        marks = marks_line(worst)
+        lines: list[Line] = [_scale_line(scale), _marks_line(marks)]
+        # A third line for maintenance only where every job needing attention keeps its row.
         maint = self._maintenance_line(now)
-        if maint is not None and roomy:
+        spare = self.size.height - TIMELINE_LINES - 1 - 1  # `size` is within the border
+        room = spare >= self._attention_listed + 1  # as many as _fit_attention asks for
+        self._maint_line = maint is not None and room
+        if maint is not None and room:
             lines.append(maint)
-        self._show_title(maint_open=bool(self.windows) and not roomy)
         view = self.timeline
         if view.styles.height is None or view.styles.height.value != len(lines):
             view.styles.height = len(lines)
         view.set_lines(lines)
+        self._show_title()
 
     def _maintenance_line(self, now: float) -> Line | None:
-        configs = self.bridge.config.maintenance
+        configs = self.context.config.maintenance
         if not configs and not self.windows:
             return None
         from bridge.schedule.maintenance import config_windows
@@ -282,13 +371,13 @@ class SchedulePane(Pane):
                 f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning", markup=False
             )
             return
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         what = f"{job.name} {_when(occurrence, now)}"
         if action is ScheduleAction.RESCHEDULE:
             self.app.push_screen(
                 PromptScreen(
                     f"Reschedule {what} to: (14:30, 2026-03-02 14:30, +2h)",
-                    check=lambda text: _time_error(text, self.bridge.clock.now()),
+                    check=lambda text: _time_error(text, self.context.clock.now()),
                 ),
                 lambda text: self._ask_time_reason(job, action, occurrence, text),
             )
@@ -305,7 +394,7 @@ class SchedulePane(Pane):
         if when is None:
             return  # cancelled at the time prompt
         try:
-            new_time = parse_new_time(when, self.bridge.clock.now())
+            new_time = parse_new_time(when, self.context.clock.now())
         except TimeError as exc:  # passed the check a moment ago; the minute turned since
             self.app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
             return
@@ -316,7 +405,7 @@ class SchedulePane(Pane):
     ) -> None:
         from bridge.ui.screens.modals import PromptScreen
 
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         target = f" to {_when(new_time, now)}" if new_time is not None else ""
         self.app.push_screen(
             PromptScreen(
@@ -348,27 +437,15 @@ class SchedulePane(Pane):
     ) -> ScheduleChange | None:
         from bridge.rules.schedule import moot_checks
 
-        app = self.bridge
-        now = app.clock.now()
+        now = self.context.clock.now()
         record = self.records.get(job.name)
         resolves = moot_checks(record.data, action, occurrence) if record is not None else ()
-        app.in_flight += 1
-        try:
-            # The store refuses a time that has passed meanwhile.
-            change = await app.store.change_schedule(
-                job.name, action, occurrence, app.operator, reason, now, new_time=new_time,
-                resolves=resolves,
-            )  # fmt: skip
-        except JobSignalError as exc:
-            app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
-            return None
-        finally:
-            app.in_flight -= 1
-        app.poke_schedule()
-        app.notify(
-            f"{ACTION_WORD[action]}: {job.name} {_when(occurrence, now)}", timeout=2, markup=False
-        )
-        return change
+        change = ChangeSchedule(
+            job.name, action, occurrence, reason, new_time=new_time, resolves=resolves,
+            title=ACTION_WORD[action], what=f"{job.name} {_when(occurrence, now)}",
+        )  # fmt: skip
+        self.post_message(change)  # the app saves it and says how it went
+        return await change.outcome
 
     # -- details ------------------------------------------------------------------------
     def show_job(self, name: str) -> bool:
@@ -394,17 +471,17 @@ class SchedulePane(Pane):
         from bridge.rules.schedule import CHECK_OF, ENVELOPE, SOURCE
         from bridge.ui.screens.modals import DetailsScreen
 
-        app = self.bridge
-        runs = await app.store.job_runs(job.name, limit=20)
-        changes = (await app.store.schedule_changes(job.name))[-10:]
-        fields = job_details(app.config.jobs, job, self.records, runs, changes, app.clock.now())
+        ctx = self.context
+        runs = await ctx.store.job_runs(job.name, limit=20)
+        changes = (await ctx.store.schedule_changes(job.name))[-10:]
+        fields = job_details(ctx.config.jobs, job, self.records, runs, changes, ctx.clock.now())
         record = self.records.get(job.name)
         state = record.state if record is not None else ""
         check = next((c for s, c in CHECK_OF.items() if s.value == state), "late")
-        rule = app.config.rule_for(SOURCE, job.name, check)
+        rule = ctx.config.rule_for(SOURCE, job.name, check)
         used = (
             f"[[rules]] source={rule.source} resource={rule.resource} check={rule.check}"
-            if rule in app.config.rules
+            if rule in ctx.config.rules
             else "the defaults (no [[rules]] entry matches)"
         )
         if rule.runbook and not job.runbook:
@@ -412,14 +489,27 @@ class SchedulePane(Pane):
         if rule.severity:
             used += f"; severity {rule.severity}"
         fields.append(("rule", f"{used}\nchecks: {', '.join((*CHECK_OF.values(), ENVELOPE))}"))
-        app.push_screen(DetailsScreen(f"Job {job.name}", fields))
+        self.app.push_screen(DetailsScreen(f"Job {job.name}", fields))
+
+
+def _scale_line(scale: str) -> Line:
+    """Hour labels muted, the now-marker in the heading colour."""
+    return _runs(scale, lambda ch: "heading" if ch == "▼" else "muted")
+
+
+_GLYPH_STYLE = {GLYPH[slot]: style for slot, style in SLOT_STYLE.items()}
 
 
 def _marks_line(marks: str) -> Line:
-    """Trouble marks drawn in the minor colour, the rest plain."""
+    """Each slot's glyph in its state's colour."""
+    return _runs(marks, lambda ch: _GLYPH_STYLE.get(ch, ""))
+
+
+def _runs(text: str, style_of: Callable[[str], str]) -> Line:
+    """Characters grouped into parts of one component class each."""
     parts: list[tuple[str, str]] = []
-    for ch in marks:
-        cls = {"!": "sev-minor", "·": "muted", "▼": "heading"}.get(ch, "")
+    for ch in text:
+        cls = style_of(ch)
         if parts and parts[-1][1] == cls:
             parts[-1] = (parts[-1][0] + ch, cls)
         else:

@@ -1,6 +1,7 @@
 """`bridge wall`: the read-only bridge screen, for staff glancing from across a room.
 
-It opens the store read-only (bridge/store/readonly.py) and has no key but quit
+It opens the store read-only (`bridge.ui.wall.data.open_wall_store`, which also refuses a
+database role that could write) and has no key but quit
 (and Ctrl+L, which redraws the screen), so nothing on it can acknowledge or
 change anything. It fills any terminal from
 80x24 up: counts and lists stretch, and device tiles that do not fit rotate
@@ -28,11 +29,18 @@ from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
 from bridge.core.wrap import clip
-from bridge.store.base import Store, StoreError
-from bridge.store.readonly import open_readonly_store
+from bridge.store import Store
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.session import end_with_the_terminal
-from bridge.ui.wall.data import COUNTED, DeviceStatus, DeviceTile, WallData, read_wall
+from bridge.ui.wall.data import (
+    COUNTED,
+    DeviceStatus,
+    DeviceTile,
+    WallData,
+    open_wall_store,
+    read_wall,
+)
+from bridge.ui.wall.snapshot import snapshot_of, write_snapshot
 from bridge.ui.widgets.bigdigits import big_number
 from bridge.ui.widgets.header import BridgeHeader
 from bridge.ui.widgets.lines import Line, LinesView, plain
@@ -127,13 +135,15 @@ class WallApp(App[int]):
         self,
         config: Config,
         *,
-        store_path: Path,
+        store_path: Path | str,
         clock: Clock | None = None,
         hostname: str | None = None,
         refresh_s: float = REFRESH_S,
         page_s: float = PAGE_S,
         user_themes: list[Theme] | None = None,
         theme: str | None = None,
+        allow_writable: bool = False,
+        snapshot: Path | None = None,
     ) -> None:
         before_app_init(config)
         super().__init__()
@@ -142,6 +152,7 @@ class WallApp(App[int]):
             refresh_s = max(refresh_s, LOW_BW_WALL_REFRESH_S)
         self.config = config
         self.store_path = store_path
+        self.allow_writable = allow_writable
         self.clock: Clock = clock or SystemClock()
         self.hostname = hostname or socket.gethostname()
         self.refresh_s = refresh_s
@@ -153,6 +164,7 @@ class WallApp(App[int]):
         self._store: Store | None = None
         self._started_at = self.clock.now()
         self._shown_tiles: tuple[DeviceTile, ...] | None = None
+        self.snapshot_path = snapshot  # served in a browser: what is drawn, for /status
         for t in [*THEMES, *(user_themes or [])]:
             self.register_theme(t)
         wanted = theme or config.ui.theme
@@ -181,7 +193,7 @@ class WallApp(App[int]):
 
     async def on_mount(self) -> None:
         end_with_the_terminal(self)
-        self._store = await open_readonly_store(self.store_path)
+        self._store = await open_wall_store(self.store_path, allow_writable=self.allow_writable)
         await self.reload()
         self.set_interval(self.refresh_s, self.reload)
         self.set_interval(self.page_s, self.next_page)
@@ -251,7 +263,16 @@ class WallApp(App[int]):
         self._draw_devices()
         read_at = data.read_at if data is not None else None
         when = show_time(read_at, "clock") if read_at else "never"
-        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only   q quits")
+        keys = (
+            "" if self.snapshot_path is not None else "   q quits"
+        )  # a browser's keys reach nothing
+        self.query_one("#refreshed", Static).update(f"refreshed {when}   read-only{keys}")
+        if self.snapshot_path is not None:
+            self.call_after_refresh(self._write_snapshot, stale)
+
+    def _write_snapshot(self, stale: float | None) -> None:
+        if self.snapshot_path is not None:
+            write_snapshot(self.snapshot_path, snapshot_of(self, self.data, stale))
 
     def _draw_serious(self, data: WallData) -> None:
         now = self.clock.now()
@@ -333,16 +354,27 @@ class WallApp(App[int]):
         self._draw_devices()
 
 
-def run_wall(config: Config, *, user_themes: list[Theme] | None = None) -> int:
-    store_path = config.store.resolved_path()
+def run_wall(
+    config: Config,
+    *,
+    user_themes: list[Theme] | None = None,
+    theme: str | None = None,
+    snapshot: Path | None = None,
+    allow_writable: bool = False,
+) -> int:
+    store_path = config.store.resolved_url()
 
-    async def check() -> None:  # a missing store is one line on a normal terminal
-        store = await open_readonly_store(store_path)
+    async def check() -> None:  # a missing or writable store is one line on a normal terminal
+        store = await open_wall_store(store_path, allow_writable=allow_writable)
         await store.close()
 
-    try:
-        asyncio.run(check())
-    except StoreError:
-        raise
-    app = WallApp(config, store_path=store_path, user_themes=user_themes)
+    asyncio.run(check())
+    app = WallApp(
+        config,
+        store_path=store_path,
+        user_themes=user_themes,
+        theme=theme,
+        snapshot=snapshot,
+        allow_writable=allow_writable,
+    )
     return int(app.run() or 0)

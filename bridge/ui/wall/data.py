@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 
 from bridge.config.file import Config
 from bridge.core.models import Event, EventState, Severity, is_stale
 from bridge.core.query import EventQuery
+from bridge.core.store_url import parse_store_url
 from bridge.rules.engine import FLAPPING
 from bridge.runtime.lease import poller_alive
+from bridge.store import StoreError, open_store
 from bridge.store.base import Store
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "WallData",
     "device_tiles",
     "newest_serious",
+    "open_wall_store",
     "read_wall",
     "schedule_exceptions",
     "severity_counts",
@@ -153,6 +157,25 @@ async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceT
     return tiles
 
 
+async def open_wall_store(target: str | Path, *, allow_writable: bool = False) -> Store:
+    """The wall's store: opened read-only, and refused (StoreError) if its credentials
+    could write anyway, unless `allow_writable`. Read-only mode is a session setting a
+    server's role could turn off; a role without write grants is what keeps the wall
+    from ever acting."""
+    store = await open_store(target, read_only=True)
+    try:
+        if not allow_writable and await store.can_write():
+            raise StoreError(
+                f"{store_shown(target)}: the wall's database role can write to the store; "
+                "give it a read-only role (bridge store grant-readonly ROLE) "
+                "or start it with --allow-writable"
+            )
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
 async def read_wall(store: Store, config: Config, now: float) -> WallData:
     counts, unacked = await severity_counts(store)
     local = [s for s in await store.snapshots("local")]
@@ -166,3 +189,13 @@ async def read_wall(store: Store, config: Config, now: float) -> WallData:
         newest_sample_at=max((s.at for s in local), default=None),
         poller_alive=await poller_alive(store, now),
     )
+
+
+def store_shown(target: str | Path) -> str:
+    """A store URL as it may be shown: never a user or password."""
+    if isinstance(target, Path):
+        return str(target)
+    try:
+        return parse_store_url(target).redacted
+    except ValueError:
+        return "the store"
