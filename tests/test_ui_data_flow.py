@@ -6,7 +6,7 @@ app gives them; every change an operator makes is a message the app saves
 (the quit check) and says how it went. This reads every module under
 bridge/ui/panes, bridge/ui/screens and bridge/ui/widgets, and the wall
 (bridge/ui/wall, which must never act): a call of a store
-write method (bridge.store.base.WRITE_METHODS), or of one of our functions that
+write method (bridge.store.protocol.WRITE_METHODS), or of one of our functions that
 makes one (bridge.reports.handover's accept_handover, say), is a failure that
 names the file and line. The behaviour itself is tested by the console's tests
 (test_events_ui, test_schedule_ui, test_handover, ...), which drive the real app.
@@ -19,7 +19,7 @@ import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
-from bridge.store.base import WRITE_METHODS, Store
+from bridge.store.protocol import WRITE_METHODS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("bridge/ui/panes", "bridge/ui/screens", "bridge/ui/widgets", "bridge/ui/wall")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from bridge.config.file import Config
 from bridge.core.models import LeaseInfo, Snapshot
 from bridge.runtime.lease import LEASE_NAME
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = [
     "COLLECTOR_SOURCE",

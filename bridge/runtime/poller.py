@@ -23,7 +23,7 @@ from bridge.rules.thresholds import LevelTracker
 from bridge.runtime.hosts import COLLECTOR_SOURCE, host_name
 from bridge.runtime.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.runtime.runner import CollectorRunner
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Collector, Reading
 from collectors.local import LocalCollector
 
