@@ -593,3 +593,13 @@ async def test_a_cursor_put_on_a_job_from_elsewhere_stays_through_a_redraw(
         p.redraw()
         await pilot.pause()
         assert p.body.current_key == "cleanup"
+
+
+async def test_a_filter_matching_no_job_says_so_not_that_none_are_configured(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press("slash", *"nosuchjob", "enter")
+        table = pane(app).body
+        await wait_until(settled(pilot, lambda: not table.rows), WAIT, what="no rows")
+        assert table.empty_text == "no jobs match the filter"
