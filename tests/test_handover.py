@@ -320,6 +320,17 @@ async def test_accepting_asks_who_takes_over_and_journals_both_names(tmp_path: P
         assert entry is not None and entry.actor == "carol"
         assert entry.note.startswith("from alice to carol: accepted the handover of ")
 
+        # carol is at this keyboard now: what she does next is in her name.
+        async def signed_on() -> bool:
+            await pilot.pause()
+            return await app.store.last_journal("sign-on") is not None
+
+        await wait_until(signed_on, 5, what="carol signed on")
+        assert app.operator == "carol"
+        sign_on = await app.store.last_journal("sign-on")
+        assert sign_on is not None and sign_on.actor == "carol"
+        assert sign_on.note == "took the bridge from alice"
+
 
 async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:
     """When the view's width changes after its lines came (a terminal resized, or the

@@ -458,7 +458,13 @@ class BridgeApp(ConsoleApp):
         )
 
     async def _signed_on(self, name: str | None) -> None:
-        if name is None or name.strip() == self.operator:
+        if name is not None:
+            await self.sign_on(name)
+
+    async def sign_on(self, name: str) -> None:
+        """This console acts as `name` from now on (journalled): `T`, and whoever
+        accepts the handover at this keyboard, so what they do is in their name."""
+        if name.strip() == self.operator:
             return
         previous, self.operator = self.operator, name.strip()
         await self.store.record(

@@ -324,6 +324,9 @@ class HandoverScreen(_ServiceScreen):
             await accept_handover(app.store, handover, incoming, app.clock.now())
             frm = f" from {handover.outgoing}" if handover.outgoing else ""
             self.app.notify(f"{incoming} accepted the handover{frm}", timeout=3, markup=False)
+            # The incoming operator is at this keyboard: the console is theirs now,
+            # or their first acks would be journalled in the outgoing one's name.
+            await app.sign_on(incoming)
             self.dismiss(True)
 
         self.run_worker(save(), group="accept")
