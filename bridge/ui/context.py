@@ -43,6 +43,10 @@ class ConsoleApp(App[int]):
     def action_zoom(self) -> None:
         """Zoom the focused pane to the whole screen, or back."""
 
+    async def sign_on(self, name: str) -> None:
+        """Act as `name` from now on (journalled), e.g. after they accept the handover."""
+        raise NotImplementedError
+
     def poke_schedule(self) -> None:
         """Re-evaluate the schedule at once after an operator's change (if this
         console runs the schedule)."""
