@@ -36,6 +36,17 @@ def test_unknown_command_is_a_usage_error(isolated: Isolated) -> None:
     assert "invalid choice" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["store", "job"])
+def test_a_command_without_its_subcommand_is_a_usage_error(
+    isolated: Isolated, command: str
+) -> None:
+    """`bridge store` alone printed its help and exited 0, as if it had done something."""
+    result = run_bridge(isolated, command)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"usage: bridge {command}" in result.stderr
+
+
 async def seed(db: Path) -> None:
     store = await open_store(db)
     try:
