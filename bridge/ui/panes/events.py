@@ -488,7 +488,7 @@ class EventsPane(Pane):
             self._ask(
                 f"{about}\nfor {span.strip()}\nReason:",
                 lambda reason: self.run_worker(self._open_window(ids, span, reason)),
-                check=lambda text: _note_error(text, required=True),
+                check=lambda text: _note_error(text, required=True, label="Reason"),
             )
 
         self._ask(
@@ -541,7 +541,7 @@ class EventsPane(Pane):
         self._ask(
             f"{about}\n{label}{'' if required else ' (optional)'}:",
             lambda note: self._run(action, ids, note=note, span=span, to=to),
-            check=lambda text: _note_error(text, required=required),
+            check=lambda text: _note_error(text, required=required, label=label),
         )
 
     def describe(self, ids: list[int]) -> str:
@@ -639,7 +639,10 @@ def _name_error(text: str) -> str | None:
     return None
 
 
-def _note_error(text: str, *, required: bool) -> str | None:
+def _note_error(text: str, *, required: bool, label: str = "Note") -> str | None:
+    if required and not text.strip() and label == "Reason":
+        # The prompt asks for a reason: "the note is empty" named something not asked for.
+        return "a reason is required"
     try:
         check_note(text, required=required)
     except ActionError as exc:
