@@ -370,8 +370,12 @@ class SchedulePane(Pane):
             action = ScheduleAction.RELEASE
         occurrence = target_occurrence(record, action)
         if occurrence is None:
+            # Say what state the job is in: "nothing to change" alone left the
+            # operator guessing why a mark done on a running job did nothing.
             why = (
-                "no status from the schedule engine yet" if record is None else "nothing to change"
+                "no status from the schedule engine yet"
+                if record is None
+                else f"nothing to change while it is {record.state}"
             )
             self.app.notify(
                 f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning", markup=False
