@@ -175,7 +175,7 @@ async def test_handover_has_every_kind_of_item_and_acceptance_starts_the_next(
         assert {n.note for n in h.notes} >= {"volume grow at 06:00", "took the bridge from alice"}
         assert dict(h.on_bridge) == {"alice": 2, "bob": 2}  # 'bridge' itself is not a person
         text = render_handover(h)
-        for title in ("Open and unacknowledged", "Acknowledged, not resolved", "Schedule exceptions",
+        for title in ("Unacknowledged (open or resolved)", "Acknowledged, not resolved", "Schedule exceptions",
                       "Reschedules and holds", "Operator notes", "On the bridge"):  # fmt: skip
             assert title in text
         assert "cleaning logs" in text
