@@ -39,7 +39,7 @@ from bridge.config.file import Config
 from bridge.core.models import EventInput, EventState, Severity
 from bridge.rules.engine import Observation, RuleEngine
 from bridge.store import open_store
-from bridge.store.schema import MIGRATIONS
+from bridge.store.sqlite.schema import MIGRATIONS
 
 T0 = 1_700_000_000.0
 STEP_S = 0.01  # observation clock: 100 observations per second of source time

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bridge.core.models import EventInput, EventState, Severity
 from bridge.store import open_store
-from bridge.store.schema import MIGRATIONS
+from bridge.store.sqlite.schema import MIGRATIONS
 
 SEVERITIES = (Severity.INFO, Severity.WARNING, Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
 T0 = 1_700_000_000.0

@@ -343,8 +343,8 @@ async def test_console_window_reads_the_order_index(store: Store) -> None:
     """A large history must not be sorted in full for every reload (storm latency)."""
     import sqlite3
 
-    from bridge.store.schema import STATE_RANK
-    from bridge.store.sqlite import SqliteStore
+    from bridge.store.rows import STATE_RANK
+    from bridge.store.sqlite.store import SqliteStore
 
     assert isinstance(store, SqliteStore)
     with sqlite3.connect(store.path) as conn:

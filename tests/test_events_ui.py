@@ -3,6 +3,7 @@ fixed time: what the operator presses is what the store (and its journal) record
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from bridge.core.models import Event, EventInput, EventState, Severity
 from bridge.store import open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.panes.events import EventDetailsScreen, EventsPane
-from bridge.ui.screens.modals import PromptScreen
+from bridge.ui.screens.modals import ConfirmScreen, PromptScreen
 from bridge.ui.widgets.header import BridgeHeader, header_text
 from bridge.ui.widgets.lines import LinesView
 from bridge.ui.widgets.rowtable import RowTable
@@ -93,6 +94,37 @@ async def current_id(pilot: Pilot[int]) -> int:
 
 
 # -- a: acknowledge, u: unacknowledge ----------------------------------------------------------
+async def test_an_ack_is_counted_as_being_saved_until_the_app_commits_it(db: Path) -> None:
+    """The pane sends the ack up; the app saves it. While another writer holds the
+    store's lock the app counts it as being saved (q asks first), and once the lock
+    is free it commits and the pane shows it."""
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        event_id = await current_id(pilot)
+        await pilot.press("a")
+        other = sqlite3.connect(db, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # within the store's busy timeout (5 s)
+            await prompt(pilot, "")
+            await wait_until(settled(pilot, lambda: app.in_flight == 1), WAIT, what="saving")
+            await pilot.press("q")
+            screen = app.screen
+            assert isinstance(screen, ConfirmScreen), screen
+            assert screen.question == "1 action(s) still being saved. Quit anyway?"
+            await pilot.press("n")
+            assert app.is_running
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await stored(pilot, event_id, lambda e: e.state is EventState.ACKNOWLEDGED, "the ack")
+        await wait_until(settled(pilot, lambda: app.in_flight == 0), WAIT, what="saved")
+        await wait_until(
+            settled(pilot, lambda: (row_of(app, event_id) or ())[STATE] == "ack"),
+            WAIT,
+            what="the row showing ack",
+        )
+
+
 async def test_ack_with_note_then_unack(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=SIZE) as pilot:

@@ -14,7 +14,7 @@ from conftest import Isolated, Processes, wait_until
 from bridge.core.models import Change, EventInput, Severity
 from bridge.runtime.feed import ChangeFeed
 from bridge.store import Store, open_store
-from bridge.store.sqlite import SqliteStore
+from bridge.store.sqlite.store import SqliteStore
 from collectors.base import Reading
 
 # Runs in a second OS process: open the same store, commit, report the wall time of the commit.

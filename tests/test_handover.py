@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from bridge.core.actions import Action
 from bridge.core.models import EventInput, ScheduleAction, Severity
 from bridge.reports.handover import (
     HANDOVER_ACTION,
+    NOTE_ACTION,
     accept_handover,
     build_handover,
     handover_json,
@@ -330,6 +332,87 @@ async def test_accepting_asks_who_takes_over_and_journals_both_names(tmp_path: P
         sign_on = await app.store.last_journal("sign-on")
         assert sign_on is not None and sign_on.actor == "carol"
         assert sign_on.note == "took the bridge from alice"
+
+
+async def test_a_handover_note_being_saved_is_counted_and_quitting_asks(tmp_path: Path) -> None:
+    """The note goes up to the app, which saves it as it saves an ack: while another
+    writer holds the store's lock, Ctrl+Q asks first; then the note is stored."""
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("O")
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
+        await pilot.press("w")
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="the note prompt")
+        app.screen.query_one(Input).value = "core-sw1 uplink: carrier ticket 7781"
+        other = sqlite3.connect(db, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # within the store's busy timeout (5 s)
+            await pilot.press("enter")
+            await wait_until(on_screen(pilot, HandoverScreen), 5, what="back at the handover")
+
+            async def saving() -> bool:
+                await pilot.pause()
+                return app.in_flight == 1
+
+            await wait_until(saving, 3, what="the note being saved")
+            await pilot.press("ctrl+q")
+            await wait_until(on_screen(pilot, ConfirmScreen), 5, what="the quit question")
+            assert question(app) == "1 action(s) still being saved. Quit anyway?"
+            await pilot.press("n")
+            assert app.is_running
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await wait_until(
+            settled(pilot, HandoverScreen, "carrier ticket 7781"), 5, what="the note shown"
+        )
+        assert app.in_flight == 0
+
+
+async def test_a_note_is_saved_though_the_handover_view_closed_meanwhile(tmp_path: Path) -> None:
+    """Esc while the note waits for the store's lock: the view is gone, the note is
+    saved all the same, and the console carries on."""
+    db = tmp_path / "bridge.db"
+    await seed_store(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("O")
+        await wait_until(settled(pilot, HandoverScreen, "uplink Gi0/1 down"), 5, what="handover")
+        await pilot.press("w")
+        await wait_until(on_screen(pilot, PromptScreen), 5, what="the note prompt")
+        app.screen.query_one(Input).value = "written, then the view closed"
+        other = sqlite3.connect(db, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # within the store's busy timeout (5 s)
+            await pilot.press("enter")
+            await wait_until(on_screen(pilot, HandoverScreen), 5, what="back at the handover")
+
+            async def saving() -> bool:
+                await pilot.pause()
+                return app.in_flight == 1
+
+            await wait_until(saving, 3, what="the note being saved")
+            await pilot.press("escape")
+
+            async def closed() -> bool:
+                await pilot.pause()
+                return not isinstance(app.screen, HandoverScreen)
+
+            await wait_until(closed, 5, what="the view closed")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+        async def stored() -> bool:
+            await pilot.pause()
+            entry = await app.store.last_journal(NOTE_ACTION)
+            return entry is not None and entry.note == "written, then the view closed"
+
+        await wait_until(stored, 5, what="the note in the journal")
+        await pilot.pause()
+        assert app.is_running and app.in_flight == 0
 
 
 async def test_handover_lines_follow_the_view_width(tmp_path: Path) -> None:

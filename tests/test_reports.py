@@ -306,7 +306,7 @@ async def test_collectors_known_before_first_runs_were_kept_count_all_along(
     as monitored all along (the old figures), not as first polled at the upgrade."""
     import sqlite3
 
-    from bridge.store.schema import MIGRATIONS
+    from bridge.store.sqlite.schema import MIGRATIONS
 
     db = tmp_path / "bridge.db"
     store = await open_store(db)

@@ -62,7 +62,7 @@ async def test_reports_compute_off_the_loop_and_a_newer_period_wins(tmp_path: Pa
     day_started, day_release, day_finished = gates.events(round(DAY))
     week_started, week_release, _ = gates.events(round(7 * DAY))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = ReportsScreen(compute=gates.compute)
+        screen = ReportsScreen(app.context, compute=gates.compute)
         await app.push_screen(screen)
         await wait_until(settled(pilot, day_started.is_set), WITHIN, what="the day's computation")
         assert screen.computing and "computing…" in text(screen)
@@ -103,7 +103,7 @@ async def test_closing_the_handover_while_it_computes(tmp_path: Path) -> None:
             finished.set()
 
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = HandoverScreen(compute=gated)
+        screen = HandoverScreen(app.context, compute=gated)
         await app.push_screen(screen)
         await wait_until(settled(pilot, started.is_set), WITHIN, what="the handover computation")
         assert "computing…" in text(screen)

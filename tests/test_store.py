@@ -10,8 +10,8 @@ import pytest
 
 from bridge.core.models import CollectorHealth, EventInput, EventState, Severity
 from bridge.store import Store, StoreError, open_store
-from bridge.store.schema import SCHEMA_VERSION
-from bridge.store.sqlite import SqliteStore
+from bridge.store.sqlite.schema import SCHEMA_VERSION
+from bridge.store.sqlite.store import SqliteStore
 from collectors.base import Reading
 
 T0 = 1_700_000_000.0

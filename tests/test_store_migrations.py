@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bridge.core.models import EventInput, Severity
 from bridge.store import open_store
-from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bridge.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
 OLD_APPLIED_AT = 1_600_000_000.0
 

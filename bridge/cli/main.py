@@ -101,7 +101,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         where = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
         token = " (with a token)" if writeback.token is not None else ""
         print(f"silences: written back to Alertmanager at {where}{token}")
-    serve = config.wall.serve
+    serve = config.wall.serving
     scheme = "https" if serve.tls_cert else "http"
     guard = "token set" if serve.token is not None else "no token"  # never the token itself
     print(

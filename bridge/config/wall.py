@@ -72,6 +72,16 @@ class WallServeConfig(Model):
 
 
 class WallConfig(Model):
-    """`[wall]`: the read-only bridge screen."""
+    """`[wall]`: the read-only bridge screen.
 
-    serve: WallServeConfig = WallServeConfig()
+    `serve` is None where the file has no `[wall.serve]`: `bridge wall --serve` then
+    runs on the defaults (`serving`), but the lease holder watches a wall server's
+    `/status` only where the config says one is run.
+    """
+
+    serve: WallServeConfig | None = None
+
+    @property
+    def serving(self) -> WallServeConfig:
+        """The settings `bridge wall --serve` runs with: `[wall.serve]` or its defaults."""
+        return self.serve if self.serve is not None else WallServeConfig()

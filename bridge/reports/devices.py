@@ -15,7 +15,7 @@ from typing import Any
 from bridge.config.file import Config
 from bridge.config.network import DeviceConfig
 from bridge.core.models import CollectorHealth, Snapshot, is_stale
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = [
     "NEVER_POLLED",

@@ -35,7 +35,7 @@ from bridge.reports.levels import (
     render_text,
 )
 from bridge.schedule.engine import JobStatus, evaluate
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = [
     "HANDOVER_ACTION",

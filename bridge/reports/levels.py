@@ -29,7 +29,7 @@ from bridge.core.query import EventQuery
 from bridge.core.text import human_duration, human_time, safe_text
 from bridge.core.timefmt import display_tzinfo, show_time
 from bridge.core.wrap import numeric, table_text, wrap_text
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = [
     "JobStats",

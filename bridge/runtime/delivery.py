@@ -30,7 +30,7 @@ from bridge.core.models import Event, EventState, Severity
 from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.query import EventQuery
 from bridge.runtime.silences import SILENCE_TARGET, SilenceWriter
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 if TYPE_CHECKING:
     import httpx

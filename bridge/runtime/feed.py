@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from bridge.core.models import Change
-from bridge.store.base import ChangeFeedStore
+from bridge.store.protocol import ChangeFeedStore
 
 __all__ = ["ChangeFeed"]
 

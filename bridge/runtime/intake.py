@@ -42,7 +42,7 @@ from bridge.rules.engine import Observation
 from bridge.runtime.group_commit import BatchFailed, GroupCommit
 from bridge.runtime.intake_stats import STATS_RESOURCE, STATS_SOURCE
 from bridge.runtime.runner import CollectorRunner
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Reading
 
 __all__ = ["HEALTH_NAME", "Intake", "IntakeStats", "run_intake"]

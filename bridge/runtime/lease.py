@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bridge.core.clock import Clock
-from bridge.store.base import LeaseStore
+from bridge.store.protocol import LeaseStore
 
 __all__ = ["LEASE_NAME", "LeaseKeeper", "poller_alive"]
 

@@ -21,7 +21,7 @@ from bridge.rules.engine import RuleEngine
 from bridge.rules.thresholds import LevelTracker
 from bridge.runtime.lease import DEFAULT_TTL, LeaseKeeper
 from bridge.runtime.runner import CollectorRunner
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Collector
 from collectors.local import LocalCollector
 
@@ -78,6 +78,14 @@ def build_collectors(config: Config) -> list[Collector]:
         collectors.extend(
             HttpCheckCollector(HttpTarget(**c.model_dump())) for c in config.http_checks
         )
+    if (serve := config.wall.serve) is not None:
+        from collectors.wall_server import WallServerCollector, WallServerTarget
+
+        # Where [wall.serve] says a wall server runs, its sessions' costs go to the
+        # store for every console's Health pane (the server's memory is its own).
+        token = serve.token.get_secret_value() if serve.token is not None else None
+        target = WallServerTarget(serve.address, serve.port, token, serve.tls_cert)
+        collectors.append(WallServerCollector(target))
     if config.local.enabled:
         collectors.append(
             LocalCollector(

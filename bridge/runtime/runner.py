@@ -15,7 +15,7 @@ from bridge.rules.engine import Observation, RuleEngine, threshold_observations
 from bridge.rules.network import NetworkRules
 from bridge.rules.reported import reported_observations
 from bridge.rules.thresholds import LevelTracker
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Collector, Reading
 
 __all__ = ["CollectorRunner", "until_next_multiple"]

@@ -25,7 +25,7 @@ from bridge.rules.schedule import job_observations, report_key
 from bridge.runtime.feed import ChangeFeed
 from bridge.schedule.engine import MAX_RUNS, JobStatus, Occurrence, ScheduleEngine
 from bridge.schedule.maintenance import config_windows, job_windows
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = ["HISTORY_S", "ScheduleLoop", "status_record"]
 

@@ -36,7 +36,7 @@ from bridge.core.clock import Clock
 from bridge.core.models import Event, EventInput, EventState, JournalEntry, Severity
 from bridge.core.outbox import OutboxItem, OutboxNew
 from bridge.core.text import human_utc
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 if TYPE_CHECKING:
     import httpx

@@ -23,7 +23,7 @@ from bridge.core.clock import Clock
 from bridge.core.models import CollectorHealth
 from bridge.rules.traps import TrapRules
 from bridge.runtime.runner import CollectorRunner
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 from collectors.base import Reading
 
 if TYPE_CHECKING:

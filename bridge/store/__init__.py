@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.store.base import ReadOnlyStoreError, Store, StoreError
 from bridge.store.factory import open_store
-from bridge.store.sqlite import SqliteStore
+from bridge.store.protocol import ReadOnlyStoreError, Store, StoreError
+from bridge.store.sqlite.store import SqliteStore
 
 __all__ = ["ReadOnlyStoreError", "SqliteStore", "Store", "StoreError", "open_store"]

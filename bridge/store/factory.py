@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bridge.core.store_url import StoreURL, StoreURLError, parse_store_url
-from bridge.store.base import Store, StoreError
+from bridge.store.protocol import Store, StoreError
 
 __all__ = ["OPENERS", "Opener", "open_store"]
 
@@ -19,10 +19,10 @@ class Opener(Protocol):
 async def _open_sqlite(url: StoreURL, *, read_only: bool) -> Store:
     assert url.path is not None  # parse_store_url gives every SQLite URL its path
     if read_only:
-        from bridge.store.readonly import open_readonly_store
+        from bridge.store.sqlite.readonly import open_readonly_store
 
         return await open_readonly_store(url.path)
-    from bridge.store.sqlite import open_sqlite_store
+    from bridge.store.sqlite.store import open_sqlite_store
 
     return await open_sqlite_store(url.path)
 

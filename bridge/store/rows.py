@@ -1,6 +1,7 @@
-"""Rows of the SQLite tables as the models: the column lists and their mappers.
+"""Rows of the store's tables as the models: the column lists, their mappers and the
+console's order, shared by every backend (both keep the same columns).
 
-Apart from the store itself so that the store's other query modules (the
+Apart from the stores themselves so that each backend's other query modules (the
 service queries) read events without importing the store that imports them.
 """
 
@@ -110,3 +111,11 @@ def outbox_item_from_row(row: sqlite3.Row | tuple[Any, ...]) -> OutboxItem:
         delivered_at=row[9],
         last_error=row[10],
     )
+
+
+# The console's state order. Queries must spell it exactly so, or SQLite will not
+# use the index built on it.
+STATE_RANK = (
+    "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 "
+    "WHEN 'suppressed' THEN 3 ELSE 4 END"
+)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
-from textual.app import ComposeResult, SystemCommand
+from textual import events, on
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -29,8 +29,9 @@ from bridge.runtime.lease import LEASE_NAME, poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
-from bridge.store.sqlite import SqliteStore, release_lease_now
-from bridge.ui.context import ConsoleApp
+from bridge.store.sqlite.store import SqliteStore, release_lease_now
+from bridge.ui.actions import ChangeSaver
+from bridge.ui.context import ConsoleContext
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
     LOW_BW_EVENTS_S,
@@ -39,6 +40,7 @@ from bridge.ui.display import (
     before_app_init,
     configure_app,
 )
+from bridge.ui.messages import OperatorChange, ShowJob
 from bridge.ui.panes.base import Pane
 from bridge.ui.panes.events import EventsPane
 from bridge.ui.panes.health import HealthPane
@@ -70,7 +72,7 @@ TICK_OFFSET_S = 0.25
 FIRST_SAMPLE_WAIT_S = 1.0  # a hung source must not hold the first screen back longer
 
 
-class BridgeApp(ConsoleApp):
+class BridgeApp(App[int]):
     CSS_PATH = "bridge.tcss"
     TITLE = "bridge"
     ENABLE_COMMAND_PALETTE = True
@@ -126,8 +128,20 @@ class BridgeApp(ConsoleApp):
         self.stale_after = config.ui.stale_after_intervals * config.local.interval
         if self._throttle is not None:  # samples are shown up to a throttle period late
             self.stale_after += self._throttle.period
-        self.in_flight = 0  # operator actions not yet committed to the store
         self.store_changed: Signal[list[Change]] = Signal(self, "store-changed")
+        # What the panes and dialogs are given instead of this app.
+        self.context = ConsoleContext(
+            config=config,
+            clock=self.clock,
+            hostname=self.hostname,
+            stale_after=self.stale_after,
+            store_changed=self.store_changed,
+            current_store=lambda: self.store,
+            current_operator=lambda: self.operator,
+        )
+        self._saver = ChangeSaver(
+            self, self.context, poke_schedule=self.poke_schedule, sign_on=self.sign_on
+        )
         self._store: Store | None = None
         self._poller: Poller | None = None
         self._feed: ChangeFeed | None = None
@@ -168,9 +182,9 @@ class BridgeApp(ConsoleApp):
         yield BridgeHeader(id="header", seconds=not self.low_bandwidth)
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield EventsPane()
-                yield SchedulePane()
-            yield HealthPane()
+                yield EventsPane(self.context)
+                yield SchedulePane(self.context)
+            yield HealthPane(self.context)
         yield KeyBar(id="footer")
 
     @property
@@ -365,6 +379,28 @@ class BridgeApp(ConsoleApp):
             await self._store.close()
             self._store = None
 
+    # -- the operator's changes, sent up by the panes and dialogs -----------------
+    @property
+    def in_flight(self) -> int:
+        """Operator changes not yet committed to the store."""
+        return self._saver.in_flight
+
+    @in_flight.setter
+    def in_flight(self, count: int) -> None:
+        self._saver.in_flight = count
+
+    @on(OperatorChange)
+    def _save_change(self, change: OperatorChange[object]) -> None:
+        # In a worker: the app keeps answering keys (and Ctrl+Q sees the count)
+        # while the store saves.
+        self.run_worker(self._saver.save(change), group="save")
+
+    def on_show_job(self, message: ShowJob) -> None:
+        pane = self.query_one(SchedulePane)
+        if self.screen.maximized is not None and self.screen.maximized is not pane:
+            self.action_zoom()  # restore, so the pane the cursor goes to is on screen
+        pane.show_job(message.name)
+
     # -- actions -------------------------------------------------------------------
     def focused_pane(self) -> Pane | None:
         node = self.focused
@@ -481,12 +517,12 @@ class BridgeApp(ConsoleApp):
     def action_reports(self) -> None:
         from bridge.ui.screens.reports import ReportsScreen
 
-        self.push_screen(ReportsScreen())
+        self.push_screen(ReportsScreen(self.context))
 
     def action_handover(self) -> None:
         from bridge.ui.screens.reports import HandoverScreen
 
-        self.push_screen(HandoverScreen())
+        self.push_screen(HandoverScreen(self.context))
 
     def action_redraw(self) -> None:
         # Another program's output, or a terminal that lost a line over a bad

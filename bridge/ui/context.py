@@ -1,17 +1,18 @@
-"""What the console's widgets may use of the app that hosts them.
+"""What the console's widgets are given instead of the app that hosts them.
 
-The panes, views and dialogs are the console's parts, and the console app
-composes them: were they to import the app for its type, every pane would
-import the module that imports every pane. They import this instead, and the
-app (bridge.ui.app) is a ConsoleApp.
+The panes, views and dialogs are the console's parts, and the app composes
+them: were they to import the app (or check they sit in one), every pane would
+import the module that imports every pane. The app builds one ConsoleContext
+and hands it to each part it creates; the parts read through it (the store, the
+config, the clock) and send the operator's changes up as messages
+(bridge.ui.messages), which the app saves (bridge.ui.actions).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from textual.app import App
-from textual.dom import DOMNode
 
 if TYPE_CHECKING:
     from textual.signal import Signal
@@ -21,40 +22,30 @@ if TYPE_CHECKING:
     from bridge.core.models import Change
     from bridge.store import Store
 
-__all__ = ["ConsoleApp", "console_of"]
+__all__ = ["ConsoleContext"]
 
 
-class ConsoleApp(App[int]):
-    """The console as its widgets see it: the store, the config, the clock and the
-    operator, and the few things they ask of it."""
+@dataclass(frozen=True, eq=False)
+class ConsoleContext:
+    """The console as its widgets see it. Fixed for the console's life; the store
+    (opened once the app loads) and the operator (who may sign on, `T`) are read
+    through the app's accessors, so a widget always sees the current ones."""
 
     config: Config
     clock: Clock
-    operator: str
     hostname: str
     stale_after: float  # seconds after which this host's figures are stale
-    in_flight: int  # operator actions not yet committed to the store
-    store_changed: Signal[list[Change]]
+    store_changed: Signal[list[Change]]  # every commit the change feed delivers
+    current_store: Callable[[], Store]
+    current_operator: Callable[[], str]
 
     @property
     def store(self) -> Store:
-        raise NotImplementedError
+        """The store, for reading: a widget's changes go up as messages instead
+        (tests/test_ui_data_flow.py checks that no widget writes)."""
+        return self.current_store()
 
-    def action_zoom(self) -> None:
-        """Zoom the focused pane to the whole screen, or back."""
-
-    async def sign_on(self, name: str) -> None:
-        """Act as `name` from now on (journalled), e.g. after they accept the handover."""
-        raise NotImplementedError
-
-    def poke_schedule(self) -> None:
-        """Re-evaluate the schedule at once after an operator's change (if this
-        console runs the schedule)."""
-
-
-def console_of(node: DOMNode) -> ConsoleApp:
-    """The console hosting `node`."""
-    app = node.app
-    if not isinstance(app, ConsoleApp):
-        raise TypeError(f"{type(node).__name__} is one of the bridge console's widgets")
-    return app
+    @property
+    def operator(self) -> str:
+        """Who has the bridge now: named in the prompts."""
+        return self.current_operator()

@@ -24,7 +24,7 @@ from bridge.core.models import (
 from bridge.core.outbox import OutboxNew, OutboxStatus
 from bridge.core.query import EventQuery, parse_query
 from bridge.store import Store
-from bridge.store.base import (
+from bridge.store.protocol import (
     WRITE_METHODS,
     ChangeFeedStore,
     EventStore,
@@ -33,7 +33,7 @@ from bridge.store.base import (
     ScheduleStore,
     ServiceStore,
 )
-from bridge.store.base import Store as StoreProtocol
+from bridge.store.protocol import Store as StoreProtocol
 from collectors.base import Reading
 
 T0 = 1_700_000_000.0

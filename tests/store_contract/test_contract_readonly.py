@@ -19,7 +19,7 @@ from bridge.core.models import (
 )
 from bridge.core.outbox import OutboxNew
 from bridge.store import ReadOnlyStoreError, Store, StoreError, open_store
-from bridge.store.base import WRITE_METHODS
+from bridge.store.protocol import WRITE_METHODS
 from collectors.base import Reading
 
 T0 = 1_700_000_000.0

@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from bridge.store.base import StoreError
 from bridge.store.postgres.schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from bridge.store.postgres.store import Conn, PostgresStore, grant_readonly
 from bridge.store.postgres.url import PgUrl, connect_error, parse_url
+from bridge.store.protocol import StoreError
 
 __all__ = ["PostgresStore", "grant_readonly", "open_postgres_store"]
 

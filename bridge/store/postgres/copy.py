@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import psycopg
 
-from bridge.store.base import StoreError
 from bridge.store.postgres.schema import LOCK_KEY
 from bridge.store.postgres.url import connect_error, parse_url
+from bridge.store.protocol import StoreError
 
 __all__ = ["TABLES", "copy_sqlite_store"]
 
@@ -74,7 +74,7 @@ async def copy_sqlite_store(source: Path, target: str) -> dict[str, int]:
     """Copy the SQLite store at `source` into the (new, empty) PostgreSQL store at
     `target`; returns each table's row count. StoreError for anything that stops it."""
     from bridge.store.postgres import open_postgres_store
-    from bridge.store.sqlite import open_sqlite_store
+    from bridge.store.sqlite.store import open_sqlite_store
 
     # Opened once as bridge would open them: the source migrated to this version's
     # schema, the target created with its own.

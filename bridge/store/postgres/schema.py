@@ -11,7 +11,7 @@ gives whatever the database's locale.
 
 from __future__ import annotations
 
-from bridge.store.schema import STATE_RANK
+from bridge.store.rows import STATE_RANK
 
 __all__ = ["CHANNEL", "LOCK_KEY", "MIGRATIONS", "SCHEMA_VERSION"]
 

@@ -1,6 +1,6 @@
 """SQL for service levels, handover and the notification outbox, on PostgreSQL.
 
-A mixin of `PostgresStore`, as `bridge.store.service` is of the SQLite store.
+A mixin of `PostgresStore`, as `bridge.store.sqlite.service` is of the SQLite store.
 """
 
 from __future__ import annotations

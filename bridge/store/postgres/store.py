@@ -74,19 +74,19 @@ from bridge.rules.lifecycle import (
     schedule_keys,
     window_journal,
 )
-from bridge.store.base import ReadOnlyStoreError, StoreError
 from bridge.store.postgres.schema import CHANNEL, LOCK_KEY
 from bridge.store.postgres.service import JOURNAL_COLUMNS, PgServiceQueries
 from bridge.store.postgres.url import PgUrl
+from bridge.store.protocol import ReadOnlyStoreError, StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
     EVENT_COLUMNS,
     RUN_COLUMNS,
+    STATE_RANK,
     event_from_row,
     run_from_row,
     schedule_change_from_row,
 )
-from bridge.store.schema import STATE_RANK
 from collectors.base import Reading
 
 __all__ = ["CATCH_UP_S", "Conn", "PostgresStore"]
@@ -110,7 +110,7 @@ _DB_NOW = "extract(epoch from now())::double precision"
 
 
 class PostgresStore(PgServiceQueries):
-    """Implements `bridge.store.base.Store` on PostgreSQL."""
+    """Implements `bridge.store.protocol.Store` on PostgreSQL."""
 
     def __init__(
         self,

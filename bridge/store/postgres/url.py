@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from bridge.core.text import redact_url
-from bridge.store.base import StoreError
+from bridge.store.protocol import StoreError
 
 __all__ = ["PgUrl", "connect_error", "parse_url"]
 

@@ -1,14 +1,16 @@
 """What every pane is: a bordered box with one focusable body, a title and a number.
 
-The panes read the store and reload only on the kinds of change that concern
-them; this base names those hooks so the app can drive every pane alike."""
+The panes read the store (through the ConsoleContext the app gives them) and
+reload only on the kinds of change that concern them; this base names those
+hooks so the app can drive every pane alike. An operator's change goes up to
+the app as a message (bridge.ui.messages)."""
 
 from __future__ import annotations
 
 from textual.containers import Vertical
 
 from bridge.core.models import Change
-from bridge.ui.context import ConsoleApp, console_of
+from bridge.ui.context import ConsoleContext
 from bridge.ui.widgets.lines import LinesView, plain
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -23,14 +25,11 @@ class Pane(Vertical):
     title = ""
     number = 0
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, context: ConsoleContext, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
+        self.context = context
         self.border_title = plain(f"{self.number} {self.title}")
         self.filter_text = ""
-
-    @property
-    def bridge(self) -> ConsoleApp:
-        return console_of(self)
 
     @property
     def body(self) -> RowTable | LinesView:

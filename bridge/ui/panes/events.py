@@ -34,7 +34,8 @@ from bridge.core.models import Change, Event, EventState, Severity
 from bridge.core.query import EventQuery, QueryError, parse_query
 from bridge.core.text import human_bytes, human_duration, metric_text, safe_text
 from bridge.core.timefmt import show_time
-from bridge.ui.context import ConsoleApp, console_of
+from bridge.ui.context import ConsoleContext
+from bridge.ui.messages import ActOnEvents, OpenWindow, ShowJob
 from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
@@ -76,16 +77,6 @@ def job_of(event: Event | None, config: Config) -> JobConfig | None:
     return next((j for j in config.jobs if j.name == event.resource), None)
 
 
-def show_job(app: ConsoleApp, job: JobConfig) -> None:
-    """The Schedule pane focused on `job`, its details open: the console's `J`."""
-    from bridge.ui.panes.schedule import SchedulePane
-
-    pane = app.query_one(SchedulePane)
-    if app.screen.maximized is not None and app.screen.maximized is not pane:
-        app.action_zoom()  # restore, so the pane the cursor goes to is on screen
-    pane.show_job(job.name)
-
-
 class EventsPane(Pane):
     title = "Events"
     number = 1
@@ -123,8 +114,8 @@ class EventsPane(Pane):
         Column("owner", "OWNER", 8, drop=3),
     )
 
-    def __init__(self) -> None:
-        super().__init__(id="events-pane")
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(context, id="events-pane")
         self.events: list[Event] = []
         self.total: int | None = 0  # None: more than the window, not counted yet
         self.include_resolved = False
@@ -159,7 +150,7 @@ class EventsPane(Pane):
 
     def _cursor_moved(self) -> None:
         """Offer `J` in the footer exactly while a job's event is under the cursor."""
-        on_job = job_of(self.current_event(), self.bridge.config) is not None
+        on_job = job_of(self.current_event(), self.context.config) is not None
         if on_job != self._on_job:
             self._on_job = on_job
             self.refresh_bindings()
@@ -170,11 +161,11 @@ class EventsPane(Pane):
         return True
 
     def action_job(self) -> None:
-        job = job_of(self.current_event(), self.bridge.config)
+        job = job_of(self.current_event(), self.context.config)
         if job is None:
             self.app.bell()
             return
-        show_job(self.bridge, job)
+        self.post_message(ShowJob(job.name))
 
     def _schedule(self) -> None:
         """Reload soon, once, however many changes arrive meanwhile (no idle timer)."""
@@ -215,31 +206,31 @@ class EventsPane(Pane):
         now = time.monotonic()  # a rate limit, not a displayed time: not the app clock
         if not force and now - self._counted_at < COUNT_EVERY_S:
             return False
-        app = self.bridge
+        ctx = self.context
         self._counted_at = now
         self._count_stale = False
-        self.total = await app.store.count_events(
+        self.total = await ctx.store.count_events(
             include_resolved=self.include_resolved,
             query=self.query_,
-            keep_unacked_resolved=app.config.events.keep_unacknowledged_resolved,
+            keep_unacked_resolved=ctx.config.events.keep_unacknowledged_resolved,
         )
         return True
 
     async def _reload(self) -> None:
         self._loading = True
         try:
-            app = self.bridge
-            keep = app.config.events.keep_unacknowledged_resolved
-            events = await app.store.list_events(
+            ctx = self.context
+            keep = ctx.config.events.keep_unacknowledged_resolved
+            events = await ctx.store.list_events(
                 include_resolved=self.include_resolved,
-                limit=app.config.events.list_limit,
+                limit=ctx.config.events.list_limit,
                 query=self.query_,
                 keep_unacked_resolved=keep,
             )
             listed = len(events)
             await self._ring_for_new(events)
             self.events = await self._keep_chosen(events)
-            if listed < app.config.events.list_limit:
+            if listed < ctx.config.events.list_limit:
                 self.total = listed
                 self._count_stale = False
             else:
@@ -260,12 +251,12 @@ class EventsPane(Pane):
         one re-opened or raised to that severity, rings once. Events there at
         start, and changes the operator made here, do not ring.
         """
-        level = self.bridge.config.ui.bell
+        level = self.context.config.ui.bell
         if level == "off":
             return
         floor = Severity.CRITICAL if level == "critical" else Severity.MAJOR
         if not self.query_.empty:  # a filter must not hide an alarm
-            events = await self.bridge.store.list_events(
+            events = await self.context.store.list_events(
                 limit=ALARM_SCAN, query=parse_query(f"sev:{floor.label}+")
             )
         now = {
@@ -303,14 +294,14 @@ class EventsPane(Pane):
         self._kept = set()
         if not missing:
             return events
-        found = await self.bridge.store.events_by_id(sorted(missing))
+        found = await self.context.store.events_by_id(sorted(missing))
         self.marked &= {e.id for e in events} | found.keys()  # gone from the store: unmarked
         where = {e.id: i for i, e in enumerate(self.events)}
         for event_id in sorted(found, key=lambda i: where.get(i, len(self.events))):
             events.insert(min(where.get(event_id, len(events)), len(events)), found[event_id])
         self._kept = set(found)
         # The window stays its size: kept rows take the places of the last listed ones.
-        excess = len(events) - self.bridge.config.events.list_limit
+        excess = len(events) - self.context.config.events.list_limit
         for i in range(len(events) - 1, -1, -1):
             if excess <= 0:
                 break
@@ -320,8 +311,8 @@ class EventsPane(Pane):
         return events
 
     def redraw(self) -> None:
-        now = self.bridge.clock.now()
-        fresh_s = self.bridge.config.events.fresh_seconds
+        now = self.context.clock.now()
+        fresh_s = self.context.config.events.fresh_seconds
         rows = []
         unacked = 0
         for e in self.events:
@@ -376,8 +367,8 @@ class EventsPane(Pane):
             self.border_title = plain(title)
 
     def has_fresh(self) -> bool:
-        now = self.bridge.clock.now()
-        fresh_s = self.bridge.config.events.fresh_seconds
+        now = self.context.clock.now()
+        fresh_s = self.context.config.events.fresh_seconds
         return any(e.opened_at is not None and now - e.opened_at < fresh_s + 1 for e in self.events)
 
     def set_filter(self, text: str) -> None:
@@ -487,7 +478,9 @@ class EventsPane(Pane):
         def ask_reason(span: str) -> None:
             self._ask(
                 f"{about}\nfor {span.strip()}\nReason:",
-                lambda reason: self.run_worker(self._open_window(ids, span, reason)),
+                lambda reason: self.run_worker(
+                    self._open_window(ids, parse_duration(span), reason)
+                ),
                 check=lambda text: _note_error(text, required=True, label="Reason"),
             )
 
@@ -495,23 +488,16 @@ class EventsPane(Pane):
             f"{about}\nFor how long? (30m, 2h, 1d)", ask_reason, value="1h", check=_duration_error
         )
 
-    async def _open_window(self, ids: list[int], span: str, reason: str) -> None:
-        app = self.bridge
-        now = app.clock.now()
-        app.in_flight += 1
+    async def _open_window(self, ids: list[int], span: float, reason: str) -> None:
         self._acting |= set(ids)
         try:
-            hosts = await app.store.open_window_for(
-                ids, app.operator, reason, now, now + parse_duration(span)
-            )
-        except ActionError as exc:
-            app.notify(str(exc), title="maintenance", severity="error", markup=False)
-            return
+            window = OpenWindow(ids, reason, span)
+            self.post_message(window)  # the app saves it and says how it went
+            hosts = await window.outcome
         finally:
-            app.in_flight -= 1
             self._acting -= set(ids)
-        shown = ", ".join(safe_text(h) for h in hosts)
-        app.notify(f"maintenance window for {shown}", timeout=3, markup=False)
+        if hosts is None:  # refused: the app has said why
+            return
         self.marked.clear()
         await self._reload()
 
@@ -570,7 +556,7 @@ class EventsPane(Pane):
         self, action: Action, ids: list[int], *, note: str = "", span: str = "", to: str = ""
     ) -> None:
         # A shelve lasts what was typed from the moment it is confirmed.
-        until = self.bridge.clock.now() + parse_duration(span) if span else None
+        until = self.context.clock.now() + parse_duration(span) if span else None
         self.run_worker(self._act(action, ids, note=note, until=until, to=to.strip() or None))
 
     async def _act(
@@ -582,45 +568,20 @@ class EventsPane(Pane):
         until: float | None = None,
         to: str | None = None,
     ) -> None:
+        # The operator's own change rings no bell, in the reload that shows it too.
         self._acting |= set(ids)
         try:
-            await self._act_now(action, ids, note=note, until=until, to=to)
+            act = ActOnEvents(ids, action, note=note, until=until, to=to)
+            self.post_message(act)  # the app saves it and says how it went
+            if await act.outcome is None:  # refused as a whole (a bad note): nothing changed
+                return
+            self.marked.clear()
+            await self._reload()
         finally:
             self._acting -= set(ids)
 
-    async def _act_now(
-        self,
-        action: Action,
-        ids: list[int],
-        *,
-        note: str = "",
-        until: float | None = None,
-        to: str | None = None,
-    ) -> None:
-        app = self.bridge
-        app.in_flight += 1
-        try:
-            results = await app.store.act(
-                ids, action, app.operator, app.clock.now(), note=note, until=until, to=to
-            )
-        except ActionError as exc:
-            app.notify(str(exc), title=action.value, severity="error", markup=False)
-            return
-        finally:
-            app.in_flight -= 1
-        refused = [r for r in results if not r.ok]
-        for r in refused:
-            app.notify(r.message, title=f"{action.value} refused", severity="warning", markup=False)
-        done = len(results) - len(refused)
-        if done:
-            app.notify(
-                f"{action.value}: {done} event{'s' if done > 1 else ''}", timeout=2, markup=False
-            )
-        self.marked.clear()
-        await self._reload()
-
     def open_details(self, key: str) -> None:
-        self.app.push_screen(EventDetailsScreen(int(key)))
+        self.app.push_screen(EventDetailsScreen(self.context, int(key)))
 
 
 def _duration_error(text: str) -> str | None:
@@ -695,8 +656,9 @@ class EventDetailsScreen(ModalScreen[None]):
         Binding("J", "job", "Job details"),
     ]
 
-    def __init__(self, event_id: int) -> None:
+    def __init__(self, context: ConsoleContext, event_id: int) -> None:
         super().__init__()
+        self.context = context
         self.event_id = event_id
         self.event: Event | None = None
         self.runbook = ""
@@ -711,9 +673,9 @@ class EventDetailsScreen(ModalScreen[None]):
         if job is None:
             self.app.bell()
             return
-        app = console_of(self)
+        # To the app itself: this dialog is gone by the time the message is handled.
+        self.app.post_message(ShowJob(job.name))
         self.dismiss()
-        show_job(app, job)
 
     def details_text(self) -> str:
         """The details as plain text: what `c` puts on the clipboard."""
@@ -740,8 +702,8 @@ class EventDetailsScreen(ModalScreen[None]):
             yield Markdown("", id="runbook")
 
     async def on_mount(self) -> None:
-        app = console_of(self)
-        store = app.store
+        ctx = self.context
+        store = ctx.store
         event = self.event = await store.get_event(self.event_id)
         view = self.query_one("#event-lines", LinesView)
         if event is None:
@@ -794,8 +756,8 @@ class EventDetailsScreen(ModalScreen[None]):
                 )
             )
         view.set_lines(lines)
-        rule = app.config.rule_for(event.source, event.resource, event.check)
-        self.job = job_of(event, app.config)
+        rule = ctx.config.rule_for(event.source, event.resource, event.check)
+        self.job = job_of(event, ctx.config)
         # A job's own runbook first (the event is about that job), then the rule's.
         runbooks: list[tuple[str, str]] = []
         if self.job is not None and self.job.runbook:

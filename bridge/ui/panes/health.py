@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from bridge.core.models import Change, Snapshot
+from bridge.core.models import Change, CollectorHealth, Snapshot
 from bridge.core.query import matches
 from bridge.core.text import safe_text
+from bridge.ui.context import ConsoleContext
 from bridge.ui.panes.base import Pane
 from bridge.ui.panes.checks_view import add_check_lines
 from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disabled_lines
+from bridge.ui.panes.wall_server_view import HEALTH_NAME as WALL_HEALTH
+from bridge.ui.panes.wall_server_view import SNAPSHOT as WALL_SNAPSHOT
+from bridge.ui.panes.wall_server_view import wall_server_lines
 from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -23,6 +27,7 @@ __all__ = ["HealthPane"]
 
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
+WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of the wall server's reading
 
 
 class HealthPane(Pane):
@@ -35,8 +40,8 @@ class HealthPane(Pane):
         Binding("enter", "devices", "Devices", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(id="health-pane")
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(context, id="health-pane")
         self.snapshot: Snapshot | None = None
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in SPARK_METRICS}
         self.collector_errors: dict[str, Any] = {}
@@ -44,6 +49,8 @@ class HealthPane(Pane):
         self.intake_stats: Snapshot | None = None  # its counters (bridge.runtime.intake_stats)
         self.checks: list[Snapshot] = []
         self.traps: Snapshot | None = None  # the trap receiver's counters
+        self.wall_server: Snapshot | None = None  # `bridge wall --serve`'s sessions
+        self.wall_health: CollectorHealth | None = None  # the wall collector's own health
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
@@ -51,14 +58,14 @@ class HealthPane(Pane):
         yield LinesView(id="health-view")
         # The network half, only where devices are configured: a hidden table still
         # cost its styling at every style pass of the first screen.
-        if self.bridge.config.devices:
+        if self.context.config.devices:
             from bridge.ui.panes.network_view import NetworkView
 
-            self._network = NetworkView(id="network-table")
+            self._network = NetworkView(self.context, id="network-table")
             yield self._network
 
     def on_mount(self) -> None:
-        self.set_class(bool(self.bridge.config.devices), "-devices")
+        self.set_class(bool(self.context.config.devices), "-devices")
 
     @property
     def host_view(self) -> LinesView:
@@ -92,12 +99,12 @@ class HealthPane(Pane):
         else:
             self.body.focus()
 
-    def action_devices(self) -> None:
+    async def action_devices(self) -> None:
         table = self.network
         if table is None:
             return
         if not table.display:
-            self.bridge.action_zoom()
+            await self.app.run_action("zoom")
         self.call_after_refresh(table.focus)
 
     @property
@@ -106,7 +113,7 @@ class HealthPane(Pane):
         return 0 < self.size.height - 2 < 12
 
     async def load(self, changes: list[Change] | None = None) -> None:
-        store = self.bridge.store
+        store = self.context.store
         local = changes is None or any(
             c.kind == "reading" and c.ref.startswith("local|") for c in changes
         )
@@ -118,11 +125,11 @@ class HealthPane(Pane):
         health = changes is None or any(
             c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
         )
-        if local and self.bridge.config.local.enabled:  # else old samples are no news
+        if local and self.context.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
-            mine = [s for s in snaps if s.resource == self.bridge.hostname] or snaps
+            mine = [s for s in snaps if s.resource == self.context.hostname] or snaps
             self.snapshot = mine[0] if mine else None
-            now = self.bridge.clock.now()
+            now = self.context.clock.now()
             if self.snapshot is not None and now - self._series_at >= SERIES_EVERY_S:
                 self._series_at = now
                 for metric, points in self.series.items():
@@ -134,7 +141,7 @@ class HealthPane(Pane):
                         points.pop(0)
         if http:
             self.checks = await store.snapshots("http")
-        if self.bridge.config.traps.enabled and (
+        if self.context.config.traps.enabled and (
             changes is None
             or any(c.kind == "reading" and c.ref == "traps|receiver" for c in changes)
         ):
@@ -146,26 +153,36 @@ class HealthPane(Pane):
         )
         if intake_changed:
             self.intake_stats = await store.snapshot("intake", "http")
+        # As the intake: the lease holder watching the wall server may be elsewhere.
+        wall_changed = changes is None or any(
+            c.kind == "reading" and c.ref == WALL_REF for c in changes
+        )
+        if wall_changed:
+            self.wall_server = await store.snapshot(*WALL_SNAPSHOT)
         if health:
             records = await store.collector_health()
             self.intake = next((h for h in records if h.name == "intake"), None)
+            self.wall_health = next((h for h in records if h.name == WALL_HEALTH), None)
             self.collector_errors = {
                 h.name: h
                 for h in records
-                # A failing device shows in the device table, not as a host problem.
-                if h.consecutive_failures and not h.name.startswith("snmp:")
+                # A failing device shows in the device table, not as a host problem;
+                # a wall server that does not answer, in its own section.
+                if h.consecutive_failures
+                and not h.name.startswith("snmp:")
+                and h.name != WALL_HEALTH
             }
         if (table := self.network) is not None:
             await table.load(changes)
         # Events and jobs do not change this pane's lines, nor do the devices' readings
         # and health but in the compact summary, which counts devices.
-        if local or http or health or intake_changed or (self.compact and any(
+        if local or http or health or intake_changed or wall_changed or (self.compact and any(
             c.kind in ("reading", "health") for c in changes or ()
         )):  # fmt: skip
             self.redraw()
 
     def redraw(self) -> None:
-        app = self.bridge
+        ctx = self.context
         view = self.host_view
         width = max(20, view.size.width or self.size.width - 2)
         compact = self.compact
@@ -187,10 +204,10 @@ class HealthPane(Pane):
         if (stats := self.intake_stats) is not None and not failing:
             from bridge.runtime.intake_stats import intake_lines
 
-            names = [t.name for t in app.config.intake.tokens]
+            names = [t.name for t in ctx.config.intake.tokens]
             errors.extend(
                 intake_lines(
-                    stats.data, stats.at, app.clock.now(), names, width=width, compact=compact
+                    stats.data, stats.at, ctx.clock.now(), names, width=width, compact=compact
                 )
             )
         elif (intake := self.intake) is not None and not intake.consecutive_failures:
@@ -204,6 +221,18 @@ class HealthPane(Pane):
                     (safe_text(f": {kinds}" if kinds else "", limit=200), "muted"),
                 )
             )
+        serve = ctx.config.wall.serving
+        host = f"[{serve.address}]" if ":" in serve.address else serve.address
+        errors.extend(
+            wall_server_lines(
+                self.wall_server,
+                self.wall_health,
+                url=f"{'https' if serve.tls_cert else 'http'}://{host}:{serve.port}/",
+                now=ctx.clock.now(),
+                width=width,
+                compact=compact,
+            )
+        )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
             from bridge.ui.panes.network_view import device_row, network_summary
@@ -228,15 +257,15 @@ class HealthPane(Pane):
                 self.series,
                 width,
                 compact=compact,
-                now=app.clock.now(),
-                stale_after=app.stale_after,
+                now=ctx.clock.now(),
+                stale_after=ctx.stale_after,
                 trend_window=TREND_WINDOW_S,
-                interval=app.config.local.interval,
-                top_rows=app.config.local.top_processes,
+                interval=ctx.config.local.interval,
+                top_rows=ctx.config.local.top_processes,
                 height=height,
             )
-            if app.config.local.enabled
-            else local_disabled_lines(app.hostname)
+            if ctx.config.local.enabled
+            else local_disabled_lines(ctx.hostname)
         )
         add_check_lines(lines, self.checks, compact=compact)
         if self.filter_text:  # the host's first line stays: which host this is

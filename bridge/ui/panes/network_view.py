@@ -20,7 +20,7 @@ from bridge.core.models import Change, CollectorHealth, Snapshot
 from bridge.core.text import human_duration, human_rate
 from bridge.core.timefmt import show_time
 from bridge.reports.devices import NEVER_POLLED, UNREACHABLE, UP, DeviceStatus, device_statuses
-from bridge.ui.context import ConsoleApp, console_of
+from bridge.ui.context import ConsoleContext
 from bridge.ui.panes.health_view import bucketed, sparkline
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
@@ -268,29 +268,26 @@ def device_screen_lines(
 class NetworkView(RowTable):
     """The device table; it keeps the latest snapshot and self-health per device."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, context: ConsoleContext, *, id: str | None = None) -> None:
         super().__init__(
             DEVICE_COLUMNS, empty_text="no devices match the filter", id=id or "network-table"
         )
+        self.context = context
         self.snaps: dict[str, Snapshot] = {}
         self.health: dict[str, CollectorHealth] = {}
         self.statuses: list[DeviceStatus] = []
         self.filter_text = ""
 
-    @property
-    def bridge(self) -> ConsoleApp:
-        return console_of(self)
-
     def on_mount(self) -> None:
-        if self.bridge.config.devices:
+        if self.context.config.devices:
             self.set_interval(RESTALE_EVERY_S, self.redraw)
 
     async def load(self, changes: list[Change] | None) -> bool:
         """Read what changed; return whether anything concerning devices did."""
-        config = self.bridge.config
+        config = self.context.config
         if not config.devices:
             return False
-        store = self.bridge.store
+        store = self.context.store
         if changes is None:
             self.snaps = {s.resource: s for s in await store.snapshots("snmp")}
             self.health = {h.name: h for h in await store.collector_health()}
@@ -314,10 +311,10 @@ class NetworkView(RowTable):
         from bridge.core.query import matches
 
         self.statuses = device_statuses(
-            self.bridge.config,
+            self.context.config,
             list(self.snaps.values()),
             list(self.health.values()),
-            self.bridge.clock.now(),
+            self.context.clock.now(),
         )
         rows = [device_row(d) for d in self.statuses]
         if self.filter_text:
@@ -343,11 +340,8 @@ class DeviceScreen(ModalScreen[None]):
         super().__init__()
         self.device = name
         self.source = source
+        self.context = source.context
         self.series: dict[str, list[tuple[float, float]]] = {m: [] for m in DEVICE_SPARKS}
-
-    @property
-    def bridge(self) -> ConsoleApp:
-        return console_of(self)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="device-dialog") as box:
@@ -357,7 +351,7 @@ class DeviceScreen(ModalScreen[None]):
             yield RowTable(INTERFACE_COLUMNS, empty_text="no interfaces", id="device-interfaces")
 
     async def on_mount(self) -> None:
-        self.bridge.store_changed.subscribe(self, self._changed)
+        self.context.store_changed.subscribe(self, self._changed)
         await self._load_series(full=True)
         self.redraw()
         self.query_one("#device-interfaces", RowTable).focus()
@@ -370,11 +364,11 @@ class DeviceScreen(ModalScreen[None]):
             self.redraw()
 
     async def _load_series(self, full: bool) -> None:
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         cutoff = now - DEVICE_TREND_S
         for metric, points in self.series.items():
             since = points[-1][0] + 1e-6 if points and not full else cutoff
-            fresh = await self.bridge.store.series("snmp", self.device, metric, since)
+            fresh = await self.context.store.series("snmp", self.device, metric, since)
             if full:
                 points.clear()
             points.extend(fresh)
@@ -388,11 +382,13 @@ class DeviceScreen(ModalScreen[None]):
         snap = self.source.snaps.get(self.device)
         view = self.query_one("#device-lines", LinesView)
         interval = next(
-            (d.interval for d in self.bridge.config.devices if d.name == self.device), 30.0
+            (d.interval for d in self.context.config.devices if d.name == self.device), 30.0
         )
         width = max(30, view.size.width or self.size.width - 4)
         view.set_lines(
-            device_screen_lines(status, snap, self.series, width, self.bridge.clock.now(), interval)
+            device_screen_lines(
+                status, snap, self.series, width, self.context.clock.now(), interval
+            )
         )
         self.query_one("#device-interfaces", RowTable).set_rows(interface_rows(snap))
 

@@ -6,8 +6,9 @@ view; when they still are not, its title says how many are not shown.
 
 It draws what the lease holder's schedule engine stored (job statuses, open
 maintenance windows) and reads only the statuses written since the last read
-when the change feed says the schedule moved. Operator changes go to the store
-(`change_schedule`, journalled with actor and reason); the engine picks them up.
+when the change feed says the schedule moved. Operator changes go up to the
+app as a ChangeSchedule message; it stores them (journalled with actor and
+reason) and the engine picks them up.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from bridge.config.schedule import JobConfig
 from bridge.core.models import (
     Change,
     JobRun,
-    JobSignalError,
     JobStatusRecord,
     MaintenanceWindow,
     ScheduleAction,
@@ -40,6 +40,8 @@ from bridge.schedule.timeline import (
     marks_line,
     scale_line,
 )
+from bridge.ui.context import ConsoleContext
+from bridge.ui.messages import ChangeSchedule
 from bridge.ui.panes.base import Pane
 from bridge.ui.widgets.lines import Line, LinesView, plain
 from bridge.ui.widgets.rowtable import Column, Row, RowTable
@@ -122,8 +124,8 @@ class SchedulePane(Pane):
         Column("owner", "OWNER", 10, drop=1),
     )
 
-    def __init__(self) -> None:
-        super().__init__(id="schedule-pane")
+    def __init__(self, context: ConsoleContext) -> None:
+        super().__init__(context, id="schedule-pane")
         self.records: dict[str, JobStatusRecord] = {}
         self.windows: list[MaintenanceWindow] = []
         self._seq = 0
@@ -151,7 +153,7 @@ class SchedulePane(Pane):
     def _day(self) -> DayTimes:
         """Today's occurrences per job, for the timeline and NEXT without an engine status."""
         if self._day_cache is None:
-            config = self.bridge.config
+            config = self.context.config
             self._day_cache = DayTimes({n: config.hours(n) for n in config.calendars})
         return self._day_cache
 
@@ -165,11 +167,11 @@ class SchedulePane(Pane):
 
     @property
     def jobs(self) -> list[JobConfig]:
-        return self.bridge.config.jobs
+        return self.context.config.jobs
 
     # -- data -------------------------------------------------------------------------
     async def load(self, changes: list[Change] | None = None) -> None:
-        store = self.bridge.store
+        store = self.context.store
         kinds = {c.kind for c in changes} if changes is not None else None
         dirty = False
         if kinds is None or "schedule" in kinds:
@@ -189,7 +191,7 @@ class SchedulePane(Pane):
         return record.state if record is not None else "—"
 
     def redraw(self) -> None:
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         rows: list[tuple[tuple[Any, ...], Row]] = []
         self._attention = self._attention_listed = 0
         for job in self.jobs:
@@ -291,8 +293,7 @@ class SchedulePane(Pane):
 
     def _draw_timeline(self) -> None:
         self._fit_attention()  # here too: the timer's redraw follows a resize of the screen
-        app = self.bridge
-        now = app.clock.now()
+        now = self.context.clock.now()
         start, end = day_bounds(now, display_tzinfo())  # the shown zone's day, DST included
         width = max(8, self.timeline.size.width or self.size.width - 2)
         worst = [Slot.NONE] * width
@@ -331,7 +332,7 @@ class SchedulePane(Pane):
         self._show_title()
 
     def _maintenance_line(self, now: float) -> Line | None:
-        configs = self.bridge.config.maintenance
+        configs = self.context.config.maintenance
         if not configs and not self.windows:
             return None
         from bridge.schedule.maintenance import config_windows
@@ -381,13 +382,13 @@ class SchedulePane(Pane):
                 f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning", markup=False
             )
             return
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         what = f"{job.name} {_when(occurrence, now)}"
         if action is ScheduleAction.RESCHEDULE:
             self.app.push_screen(
                 PromptScreen(
                     f"Reschedule {what} to: (14:30, 2026-03-02 14:30, +2h)",
-                    check=lambda text: _time_error(text, self.bridge.clock.now()),
+                    check=lambda text: _time_error(text, self.context.clock.now()),
                 ),
                 lambda text: self._ask_time_reason(job, action, occurrence, text),
             )
@@ -404,7 +405,7 @@ class SchedulePane(Pane):
         if when is None:
             return  # cancelled at the time prompt
         try:
-            new_time = parse_new_time(when, self.bridge.clock.now())
+            new_time = parse_new_time(when, self.context.clock.now())
         except TimeError as exc:  # passed the check a moment ago; the minute turned since
             self.app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
             return
@@ -415,7 +416,7 @@ class SchedulePane(Pane):
     ) -> None:
         from bridge.ui.screens.modals import PromptScreen
 
-        now = self.bridge.clock.now()
+        now = self.context.clock.now()
         target = f" to {_when(new_time, now)}" if new_time is not None else ""
         self.app.push_screen(
             PromptScreen(
@@ -447,27 +448,15 @@ class SchedulePane(Pane):
     ) -> ScheduleChange | None:
         from bridge.rules.schedule import moot_checks
 
-        app = self.bridge
-        now = app.clock.now()
+        now = self.context.clock.now()
         record = self.records.get(job.name)
         resolves = moot_checks(record.data, action, occurrence) if record is not None else ()
-        app.in_flight += 1
-        try:
-            # The store refuses a time that has passed meanwhile.
-            change = await app.store.change_schedule(
-                job.name, action, occurrence, app.operator, reason, now, new_time=new_time,
-                resolves=resolves,
-            )  # fmt: skip
-        except JobSignalError as exc:
-            app.notify(str(exc), title=ACTION_WORD[action], severity="error", markup=False)
-            return None
-        finally:
-            app.in_flight -= 1
-        app.poke_schedule()
-        app.notify(
-            f"{ACTION_WORD[action]}: {job.name} {_when(occurrence, now)}", timeout=2, markup=False
-        )
-        return change
+        change = ChangeSchedule(
+            job.name, action, occurrence, reason, new_time=new_time, resolves=resolves,
+            title=ACTION_WORD[action], what=f"{job.name} {_when(occurrence, now)}",
+        )  # fmt: skip
+        self.post_message(change)  # the app saves it and says how it went
+        return await change.outcome
 
     # -- details ------------------------------------------------------------------------
     def show_job(self, name: str) -> bool:
@@ -493,17 +482,17 @@ class SchedulePane(Pane):
         from bridge.rules.schedule import CHECK_OF, ENVELOPE, SOURCE
         from bridge.ui.screens.modals import DetailsScreen
 
-        app = self.bridge
-        runs = await app.store.job_runs(job.name, limit=20)
-        changes = (await app.store.schedule_changes(job.name))[-10:]
-        fields = job_details(app.config.jobs, job, self.records, runs, changes, app.clock.now())
+        ctx = self.context
+        runs = await ctx.store.job_runs(job.name, limit=20)
+        changes = (await ctx.store.schedule_changes(job.name))[-10:]
+        fields = job_details(ctx.config.jobs, job, self.records, runs, changes, ctx.clock.now())
         record = self.records.get(job.name)
         state = record.state if record is not None else ""
         check = next((c for s, c in CHECK_OF.items() if s.value == state), "late")
-        rule = app.config.rule_for(SOURCE, job.name, check)
+        rule = ctx.config.rule_for(SOURCE, job.name, check)
         used = (
             f"[[rules]] source={rule.source} resource={rule.resource} check={rule.check}"
-            if rule in app.config.rules
+            if rule in ctx.config.rules
             else "the defaults (no [[rules]] entry matches)"
         )
         if rule.runbook and not job.runbook:
@@ -511,7 +500,7 @@ class SchedulePane(Pane):
         if rule.severity:
             used += f"; severity {rule.severity}"
         fields.append(("rule", f"{used}\nchecks: {', '.join((*CHECK_OF.values(), ENVELOPE))}"))
-        app.push_screen(DetailsScreen(f"Job {job.name}", fields))
+        self.app.push_screen(DetailsScreen(f"Job {job.name}", fields))
 
 
 def _scale_line(scale: str) -> Line:

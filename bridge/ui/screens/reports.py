@@ -27,13 +27,11 @@ from bridge.core.wrap import table_layout
 from bridge.reports.handover import (
     Handover,
     HandoverData,
-    accept_handover,
     compute_handover,
     handover_counts,
     handover_heading,
     handover_tables,
     read_handover_data,
-    write_handover_note,
 )
 from bridge.reports.levels import (
     Period,
@@ -46,7 +44,8 @@ from bridge.reports.levels import (
     report_heading,
     report_tables,
 )
-from bridge.ui.context import ConsoleApp, console_of
+from bridge.ui.context import ConsoleContext
+from bridge.ui.messages import AcceptHandover, WriteHandoverNote
 from bridge.ui.widgets.lines import Line, LinesView, plain
 
 __all__ = ["HandoverScreen", "ReportsScreen", "table_lines"]
@@ -119,15 +118,12 @@ class _ServiceScreen(ModalScreen[bool]):
             yield LinesView(wrap=True)
 
     @property
-    def bridge(self) -> ConsoleApp:
-        return console_of(self)
-
-    @property
     def view(self) -> LinesView:
         return self.query_one(LinesView)
 
-    def __init__(self) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
+        self.context = context
         self.generation = 0  # of the latest request; only its result is drawn
         self._stop = threading.Event()
         self.computing = False
@@ -198,8 +194,8 @@ class ReportsScreen(_ServiceScreen):
     title_text = "Reports"
     subtitle = "p period · Esc closes"
 
-    def __init__(self, compute: ReportCompute = compute_report) -> None:
-        super().__init__()
+    def __init__(self, context: ConsoleContext, compute: ReportCompute = compute_report) -> None:
+        super().__init__(context)
         self.period_index = 0
         self.loaded = False
         self.compute = compute
@@ -209,18 +205,18 @@ class ReportsScreen(_ServiceScreen):
         self.start(f"(last {PERIODS[self.period_index][0]})")
 
     async def reload(self, generation: int, stop: threading.Event) -> None:
-        app = self.bridge
-        now = app.clock.now()
+        ctx = self.context
+        now = ctx.clock.now()
         label, span = PERIODS[self.period_index]
         period = Period(now - span, now)
-        data = await read_report_data(app.store, period)
+        data = await read_report_data(ctx.store, period)
         outbox = outbox_table(
-            await app.store.outbox_counts(), await app.store.outbox_items(OUTBOX_SHOWN)
+            await ctx.store.outbox_counts(), await ctx.store.outbox_items(OUTBOX_SHOWN)
         )
         if not self.current(generation):
             return
         try:
-            report = await asyncio.to_thread(self.compute, data, app.config, period, now, stop)
+            report = await asyncio.to_thread(self.compute, data, ctx.config, period, now, stop)
         except Superseded:
             return
         tables = report_tables(report)
@@ -243,18 +239,20 @@ class HandoverScreen(_ServiceScreen):
     title_text = "Shift handover"
     subtitle = "a accept · w write a note · Esc closes"
 
-    def __init__(self, compute: HandoverCompute = compute_handover) -> None:
-        super().__init__()
+    def __init__(
+        self, context: ConsoleContext, compute: HandoverCompute = compute_handover
+    ) -> None:
+        super().__init__(context)
         self.handover: Handover | None = None
         self.compute = compute
 
     async def reload(self, generation: int, stop: threading.Event) -> None:
-        app = self.bridge
-        now = app.clock.now()
-        data = await read_handover_data(app.store, app.config, now)
+        ctx = self.context
+        now = ctx.clock.now()
+        data = await read_handover_data(ctx.store, ctx.config, now)
         if not self.current(generation):
             return
-        handover = await asyncio.to_thread(self.compute, data, app.config, now)
+        handover = await asyncio.to_thread(self.compute, data, ctx.config, now)
         if self.show(generation, handover_heading(handover), handover_tables(handover)):
             self.handover = handover
 
@@ -274,9 +272,10 @@ class HandoverScreen(_ServiceScreen):
             return
 
         async def save() -> None:
-            app = self.bridge
-            await write_handover_note(app.store, app.operator, note, app.clock.now())
-            self.start()
+            written = WriteHandoverNote(note)
+            self.post_message(written)  # the app saves it
+            if await written.outcome:
+                self.start()
 
         self.run_worker(save(), group="write")
 
@@ -292,7 +291,7 @@ class HandoverScreen(_ServiceScreen):
         self.app.push_screen(
             PromptScreen(
                 f"Who is taking over{frm}? (your name)",
-                value=self.bridge.operator,
+                value=self.context.operator,
                 check=lambda text: None if text.strip() else "a name is required",
             ),
             lambda name: self._confirm(handover, name),
@@ -320,13 +319,9 @@ class HandoverScreen(_ServiceScreen):
 
     def _accept(self, handover: Handover, incoming: str) -> None:
         async def save() -> None:
-            app = self.bridge
-            await accept_handover(app.store, handover, incoming, app.clock.now())
-            frm = f" from {handover.outgoing}" if handover.outgoing else ""
-            self.app.notify(f"{incoming} accepted the handover{frm}", timeout=3, markup=False)
-            # The incoming operator is at this keyboard: the console is theirs now,
-            # or their first acks would be journalled in the outgoing one's name.
-            await app.sign_on(incoming)
-            self.dismiss(True)
+            accepted = AcceptHandover(handover, incoming)
+            self.post_message(accepted)  # the app saves it and says so
+            if await accepted.outcome:
+                self.dismiss(True)
 
         self.run_worker(save(), group="accept")

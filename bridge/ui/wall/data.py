@@ -18,7 +18,7 @@ from bridge.core.store_url import parse_store_url
 from bridge.rules.engine import FLAPPING
 from bridge.runtime.lease import poller_alive
 from bridge.store import StoreError, open_store
-from bridge.store.base import Store
+from bridge.store.protocol import Store
 
 __all__ = [
     "COUNTED",

@@ -77,7 +77,7 @@ class ServeSettings:
         port: int | None = None,
         theme: str | None = None,
     ) -> ServeSettings:
-        s = config.wall.serve
+        s = config.wall.serving
         return cls(
             address=address or s.address,
             port=port or s.port,
@@ -265,8 +265,18 @@ class WallWebServer:
     async def handle_favicon(self, request: web.Request) -> web.Response:
         return web.Response(status=204)  # no icon, and no 404 in the browser's console
 
+    def _bearer(self, request: web.Request) -> bool:
+        """`Authorization: Bearer TOKEN`: how a program (the lease holder's wall
+        collector) shows the token, having no cookie and never putting it in a URL."""
+        if self.settings.token is None:
+            return False
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        wanted = self.settings.token.get_secret_value().encode()
+        given_bytes = given.strip().encode("utf-8", "surrogateescape")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, wanted)
+
     async def handle_status(self, request: web.Request) -> web.Response:
-        if not self._allowed(request):
+        if not (self._allowed(request) or self._bearer(request)):
             return web.json_response({"error": "token needed"}, status=401)
         return web.json_response(self.status())
 
@@ -290,6 +300,10 @@ class WallWebServer:
                 }
             )
         return {
+            # The server's own clock, so a reader computes rates (bytes/s, CPU %)
+            # from `started_at` and the counters without trusting its own.
+            "now": time.time(),
+            "url": self.settings.url(),
             "browsers": len(sessions),
             "max_browsers": self.settings.max_browsers,
             "sessions": sessions,

@@ -1,8 +1,8 @@
 """The narrow interface every part of bridge uses to reach its data.
 
-SQLite is the embedded backend; a second (one server for many hosts and
-bridges) must be possible without touching the UI or the collectors, so nothing
-outside `bridge.store` sees SQL. The interface is split by role, so a part of
+SQLite is the embedded backend and PostgreSQL the one server for many hosts;
+either serves the UI and the collectors unchanged, so nothing outside
+`bridge.store` sees SQL. The interface is split by role, so a part of
 bridge can say which data it needs (the wall reads events and readings, a job
 signal needs the schedule) and a backend can be read in parts; `Store` is all
 of them. The contract every backend keeps is in docs/architecture.md
@@ -307,7 +307,7 @@ class LeaseStore(Protocol):
 
 
 class ServiceStore(Protocol):
-    """Service levels, handover and the notification outbox (bridge/store/service.py)."""
+    """Service levels, handover and the notification outbox (bridge/store/sqlite/service.py)."""
 
     async def journal_between(
         self,

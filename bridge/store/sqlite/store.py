@@ -60,17 +60,18 @@ from bridge.rules.lifecycle import (
     schedule_keys,
     window_journal,
 )
-from bridge.store.base import ReadOnlyStoreError, StoreError
+from bridge.store.protocol import ReadOnlyStoreError, StoreError
 from bridge.store.rows import (
     CHANGE_COLUMNS,
     EVENT_COLUMNS,
     RUN_COLUMNS,
+    STATE_RANK,
     event_from_row,
     run_from_row,
     schedule_change_from_row,
 )
-from bridge.store.schema import MIGRATIONS, SCHEMA_VERSION, STATE_RANK
-from bridge.store.service import JOURNAL_COLUMNS, ServiceQueries
+from bridge.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
+from bridge.store.sqlite.service import JOURNAL_COLUMNS, ServiceQueries
 from collectors.base import Reading
 
 __all__ = ["SqliteStore", "open_sqlite_store", "release_lease_now"]
@@ -98,7 +99,7 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 class SqliteStore(ServiceQueries):
-    """Implements `bridge.store.base.Store`.
+    """Implements `bridge.store.protocol.Store`.
 
     Two connections: `_db` for reads and writes, `_watch` only for the change
     feed, because `PRAGMA data_version` moves only for commits made by *other*

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bridge.store.base import StoreError
-from bridge.store.schema import SCHEMA_VERSION
-from bridge.store.sqlite import BUSY_TIMEOUT_MS, SqliteStore
+from bridge.store.protocol import StoreError
+from bridge.store.sqlite.schema import SCHEMA_VERSION
+from bridge.store.sqlite.store import BUSY_TIMEOUT_MS, SqliteStore
 
 __all__ = ["open_readonly_store"]
 

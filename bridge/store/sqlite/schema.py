@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "STATE_RANK"]
+from bridge.store.rows import STATE_RANK
 
-# The console's state order. Queries must spell it exactly so, or SQLite will not
-# use the index built on it.
-STATE_RANK = (
-    "CASE state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'shelved' THEN 2 "
-    "WHEN 'suppressed' THEN 3 ELSE 4 END"
-)
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
 
 MIGRATIONS: list[str] = [
     # 1: the first schema.
