@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -31,6 +32,7 @@ from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
 from bridge.store.sqlite.store import SqliteStore, release_lease_now
 from bridge.ui.actions import ChangeSaver
+from bridge.ui.breakpoints import breakpoint_classes
 from bridge.ui.context import ConsoleContext
 from bridge.ui.display import (
     LOW_BW_AGE_REDRAW_S,
@@ -153,6 +155,7 @@ class BridgeApp(App[int]):
         self._stale = False
         self._started_at = self.clock.now()
         self._filter_target: Pane | None = None
+        self._terminal_size: Size | None = None
         self._filter_box: Input | None = None  # made at the first filter, not at start
         self.user_theme_names = [t.name for t in user_themes or []]
         for theme in [*THEMES, *(user_themes or [])]:
@@ -175,6 +178,12 @@ class BridgeApp(App[int]):
         assert self._store is not None, "the store opens on mount"
         return self._store
 
+    def get_default_screen(self) -> Screen[object]:
+        # Textual gives a screen its breakpoint class after laying it out for a
+        # size, which restyles and repaints every widget of the first screen.
+        # Created with the class, Textual's own update finds nothing to change.
+        return Screen(id="_default", classes=" ".join(breakpoint_classes(self)))
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
 
@@ -185,7 +194,11 @@ class BridgeApp(App[int]):
                 yield EventsPane(self.context)
                 yield SchedulePane(self.context)
             yield HealthPane(self.context)
-        yield KeyBar(id="footer")
+        footer = KeyBar(id="footer")
+        # Fitted now, as on_resize fits it later: the first Resize comes before the
+        # screen is composed, and the first screen must not be drawn twice.
+        self._fit_footer(footer, self.size.width)
+        yield footer
 
     @property
     def panes(self) -> list[Pane]:
@@ -196,14 +209,24 @@ class BridgeApp(App[int]):
         return self._panes
 
     def on_resize(self, event: events.Resize) -> None:
+        if event.size == self._terminal_size:
+            # The driver reports the starting size twice; Textual would lay out
+            # and paint the whole screen again for it when next idle. Only what
+            # Textual's own handler does for a new size is skipped.
+            event.prevent_default()
+            return
+        self._terminal_size = event.size
+        with contextlib.suppress(NoMatches):
+            self._fit_footer(self.query_one(KeyBar), event.size.width)
+
+    @staticmethod
+    def _fit_footer(footer: KeyBar, width: int) -> None:
         # At 80 columns the footer's keys did not fit: "? Help q Quit" were cut.
         # Narrow terminals get the compact footer, without the palette hint
         # (Ctrl+P still works and the help lists it).
-        with contextlib.suppress(NoMatches):
-            footer = self.query_one(KeyBar)
-            narrow = event.size.width < NARROW_FOOTER_COLUMNS
-            footer.compact = narrow
-            footer.show_command_palette = not narrow
+        narrow = width < NARROW_FOOTER_COLUMNS
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
 
     async def on_load(self) -> None:
         # Before the screen is composed or the terminal touched: a store that

@@ -17,6 +17,7 @@ from bridge.ui.panes.health_view import SPARK_METRICS, health_lines, local_disab
 from bridge.ui.panes.wall_server_view import HEALTH_NAME as WALL_HEALTH
 from bridge.ui.panes.wall_server_view import SNAPSHOT as WALL_SNAPSHOT
 from bridge.ui.panes.wall_server_view import wall_server_lines
+from bridge.ui.widgets.cuts import LAYERS, CutMarks
 from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
@@ -54,7 +55,13 @@ class HealthPane(Pane):
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
 
+    DEFAULT_CSS = f"""
+    HealthPane {{ layers: {LAYERS}; }}
+    """
+
     def compose(self) -> ComposeResult:
+        # The host's figures tick every second at the ends of their lines.
+        yield CutMarks(id="health-cuts")
         yield LinesView(id="health-view")
         # The network half, only where devices are configured: a hidden table still
         # cost its styling at every style pass of the first screen.

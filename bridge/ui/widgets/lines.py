@@ -253,7 +253,9 @@ class LinesView(ScrollView, can_focus=True):
         width = self.size.width
         base = self._style.base
         strip = self._strips.get(index)
-        if strip is None:
+        # A strip of another width is stale: Textual may paint a resized view
+        # before its Resize message (on_resize) has cleared the cache.
+        if strip is None or strip.cell_length != width:
             segments = [
                 Segment(safe_text(text), base + self._style(cls))
                 for text, cls in self._shown[index]

@@ -66,6 +66,11 @@ def _fit(text: str, width: int, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
+# Rows fewer than its virtual height a scrolling table keeps room for (see
+# RowTable._fit_virtual_size): events raised and cleared in turn.
+RESERVE_ROWS = 5
+
+
 class RowTable(ScrollView, can_focus=True):
     """Keyboard-first list with a fixed header line; the cursor follows its row key."""
 
@@ -145,7 +150,8 @@ class RowTable(ScrollView, can_focus=True):
         old = self.rows
         key = self.current_key
         self.rows = list(rows)
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        virtual = self.virtual_size
+        self._fit_virtual_size(keep=True)
         cursor = self.cursor
         if key is not None:
             for i, row in enumerate(self.rows):
@@ -158,6 +164,17 @@ class RowTable(ScrollView, can_focus=True):
             cursor = max(0, len(self.rows) - 1)
         if len(old) != len(self.rows):
             self._strips.clear()
+            if self.virtual_size == virtual:
+                # The same virtual size: the rows from the first that differs to the
+                # end of the longer list are redrawn, not the lines around them.
+                if cursor != self.cursor:
+                    self.cursor = cursor
+                first = next(
+                    (i for i, (a, b) in enumerate(zip(old, self.rows, strict=False)) if a != b),
+                    min(len(old), len(self.rows)),
+                )
+                self.refresh_lines(first + 1, max(len(old), len(self.rows)) - first)
+                return
             self.cursor = cursor
             self.refresh()
             return
@@ -223,8 +240,27 @@ class RowTable(ScrollView, can_focus=True):
                 self.action_select()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._fit_virtual_size()
         self._strips.clear()
+
+    def _fit_virtual_size(self, keep: bool = False) -> None:
+        """The virtual height: the header and the rows, and at least the view's height.
+
+        Every change of the virtual size repaints the whole table: while the rows
+        fit, one more or one fewer (an event raised or cleared) must not change it.
+        With `keep`, a table whose rows still do not fit keeps its height for up
+        to RESERVE_ROWS rows fewer, so events that come and go repaint the whole
+        table only when there are more of them than since it was last fitted.
+        """
+        need = max(len(self.rows) + 1, self.size.height)
+        current = self.virtual_size
+        scrolls = len(self.rows) + 1 > self.size.height  # rows that fit get no scrollbar
+        kept = current.width == self.size.width and need <= current.height <= need + RESERVE_ROWS
+        if keep and scrolls and kept:
+            return
+        size = Size(self.size.width, need)
+        if size != current:
+            self.virtual_size = size
 
     def on_focus(self) -> None:
         self._strips.clear()
