@@ -21,7 +21,7 @@ from bridge import __version__
 from bridge.cli.support import EXIT_USAGE, add_global_options, fail, global_options
 from bridge.config.file import Config, ConfigError, load_config
 from bridge.core.clock import SystemClock
-from bridge.core.identity import operator_name
+from bridge.core.identity import OperatorNameError, operator_name
 from bridge.core.text import human_duration, redact_url
 from bridge.store import StoreError, open_store
 
@@ -385,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             fail(line)  # every problem in the file, one line each
         return EXIT_USAGE
     except StoreError as exc:
+        return fail(str(exc))
+    except OperatorNameError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -141,7 +141,9 @@ class BridgeApp(App[int]):
             current_store=lambda: self.store,
             current_operator=lambda: self.operator,
         )
-        self._saver = ChangeSaver(self, self.context, poke_schedule=self.poke_schedule)
+        self._saver = ChangeSaver(
+            self, self.context, poke_schedule=self.poke_schedule, sign_on=self.sign_on
+        )
         self._store: Store | None = None
         self._poller: Poller | None = None
         self._feed: ChangeFeed | None = None
@@ -535,7 +537,13 @@ class BridgeApp(App[int]):
         )
 
     async def _signed_on(self, name: str | None) -> None:
-        if name is None or name.strip() == self.operator:
+        if name is not None:
+            await self.sign_on(name)
+
+    async def sign_on(self, name: str) -> None:
+        """This console acts as `name` from now on (journalled): `T`, and whoever
+        accepts the handover at this keyboard, so what they do is in their name."""
+        if name.strip() == self.operator:
             return
         previous, self.operator = self.operator, name.strip()
         await self.store.record(

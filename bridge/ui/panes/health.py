@@ -302,9 +302,16 @@ class HealthPane(Pane):
         )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
-            from bridge.ui.panes.network_view import network_summary
+            from bridge.ui.panes.network_view import device_row, network_summary
 
-            summary.append(network_summary(table.statuses))
+            # The devices the filter matches, counted: at 80x24 this line is all the
+            # device table shows, and a filter hid it with the rest.
+            shown = [
+                d
+                for d in table.statuses
+                if not self.filter_text or matches(device_row(d).cells, self.filter_text)
+            ]
+            summary.append(network_summary(shown))
         checks: list[Line] = []
         add_check_lines(checks, self.checks, compact=compact)
         # A filter shows a subset, and before the first layout the height is 0:
@@ -328,13 +335,15 @@ class HealthPane(Pane):
             else local_disabled_lines(ctx.hostname)
         )
         add_check_lines(lines, self.checks, compact=compact)
+        if self.filter_text:  # the host's first line stays: which host this is
+
+            def keep(line: Line) -> bool:
+                return matches(tuple(t for t, _ in line), self.filter_text)
+
+            lines = [lines[0], *filter(keep, lines[1:])]
+            errors = list(filter(keep, errors))
         lines[1:1] = summary
         lines[0:0] = errors
-        if self.filter_text:
-            lines = [
-                lines[0],
-                *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
-            ]
         if len(self.hosts) > 1:  # above all, filtered or not: which host this is
             from bridge.ui.panes.hosts_view import host_line
 
