@@ -159,10 +159,16 @@ async def test_two_hosts_report_a_job_and_a_killed_host_goes_stale(
             await wait_until(
                 settled(
                     pilot,
-                    lambda: "▸a ● up" in health_text(app) and " b ● up" in health_text(app),
+                    lambda: (
+                        [
+                            (r.key, r.cells[5])
+                            for r in (health.host_table.rows if health.host_table else [])
+                        ]
+                        == [("a", "up"), ("b", "up")]
+                    ),
                 ),
                 SHOWN,
-                what="the host line with a and b alive",
+                what="the host table with a and b alive",
             )
             assert health.snapshot is not None and health.snapshot.resource == "a"
             header = app.query_one(BridgeHeader)

@@ -24,6 +24,7 @@ from bridge.ui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
     from bridge.runtime.hosts import HostStatus
+    from bridge.ui.panes.hosts_table import HostTable
     from bridge.ui.panes.network_view import NetworkView
 
 __all__ = ["HealthPane"]
@@ -45,6 +46,7 @@ class HealthPane(Pane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "devices", "Devices", show=False),
         Binding("h", "next_host", "Next host", show=False),
+        Binding("escape", "host_list", "Hosts", show=False),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -65,6 +67,22 @@ class HealthPane(Pane):
         self.shown_host: str | None = None
         self.own_sample_at: float | None = None  # this host's newest sample, for the header
         self._hosts_at = float("-inf")
+        # Where several hosts report, the pane opens on their table (`listing`); Enter
+        # on a row opens that host's full view, Esc goes back to the table.
+        self.listing = True
+        self.samples: dict[str, Snapshot] = {}  # each host's newest local sample
+        self._host_table: HostTable | None = None
+
+    @property
+    def host_table(self) -> HostTable | None:
+        """The host table, once several hosts report."""
+        return self._host_table
+
+    @property
+    def showing_table(self) -> bool:
+        """Whether the pane is on the host table (not one host's full view); a pane too
+        short to hold it shows the one-line host list in its place."""
+        return self.listing and len(self.hosts) > 1
 
     @property
     def shown(self) -> str:
@@ -74,9 +92,36 @@ class HealthPane(Pane):
         """Show the next host's figures (`h`), where more than one reports."""
         from bridge.ui.panes.hosts_view import next_host
 
+        if self.showing_table:  # from the table, `h` opens the host after the one shown
+            self.listing = False
         host = next_host(self.hosts, self.shown)
         if host == self.shown:
+            self.redraw()
             return
+        self.show_host(host)
+
+    def action_host_list(self) -> None:
+        """Back from one host's full view to the host table (Esc)."""
+        if self.listing or len(self.hosts) < 2:
+            return
+        self.listing = True
+        self.redraw()
+        # The table, where it shows; in the 80x24 strip, the host line that stands for it.
+        self.call_after_refresh(lambda: self.body.focus())
+
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        """Enter on the host table: that host's full view (the device table's Enter
+        goes on to the app, which opens the device)."""
+        if event.table is not self.host_table:
+            return
+        event.stop()
+        self.listing = False
+        self.show_host(event.key)
+        self.call_after_refresh(self.host_view.focus)
+
+    def show_host(self, host: str) -> None:
+        """Show `host`'s full view: its figures, read afresh."""
+        self.listing = False
         self.shown_host = None if host == self.context.hostname else host
         self.snapshot = None
         self.series = {m: [] for m in SPARK_METRICS}
@@ -96,6 +141,12 @@ class HealthPane(Pane):
         )
         if hosts != self.hosts:
             self.hosts = hosts
+            if len(hosts) > 1 and self._host_table is None:
+                from bridge.ui.panes.hosts_table import HostTable
+
+                # Before the host lines, so the table reads first.
+                self._host_table = HostTable(id="host-table")
+                await self.mount(self._host_table, before=self.host_view)
             # The header counts them too: the console's next tick (each second) redraws it.
             self.redraw()
 
@@ -129,6 +180,8 @@ class HealthPane(Pane):
 
     @property
     def body(self) -> LinesView | RowTable:
+        if self.showing_table and self.host_table is not None and self.host_table.display:
+            return self.host_table
         # With devices, focus lands on their table so Enter opens one; `3` again reaches the host lines.
         # In the 80x24 summary the table is hidden (a summary line stands for it).
         table = self.network
@@ -145,12 +198,24 @@ class HealthPane(Pane):
         # With devices, `3` lands on their table; `3` again reaches the host lines
         # (trends, top processes), which Tab, going on to the next pane, never did.
         table = self.network
-        if table is not None and table.has_focus:
+        if self.showing_table and self.host_table is not None and self.host_table.display:
+            if self.host_table.has_focus:
+                self.host_view.focus()
+            else:
+                self.host_table.focus()
+        elif table is not None and table.has_focus:
             self.host_view.focus()
         else:
             self.body.focus()
 
     async def action_devices(self) -> None:
+        hosts = self.host_table
+        if self.showing_table and hosts is not None:
+            # Enter on the 80x24 strip's host list: zoom, so the table shows, and focus it.
+            if not hosts.display:
+                await self.app.run_action("zoom")
+            self.call_after_refresh(hosts.focus)
+            return
         table = self.network
         if table is None:
             return
@@ -180,6 +245,7 @@ class HealthPane(Pane):
         snaps: list[Snapshot] | None = None
         if local and self.context.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
+            self.samples = {s.resource: s for s in snaps}
             own = [s for s in snaps if s.resource == self.context.hostname]
             self.own_sample_at = own[0].at if own else None
             mine = [s for s in snaps if s.resource == self.shown]
@@ -312,6 +378,17 @@ class HealthPane(Pane):
                 if not self.filter_text or matches(device_row(d).cells, self.filter_text)
             ]
             summary.append(network_summary(shown))
+        if self._draw_host_table():
+            # The estate's table stands for every host's figures; below it what is
+            # not any one host's: collectors failing, the intake, devices, checks.
+            estate = [*errors, *summary]
+            add_check_lines(estate, self.checks, compact=compact)
+            if self.filter_text:
+                estate = [ln for ln in estate
+                          if matches(tuple(t for t, _ in ln), self.filter_text)]  # fmt: skip
+            self.host_view.set_lines(estate)
+            self._filter_devices()
+            return
         checks: list[Line] = []
         add_check_lines(checks, self.checks, compact=compact)
         # A filter shows a subset, and before the first layout the height is 0:
@@ -349,9 +426,40 @@ class HealthPane(Pane):
 
             lines.insert(0, host_line(self.hosts, self.shown, ctx.clock.now()))
         self.host_view.set_lines(lines)
+        self._filter_devices()
+
+    def _filter_devices(self) -> None:
+        table = self.network
         if table is not None and table.filter_text != self.filter_text:
             table.filter_text = self.filter_text
             table.redraw()
+
+    def _draw_host_table(self) -> bool:
+        """Show or hide the host table; fill it when shown. Return whether it is."""
+        table = self.host_table
+        if table is None:
+            return False
+        # Where the pane is too short for the rows and a line (80x24's strip), the
+        # one-line host list stands for the table; zoomed (`z`, Enter), it shows.
+        fits = self.size.height - 2 >= len(self.hosts) + 2
+        shown = self.showing_table and fits
+        if table.display != shown:
+            refocus = not shown and table.has_focus
+            table.display = shown
+            if refocus:
+                self.host_view.focus()
+        if not shown:
+            return False
+        from bridge.ui.panes.hosts_table import host_rows
+
+        rows = host_rows(self.hosts, self.samples, self.shown, self.context.clock.now())
+        if self.filter_text:
+            rows = [r for r in rows if matches(r.cells, self.filter_text)]
+        table.set_rows(rows)
+        # As tall as its rows and header (the stylesheet keeps it within part of
+        # the pane, so the lines below, failing collectors and checks, keep room).
+        table.styles.height = max(2, len(rows) + 1)
+        return True
 
     def on_resize(self) -> None:
         self.redraw()
