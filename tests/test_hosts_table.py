@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import settled, wait_until
 from seed import T0, local_reading
+from textual.widgets import Static
 
 from bridge.config.file import Config
 from bridge.core.clock import FixedClock
@@ -22,6 +23,7 @@ from bridge.store import open_store
 from bridge.ui.app import BridgeApp, create_app
 from bridge.ui.panes.health import HealthPane
 from bridge.ui.panes.hosts_table import HostTable
+from bridge.ui.wall.app import WallApp
 from bridge.ui.widgets.header import BridgeHeader, header_text
 from collectors.base import Reading
 
@@ -139,3 +141,18 @@ async def test_several_hosts_show_as_a_table_and_enter_opens_one(
             await pilot.press("escape")
         await wait_until(settled(pilot, lambda: shown.display), SHOWN, what="the table again")
         await wait_until(settled(pilot, lambda: shown.has_focus), SHOWN, what="its focus")
+
+
+async def test_the_wall_shows_a_stale_host_as_a_tile(tmp_path: Path) -> None:
+    db = tmp_path / "bridge.db"
+    await seed_hosts(db)
+    app = WallApp(Config(), store_path=db, clock=FixedClock(T0), refresh_s=60, page_s=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        box = app.query_one("#devices-box")
+        await wait_until(
+            settled(pilot, lambda: "1 host stale" in str(box.border_title)), SHOWN, what="title"
+        )
+        tiles = {str(s.content): s.classes for s in app.query(".tile").results(Static)}
+        # c alone (a and b report), worded as well as coloured, like a device down.
+        assert list(tiles) == ["host c\n✖ DOWN"]
+        assert "-down" in tiles["host c\n✖ DOWN"]

@@ -310,7 +310,9 @@ class WallApp(App[int]):
         self.query_one("#jobs", LinesView).set_lines(lines)
 
     def _draw_devices(self) -> None:
-        tiles = self.data.devices if self.data is not None else []
+        devices = self.data.devices if self.data is not None else []
+        hosts = self.data.hosts if self.data is not None else []
+        tiles = [*hosts, *devices]
         grid = self.query_one("#devices", Grid)
         box = self.query_one("#devices-box", DevicesBox)
         width = max(grid.size.width, TILE_WIDTH)
@@ -323,8 +325,10 @@ class WallApp(App[int]):
         pages = max(1, -(-len(ranked) // per_page))
         page = self.page % pages
         shown = tuple(ranked[page * per_page : (page + 1) * per_page])
-        down = sum(t.status is not DeviceStatus.UP for t in tiles)
-        title = f"Devices  {len(tiles) - down} up, {down} not"
+        down = sum(t.status is not DeviceStatus.UP for t in devices)
+        title = f"Devices  {len(devices) - down} up, {down} not"
+        if hosts:
+            title += f"  ·  {len(hosts)} host{'s' if len(hosts) > 1 else ''} stale"
         box.border_title = plain(title + (f"  ·  page {page + 1}/{pages}" if pages > 1 else ""))
         grid.styles.grid_size_columns = cols
         if shown == self._shown_tiles:

@@ -8,15 +8,16 @@ Each part is one small function so it can be rewired when the store grows
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.config.file import Config
 from bridge.core.models import Event, EventState, Severity, is_stale
 from bridge.core.query import EventQuery
 from bridge.core.store_url import parse_store_url
+from bridge.core.timefmt import same_day, show_time
 from bridge.rules.engine import FLAPPING
-from bridge.runtime.hosts import any_collector_alive, host_name
+from bridge.runtime.hosts import any_collector_alive, host_name, list_hosts
 from bridge.store import StoreError, open_store
 from bridge.store.protocol import Store
 
@@ -27,6 +28,7 @@ __all__ = [
     "JobException",
     "WallData",
     "device_tiles",
+    "host_tiles",
     "newest_serious",
     "open_wall_store",
     "read_wall",
@@ -79,6 +81,7 @@ class WallData:
     devices: list[DeviceTile]
     newest_sample_at: float | None  # the local collector's newest reading
     poller_alive: bool
+    hosts: list[DeviceTile] = field(default_factory=list)  # stale or down hosts
 
 
 async def severity_counts(store: Store) -> tuple[dict[Severity, int], dict[Severity, int]]:
@@ -157,6 +160,31 @@ async def device_tiles(store: Store, config: Config, now: float) -> list[DeviceT
     return tiles
 
 
+HOST_PREFIX = "host "  # a host's tile is named so, beside the devices' tiles
+
+
+async def host_tiles(store: Store, config: Config, now: float) -> list[DeviceTile]:
+    """A tile per stale or down host, where several report: the estate's wall shows
+    which hosts went quiet as it shows devices (one host's staleness is the wall's
+    own banner)."""
+    stale_after = config.ui.stale_after_intervals * config.local.interval
+    hosts = await list_hosts(store, now, stale_after, duties=False)
+    if len(hosts) < 2:
+        return []
+    tiles = []
+    for h in hosts:
+        if not h.stale:
+            continue
+        when = ""
+        if h.stale_since is not None:
+            form = "clock" if same_day(h.stale_since, now) else "minute"
+            when = f" since {show_time(h.stale_since, form)}"
+        status = DeviceStatus.STALE if h.alive else DeviceStatus.DOWN
+        note = ("no recent sample" if h.alive else "no live collector") + when
+        tiles.append(DeviceTile(HOST_PREFIX + h.host, status, note))
+    return tiles
+
+
 async def open_wall_store(target: str | Path, *, allow_writable: bool = False) -> Store:
     """The wall's store: opened read-only, and refused (StoreError) if its credentials
     could write anyway, unless `allow_writable`. Read-only mode is a session setting a
@@ -188,6 +216,7 @@ async def read_wall(store: Store, config: Config, now: float) -> WallData:
         devices=await device_tiles(store, config, now),
         newest_sample_at=max((s.at for s in local), default=None),
         poller_alive=await any_collector_alive(store, now, host_name(config)),
+        hosts=await host_tiles(store, config, now),
     )
 
 
