@@ -488,8 +488,10 @@ def holds_lease(store: Path, pid: int) -> bool:
         return False
     try:
         with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+            # A host's collector lease is `collector:<host>`.
             row = db.execute(
-                "SELECT pid, expires_at FROM leases WHERE name = 'collector'"
+                "SELECT pid, expires_at FROM leases WHERE name LIKE 'collector:%' AND pid = ?",
+                (pid,),
             ).fetchone()
     except sqlite3.Error:
         return False

@@ -137,6 +137,9 @@ class LocalCollector:
         self.process_interval = process_interval
         self.top = top
         self.hostname = hostname or socket.gethostname()
+        # Its health record is named by its host where one is given: hosts sharing a
+        # store would otherwise write over each other's.
+        self.name = f"local:{hostname}" if hostname else "local"
         self._disk: _Counters | None = None
         self._net: _Counters | None = None
         self._procs: dict[str, Any] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -34,6 +35,17 @@ def test_unknown_command_is_a_usage_error(isolated: Isolated) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "invalid choice" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["store", "job"])
+def test_a_command_without_its_subcommand_is_a_usage_error(
+    isolated: Isolated, command: str
+) -> None:
+    """`bridge store` alone printed its help and exited 0, as if it had done something."""
+    result = run_bridge(isolated, command)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"usage: bridge {command}" in result.stderr
 
 
 async def seed(db: Path) -> None:
@@ -234,3 +246,42 @@ def test_check_config_with_config_after_it(isolated: Isolated) -> None:
     assert result.returncode == 0, result.stderr
     assert f"config:   {path}" in result.stdout
     assert "every 7 s" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "part"),
+    [
+        ({}, ["--operator", "bad\x1b[31mname"], "--operator: 'bad\\x1b[31mname' is not a name"),
+        ({"BRIDGE_OPERATOR": "a" * 65}, [], "BRIDGE_OPERATOR: "),
+    ],
+)
+def test_an_operator_name_the_console_refuses_is_refused_here_too(
+    isolated: Isolated, env: dict[str, str], args: list[str], part: str
+) -> None:
+    """`T` refuses a name with control characters or over 64 characters; the command
+    line journalled it as given."""
+    config, db = events_config(isolated)
+    asyncio.run(seed(db))
+    before = asyncio.run(journal_of(db))
+    result = run_bridge(
+        isolated,
+        "--config",
+        str(config),
+        *args,
+        "events",
+        "note",
+        "1",
+        "--note",
+        "x",
+        env={**isolated.env, **env},
+    )
+    one_error_line(result, part, "at most 64 printable characters")
+    assert asyncio.run(journal_of(db)) == before  # nothing journalled
+
+
+async def journal_of(db: Path) -> list[tuple[str, str]]:
+    store = await open_store(db)
+    try:
+        return [(j.actor, j.action) for j in await store.journal()]
+    finally:
+        await store.close()

@@ -157,6 +157,7 @@ KEY_NAMES = {
 def bound_keys() -> Iterator[tuple[str, str]]:
     from bridge.ui.app import BridgeApp
     from bridge.ui.panes.events import EventDetailsScreen, EventsPane
+    from bridge.ui.panes.health import HealthPane
     from bridge.ui.panes.network_view import DeviceScreen
     from bridge.ui.panes.schedule import SchedulePane
     from bridge.ui.screens.modals import HelpScreen
@@ -165,7 +166,7 @@ def bound_keys() -> Iterator[tuple[str, str]]:
 
     owners: list[type[Any]] = [
         BridgeApp, EventsPane, SchedulePane, RowTable, EventDetailsScreen,
-        ReportsScreen, HandoverScreen, HelpScreen, DeviceScreen,
+        ReportsScreen, HandoverScreen, HelpScreen, DeviceScreen, HealthPane,
     ]  # fmt: skip
     for owner in owners:
         for binding in owner.BINDINGS:

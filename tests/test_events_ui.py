@@ -782,7 +782,7 @@ async def test_resolve_by_hand_needs_a_reason(db: Path) -> None:
         await pilot.press("x")
         screen = await prompt(pilot, "")
         assert "Reason:" in screen.question and "trap" in screen.question
-        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        assert "a reason is required" in str(screen.query_one("#prompt-error", Static).content)
         assert await app.store.journal() == before
         await prompt(pilot, "rebooted, checked by hand")
         assert await journalled(pilot, event_id, "resolve") == (
@@ -897,7 +897,7 @@ async def test_maintenance_window_from_an_event(db: Path) -> None:
         await prompt(pilot, "2h")
         screen = await prompt(pilot, "")
         assert "for 2h" in screen.question
-        assert "the note is empty" in str(screen.query_one("#prompt-error", Static).content)
+        assert "a reason is required" in str(screen.query_one("#prompt-error", Static).content)
         await prompt(pilot, "line card swap")
         actor, note = await journalled(pilot, event_id, "maintenance")
         assert actor == "alice"

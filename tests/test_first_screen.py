@@ -20,13 +20,15 @@ from conftest import wait_until
 
 from bridge.config.file import Config
 from bridge.core.clock import SystemClock
-from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.hosts import collector_lease, host_name
 from bridge.runtime.poller import Poller
 from bridge.store import Store, open_store
 from bridge.ui.app import FIRST_SAMPLE_WAIT_S, BridgeApp, create_app
 from bridge.ui.panes.health import HealthPane
 from bridge.ui.widgets.lines import LinesView
 from collectors.base import Reading
+
+LEASE_NAME = collector_lease(host_name())  # this host's collector lease
 
 LOCAL = {"local": {"interval": 1, "top_processes": 0}}
 LOOP_TURNS = 1000  # far more than Textual takes from load to mount

@@ -177,7 +177,7 @@ async def test_handover_has_every_kind_of_item_and_acceptance_starts_the_next(
         assert {n.note for n in h.notes} >= {"volume grow at 06:00", "took the bridge from alice"}
         assert dict(h.on_bridge) == {"alice": 2, "bob": 2}  # 'bridge' itself is not a person
         text = render_handover(h)
-        for title in ("Open and unacknowledged", "Acknowledged, not resolved", "Schedule exceptions",
+        for title in ("Unacknowledged (open or resolved)", "Acknowledged, not resolved", "Schedule exceptions",
                       "Reschedules and holds", "Operator notes", "On the bridge"):  # fmt: skip
             assert title in text
         assert "cleaning logs" in text
@@ -321,6 +321,17 @@ async def test_accepting_asks_who_takes_over_and_journals_both_names(tmp_path: P
         entry = await app.store.last_journal(HANDOVER_ACTION)
         assert entry is not None and entry.actor == "carol"
         assert entry.note.startswith("from alice to carol: accepted the handover of ")
+
+        # carol is at this keyboard now: what she does next is in her name.
+        async def signed_on() -> bool:
+            await pilot.pause()
+            return await app.store.last_journal("sign-on") is not None
+
+        await wait_until(signed_on, 5, what="carol signed on")
+        assert app.operator == "carol"
+        sign_on = await app.store.last_journal("sign-on")
+        assert sign_on is not None and sign_on.actor == "carol"
+        assert sign_on.note == "took the bridge from alice"
 
 
 async def test_a_handover_note_being_saved_is_counted_and_quitting_asks(tmp_path: Path) -> None:

@@ -32,8 +32,10 @@ from conftest import Isolated, Processes
 from pty_term import PtyApp
 from seed import seed_store
 
-from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.hosts import collector_lease, host_name
 from bridge.store import open_store
+
+LEASE_NAME = collector_lease(host_name())  # this host's collector lease
 
 # The requirement: gone within 2 s of losing the terminal, within 5 s of SIGTERM.
 HANGUP_BOUND_S = 2.0

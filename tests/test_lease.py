@@ -16,8 +16,11 @@ from pathlib import Path
 from conftest import Isolated, Processes, wait_until
 
 from bridge.core.clock import FixedClock, SystemClock
-from bridge.runtime.lease import LEASE_NAME, LeaseKeeper
+from bridge.runtime.hosts import collector_lease, host_name
+from bridge.runtime.lease import LeaseKeeper
 from bridge.store import Store, open_store
+
+LEASE_NAME = collector_lease(host_name())  # this host's collector lease
 
 T0 = 1_700_000_000.0
 TAKEOVER_LIMIT = 10.0  # the promise: a dead holder's lease moves within this
@@ -192,7 +195,7 @@ async def test_second_bridge_collect_takes_over_from_a_killed_one(
         first.wait(timeout=10)
         await wait_for_holder_pid(store, second, log_b)
         assert time.monotonic() - killed < TAKEOVER_LIMIT
-        assert "took the collector lease" in text_of(log_b)
+        assert f"took the {LEASE_NAME} lease" in text_of(log_b)
     finally:
         await store.close()
 
@@ -216,7 +219,7 @@ async def test_sigterm_stops_cleanly_releases_lease_and_wrote_snapshots(
         assert "cpu" in snap.levels
         assert await store.series("local", snap.resource, "cpu", 0)
         health = {h.name: h for h in await store.collector_health()}
-        assert health["local"].runs >= 1
+        assert health[f"local:{host_name()}"].runs >= 1  # named by its host
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, text_of(log)

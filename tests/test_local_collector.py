@@ -32,7 +32,7 @@ def collector() -> Iterator[LocalCollector]:
 
 def test_is_a_collector(collector: LocalCollector) -> None:
     c: Collector = collector
-    assert c.name == "local"
+    assert c.name == "local:testhost"  # its health record names its host
     assert c.interval == 1.0
 
 

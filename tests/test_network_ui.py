@@ -151,6 +151,24 @@ async def test_80x24_shows_a_network_summary_line(db: Path) -> None:
         )
 
 
+async def test_80x24_a_filter_counts_the_devices_it_matches(db: Path) -> None:
+    """At 80x24 the summary line is the device table: a filter blanked it with the
+    host's lines, leaving the pane empty but for the host's name."""
+    app = make_network_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        health = app.query_one(HealthPane)
+        await wait_until(
+            settled(pilot, lambda: "NET 4 devices" in rendered(health.host_view)), 5, what="summary"
+        )
+        await pilot.press("3", "slash", *"unreach", "enter")
+        await wait_until(
+            settled(pilot, lambda: "NET 1 device " in rendered(health.host_view)), 5,
+            what="the summary of the matching devices",
+        )  # fmt: skip
+        summary = next(ln for ln in rendered(health.host_view).splitlines() if ln.startswith("NET"))
+        assert "0 up" in summary and "1 unreachable" in summary
+
+
 def test_snapshot_network_120x40(snap_compare: SnapCompare, tmp_path: Path) -> None:
     import asyncio
 

@@ -593,3 +593,29 @@ async def test_a_cursor_put_on_a_job_from_elsewhere_stays_through_a_redraw(
         p.redraw()
         await pilot.pause()
         assert p.body.current_key == "cleanup"
+
+
+async def test_a_filter_matching_no_job_says_so_not_that_none_are_configured(db: Path) -> None:
+    app = make(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_job(pilot, "backup")
+        await pilot.press("slash", *"nosuchjob", "enter")
+        table = pane(app).body
+        await wait_until(settled(pilot, lambda: not table.rows), WAIT, what="no rows")
+        assert table.empty_text == "no jobs match the filter"
+
+
+async def test_mark_done_on_a_job_that_needs_nothing_says_why(db: Path) -> None:
+    from conftest import screen_text
+
+    app = make(db)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await on_job(pilot, "cleanup")  # succeeded at 09:06
+        await pilot.press("m")
+        await wait_until(
+            settled(pilot, lambda: "cleanup: nothing to change" in screen_text(app)), WAIT,
+            what="the warning",
+        )  # fmt: skip
+        assert "cleanup: nothing to change while it is succeeded" in screen_text(app)
+        assert not isinstance(app.screen, PromptScreen)
+        assert await changes(db) == []

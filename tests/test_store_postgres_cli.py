@@ -15,6 +15,7 @@ from pg_server import PgServer
 from bridge.core.actions import Action
 from bridge.core.models import EventInput, MaintenanceWindow, Severity
 from bridge.core.outbox import OutboxNew
+from bridge.runtime.hosts import collector_lease, host_name
 from bridge.store import Store, StoreError, open_store
 from bridge.store.postgres.copy import TABLES
 from bridge.ui.wall.data import open_wall_store
@@ -204,7 +205,7 @@ async def test_collect_and_the_cli_share_one_postgresql_store(
     try:
 
         async def polled() -> bool:
-            lease = await follower.lease("collector")
+            lease = await follower.lease(collector_lease(host_name()))
             return lease is not None and bool(await follower.snapshots("local"))
 
         await wait_until(polled, within=30, what="the collector's first reading")
@@ -225,7 +226,7 @@ async def test_collect_and_the_cli_share_one_postgresql_store(
             return "events" in seen
 
         await wait_until(feed_saw_it, within=15, what="the raise in the change feed")
-        holder = await follower.lease("collector")
+        holder = await follower.lease(collector_lease(host_name()))
         assert holder is not None and holder.pid == first.pid
         first.kill()
         first.wait(timeout=10)
@@ -234,7 +235,7 @@ async def test_collect_and_the_cli_share_one_postgresql_store(
         )
 
         async def taken_over() -> bool:
-            lease = await follower.lease("collector")
+            lease = await follower.lease(collector_lease(host_name()))
             return lease is not None and lease.pid == second.pid
 
         await wait_until(taken_over, within=30, what="the second collector to take the lease")

@@ -15,7 +15,7 @@ from bridge.core.actions import Action
 from bridge.core.clock import FixedClock
 from bridge.core.models import EventInput, Severity
 from bridge.core.timefmt import show_time
-from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.hosts import collector_lease, host_name
 from bridge.store import ReadOnlyStoreError, open_store
 from bridge.ui.app import BridgeApp
 from bridge.ui.panes.events import EventsPane
@@ -25,6 +25,8 @@ from bridge.ui.widgets.bigdigits import big_number
 from bridge.ui.widgets.header import BridgeHeader, header_text
 from bridge.ui.widgets.lines import LinesView
 from collectors.base import Reading
+
+LEASE_NAME = collector_lease(host_name())  # this host's collector lease
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ from seed import HOST, JOBS, T0, seed_store
 from bridge.config.file import Config
 from bridge.core.clock import FixedClock
 from bridge.core.models import EventInput, Severity
-from bridge.runtime.lease import LEASE_NAME
+from bridge.runtime.hosts import collector_lease, host_name
 from bridge.runtime.schedule_loop import status_record
 from bridge.schedule.engine import evaluate
 from bridge.store import open_store
 from bridge.ui.wall.app import WallApp
 from collectors.base import Reading
+
+LEASE_NAME = collector_lease(host_name())  # this host's collector lease
 
 DEVICES = ["core-sw1", "edge-rt2", "dist-sw3", "fw-dmz", "ap-lobby", "ups-2"]
 

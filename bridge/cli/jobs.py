@@ -32,6 +32,7 @@ from bridge.core.clock import SystemClock
 from bridge.core.identity import operator_name
 from bridge.core.models import EventInput, JobRun, JobSignalError, Severity
 from bridge.core.text import human_duration, safe_text
+from bridge.runtime.hosts import host_name, named_explicitly
 from bridge.store import Store
 
 __all__ = ["TAIL_LINES", "OutputTail", "add_jobs_parser"]
@@ -46,6 +47,10 @@ def _known(args: argparse.Namespace, signal_name: str) -> tuple[Config, str, int
     """The config, the actor and, for an unknown job, the exit status after recording it."""
     config, path = load_config(args.config)
     actor = operator_name(args.operator, config.operator.name)
+    given = getattr(args, "host", None)
+    if named_explicitly(config, given):
+        # Several hosts report to one store: the run says which one it came from.
+        actor = f"{actor}@{host_name(config, given)}"
     name = args.name
     if any(job.name == name for job in config.jobs):
         return config, actor, None

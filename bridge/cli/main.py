@@ -21,7 +21,7 @@ from bridge import __version__
 from bridge.cli.support import EXIT_USAGE, add_global_options, fail, global_options
 from bridge.config.file import Config, ConfigError, load_config
 from bridge.core.clock import SystemClock
-from bridge.core.identity import operator_name
+from bridge.core.identity import OperatorNameError, operator_name
 from bridge.core.text import human_duration, redact_url
 from bridge.store import StoreError, open_store
 
@@ -73,9 +73,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         )
     else:
         print("local:    disabled")
+    from bridge.runtime.hosts import collector_lease, host_name
+
+    host = host_name(config, args.host)
+    print(f"host:     {host} (its collector holds the lease {collector_lease(host)})")
     print(f"devices:  {len(config.devices)}")
     for d in config.devices:
-        print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s")
+        by = f", polled by {d.poller}" if d.poller else ""
+        print(f"  {d.name:<16} {d.address}:{d.port} SNMPv{d.version} every {d.interval:g} s{by}")
     traps = config.traps
     print(
         f"traps:    listening on {traps.address}:{traps.port} ({len(traps.communities)} "
@@ -148,11 +153,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     config, _ = _load(args)
+    from bridge.runtime.hosts import host_name
     from bridge.runtime.poller import Poller
 
     async def run() -> None:
         store = await open_store(config.store.resolved_url())
-        poller = Poller(store, config, SystemClock())
+        poller = Poller(store, config, SystemClock(), host=host_name(config, args.host))
         task = asyncio.create_task(poller.run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -191,6 +197,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
     config, path = _load(args)
     config = _display(args, config)
+    from bridge.runtime.hosts import host_name
     from bridge.ui.app import run_console
     from bridge.ui.theming import load_user_themes
 
@@ -199,6 +206,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         operator=operator_name(args.operator, config.operator.name),
         collect=not args.no_collect,
         user_themes=load_user_themes(config, path),
+        hostname=host_name(config, args.host),
     )
 
 
@@ -278,6 +286,7 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     # The command modules load with their parsers: the console's start needs neither.
     from bridge.cli.devices import add_devices_parser
     from bridge.cli.events import add_events_parser
+    from bridge.cli.hosts import add_hosts_parser
     from bridge.cli.jobs import add_jobs_parser
     from bridge.cli.report import add_report_parsers
     from bridge.cli.store import add_store_parser
@@ -313,10 +322,15 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     wall.add_argument("--port", type=int, help="with --serve: listen on this port (default 8080)")
     # Set by the wall server for each browser's wall process: where to write what it draws.
     wall.add_argument("--snapshot", metavar="FILE", help=argparse.SUPPRESS)
-    add("collect", cmd_collect, "headless poller: hold the collector lease and poll")
+    add(
+        "collect",
+        cmd_collect,
+        "headless poller: hold this host's collector lease and poll (and estate duties)",
+    )
     add("check-config", cmd_check_config, "validate the config file and summarise it")
     add_events_parser(add)
     add_jobs_parser(add)
+    add_hosts_parser(add)
     add_report_parsers(add)
     demo = add(
         "demo",
@@ -377,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             fail(line)  # every problem in the file, one line each
         return EXIT_USAGE
     except StoreError as exc:
+        return fail(str(exc))
+    except OperatorNameError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130

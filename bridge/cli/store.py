@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 
-from bridge.cli.support import fail, global_options
+from bridge.cli.support import EXIT_USAGE, fail, global_options
 from bridge.config.file import load_config
 from bridge.core.store_url import StoreURL, StoreURLError, parse_store_url
 from bridge.store import open_store
@@ -22,8 +23,9 @@ EXIT_OK = 0
 
 
 def _help(args: argparse.Namespace) -> int:
-    args.store_parser.print_help()
-    return EXIT_OK
+    # No command is a user's mistake, as for `bridge job`: exit 2, the usage on stderr.
+    args.store_parser.print_help(sys.stderr)
+    return EXIT_USAGE
 
 
 def _url(text: str, what: str) -> StoreURL | str:

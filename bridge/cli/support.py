@@ -45,6 +45,12 @@ def add_global_options(p: argparse.ArgumentParser, *, suppress: bool = False) ->
         help="who is acting (default: $BRIDGE_OPERATOR, login name)",
     )
     p.add_argument(
+        "--host",
+        metavar="NAME",
+        default=default(None),
+        help="this host's name in a shared store (default: $BRIDGE_HOST, [local] host, hostname)",
+    )
+    p.add_argument(
         "-v", "--verbose", action="store_true", default=default(False), help="log more to stderr"
     )
 

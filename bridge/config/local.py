@@ -43,6 +43,9 @@ class Thresholds(Model):
 
 class LocalConfig(Model):
     enabled: bool = True
+    # This host's name in a store shared by several hosts (default: $BRIDGE_HOST, then
+    # the system's host name): its collector lease, its health, its job reports.
+    host: str | None = Field(default=None, min_length=1, max_length=64)
     interval: PositiveSeconds = 2.0
     # process_iter is ~95 % of a sample's cost, so the process table refreshes less often.
     process_interval: PositiveSeconds = 10.0

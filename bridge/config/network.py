@@ -114,6 +114,8 @@ class DeviceConfig(Model):
     timeout: PositiveSeconds = 2.0
     retries: int = Field(default=1, ge=0, le=10)
     tags: list[str] = []
+    # The host whose collector polls this device; None: whichever holds the `snmp` lease.
+    poller: str | None = Field(default=None, min_length=1, max_length=64)
 
     def _check(self) -> None:
         if self.version == "3" and not self.user:

@@ -361,7 +361,7 @@ def handover_tables(h: Handover) -> list[Table]:
         Table("From the outgoing shift", ("when", "who", "note"),
               [(human_time(j.at), safe_text(j.actor), safe_text(j.note))
                for j in h.written], "no handover note written"),
-        Table("Open and unacknowledged", _EVENT_HEADERS,
+        Table("Unacknowledged (open or resolved)", _EVENT_HEADERS,
               [_event_cells(e, h.end) for e in h.unacknowledged]),
         Table("Acknowledged, not resolved (with notes)", (*_EVENT_HEADERS, "by"), acked_rows),
         Table("Shelved", (*_EVENT_HEADERS, "until", "by", "why"),

@@ -1,4 +1,5 @@
-"""The collector lease: exactly one process per host polls; the rest read."""
+"""Leases: exactly one process per host polls (`collector:<host>`), and one per
+estate runs each estate-wide duty (a lease named after it); the rest read."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ __all__ = ["LEASE_NAME", "LeaseKeeper", "poller_alive"]
 
 log = logging.getLogger(__name__)
 
-LEASE_NAME = "collector"
+LEASE_NAME = "collector"  # the prefix: a host's collector holds `collector:<host>`
 DEFAULT_TTL = 6.0  # a killed holder's lease lapses after this; others retry every ttl/3
 
 
-async def poller_alive(store: LeaseStore, now: float) -> bool:
-    """Whether some process holds an unexpired collector lease: heartbeats are not in
-    the change feed, so readers (the console, the wall) ask this to see a dead poller."""
-    lease = await store.lease(LEASE_NAME)
+async def poller_alive(store: LeaseStore, now: float, host: str | None = None) -> bool:
+    """Whether `host`'s collector (this host's by default) holds an unexpired lease:
+    heartbeats are not in the change feed, so readers (the console, the wall) ask this
+    to see a dead poller."""
+    lease = await store.lease(f"{LEASE_NAME}:{host or socket.gethostname()}")
     return lease is not None and lease.expires_at > now
 
 
@@ -41,15 +43,18 @@ class LeaseKeeper:
         on_acquire: Callable[[], Awaitable[None]],
         on_lose: Callable[[], Awaitable[None]],
         ttl: float = DEFAULT_TTL,
-        name: str = LEASE_NAME,
+        name: str | None = None,
+        host: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.ttl = ttl
-        self.name = name
+        host = host or socket.gethostname()
+        self.name = name or f"{LEASE_NAME}:{host}"
         # os.urandom(4).hex() is what secrets.token_hex(4) returns, without importing
-        # secrets (and hmac, hashlib) at the console's start.
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+        # secrets (and hmac, hashlib) at the console's start. The host comes first:
+        # readers tell from an estate lease's holder which host runs that duty.
+        self.holder = f"{host}:{os.getpid()}:{os.urandom(4).hex()}"
         self.held = False
         self._on_acquire = on_acquire
         self._on_lose = on_lose
@@ -61,18 +66,18 @@ class LeaseKeeper:
         try:
             ok = await self.store.try_lease(self.name, self.holder, self.ttl, self.clock.now())
         except Exception as exc:  # the store busy or gone for a moment
-            log.warning("lease renewal failed: %s", exc)
+            log.warning("%s lease renewal failed: %s", self.name, exc)
             ok = self.held and time.monotonic() - self._last_ok < self.ttl
         else:
             if ok:
                 self._last_ok = time.monotonic()
         if ok and not self.held:
             self.held = True
-            log.info("took the collector lease as %s", self.holder)
+            log.info("took the %s lease as %s", self.name, self.holder)
             await self._on_acquire()
         elif not ok and self.held:
             self.held = False
-            log.warning("lost the collector lease")
+            log.warning("lost the %s lease", self.name)
             await self._on_lose()
         self.first_tick.set()
 
@@ -88,4 +93,4 @@ class LeaseKeeper:
                 try:
                     await asyncio.shield(self.store.release_lease(self.name, self.holder))
                 except Exception as exc:
-                    log.warning("could not release the lease: %s", exc)
+                    log.warning("could not release the %s lease: %s", self.name, exc)

@@ -9,7 +9,7 @@ went, and resolves the message's outcome for the widget that sent it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.app import App
@@ -34,11 +34,17 @@ class ChangeSaver:
     """Saves the operator's changes for one console."""
 
     def __init__(
-        self, app: App[Any], context: ConsoleContext, *, poke_schedule: Callable[[], None]
+        self,
+        app: App[Any],
+        context: ConsoleContext,
+        *,
+        poke_schedule: Callable[[], None],
+        sign_on: Callable[[str], Awaitable[None]],
     ) -> None:
         self.app = app  # for its notifications
         self.context = context
         self.poke_schedule = poke_schedule  # our own engine re-evaluates at once
+        self.sign_on = sign_on  # this console acts as someone else from now on
         self.in_flight = 0  # changes not yet committed to the store
 
     async def save(self, change: OperatorChange[Any]) -> None:
@@ -134,4 +140,7 @@ class ChangeSaver:
         await accept_handover(ctx.store, handover, change.incoming, ctx.clock.now())
         frm = f" from {handover.outgoing}" if handover.outgoing else ""
         self.app.notify(f"{change.incoming} accepted the handover{frm}", timeout=3, markup=False)
+        # The incoming operator is at this keyboard: the console is theirs now, or
+        # their first acks would be journalled in the outgoing operator's name.
+        await self.sign_on(change.incoming)
         return True

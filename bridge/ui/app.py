@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +25,8 @@ from bridge.config.file import Config
 from bridge.core.clock import Clock, SystemClock
 from bridge.core.models import Change
 from bridge.runtime.feed import ChangeFeed
-from bridge.runtime.lease import LEASE_NAME, poller_alive
+from bridge.runtime.hosts import host_name
+from bridge.runtime.lease import poller_alive
 from bridge.runtime.poller import Poller
 from bridge.runtime.runner import until_next_multiple
 from bridge.store import Store, StoreError, open_store
@@ -125,7 +125,7 @@ class BridgeApp(App[int]):
         self.operator = operator
         self.clock: Clock = clock or SystemClock()
         self.collect = collect
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or host_name(config)
         self.feed_interval = feed_interval
         self.stale_after = config.ui.stale_after_intervals * config.local.interval
         if self._throttle is not None:  # samples are shown up to a throttle period late
@@ -141,7 +141,9 @@ class BridgeApp(App[int]):
             current_store=lambda: self.store,
             current_operator=lambda: self.operator,
         )
-        self._saver = ChangeSaver(self, self.context, poke_schedule=self.poke_schedule)
+        self._saver = ChangeSaver(
+            self, self.context, poke_schedule=self.poke_schedule, sign_on=self.sign_on
+        )
         self._store: Store | None = None
         self._poller: Poller | None = None
         self._feed: ChangeFeed | None = None
@@ -243,7 +245,9 @@ class BridgeApp(App[int]):
             return
         if self.collect:
             # Our own poller's writes are delivered at once; others' within a feed interval.
-            self._poller = Poller(self.store, self.config, self.clock, on_write=self._poke_feed)
+            self._poller = Poller(
+                self.store, self.config, self.clock, on_write=self._poke_feed, host=self.hostname
+            )
             polling = asyncio.create_task(self._poller.run(), name="poller")
             self._tasks.append(polling)
             self._first_sample = (asyncio.create_task(self._poller.first_sample()), polling)
@@ -317,16 +321,23 @@ class BridgeApp(App[int]):
         elif self._store is None:  # closing
             return
         else:
-            alive = await poller_alive(self._store, self.clock.now())
+            alive = await poller_alive(self._store, self.clock.now(), self.hostname)
             self._lease_text = "○ reading" if alive else "○ no poller"
+        # Other hosts' collectors lapse without a change in the feed: looked for here too.
+        if self._store is not None:
+            with contextlib.suppress(NoMatches):
+                await self.query_one(HealthPane).load_hosts()
         # A worker may finish while the app closes, after the header's parts are gone.
         with contextlib.suppress(NoMatches):
             self._show_header()
 
     def data_age(self) -> float:
         """Seconds since the newest local sample, or since start-up if none came yet."""
-        snap = self.query_one(HealthPane).snapshot
-        return self.clock.now() - (self._started_at if snap is None else snap.at)
+        pane = self.query_one(HealthPane)
+        at = pane.own_sample_at
+        if at is None and pane.shown_host is None and pane.snapshot is not None:
+            at = pane.snapshot.at  # no sample of this host's own: the one shown
+        return self.clock.now() - (self._started_at if at is None else at)
 
     def _schedule_tick(self) -> None:
         # On the clock, as the local collector samples (`on_the_clock`): an
@@ -360,6 +371,14 @@ class BridgeApp(App[int]):
         except NoMatches:  # a tick while the app closes, after the panes' parts are gone
             return
 
+    def _hosts_text(self) -> str:
+        """This host, and where several report, how many and how many are stale."""
+        hosts = self.query_one(HealthPane).hosts
+        if len(hosts) < 2:
+            return self.hostname
+        stale = sum(h.stale for h in hosts)
+        return f"{self.hostname} · {len(hosts)} hosts" + (f", {stale} stale" if stale else "")
+
     def _show_header(self) -> bool:
         """Draw the header; return whether the data is stale."""
         try:
@@ -368,7 +387,7 @@ class BridgeApp(App[int]):
             # the lease field says whether anyone polls.
             stale = age if self.config.local.enabled and age > self.stale_after else None
             self.query_one(BridgeHeader).show(
-                host=self.hostname,
+                host=self._hosts_text(),
                 operator=self.operator,
                 lease=self._lease_text,
                 polling=self._polling,
@@ -386,10 +405,13 @@ class BridgeApp(App[int]):
 
     def _release_lease_now(self) -> None:
         """For a console ended by force (its event loop stuck): free the lease from
-        the watcher's thread, so another console polls at once. SQLite only: it needs
-        no event loop there; on a server the lease lapses after its TTL."""
-        if self._poller is not None and isinstance(self._store, SqliteStore):
-            release_lease_now(self._store.path, LEASE_NAME, self._poller.lease.holder)
+        the watcher's thread, so another console polls at once (and the estate's duties
+        move at once). SQLite only: it needs no event loop there; on a server the
+        leases lapse after their TTL."""
+        if (poller := self._poller) is not None and isinstance(self._store, SqliteStore):
+            for keeper in [poller.lease, *poller.estate.values()]:
+                if keeper.held:
+                    release_lease_now(self._store.path, keeper.name, keeper.holder)
 
     async def shutdown(self) -> None:
         """Stop polling (releasing the lease) and close the store."""
@@ -526,7 +548,13 @@ class BridgeApp(App[int]):
         )
 
     async def _signed_on(self, name: str | None) -> None:
-        if name is None or name.strip() == self.operator:
+        if name is not None:
+            await self.sign_on(name)
+
+    async def sign_on(self, name: str) -> None:
+        """This console acts as `name` from now on (journalled): `T`, and whoever
+        accepts the handover at this keyboard, so what they do is in their name."""
+        if name.strip() == self.operator:
             return
         previous, self.operator = self.operator, name.strip()
         await self.store.record(
@@ -667,12 +695,18 @@ def run_console(
     operator: str,
     collect: bool = True,
     user_themes: list[Theme] | None = None,
+    hostname: str | None = None,
 ) -> int:
     from bridge.ui.console_log import log_to_file
 
     log_to_file(config.store.resolved_path())  # a log line on stderr would land on the screen
     app = create_app(
-        config, operator=operator, collect=collect, user_themes=user_themes, remember_theme=True
+        config,
+        operator=operator,
+        collect=collect,
+        user_themes=user_themes,
+        remember_theme=True,
+        hostname=hostname,
     )
     result = app.run()
     if app.startup_error is not None:

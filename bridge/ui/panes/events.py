@@ -481,7 +481,7 @@ class EventsPane(Pane):
                 lambda reason: self.run_worker(
                     self._open_window(ids, parse_duration(span), reason)
                 ),
-                check=lambda text: _note_error(text, required=True),
+                check=lambda text: _note_error(text, required=True, label="Reason"),
             )
 
         self._ask(
@@ -527,7 +527,7 @@ class EventsPane(Pane):
         self._ask(
             f"{about}\n{label}{'' if required else ' (optional)'}:",
             lambda note: self._run(action, ids, note=note, span=span, to=to),
-            check=lambda text: _note_error(text, required=required),
+            check=lambda text: _note_error(text, required=required, label=label),
         )
 
     def describe(self, ids: list[int]) -> str:
@@ -600,7 +600,10 @@ def _name_error(text: str) -> str | None:
     return None
 
 
-def _note_error(text: str, *, required: bool) -> str | None:
+def _note_error(text: str, *, required: bool, label: str = "Note") -> str | None:
+    if required and not text.strip() and label == "Reason":
+        # The prompt asks for a reason: "the note is empty" named something not asked for.
+        return "a reason is required"
     try:
         check_note(text, required=required)
     except ActionError as exc:

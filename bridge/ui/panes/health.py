@@ -1,4 +1,5 @@
-"""The Health pane: the local host's figures, the SNMP estate and the HTTP checks."""
+"""The Health pane: a host's figures (this one's, or another's where several report),
+the SNMP estate and the HTTP checks."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bridge.ui.widgets.lines import Line, LinesView
 from bridge.ui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
+    from bridge.runtime.hosts import HostStatus
     from bridge.ui.panes.network_view import NetworkView
 
 __all__ = ["HealthPane"]
@@ -29,6 +31,9 @@ __all__ = ["HealthPane"]
 TREND_WINDOW_S = 300.0
 SERIES_EVERY_S = 5.0  # sparkline bars are buckets of several seconds: no need to read more often
 WALL_REF = "|".join(WALL_SNAPSHOT)  # the change feed's ref of the wall server's reading
+# Hosts re-read with the samples at most this often: another host's stop shows within
+# its stale threshold plus this (and the console's lease check covers a silent store).
+HOSTS_EVERY_S = 1.0
 
 
 class HealthPane(Pane):
@@ -39,6 +44,7 @@ class HealthPane(Pane):
     # zooms to show it and focuses it, so a second Enter opens a device.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "devices", "Devices", show=False),
+        Binding("h", "next_host", "Next host", show=False),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -54,6 +60,44 @@ class HealthPane(Pane):
         self.wall_health: CollectorHealth | None = None  # the wall collector's own health
         self._series_at = float("-inf")
         self._network: NetworkView | None = None
+        # Every host reporting to the store and which one this pane shows (None: this one).
+        self.hosts: list[HostStatus] = []
+        self.shown_host: str | None = None
+        self.own_sample_at: float | None = None  # this host's newest sample, for the header
+        self._hosts_at = float("-inf")
+
+    @property
+    def shown(self) -> str:
+        return self.shown_host or self.context.hostname
+
+    def action_next_host(self) -> None:
+        """Show the next host's figures (`h`), where more than one reports."""
+        from bridge.ui.panes.hosts_view import next_host
+
+        host = next_host(self.hosts, self.shown)
+        if host == self.shown:
+            return
+        self.shown_host = None if host == self.context.hostname else host
+        self.snapshot = None
+        self.series = {m: [] for m in SPARK_METRICS}
+        self._series_at = float("-inf")
+        self.run_worker(self.load(None), group="health-host", exclusive=True)
+
+    async def load_hosts(self, local: list[Snapshot] | None = None) -> None:
+        """Re-read the hosts and their collectors' leases: a lease lapses without a
+        change in the feed, so the console calls this on its lease check too.
+        `local`: the local snapshots just read, not read again."""
+        from bridge.runtime.hosts import list_hosts
+
+        context = self.context
+        self._hosts_at = context.clock.now()
+        hosts = await list_hosts(
+            context.store, self._hosts_at, context.stale_after, duties=False, local=local
+        )
+        if hosts != self.hosts:
+            self.hosts = hosts
+            # The header counts them too: the console's next tick (each second) redraws it.
+            self.redraw()
 
     DEFAULT_CSS = f"""
     HealthPane {{ layers: {LAYERS}; }}
@@ -132,11 +176,16 @@ class HealthPane(Pane):
         health = changes is None or any(
             c.kind == "health" and not c.ref.startswith("snmp:") for c in changes
         )
+        now = self.context.clock.now()
+        snaps: list[Snapshot] | None = None
         if local and self.context.config.local.enabled:  # else old samples are no news
             snaps = await store.snapshots("local")
-            mine = [s for s in snaps if s.resource == self.context.hostname] or snaps
+            own = [s for s in snaps if s.resource == self.context.hostname]
+            self.own_sample_at = own[0].at if own else None
+            mine = [s for s in snaps if s.resource == self.shown]
+            if self.shown_host is None:
+                mine = mine or snaps
             self.snapshot = mine[0] if mine else None
-            now = self.context.clock.now()
             if self.snapshot is not None and now - self._series_at >= SERIES_EVERY_S:
                 self._series_at = now
                 for metric, points in self.series.items():
@@ -146,6 +195,15 @@ class HealthPane(Pane):
                     cutoff = now - TREND_WINDOW_S
                     while points and points[0][0] < cutoff:
                         points.pop(0)
+        if (
+            changes is None
+            or any(
+                c.kind == "lease" or (c.kind == "reading" and c.ref.startswith("collector|"))
+                for c in changes
+            )
+            or (local and now - self._hosts_at >= HOSTS_EVERY_S)
+        ):
+            await self.load_hosts(snaps)
         if http:
             self.checks = await store.snapshots("http")
         if self.context.config.traps.enabled and (
@@ -174,10 +232,12 @@ class HealthPane(Pane):
                 h.name: h
                 for h in records
                 # A failing device shows in the device table, not as a host problem;
-                # a wall server that does not answer, in its own section.
+                # a wall server that does not answer, in its own section; another
+                # host's local collector, in that host's view.
                 if h.consecutive_failures
                 and not h.name.startswith("snmp:")
                 and h.name != WALL_HEALTH
+                and (not h.name.startswith("local:") or h.name == f"local:{self.shown}")
             }
         if (table := self.network) is not None:
             await table.load(changes)
@@ -242,14 +302,21 @@ class HealthPane(Pane):
         )
         summary: list[Line] = []
         if (table := self.network) is not None and compact:
-            from bridge.ui.panes.network_view import network_summary
+            from bridge.ui.panes.network_view import device_row, network_summary
 
-            summary.append(network_summary(table.statuses))
+            # The devices the filter matches, counted: at 80x24 this line is all the
+            # device table shows, and a filter hid it with the rest.
+            shown = [
+                d
+                for d in table.statuses
+                if not self.filter_text or matches(device_row(d).cells, self.filter_text)
+            ]
+            summary.append(network_summary(shown))
         checks: list[Line] = []
         add_check_lines(checks, self.checks, compact=compact)
         # A filter shows a subset, and before the first layout the height is 0:
         # nothing to fit in either case.
-        taken = len(errors) + len(summary) + len(checks)
+        taken = len(errors) + len(summary) + len(checks) + (len(self.hosts) > 1)
         height = 0 if self.filter_text else max(0, view.size.height - taken)
         lines = (
             health_lines(
@@ -268,13 +335,19 @@ class HealthPane(Pane):
             else local_disabled_lines(ctx.hostname)
         )
         add_check_lines(lines, self.checks, compact=compact)
+        if self.filter_text:  # the host's first line stays: which host this is
+
+            def keep(line: Line) -> bool:
+                return matches(tuple(t for t, _ in line), self.filter_text)
+
+            lines = [lines[0], *filter(keep, lines[1:])]
+            errors = list(filter(keep, errors))
         lines[1:1] = summary
         lines[0:0] = errors
-        if self.filter_text:
-            lines = [
-                lines[0],
-                *(ln for ln in lines[1:] if matches(tuple(t for t, _ in ln), self.filter_text)),
-            ]
+        if len(self.hosts) > 1:  # above all, filtered or not: which host this is
+            from bridge.ui.panes.hosts_view import host_line
+
+            lines.insert(0, host_line(self.hosts, self.shown, ctx.clock.now()))
         self.host_view.set_lines(lines)
         if table is not None and table.filter_text != self.filter_text:
             table.filter_text = self.filter_text

@@ -134,7 +134,10 @@ def network_summary(statuses: Sequence[DeviceStatus]) -> Line:
     stale = sum(1 for d in statuses if d.status == UP and d.stale)
     never = sum(1 for d in statuses if d.status == NEVER_POLLED)
     links = sum(d.if_down or 0 for d in statuses)
-    parts: list[tuple[str, str]] = [("NET ", "label"), (f"{len(statuses)} devices ", "")]
+    parts: list[tuple[str, str]] = [
+        ("NET ", "label"),
+        (f"{len(statuses)} device{'' if len(statuses) == 1 else 's'} ", ""),
+    ]
     parts.append((f"{up} up", "sev-ok" if up else "muted"))
     if down:
         parts.append((f"  {down} unreachable", "sev-major"))

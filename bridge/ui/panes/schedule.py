@@ -224,6 +224,13 @@ class SchedulePane(Pane):
             rows.append((key, Row(job.name, cells, cell_styles=("", "", "", style, ""))))
         rows.sort(key=lambda kr: kr[0])
         table = self.body
+        # With jobs configured, an empty list is the filter's doing: saying "no jobs
+        # configured" then sent the operator to a config that was fine.
+        table.empty_text = (
+            "no jobs match the filter"
+            if self.jobs and self.filter_text
+            else "no jobs configured: add [[jobs]] to the config"
+        )
         resting = table.cursor == 0 and not table.scroll_y
         table.set_rows([r for _, r in rows])
         if resting:  # a re-sort does not carry it off its top
@@ -364,8 +371,12 @@ class SchedulePane(Pane):
             action = ScheduleAction.RELEASE
         occurrence = target_occurrence(record, action)
         if occurrence is None:
+            # Say what state the job is in: "nothing to change" alone left the
+            # operator guessing why a mark done on a running job did nothing.
             why = (
-                "no status from the schedule engine yet" if record is None else "nothing to change"
+                "no status from the schedule engine yet"
+                if record is None
+                else f"nothing to change while it is {record.state}"
             )
             self.app.notify(
                 f"{job.name}: {why}", title=ACTION_WORD[action], severity="warning", markup=False

@@ -11,7 +11,6 @@ through pages.
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,6 +28,7 @@ from bridge.core.models import Severity
 from bridge.core.text import human_duration, safe_text
 from bridge.core.timefmt import show_time
 from bridge.core.wrap import clip
+from bridge.runtime.hosts import host_name
 from bridge.store import Store
 from bridge.ui.display import before_app_init, configure_app
 from bridge.ui.session import end_with_the_terminal
@@ -154,7 +154,7 @@ class WallApp(App[int]):
         self.store_path = store_path
         self.allow_writable = allow_writable
         self.clock: Clock = clock or SystemClock()
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or host_name(config)
         self.refresh_s = refresh_s
         self.page_s = page_s
         self.stale_after = config.ui.stale_after_intervals * config.local.interval

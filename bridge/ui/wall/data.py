@@ -16,7 +16,7 @@ from bridge.core.models import Event, EventState, Severity, is_stale
 from bridge.core.query import EventQuery
 from bridge.core.store_url import parse_store_url
 from bridge.rules.engine import FLAPPING
-from bridge.runtime.lease import poller_alive
+from bridge.runtime.hosts import any_collector_alive, host_name
 from bridge.store import StoreError, open_store
 from bridge.store.protocol import Store
 
@@ -187,7 +187,7 @@ async def read_wall(store: Store, config: Config, now: float) -> WallData:
         exceptions=await schedule_exceptions(store, config, now),
         devices=await device_tiles(store, config, now),
         newest_sample_at=max((s.at for s in local), default=None),
-        poller_alive=await poller_alive(store, now),
+        poller_alive=await any_collector_alive(store, now, host_name(config)),
     )
 
 
