@@ -61,7 +61,7 @@ linux_driver.LinuxDriver.write = watched
 BRIDGE_MAIN = """\
 import bridge.ui.app
 bridge.ui.app.FIRST_SAMPLE_WAIT_S = 600.0
-from bridge.cli import main
+from bridge.cli.main import main
 sys.argv[0] = "bridge"
 main()
 """

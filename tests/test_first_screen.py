@@ -1,8 +1,9 @@
 """The console's first screen: this host's figures in the very first frame.
 
-The poller stores its first local sample before the panes first read the store,
-so Textual paints the Health pane once, with data, instead of an empty pane and
-then the same screen again a moment later. Nothing here waits on a sample that
+The poller stores its first local sample (taken while Textual composes the
+screen) before the panes first read the store, so Textual paints the Health pane
+once, with data, instead of an empty pane and then the same screen again a
+moment later. Nothing here waits on a sample that
 another process (the lease holder) is taking, nor longer than a bound.
 """
 
@@ -76,6 +77,42 @@ async def test_a_polling_console_shows_this_host_in_its_first_frame(
         assert pane.snapshot.resource == app.hostname
         assert "load " in health_text(app)
         assert "waiting for the first local sample" not in health_text(app)
+
+
+async def test_the_screen_is_built_while_the_first_sample_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sample is mostly a wait for a long enough CPU span: Textual composes
+    and styles the screen meanwhile, and the panes still first read after it."""
+    from collectors.local import LocalCollector
+
+    real = LocalCollector.collect
+    app = create_app(
+        Config.model_validate(LOCAL), operator="alice", store_path=tmp_path / "bridge.db"
+    )
+    composed_during_sample: list[bool] = []
+
+    def composed() -> bool:
+        try:
+            return bool(app.screen.query(HealthPane))
+        except Exception:  # no screen yet
+            return False
+
+    async def watched(self: LocalCollector) -> list[Reading]:
+        if not composed_during_sample:
+            for _ in range(LOOP_TURNS):
+                if composed():
+                    break
+                await asyncio.sleep(0)
+            composed_during_sample.append(composed())
+        return await real(self)
+
+    monkeypatch.setattr(LocalCollector, "collect", watched)
+    async with app.run_test(size=(120, 40)):
+        assert composed_during_sample == [True]
+        # No pause: what on_mount left is what the first frame draws.
+        assert app.query_one(HealthPane).snapshot is not None
+        assert "load " in health_text(app)
 
 
 async def test_first_sample_returns_at_once_when_another_process_polls(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ or fake a violation.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,43 @@ def test_the_layer_probe_sees_an_upward_import() -> None:
     walked, loaded = layer_imports("bridge.store", "bridge.runtime.feed")
     assert "bridge.store.sqlite" in walked
     assert "bridge.runtime.feed" in loaded_above("bridge.store", loaded)
+
+
+# Runs `bridge --config CFG` as the entry point does and stops it at its first import
+# of Textual, printing whether the local collector (whose import reads the CPU
+# counters that the first sample measures from) was imported before it.
+CPU_SEED_PROBE = """\
+import importlib.abc, json, os, sys
+
+class StopAtTextual(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "textual":
+            print(json.dumps({"seeded": "collectors.local" in sys.modules}), flush=True)
+            os._exit(0)
+        return None
+
+sys.meta_path.insert(0, StopAtTextual())
+from bridge.cli.main import main
+main(["--config", sys.argv[1]])
+print(json.dumps({"textual": "never imported"}))
+"""
+
+
+def test_the_console_starts_its_first_cpu_span_before_importing_textual(tmp_path: Path) -> None:
+    """The first screen waits for the first local sample, whose CPU figures need a
+    span of MIN_CPU_WINDOW_S since the counters were read: read before Textual is
+    imported and the app built, that span has mostly passed when the sample is due."""
+    config = tmp_path / "config.toml"
+    config.write_text("[local]\ninterval = 1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env |= {f"XDG_{d}_HOME": str(tmp_path / d.lower()) for d in ("DATA", "CONFIG", "CACHE")}
+    result = subprocess.run(
+        [sys.executable, "-c", CPU_SEED_PROBE, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"seeded": True}

@@ -189,6 +189,12 @@ def _display(args: argparse.Namespace, config: Config) -> Config:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    # First of all: importing the local collector reads the CPU counters that its
+    # first sample measures from, and the first screen waits for that sample until
+    # the span is long enough for a sensible figure (MIN_CPU_WINDOW_S). Read here,
+    # the span passes while Textual is imported and the app built, not after.
+    import collectors.local  # noqa: F401
+
     config, path = _load(args)
     config = _display(args, config)
     from bridge.runtime.hosts import host_name

@@ -149,6 +149,9 @@ class BridgeApp(App[int]):
         self._feed: ChangeFeed | None = None
         self.startup_error: str | None = None  # the store could not be opened
         self._tasks: list[asyncio.Task[None]] = []
+        # Our poller's first sample and its polling task, from on_load until on_mount.
+        self._first_sample: tuple[asyncio.Task[None], asyncio.Task[None]] | None = None
+        self._first_sample_by = 0.0  # monotonic time the first screen stops waiting for it
         self._panes: list[Pane] = []
         self._lease_text = "read-only"
         self._polling = False
@@ -230,12 +233,10 @@ class BridgeApp(App[int]):
 
     async def on_load(self) -> None:
         # Before the screen is composed or the terminal touched: a store that
-        # cannot open is a one-line error on a normal terminal, and our poller
-        # stores its first sample before the panes first read, so the first
-        # screen Textual paints already shows this host. Alongside Textual's
-        # building and styling, that sample's dozen trips to the store's threads
-        # each waited behind a long turn of the event loop (~0.3 s in all) and
-        # came after the first paint; alone here they take ~30 ms.
+        # cannot open is a one-line error on a normal terminal. Our poller starts
+        # here, so its first sample (mostly a wait for a long enough CPU span) is
+        # taken while Textual composes and styles the screen; on_mount waits for
+        # it before the panes' first read, so the first screen shows this host.
         try:
             self._store = await open_store(self.store_path)
         except StoreError as exc:
@@ -249,11 +250,19 @@ class BridgeApp(App[int]):
             )
             polling = asyncio.create_task(self._poller.run(), name="poller")
             self._tasks.append(polling)
-            first = asyncio.create_task(self._poller.first_sample())
-            await asyncio.wait(
-                {first, polling}, timeout=FIRST_SAMPLE_WAIT_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            first.cancel()
+            self._first_sample = (asyncio.create_task(self._poller.first_sample()), polling)
+            self._first_sample_by = time.monotonic() + FIRST_SAMPLE_WAIT_S
+
+    async def _wait_for_first_sample(self) -> None:
+        """Until our poller's part of the first screen is stored, its task ended, or
+        FIRST_SAMPLE_WAIT_S since it started: a hung source must not hold the screen."""
+        if self._first_sample is None:
+            return
+        first, polling = self._first_sample
+        self._first_sample = None
+        timeout = max(0.0, self._first_sample_by - time.monotonic())
+        await asyncio.wait({first, polling}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        first.cancel()
 
     def _poke_feed(self) -> None:
         if self._feed is not None:
@@ -266,8 +275,10 @@ class BridgeApp(App[int]):
         end_with_the_terminal(self, on_forced_exit=self._release_lease_now)
         if self._remember_theme:
             self.theme_changed_signal.subscribe(self, self._theme_chosen)
-        # The panes' first load below reads everything committed before this
-        # point; the feed delivers what comes after.
+        # The first sample is in the store before the feed starts, so the panes'
+        # first load below shows it; it reads everything committed before this
+        # point, and the feed delivers what comes after.
+        await self._wait_for_first_sample()
         self._feed = feed = ChangeFeed(
             self.store, self.store_changed.publish, interval=self.feed_interval
         )
