@@ -17,13 +17,14 @@ from bridge.ui.widgets.rowtable import Column, Row, RowTable
 __all__ = ["HOST_COLUMNS", "HostTable", "host_rows"]
 
 HOST_COLUMNS = (
+    # Narrow panes drop load, then the disk, then memory: which host is stale stays.
     Column("host", "HOST"),
     Column("cpu", "CPU", 4, align="right"),
-    Column("mem", "MEM", 4, align="right"),
-    Column("disk", "WORST DISK", 14, drop=3),
-    Column("load", "LOAD", 5, align="right", drop=2),
+    Column("mem", "MEM", 4, align="right", drop=1),
+    Column("disk", "WORST DISK", 12, drop=2),
+    Column("load", "LOAD", 5, align="right", drop=3),
     Column("collector", "COLLECTOR", 9),
-    Column("stale", "STALE", 12, drop=1),
+    Column("stale", "STALE", 14),
 )
 
 
