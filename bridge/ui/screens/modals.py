@@ -23,10 +23,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("1 2 3", "focus the Events, Schedule or Health pane"),
             ("Tab / Shift+Tab", "next / previous pane"),
             ("3 again", "Health: between the devices and the host lines"),
-            (
-                "Enter",
-                "Health, several hosts: open the host's view (Esc: back to the table; h: the next host)",
-            ),
+            ("Enter / Esc", "Health, several hosts: a host's view / the table"),
             ("↑ ↓  j k", "move the cursor"),
             ("PgUp PgDn", "a page up / down"),
             ("Home End", "first / last row"),
